@@ -1,0 +1,43 @@
+/* config.h - the "key = value" configuration files of the agent and server.
+ *
+ * Format, one setting per line:
+ *     # comment
+ *     server = https://tienbo.example.vn:8443
+ *     school = HB-001
+ * Keys are [a-z][a-z0-9_-]*; a value runs to the end of the line with
+ * surrounding blanks trimmed (no quoting; a value may contain '=' and '#').
+ * Blank lines and lines whose first non-blank is '#' are ignored. A line
+ * without '=', a bad key, a duplicate key, invalid UTF-8 or a line over
+ * 4096 bytes is refused with a message "FILE:LINE: problem (key 'k')".
+ * Files are written atomically (temporary file, fsync, rename).
+ */
+#ifndef TB_CONFIG_H
+#define TB_CONFIG_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct tb_config;
+
+/* An empty configuration. NULL on TB_ENOMEM. */
+struct tb_config *tb_config_create(void);
+/* Reads path into *out (caller destroys). 0; TB_ENOTFOUND if the file does
+ * not exist; TB_ECONFIG with msg "FILE:LINE: ..." if malformed; TB_EIO;
+ * TB_ENOMEM. *out is NULL on failure. */
+int tb_config_load(const char *path, struct tb_config **out, char *msg,
+		   size_t msglen);
+/* The value of key (borrowed, valid until the next set/destroy) or NULL. */
+const char *tb_config_get(const struct tb_config *c, const char *key);
+/* Line number key was read from, 0 if it was set in memory or is absent. */
+int tb_config_line(const struct tb_config *c, const char *key);
+/* Sets or replaces key (both copied). 0, TB_EINVAL (bad key or value with
+ * a newline), TB_ENOMEM. */
+int tb_config_set(struct tb_config *c, const char *key, const char *value);
+/* Writes every setting in insertion order, with `header` (may be NULL) as
+ * a leading comment, atomically with the given mode. 0 or TB_EIO. */
+int tb_config_save(const struct tb_config *c, const char *path, mode_t mode,
+		   const char *header);
+/* Accepts NULL. */
+void tb_config_destroy(struct tb_config *c);
+
+#endif
