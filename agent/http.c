@@ -1,0 +1,339 @@
+/* http.c - libcurl wrapper for the sync engine (see http.h).
+ *
+ * One easy handle per client keeps the connection (and its TLS session)
+ * alive between batches. Reply bodies are collected into a buffer that
+ * refuses to grow past TB_HTTP_REPLY_MAX, so a hostile or broken server
+ * cannot make the agent allocate without bound.
+ */
+#include "agent/http.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "common/err.h"
+#include "common/mem.h"
+
+struct tb_http {
+	CURL *curl;
+	char *base_url;
+	char *ca_file;
+	struct curl_slist *auth_header; /* "Authorization: Bearer ..." */
+	struct tb_http_reply reply;
+	size_t body_cap;
+	int overflow;
+	char errbuf[CURL_ERROR_SIZE];
+	char msg[512];
+};
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+	struct tb_http *h = arg;
+	size_t len = size * n;
+	size_t need = h->reply.body_len + len + 1;
+
+	if (need > TB_HTTP_REPLY_MAX + 1) {
+		h->overflow = 1;
+		return 0; /* aborts the transfer */
+	}
+	if (need > h->body_cap) {
+		size_t cap = h->body_cap ? h->body_cap : 4096;
+		char *p;
+
+		while (cap < need)
+			cap *= 2;
+		p = tb_realloc(h->reply.body, cap);
+		if (!p)
+			return 0;
+		h->reply.body = p;
+		h->body_cap = cap;
+	}
+	memcpy(h->reply.body + h->reply.body_len, data, len);
+	h->reply.body_len += len;
+	h->reply.body[h->reply.body_len] = '\0';
+	return len;
+}
+
+/* Retry-After as delay-seconds (the form tienbo-server sends). An HTTP-date
+ * is read as "soon": 1 s, which the caller's backoff then stretches. */
+static size_t on_header(char *data, size_t size, size_t n, void *arg)
+{
+	struct tb_http *h = arg;
+	size_t len = size * n;
+	static const char name[] = "retry-after:";
+	size_t i;
+
+	if (len <= sizeof(name) - 1)
+		return len;
+	for (i = 0; i < sizeof(name) - 1; i++)
+		if (tolower((unsigned char)data[i]) != name[i])
+			return len;
+	{
+		char buf[32];
+		size_t vlen = len - i;
+		char *end;
+		long v;
+
+		if (vlen >= sizeof(buf))
+			vlen = sizeof(buf) - 1;
+		memcpy(buf, data + i, vlen);
+		buf[vlen] = '\0';
+		v = strtol(buf, &end, 10);
+		if (end == buf || v < 0)
+			v = 1;
+		if (v > 86400)
+			v = 86400;
+		h->reply.retry_after = v;
+	}
+	return len;
+}
+
+static int starts_with_https(const char *url)
+{
+	return url && strncmp(url, "https://", 8) == 0 && url[8] != '\0';
+}
+
+struct tb_http *tb_http_create(const struct tb_http_opts *o, int *rc,
+			       char *msg, size_t msglen)
+{
+	struct tb_http *h = NULL;
+	char *auth = NULL;
+	size_t alen;
+
+	*rc = TB_ENOMEM;
+	if (!starts_with_https(o->base_url)) {
+		*rc = TB_ECONFIG;
+		snprintf(msg, msglen,
+			 "server: must be an https:// URL (got '%s'); tienbo "
+			 "never sends data unencrypted",
+			 o->base_url ? o->base_url : "");
+		return NULL;
+	}
+	if (o->ca_file && o->ca_file[0]) {
+		FILE *f = fopen(o->ca_file, "r");
+
+		if (!f) {
+			*rc = TB_ECONFIG;
+			snprintf(msg, msglen, "ca_file: cannot read '%s'",
+				 o->ca_file);
+			return NULL;
+		}
+		fclose(f);
+	}
+	h = tb_calloc(1, sizeof(*h));
+	if (!h)
+		goto fail;
+	h->base_url = tb_strdup(o->base_url);
+	if (!h->base_url)
+		goto fail;
+	/* "https://h:p/" and "https://h:p" mean the same */
+	alen = strlen(h->base_url);
+	while (alen > 8 && h->base_url[alen - 1] == '/')
+		h->base_url[--alen] = '\0';
+	if (o->ca_file && o->ca_file[0]) {
+		h->ca_file = tb_strdup(o->ca_file);
+		if (!h->ca_file)
+			goto fail;
+	}
+	if (o->token) {
+		alen = strlen(o->token) + 32;
+		auth = tb_malloc(alen);
+		if (!auth)
+			goto fail;
+		snprintf(auth, alen, "Authorization: Bearer %s", o->token);
+		h->auth_header = curl_slist_append(NULL, auth);
+		/* the token is not left lying in freed heap memory */
+		memset(auth, 0, alen);
+		tb_free(auth);
+		auth = NULL;
+		if (!h->auth_header)
+			goto fail;
+	}
+	h->curl = curl_easy_init();
+	if (!h->curl)
+		goto fail;
+	curl_easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(h->curl, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h->curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(h->curl, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
+	if (h->ca_file)
+		curl_easy_setopt(h->curl, CURLOPT_CAINFO, h->ca_file);
+	curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS,
+			 o->connect_timeout_ms > 0 ? o->connect_timeout_ms
+						   : 10000L);
+	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS,
+			 o->timeout_ms > 0 ? o->timeout_ms : 120000L);
+	curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_TIME,
+			 o->low_speed_secs > 0 ? o->low_speed_secs : 30L);
+	curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, h);
+	curl_easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, h);
+	curl_easy_setopt(h->curl, CURLOPT_ERRORBUFFER, h->errbuf);
+	curl_easy_setopt(h->curl, CURLOPT_USERAGENT, "tienbo-agent/1");
+	*rc = 0;
+	return h;
+fail:
+	snprintf(msg, msglen, "out of memory");
+	tb_http_destroy(h);
+	return NULL;
+}
+
+void tb_http_destroy(struct tb_http *h)
+{
+	if (!h)
+		return;
+	if (h->curl)
+		curl_easy_cleanup(h->curl);
+	curl_slist_free_all(h->auth_header);
+	tb_free(h->reply.body);
+	tb_free(h->base_url);
+	tb_free(h->ca_file);
+	tb_free(h);
+}
+
+const char *tb_http_errmsg(const struct tb_http *h)
+{
+	return h->msg;
+}
+
+/* Maps a libcurl failure to the project's codes, with words a clerk can
+ * act on. */
+static int fail(struct tb_http *h, CURLcode cc)
+{
+	const char *detail = h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc);
+
+	switch (cc) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		snprintf(h->msg, sizeof(h->msg),
+			 "the server's certificate could not be verified (%s); "
+			 "check ca_file in the agent's config",
+			 detail);
+		return TB_EAUTH;
+	case CURLE_URL_MALFORMAT:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		snprintf(h->msg, sizeof(h->msg), "server: bad URL (%s)", detail);
+		return TB_ECONFIG;
+	case CURLE_OUT_OF_MEMORY:
+		snprintf(h->msg, sizeof(h->msg), "out of memory");
+		return TB_ENOMEM;
+	case CURLE_WRITE_ERROR:
+		if (h->overflow) {
+			snprintf(h->msg, sizeof(h->msg),
+				 "the server's reply was larger than %d bytes",
+				 TB_HTTP_REPLY_MAX);
+			return TB_ENET;
+		}
+		snprintf(h->msg, sizeof(h->msg), "out of memory");
+		return TB_ENOMEM;
+	case CURLE_COULDNT_RESOLVE_HOST:
+		snprintf(h->msg, sizeof(h->msg),
+			 "cannot find the server's address (%s)", detail);
+		return TB_ENET;
+	case CURLE_COULDNT_CONNECT:
+		snprintf(h->msg, sizeof(h->msg),
+			 "cannot connect to the server (%s)", detail);
+		return TB_ENET;
+	case CURLE_OPERATION_TIMEDOUT:
+		snprintf(h->msg, sizeof(h->msg),
+			 "the server did not answer in time (%s)", detail);
+		return TB_ENET;
+	default:
+		snprintf(h->msg, sizeof(h->msg), "the connection failed (%s)",
+			 detail);
+		return TB_ENET;
+	}
+}
+
+static int perform(struct tb_http *h, const char *path, struct curl_slist *hdr,
+		   const struct tb_http_reply **reply)
+{
+	char url[2048];
+	CURLcode cc;
+	curl_off_t up = 0, down = 0;
+
+	if ((size_t)snprintf(url, sizeof(url), "%s%s", h->base_url, path) >=
+	    sizeof(url)) {
+		snprintf(h->msg, sizeof(h->msg), "server: URL too long");
+		return TB_ECONFIG;
+	}
+	h->reply.status = 0;
+	h->reply.body_len = 0;
+	if (h->reply.body)
+		h->reply.body[0] = '\0';
+	h->reply.retry_after = -1;
+	h->overflow = 0;
+	h->errbuf[0] = '\0';
+	h->msg[0] = '\0';
+	curl_easy_setopt(h->curl, CURLOPT_URL, url);
+	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, hdr);
+	cc = curl_easy_perform(h->curl);
+	if (cc != CURLE_OK)
+		return fail(h, cc);
+	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &h->reply.status);
+	curl_easy_getinfo(h->curl, CURLINFO_SIZE_UPLOAD_T, &up);
+	curl_easy_getinfo(h->curl, CURLINFO_SIZE_DOWNLOAD_T, &down);
+	h->reply.bytes_up = (uint64_t)up;
+	h->reply.bytes_down = (uint64_t)down;
+	if (!h->reply.body) {
+		/* an empty reply still hands out a valid string */
+		h->reply.body = tb_malloc(1);
+		if (!h->reply.body)
+			return TB_ENOMEM;
+		h->reply.body[0] = '\0';
+		h->body_cap = 1;
+	}
+	*reply = &h->reply;
+	return 0;
+}
+
+int tb_http_get(struct tb_http *h, const char *path,
+		const struct tb_http_reply **reply)
+{
+	curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
+	return perform(h, path, h->auth_header, reply);
+}
+
+/* Appends s to *list; on failure *list is left as it was (still owned). */
+static int add_header(struct curl_slist **list, const char *s)
+{
+	struct curl_slist *l = curl_slist_append(*list, s);
+
+	if (!l)
+		return TB_ENOMEM;
+	*list = l;
+	return 0;
+}
+
+int tb_http_post_gzip_json(struct tb_http *h, const char *path,
+			   const void *body, size_t len,
+			   const struct tb_http_reply **reply)
+{
+	struct curl_slist *hdr = NULL, *p;
+	int rc = TB_ENOMEM;
+
+	for (p = h->auth_header; p; p = p->next)
+		if (add_header(&hdr, p->data))
+			goto out;
+	if (add_header(&hdr, "Content-Type: application/json") ||
+	    add_header(&hdr, "Content-Encoding: gzip"))
+		goto out;
+	curl_easy_setopt(h->curl, CURLOPT_POST, 1L);
+	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	rc = perform(h, path, hdr, reply);
+	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
+out:
+	curl_slist_free_all(hdr);
+	return rc;
+}

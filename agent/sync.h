@@ -1,0 +1,86 @@
+/* sync.h - the agent's sync engine: moves pending revisions from the store
+ * to tienbo-server in gzip batches, exactly once.
+ *
+ * Called by `tienbo-agent sync` (one pass) and `tienbo-agent run` (a loop
+ * of passes). One pass:
+ *  1. GET /v1/cursor: the server's committed_through C for this device is
+ *     the truth. Rows after C that the store thinks were sent go back to
+ *     pending (a server restored from backup); pending rows at or before C
+ *     are marked sent (an ack that was lost when the link died after the
+ *     server's commit). So a cut upload resumes at C + 1, never from zero,
+ *     and never sends what the server already holds.
+ *  2. While rows are pending: stream up to batch_events rows / batch_bytes
+ *     of stored wire JSON after C (oldest first) into one batch, gzip it,
+ *     POST it, and apply the acknowledgement in one store transaction
+ *     (rejections with their reasons, then sent through committed_through).
+ *     C = committed_through.
+ * Every request that fails for a temporary reason (no route, timeout, cut
+ * connection, 429, 503, 5xx) is tried again up to max_tries times, waiting
+ * an exponentially growing delay with jitter, or the server's Retry-After
+ * when it gives one (whichever is longer). A 413 halves the batch. A 401 or
+ * 403, an untrusted certificate, or a 400 are not retried: they need a
+ * person. The stop flag is looked at between batches and while waiting; a
+ * batch already sent is finished first, so stopping loses nothing.
+ */
+#ifndef TB_SYNC_H
+#define TB_SYNC_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/store.h"
+
+struct tb_sync_stats {
+	int64_t total;       /* rows pending when the pass started */
+	int64_t sent;        /* rows acknowledged in this pass */
+	int64_t duplicates;  /* of those, rows the server already held */
+	int64_t rejected;    /* of those, rows the server refused */
+	int64_t remaining;   /* rows still pending at the end */
+	int64_t batches;     /* batches acknowledged */
+	int64_t retries;     /* requests tried again */
+	uint64_t bytes_up;   /* gzip bytes sent (request bodies) */
+	uint64_t bytes_raw;  /* JSON bytes before compression */
+};
+
+struct tb_sync_opts {
+	const char *server;        /* https://host:port */
+	const char *token;
+	const char *ca_file;       /* NULL or "": system trust store */
+	size_t batch_events;       /* 0: 1000 */
+	size_t batch_bytes;        /* raw JSON per batch; 0: 512 KiB */
+	int max_tries;             /* per request; 0: 5 */
+	long backoff_base_ms;      /* 0: 500 */
+	long backoff_max_ms;       /* 0: 60000 */
+	long connect_timeout_ms;   /* 0: 10 s */
+	long timeout_ms;           /* per request; 0: 120 s */
+	volatile sig_atomic_t *stop; /* may be NULL */
+	/* Called after each acknowledged batch (may be NULL). */
+	void (*progress)(void *arg, const struct tb_sync_stats *st);
+	void *progress_arg;
+};
+
+/* One pass (see above). Returns 0 when nothing is left pending (or the
+ * stop flag was raised between batches: then st->remaining > 0), else
+ *   TB_ENET     the server could not be reached in max_tries
+ *   TB_EAGAIN   the server stayed overloaded (429/503) in max_tries
+ *   TB_EAUTH    401/403 or an untrusted certificate
+ *   TB_EINVAL   the server refused a batch as malformed (400)
+ *   TB_ECONFIG  bad server URL or CA file
+ *   TB_EIO / TB_ENOMEM  local trouble
+ * with msg in plain words. The outcome is also noted in the store
+ * (last attempt, last success or last error) for `status`. */
+int tb_sync_pass(struct tb_store *s, const struct tb_sync_opts *o,
+		 struct tb_sync_stats *st, char *msg, size_t msglen);
+
+/* The wait before try number `attempt` (1 = first retry): uniformly
+ * random in [d/2, d] with d = min(max_ms, base_ms * 2^(attempt-1)), and
+ * never below retry_after_s seconds when that is >= 0. */
+long tb_sync_backoff_ms(int attempt, long base_ms, long max_ms,
+			long retry_after_s);
+
+/* Sleeps ms milliseconds, waking early when *stop becomes non-zero.
+ * Returns 1 if stopped. */
+int tb_sync_sleep(long ms, volatile sig_atomic_t *stop);
+
+#endif
