@@ -22,6 +22,7 @@
 #include "common/date.h"
 #include "common/err.h"
 #include "common/mem.h"
+#include "common/utf8.h"
 
 #define COUNT_RULE "0-1000000"
 
@@ -279,55 +280,22 @@ nomem:
 
 enum text_problem { TEXT_OK, TEXT_UTF8, TEXT_CONTROL, TEXT_LONG };
 
-/* Length of the UTF-8 sequence at s (1-4) and its code point in *cp, or 0
- * if it is malformed (RFC 3629: no overlongs, no surrogates, nothing above
- * U+10FFFF, no truncated sequence). */
-static size_t utf8_decode(const unsigned char *s, uint32_t *cp)
-{
-	size_t n;
-	uint32_t c = s[0], min;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xC2 && c <= 0xDF) {
-		n = 2, c &= 0x1F, min = 0x80;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		n = 3, c &= 0x0F, min = 0x800;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 4, c &= 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80) /* also stops at the NUL */
-			return 0;
-		c = (c << 6) | (s[i] & 0x3F);
-	}
-	if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-		return 0;
-	*cp = c;
-	return n;
-}
-
 static enum text_problem text_check(const char *s, size_t maxbytes)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	const char *p = s;
 	enum text_problem found = TEXT_OK;
 	uint32_t cp;
 	size_t n;
 
 	while (*p) {
-		n = utf8_decode(p, &cp);
+		n = tb_utf8_next(p, &cp);
 		if (n == 0)
 			return TEXT_UTF8;
 		if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F))
 			found = TEXT_CONTROL;
 		p += n;
 	}
-	if (found == TEXT_OK && (size_t)(p - (const unsigned char *)s) >
-					maxbytes)
+	if (found == TEXT_OK && (size_t)(p - s) > maxbytes)
 		found = TEXT_LONG;
 	return found;
 }
