@@ -1,0 +1,229 @@
+/* db.c - opening the server's SQLite database and creating its schema
+ * (see db.h for the tables). Schema creation runs inside BEGIN IMMEDIATE
+ * so two processes opening a new file at once create it exactly once.
+ */
+#include "server/db.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/err.h"
+
+static const char *const schema_v1 =
+	"CREATE TABLE units("
+	" code TEXT PRIMARY KEY,"
+	" name TEXT NOT NULL,"
+	" type TEXT NOT NULL CHECK(type IN ('school','district','province')),"
+	" level TEXT,"
+	" district TEXT REFERENCES units(code),"
+	" province TEXT REFERENCES units(code),"
+	" created_at INTEGER NOT NULL);"
+	"CREATE INDEX units_district ON units(district);"
+	"CREATE INDEX units_province ON units(province);"
+	"CREATE TABLE devices("
+	" id INTEGER PRIMARY KEY,"
+	" school TEXT NOT NULL REFERENCES units(code),"
+	" token_prefix TEXT NOT NULL,"
+	" token_hash BLOB NOT NULL,"
+	" device TEXT,"
+	" enrolled_at INTEGER NOT NULL,"
+	" last_seen INTEGER,"
+	" revoked_at INTEGER);"
+	"CREATE INDEX devices_prefix ON devices(token_prefix);"
+	"CREATE INDEX devices_school ON devices(school);"
+	"CREATE UNIQUE INDEX devices_active_device ON devices(device)"
+	" WHERE device IS NOT NULL AND revoked_at IS NULL;"
+	"CREATE TABLE cursors("
+	" device TEXT PRIMARY KEY,"
+	" school TEXT NOT NULL,"
+	" committed_through INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE admin_tokens("
+	" id INTEGER PRIMARY KEY,"
+	" token_prefix TEXT NOT NULL,"
+	" token_hash BLOB NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" revoked_at INTEGER);"
+	"CREATE INDEX admin_tokens_prefix ON admin_tokens(token_prefix);"
+	"CREATE TABLE events("
+	" id TEXT PRIMARY KEY,"
+	" school TEXT NOT NULL,"
+	" kind TEXT NOT NULL,"
+	" date TEXT NOT NULL,"
+	" revision INTEGER NOT NULL,"
+	" voided INTEGER NOT NULL,"
+	" device TEXT,"
+	" seq INTEGER,"
+	" recorded_at INTEGER,"
+	" received_at INTEGER NOT NULL,"
+	" content_hash BLOB NOT NULL,"
+	" body TEXT NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX events_school_kind_date ON events(school, kind, date);"
+	"CREATE INDEX events_kind_voided_date ON events(kind, voided, date);"
+	"CREATE TABLE event_history("
+	" id TEXT NOT NULL,"
+	" revision INTEGER NOT NULL,"
+	" school TEXT NOT NULL,"
+	" kind TEXT NOT NULL,"
+	" date TEXT NOT NULL,"
+	" voided INTEGER NOT NULL,"
+	" device TEXT,"
+	" seq INTEGER,"
+	" recorded_at INTEGER,"
+	" received_at INTEGER NOT NULL,"
+	" content_hash BLOB NOT NULL,"
+	" body TEXT NOT NULL,"
+	" PRIMARY KEY(id, revision)) WITHOUT ROWID;"
+	"CREATE TABLE rejections("
+	" id INTEGER PRIMARY KEY,"
+	" device TEXT NOT NULL,"
+	" school TEXT NOT NULL,"
+	" seq INTEGER NOT NULL,"
+	" event_id TEXT NOT NULL,"
+	" reason TEXT NOT NULL,"
+	" received_at INTEGER NOT NULL);"
+	"CREATE INDEX rejections_school ON rejections(school);"
+	"PRAGMA user_version = 1;";
+
+int tb_db_err(int src)
+{
+	switch (src & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return TB_EAGAIN;
+	case SQLITE_CONSTRAINT:
+		return TB_ECONFLICT;
+	case SQLITE_NOMEM:
+		return TB_ENOMEM;
+	default:
+		return TB_EIO;
+	}
+}
+
+int tb_db_exec(sqlite3 *db, const char *sql, char *msg, size_t msglen)
+{
+	char *err = NULL;
+	int src = sqlite3_exec(db, sql, NULL, NULL, &err);
+
+	if (src == SQLITE_OK)
+		return TB_OK;
+	if (msg && msglen)
+		snprintf(msg, msglen, "database: %s",
+			 err ? err : sqlite3_errstr(src));
+	sqlite3_free(err);
+	return tb_db_err(src);
+}
+
+static int db_user_version(sqlite3 *db, int *out)
+{
+	sqlite3_stmt *st = NULL;
+	int src, rc = TB_OK;
+
+	src = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+	if (src != SQLITE_OK) {
+		rc = tb_db_err(src);
+		goto out;
+	}
+	src = sqlite3_step(st);
+	if (src != SQLITE_ROW) {
+		rc = tb_db_err(src);
+		goto out;
+	}
+	*out = sqlite3_column_int(st, 0);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int db_schema(sqlite3 *db, char *msg, size_t msglen)
+{
+	int rc, version = 0;
+
+	rc = db_user_version(db, &version);
+	if (rc == TB_OK && version == TB_DB_SCHEMA)
+		return TB_OK;
+	rc = tb_db_exec(db, "BEGIN IMMEDIATE", msg, msglen);
+	if (rc < 0)
+		return rc;
+	rc = db_user_version(db, &version);
+	if (rc < 0) {
+		snprintf(msg, msglen, "database: cannot read schema version");
+		goto out;
+	}
+	if (version > TB_DB_SCHEMA) {
+		snprintf(msg, msglen,
+			 "database has schema %d, newer than this server (%d)",
+			 version, TB_DB_SCHEMA);
+		rc = TB_ECONFLICT;
+		goto out;
+	}
+	if (version == 0)
+		rc = tb_db_exec(db, schema_v1, msg, msglen);
+	if (rc == TB_OK)
+		rc = tb_db_exec(db, "COMMIT", msg, msglen);
+out:
+	if (rc < 0)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+int tb_db_open(const char *path, const struct tb_db_opts *o, sqlite3 **out,
+	       char *msg, size_t msglen)
+{
+	sqlite3 *db = NULL;
+	char pragmas[160];
+	int src, rc, flags, busy = 5000, version = 0;
+
+	*out = NULL;
+	if (o && o->busy_timeout_ms > 0)
+		busy = o->busy_timeout_ms;
+	flags = (o && o->readonly) ? SQLITE_OPEN_READONLY
+				   : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	src = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (src != SQLITE_OK) {
+		snprintf(msg, msglen, "%s: %s", path,
+			 db ? sqlite3_errmsg(db) : sqlite3_errstr(src));
+		rc = TB_EIO;
+		goto out;
+	}
+	sqlite3_extended_result_codes(db, 1);
+	sqlite3_busy_timeout(db, busy);
+	snprintf(pragmas, sizeof(pragmas),
+		 "PRAGMA foreign_keys=ON; PRAGMA synchronous=%s;",
+		 (o && !o->sync_full) ? "NORMAL" : "FULL");
+	rc = tb_db_exec(db, pragmas, msg, msglen);
+	if (rc < 0)
+		goto out;
+	if (o && o->readonly) {
+		rc = db_user_version(db, &version);
+		if (rc == TB_OK && version != TB_DB_SCHEMA) {
+			snprintf(msg, msglen, "%s: not a tienbo-server database "
+				 "(schema %d)", path, version);
+			rc = TB_ECONFLICT;
+		}
+		goto out;
+	}
+	rc = tb_db_exec(db, "PRAGMA journal_mode=WAL", msg, msglen);
+	if (rc < 0)
+		goto out;
+	rc = db_schema(db, msg, msglen);
+out:
+	if (rc < 0) {
+		tb_db_close(db);
+		db = NULL;
+	}
+	*out = db;
+	return rc;
+}
+
+void tb_db_close(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+
+	if (!db)
+		return;
+	while ((st = sqlite3_next_stmt(db, NULL)) != NULL)
+		sqlite3_finalize(st);
+	sqlite3_close(db);
+}

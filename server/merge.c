@@ -1,0 +1,474 @@
+/* merge.c - one batch, one transaction (see merge.h for the rules).
+ *
+ * The per-event statements are prepared once per batch. Each accepted
+ * revision is written twice: to event_history (kept forever) and to events
+ * (the current revision, replaced in place by a higher one). The event's
+ * JSON body is tb_event_to_json's text; its content hash is SHA-256 of the
+ * same object without seq, device and recorded_at.
+ */
+#include "server/merge.h"
+
+#include <cjson/cJSON.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/date.h"
+#include "common/err.h"
+#include "server/db.h"
+
+#define HASH_LEN 32
+
+struct merge_ctx {
+	sqlite3 *db;
+	struct tb_batch *b;
+	struct tb_ack *ack;
+	int64_t now;
+	sqlite3_stmt *sel;      /* current revision of an id */
+	sqlite3_stmt *history;  /* insert into event_history */
+	sqlite3_stmt *current;  /* upsert into events */
+	sqlite3_stmt *reject;   /* insert into rejections */
+};
+
+static void result_set(struct tb_merge_result *res, int status,
+		       const char *error, int64_t expected, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void result_set(struct tb_merge_result *res, int status,
+		       const char *error, int64_t expected, const char *fmt, ...)
+{
+	va_list ap;
+
+	res->status = status;
+	res->error = error;
+	res->expected_seq = expected;
+	va_start(ap, fmt);
+	vsnprintf(res->message, sizeof(res->message), fmt, ap);
+	va_end(ap);
+}
+
+static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
+{
+	int src = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
+				     NULL);
+
+	return src == SQLITE_OK ? TB_OK : tb_db_err(src);
+}
+
+static int ctx_prepare(struct merge_ctx *c)
+{
+	int rc;
+
+	rc = prepare(c->db, "SELECT school, revision, content_hash FROM events"
+		     " WHERE id = ?1", &c->sel);
+	if (rc == TB_OK)
+		rc = prepare(c->db,
+			"INSERT INTO event_history(id, revision, school, kind, date,"
+			" voided, device, seq, recorded_at, received_at, content_hash,"
+			" body) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+			&c->history);
+	if (rc == TB_OK)
+		rc = prepare(c->db,
+			"INSERT INTO events(id, revision, school, kind, date, voided,"
+			" device, seq, recorded_at, received_at, content_hash, body)"
+			" VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"
+			" ON CONFLICT(id) DO UPDATE SET revision = excluded.revision,"
+			" school = excluded.school, kind = excluded.kind,"
+			" date = excluded.date, voided = excluded.voided,"
+			" device = excluded.device, seq = excluded.seq,"
+			" recorded_at = excluded.recorded_at,"
+			" received_at = excluded.received_at,"
+			" content_hash = excluded.content_hash, body = excluded.body",
+			&c->current);
+	if (rc == TB_OK)
+		rc = prepare(c->db,
+			"INSERT INTO rejections(device, school, seq, event_id, reason,"
+			" received_at) VALUES(?1,?2,?3,?4,?5,?6)", &c->reject);
+	return rc;
+}
+
+static void ctx_finalize(struct merge_ctx *c)
+{
+	sqlite3_finalize(c->sel);
+	sqlite3_finalize(c->history);
+	sqlite3_finalize(c->current);
+	sqlite3_finalize(c->reject);
+}
+
+/* The event's JSON text (cJSON_free) and its content hash. */
+static int event_serialise(const struct tb_event *e, char **body,
+			   unsigned char hash[HASH_LEN])
+{
+	cJSON *o = tb_event_to_json(e);
+	char *content = NULL;
+	int rc = TB_ENOMEM;
+
+	*body = NULL;
+	if (!o)
+		goto out;
+	*body = cJSON_PrintUnformatted(o);
+	if (!*body)
+		goto out;
+	cJSON_DeleteItemFromObjectCaseSensitive(o, "seq");
+	cJSON_DeleteItemFromObjectCaseSensitive(o, "device");
+	cJSON_DeleteItemFromObjectCaseSensitive(o, "recorded_at");
+	content = cJSON_PrintUnformatted(o);
+	if (!content)
+		goto out;
+	rc = gnutls_hash_fast(GNUTLS_DIG_SHA256, content, strlen(content),
+			      hash) < 0 ? TB_EIO : TB_OK;
+out:
+	if (rc < 0 && *body) {
+		cJSON_free(*body);
+		*body = NULL;
+	}
+	cJSON_free(content);
+	cJSON_Delete(o);
+	return rc;
+}
+
+static int reject(struct merge_ctx *c, const struct tb_event *e,
+		  const char *reason)
+{
+	sqlite3_stmt *st = c->reject;
+	int src, rc;
+
+	rc = tb_ack_reject(c->ack, e->id, e->seq, reason);
+	if (rc < 0)
+		return rc;
+	sqlite3_reset(st);
+	sqlite3_bind_text(st, 1, c->b->device, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, c->b->school, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, e->seq);
+	sqlite3_bind_text(st, 4, e->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, c->now);
+	src = sqlite3_step(st);
+	return src == SQLITE_DONE ? TB_OK : tb_db_err(src);
+}
+
+static int store_revision(struct merge_ctx *c, sqlite3_stmt *st,
+			  const struct tb_event *e, const char *body,
+			  const unsigned char *hash)
+{
+	char date[TB_DATE_LEN];
+	int src;
+
+	sqlite3_reset(st);
+	sqlite3_bind_text(st, 1, e->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, e->revision);
+	sqlite3_bind_text(st, 3, e->school, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, tb_kind_name(e->kind), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, tb_date_format(e->date, date), -1,
+			  SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 6, e->voided ? 1 : 0);
+	sqlite3_bind_text(st, 7, e->device, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, e->seq);
+	sqlite3_bind_int64(st, 9, e->recorded_at);
+	sqlite3_bind_int64(st, 10, c->now);
+	sqlite3_bind_blob(st, 11, hash, HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, body, -1, SQLITE_STATIC);
+	src = sqlite3_step(st);
+	return src == SQLITE_DONE ? TB_OK : tb_db_err(src);
+}
+
+/* Decision for one valid event whose seq is past the cursor. */
+static int merge_event(struct merge_ctx *c, const struct tb_event *e)
+{
+	unsigned char hash[HASH_LEN];
+	char reason[TB_MSG_LEN + 64];
+	char *body = NULL;
+	int src, rc;
+
+	rc = event_serialise(e, &body, hash);
+	if (rc < 0)
+		goto out;
+	sqlite3_reset(c->sel);
+	sqlite3_bind_text(c->sel, 1, e->id, -1, SQLITE_STATIC);
+	src = sqlite3_step(c->sel);
+	if (src == SQLITE_ROW) {
+		const char *school = (const char *)sqlite3_column_text(c->sel, 0);
+		int64_t held = sqlite3_column_int64(c->sel, 1);
+		const void *h = sqlite3_column_blob(c->sel, 2);
+		int same = h && sqlite3_column_bytes(c->sel, 2) == HASH_LEN &&
+			   memcmp(h, hash, HASH_LEN) == 0;
+
+		if (!school || strcmp(school, e->school) != 0) {
+			snprintf(reason, sizeof(reason),
+				 "id %s is held for another school", e->id);
+			rc = reject(c, e, reason);
+			goto out;
+		}
+		if (held > e->revision || (held == e->revision && same)) {
+			c->ack->duplicates++;
+			goto out;
+		}
+		if (held == e->revision) {
+			snprintf(reason, sizeof(reason),
+				 "id %s revision %lld already held with different "
+				 "content", e->id, (long long)e->revision);
+			rc = reject(c, e, reason);
+			goto out;
+		}
+	} else if (src != SQLITE_DONE) {
+		rc = tb_db_err(src);
+		goto out;
+	}
+	sqlite3_reset(c->sel);
+	rc = store_revision(c, c->history, e, body, hash);
+	if (rc == TB_OK)
+		rc = store_revision(c, c->current, e, body, hash);
+	if (rc == TB_OK)
+		c->ack->accepted++;
+out:
+	sqlite3_reset(c->sel);
+	cJSON_free(body);
+	return rc;
+}
+
+/* Reads one int64 from a query with text ?1 and int ?2 bound. 0 and *out;
+ * TB_ENOTFOUND when there is no row. */
+static int query_one(sqlite3 *db, const char *sql, const char *t, int64_t n,
+		     int64_t *out, char *text, size_t textlen)
+{
+	sqlite3_stmt *st = NULL;
+	int src, rc = TB_OK;
+
+	src = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (src != SQLITE_OK) {
+		rc = tb_db_err(src);
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, t, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, n);
+	src = sqlite3_step(st);
+	if (src == SQLITE_DONE) {
+		rc = TB_ENOTFOUND;
+	} else if (src != SQLITE_ROW) {
+		rc = tb_db_err(src);
+	} else {
+		if (out)
+			*out = sqlite3_column_int64(st, 0);
+		if (text) {
+			const unsigned char *v = sqlite3_column_text(st, 1);
+
+			snprintf(text, textlen, "%s", v ? (const char *)v : "");
+		}
+	}
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Checks the device uuid may be used with p's token. With bind set and the
+ * token unbound, binds it. 0 with res->status 200 or 401/403. */
+static int device_check(sqlite3 *db, const struct tb_principal *p,
+			const char *device, int bind,
+			struct tb_merge_result *res)
+{
+	char bound[TB_ID_LEN] = "", school[TB_CODE_MAX + 1] = "";
+	int64_t revoked = 0, other = 0;
+	int rc;
+
+	rc = query_one(db, "SELECT coalesce(revoked_at, 0), coalesce(device, '')"
+		       " FROM devices WHERE id = ?2", "", p->token_id, &revoked,
+		       bound, sizeof(bound));
+	if (rc == TB_ENOTFOUND || (rc == TB_OK && revoked != 0)) {
+		result_set(res, 401, "unauthorized", -1, "token revoked");
+		return TB_OK;
+	}
+	if (rc < 0)
+		return rc;
+	if (bound[0]) {
+		if (strcmp(bound, device) != 0)
+			result_set(res, 403, "forbidden", -1,
+				   "this token is bound to device %s, not %s",
+				   bound, device);
+		return TB_OK;
+	}
+	rc = query_one(db, "SELECT 0, school FROM cursors WHERE device = ?1",
+		       device, 0, NULL, school, sizeof(school));
+	if (rc == TB_OK && strcmp(school, p->school) != 0) {
+		result_set(res, 403, "forbidden", -1,
+			   "device %s belongs to another school", device);
+		return TB_OK;
+	}
+	if (rc < 0 && rc != TB_ENOTFOUND)
+		return rc;
+	rc = query_one(db, "SELECT id FROM devices WHERE device = ?1 AND"
+		       " revoked_at IS NULL AND id <> ?2", device, p->token_id,
+		       &other, NULL, 0);
+	if (rc == TB_OK) {
+		result_set(res, 403, "forbidden", -1,
+			   "device %s is bound to another token", device);
+		return TB_OK;
+	}
+	if (rc != TB_ENOTFOUND)
+		return rc;
+	if (!bind)
+		return TB_OK;
+	return query_one(db, "UPDATE devices SET device = ?1 WHERE id = ?2"
+			 " RETURNING id", device, p->token_id, NULL, NULL, 0);
+}
+
+static int cursor_get(sqlite3 *db, const char *device, int64_t *c)
+{
+	int rc = query_one(db, "SELECT committed_through FROM cursors"
+			   " WHERE device = ?1", device, 0, c, NULL, 0);
+
+	if (rc == TB_ENOTFOUND) {
+		*c = 0;
+		rc = TB_OK;
+	}
+	return rc;
+}
+
+static int cursor_put(struct merge_ctx *c, int64_t through, int64_t token)
+{
+	sqlite3_stmt *st = NULL;
+	int src, rc;
+
+	src = sqlite3_prepare_v2(c->db,
+		"INSERT INTO cursors(device, school, committed_through, updated_at)"
+		" VALUES(?1, ?2, ?3, ?4) ON CONFLICT(device) DO UPDATE SET"
+		" committed_through = max(committed_through, excluded.committed_through),"
+		" updated_at = excluded.updated_at", -1, &st, NULL);
+	if (src == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, c->b->device, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, c->b->school, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, through);
+		sqlite3_bind_int64(st, 4, c->now);
+		src = sqlite3_step(st);
+	}
+	rc = src == SQLITE_DONE ? TB_OK : tb_db_err(src);
+	sqlite3_finalize(st);
+	if (rc == TB_OK)
+		rc = query_one(c->db, "UPDATE devices SET last_seen = ?1"
+			       " WHERE id = ?2 RETURNING id", "", token, NULL,
+			       NULL, 0);
+	return rc;
+}
+
+/* The per-event school check, before any database work: every event is
+ * for the batch's school, which is the token's. */
+static int batch_school_check(const struct tb_principal *p,
+			      struct tb_batch *b, struct tb_merge_result *res)
+{
+	size_t i;
+
+	if (strcmp(b->school, p->school) != 0) {
+		result_set(res, 403, "forbidden", -1,
+			   "batch is for school %s; this token writes only %s",
+			   b->school, p->school);
+		return 0;
+	}
+	for (i = 0; i < b->count; i++) {
+		struct tb_event *e = &b->items[i].ev;
+
+		if (!e->school[0])
+			snprintf(e->school, sizeof(e->school), "%s", b->school);
+		if (!e->device[0])
+			snprintf(e->device, sizeof(e->device), "%s", b->device);
+		if (strcmp(e->school, p->school) != 0) {
+			result_set(res, 403, "forbidden", -1,
+				   "event %s is for school %s", e->id, e->school);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static int merge_items(struct merge_ctx *c, int64_t cursor)
+{
+	size_t i;
+	int rc = TB_OK;
+
+	for (i = 0; i < c->b->count && rc == TB_OK; i++) {
+		const struct tb_batch_item *it = &c->b->items[i];
+
+		if (it->ev.seq <= cursor)
+			c->ack->duplicates++;
+		else if (it->error)
+			rc = reject(c, &it->ev, it->error);
+		else
+			rc = merge_event(c, &it->ev);
+	}
+	return rc;
+}
+
+int tb_merge_batch(sqlite3 *db, const struct tb_principal *p,
+		   struct tb_batch *b, struct tb_ack *ack,
+		   struct tb_merge_result *res)
+{
+	struct merge_ctx c;
+	int64_t cursor = 0;
+	int rc, in_tx = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.db = db;
+	c.b = b;
+	c.ack = ack;
+	c.now = (int64_t)time(NULL);
+	result_set(res, 200, NULL, -1, "ok");
+	if (!batch_school_check(p, b, res))
+		return TB_OK;
+	rc = tb_db_exec(db, "BEGIN IMMEDIATE", NULL, 0);
+	if (rc < 0)
+		goto out;
+	in_tx = 1;
+	rc = device_check(db, p, b->device, 1, res);
+	if (rc < 0 || res->status != 200)
+		goto out;
+	rc = cursor_get(db, b->device, &cursor);
+	if (rc < 0)
+		goto out;
+	if (b->first_seq > cursor + 1) {
+		result_set(res, 409, "sequence_gap", cursor + 1,
+			   "expected first_seq %lld, got %lld",
+			   (long long)cursor + 1, (long long)b->first_seq);
+		goto out;
+	}
+	snprintf(ack->device, sizeof(ack->device), "%s", b->device);
+	rc = ctx_prepare(&c);
+	if (rc == TB_OK)
+		rc = merge_items(&c, cursor);
+	if (rc == TB_OK)
+		rc = cursor_put(&c, b->last_seq > cursor ? b->last_seq : cursor,
+				p->token_id);
+	ctx_finalize(&c);
+	memset(&c, 0, sizeof(c));
+	if (rc == TB_OK)
+		rc = tb_db_exec(db, "COMMIT", NULL, 0);
+	if (rc == TB_OK) {
+		in_tx = 0;
+		ack->committed_through = b->last_seq > cursor ? b->last_seq
+							      : cursor;
+	}
+out:
+	ctx_finalize(&c);
+	if (in_tx)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+int tb_merge_cursor(sqlite3 *db, const struct tb_principal *p,
+		    const char *device, int64_t *out,
+		    struct tb_merge_result *res)
+{
+	int rc;
+
+	*out = 0;
+	result_set(res, 200, NULL, -1, "ok");
+	rc = tb_db_exec(db, "BEGIN", NULL, 0);
+	if (rc < 0)
+		return rc;
+	rc = device_check(db, p, device, 0, res);
+	if (rc == TB_OK && res->status == 200)
+		rc = cursor_get(db, device, out);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	return rc;
+}

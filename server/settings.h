@@ -1,0 +1,51 @@
+/* settings.h - the settings of tienbo-server, from a config file and the
+ * command line, described by one table (key, type, default, limits, help)
+ * so `--help`, the config file check and the defaults come from one place.
+ *
+ * Every command takes `--config FILE` (common/config.h format) and any
+ * setting as an option of the same name: `--max-uploads 8` or
+ * `--max_uploads=8` on the command line, `max_uploads = 8` (or
+ * `max-uploads = 8`) in the file. The command line wins over the file. A
+ * command adds its own options (enroll's --school ...) with a tb_opt table;
+ * those are accepted only on the command line. Unknown keys in the file,
+ * unknown or repeated options and stray arguments are refused with a
+ * message that names them. Called by server/main.c.
+ */
+#ifndef TB_SETTINGS_H
+#define TB_SETTINGS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct tb_config;
+
+/* A command's own option. is_flag: takes no value (stored as "yes"). */
+struct tb_opt {
+	const char *name; /* with hyphens, as typed: "include-voided" */
+	int is_flag;
+	const char *arg;  /* placeholder in --help: "CODE" */
+	const char *help;
+};
+
+/* Parses argv[0..argc) (the words after the command name) into *out, a
+ * config whose keys use underscores. 0; TB_EUSAGE / TB_ECONFIG with msg;
+ * TB_ENOMEM; TB_EIO. *out is NULL on failure; the caller destroys it. */
+int tb_settings_parse(int argc, char **argv, const struct tb_opt *opts,
+		      size_t nopts, struct tb_config **out, char *msg,
+		      size_t msglen);
+
+/* The value of a server setting or command option: as given, else the
+ * table default (NULL when the setting has none or is not a setting).
+ * Borrowed from c or static storage. */
+const char *tb_settings_get(const struct tb_config *c, const char *key);
+/* An integer setting, checked against the table's limits. 0 or TB_ECONFIG
+ * with msg naming the key and the rule. */
+int tb_settings_long(const struct tb_config *c, const char *key, long *out,
+		     char *msg, size_t msglen);
+
+/* Option help for a command: its own options, then (if with_server) the
+ * server settings with their defaults. */
+void tb_settings_usage(FILE *f, const struct tb_opt *opts, size_t nopts,
+		       int with_server);
+
+#endif
