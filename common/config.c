@@ -21,6 +21,7 @@
 
 #include "common/err.h"
 #include "common/mem.h"
+#include "common/msg.h"
 #include "common/utf8.h"
 
 #define LINE_MAX_BYTES 4096
@@ -108,7 +109,7 @@ int tb_config_line(const struct tb_config *c, const char *key)
 
 /* Sets key to value (copied), remembering the line it came from. */
 static int put(struct tb_config *c, const char *key, const char *value,
-	       int line)
+               int line)
 {
 	struct setting *s = find(c, key), *grown;
 	char *v = tb_strdup(value), *k = NULL;
@@ -162,7 +163,7 @@ struct reader {
 };
 
 static int problem(struct reader *r, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* "FILE:LINE: " + the formatted problem into r->msg; returns rc. */
 static int problem(struct reader *r, int rc, const char *fmt, ...)
@@ -204,7 +205,7 @@ static int read_line(struct reader *r)
 		n--;
 	if (n > LINE_MAX_BYTES)
 		return problem(r, TB_ECONFIG, "line longer than %d bytes",
-			       LINE_MAX_BYTES);
+		               LINE_MAX_BYTES);
 	r->buf[n] = '\0';
 	return 1;
 }
@@ -238,13 +239,15 @@ static int parse_setting(struct reader *r, struct tb_config *c, char *s)
 		return problem(r, TB_ECONFIG, "missing key before '='");
 	if (!key_valid(key))
 		return problem(r, TB_ECONFIG,
-			       "bad key, use a-z, 0-9, '_' or '-' starting "
-			       "with a-z (key '%.40s')", key);
+		               "bad key, use a-z, 0-9, '_' or '-' starting "
+		               "with a-z (key '%.40s')",
+		               key);
 	prev = find(c, key);
 	if (prev)
 		return problem(r, TB_ECONFIG,
-			       "duplicate key, first set on line %d "
-			       "(key '%s')", prev->line, key);
+		               "duplicate key, first set on line %d "
+		               "(key '%s')",
+		               prev->line, key);
 	rc = put(c, key, value, r->line);
 	if (rc != 0)
 		return problem(r, rc, "out of memory (key '%s')", key);
@@ -270,7 +273,7 @@ static int parse_file(struct reader *r, struct tb_config *c)
 }
 
 int tb_config_load(const char *path, struct tb_config **out, char *msg,
-		   size_t msglen)
+                   size_t msglen)
 {
 	struct reader *r = NULL;
 	struct tb_config *c = NULL;
@@ -282,17 +285,14 @@ int tb_config_load(const char *path, struct tb_config **out, char *msg,
 	if (!f) {
 		int err = errno;
 
-		rc = err == ENOENT ? TB_ENOTFOUND : TB_EIO;
-		if (msg && msglen)
-			snprintf(msg, msglen, "%s: %s", path, strerror(err));
+		rc = tb_msg(err == ENOENT ? TB_ENOTFOUND : TB_EIO, msg, msglen,
+		            "%s: %s", path, strerror(err));
 		goto done;
 	}
 	r = tb_calloc(1, sizeof(*r));
 	c = tb_config_create();
 	if (!r || !c) {
-		rc = TB_ENOMEM;
-		if (msg && msglen)
-			snprintf(msg, msglen, "%s: out of memory", path);
+		rc = tb_msg(TB_ENOMEM, msg, msglen, "%s: out of memory", path);
 		goto done;
 	}
 	r->f = f;
@@ -322,7 +322,7 @@ static int write_header(FILE *f, const char *header)
 	while (p && *p) {
 		nl = strchr(p, '\n');
 		if (fprintf(f, "# %.*s\n",
-			    (int)(nl ? (size_t)(nl - p) : strlen(p)), p) < 0)
+		            (int)(nl ? (size_t)(nl - p) : strlen(p)), p) < 0)
 			return TB_EIO;
 		p = nl ? nl + 1 : NULL;
 	}
@@ -330,13 +330,13 @@ static int write_header(FILE *f, const char *header)
 }
 
 static int write_settings(FILE *f, const struct tb_config *c,
-			  const char *header)
+                          const char *header)
 {
 	if (write_header(f, header) != 0)
 		return TB_EIO;
 	for (size_t i = 0; i < c->count; i++)
 		if (fprintf(f, "%s = %s\n", c->items[i].key,
-			    c->items[i].value) < 0)
+		            c->items[i].value) < 0)
 			return TB_EIO;
 	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
 		return TB_EIO;
@@ -348,7 +348,7 @@ static void sync_dir(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	char *dir = slash ? tb_strndup(path, (size_t)(slash - path + 1))
-			  : tb_strdup(".");
+	                  : tb_strdup(".");
 	int fd;
 
 	if (!dir)
@@ -362,7 +362,7 @@ static void sync_dir(const char *path)
 }
 
 int tb_config_save(const struct tb_config *c, const char *path, mode_t mode,
-		   const char *header)
+                   const char *header)
 {
 	size_t n = strlen(path);
 	char *tmp = tb_malloc(n + 8);

@@ -26,8 +26,8 @@ int tb_is_leap(int year)
 
 int tb_days_in_month(int year, int month)
 {
-	static const int days[12] = { 31, 28, 31, 30, 31, 30,
-				      31, 31, 30, 31, 30, 31 };
+	static const int days[12] = {31, 28, 31, 30, 31, 30,
+	                             31, 31, 30, 31, 30, 31};
 
 	if (month < 1 || month > 12)
 		return 0;
@@ -173,8 +173,8 @@ char *tb_time_format(int64_t t, char *buf)
 		memcpy(tmp, "0000-00-00T00:00:00Z", TB_TIME_LEN);
 	else
 		snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02dZ",
-			 (int)year, m, d, (int)(sec / 3600),
-			 (int)(sec / 60 % 60), (int)(sec % 60));
+		         (int)year, m, d, (int)(sec / 3600),
+		         (int)(sec / 60 % 60), (int)(sec % 60));
 	memcpy(buf, tmp, TB_TIME_LEN);
 	return buf;
 }
@@ -227,8 +227,8 @@ static int parse_year(const char *s)
 }
 
 /* Sets p to the months m1..m2 of year y. */
-static void period_months(struct tb_period *p, enum tb_period_kind kind,
-			  int y, int m1, int m2)
+static void period_months(struct tb_period *p, enum tb_period_kind kind, int y,
+                          int m1, int m2)
 {
 	p->kind = kind;
 	p->year = y;
@@ -255,7 +255,7 @@ static int parse_year_form(const char *s, size_t len, struct tb_period *p)
 			period_months(p, TB_PERIOD_HALF, y, n * 6 - 5, n * 6);
 		else if (s[5] == 'Q' && n >= 1 && n <= 4)
 			period_months(p, TB_PERIOD_QUARTER, y, n * 3 - 2,
-				      n * 3);
+			              n * 3);
 		else
 			return TB_EINVAL;
 		return 0;
@@ -288,7 +288,7 @@ int tb_period_parse(const char *s, struct tb_period *out)
 		p.kind = TB_PERIOD_ACTION_MONTH;
 		tb_action_month(p.year, &p.from, &p.to);
 	} else if (len > sizeof(cum) - 1 &&
-		   memcmp(s, cum, sizeof(cum) - 1) == 0) {
+	           memcmp(s, cum, sizeof(cum) - 1) == 0) {
 		rc = tb_date_parse(s + sizeof(cum) - 1, &p.to);
 		if (rc != 0)
 			return rc;

@@ -13,7 +13,6 @@
 #include "common/event.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -22,8 +21,11 @@
 #include "common/date.h"
 #include "common/err.h"
 #include "common/mem.h"
+#include "common/msg.h"
 #include "common/utf8.h"
 
+/* The tables read best laid out by hand. */
+/* clang-format off */
 #define COUNT_RULE "0-1000000"
 
 #define COUNT(nm, opt, whole, help) \
@@ -142,6 +144,8 @@ static const struct tb_field snapshot_fields[] = {
 	  "Legal-education outreach for women was run (yes/no)" },
 };
 
+/* clang-format on */
+
 #define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
 
 struct kind_def {
@@ -151,42 +155,24 @@ struct kind_def {
 };
 
 static const struct kind_def kinds[TB_KIND_COUNT] = {
-	[TB_KIND_OUTREACH] = { "outreach", outreach_fields,
-			       NFIELDS(outreach_fields) },
-	[TB_KIND_TRAINING] = { "training", training_fields,
-			       NFIELDS(training_fields) },
-	[TB_KIND_ACTION_MONTH] = { "action-month", outreach_fields,
-				   NFIELDS(outreach_fields) },
-	[TB_KIND_WEB_POST] = { "web-post", web_post_fields,
-			       NFIELDS(web_post_fields) },
-	[TB_KIND_SNAPSHOT] = { "snapshot", snapshot_fields,
-			       NFIELDS(snapshot_fields) },
+    [TB_KIND_OUTREACH] = {"outreach", outreach_fields,
+                          NFIELDS(outreach_fields)},
+    [TB_KIND_TRAINING] = {"training", training_fields,
+                          NFIELDS(training_fields)},
+    [TB_KIND_ACTION_MONTH] = {"action-month", outreach_fields,
+                              NFIELDS(outreach_fields)},
+    [TB_KIND_WEB_POST] = {"web-post", web_post_fields,
+                          NFIELDS(web_post_fields)},
+    [TB_KIND_SNAPSHOT] = {"snapshot", snapshot_fields,
+                          NFIELDS(snapshot_fields)},
 };
 
 _Static_assert(NFIELDS(snapshot_fields) <= TB_FIELDS_MAX,
-	       "TB_FIELDS_MAX too small for snapshot");
+               "TB_FIELDS_MAX too small for snapshot");
 _Static_assert(NFIELDS(outreach_fields) <= TB_FIELDS_MAX,
-	       "TB_FIELDS_MAX too small for outreach");
+               "TB_FIELDS_MAX too small for outreach");
 _Static_assert(NFIELDS(training_fields) <= TB_FIELDS_MAX,
-	       "TB_FIELDS_MAX too small for training");
-
-/* ---- messages ---------------------------------------------------------- */
-
-static int fail(char *msg, size_t msglen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* Writes the message (if there is a buffer) and returns TB_EINVAL. */
-static int fail(char *msg, size_t msglen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (msg && msglen) {
-		va_start(ap, fmt);
-		vsnprintf(msg, msglen, fmt, ap);
-		va_end(ap);
-	}
-	return TB_EINVAL;
-}
+               "TB_FIELDS_MAX too small for training");
 
 /* ---- kinds and fields -------------------------------------------------- */
 
@@ -307,21 +293,23 @@ int tb_text_valid(const char *s, size_t maxbytes)
 
 /* Refusal message for text that fails text_check. */
 static int text_fail(const char *name, const char *s, size_t maxbytes,
-		     char *msg, size_t msglen)
+                     char *msg, size_t msglen)
 {
 	switch (text_check(s, maxbytes)) {
 	case TEXT_OK:
 		return 0;
 	case TEXT_UTF8:
-		return fail(msg, msglen, "%s: must be valid UTF-8", name);
+		return tb_msg(TB_EINVAL, msg, msglen, "%s: must be valid UTF-8",
+		              name);
 	case TEXT_CONTROL:
-		return fail(msg, msglen,
-			    "%s: must not contain control characters", name);
+		return tb_msg(TB_EINVAL, msg, msglen,
+		              "%s: must not contain control characters", name);
 	case TEXT_LONG:
 		break;
 	}
-	return fail(msg, msglen, "%s: must be at most %zu bytes (%zu)", name,
-		    maxbytes, strlen(s));
+	return tb_msg(TB_EINVAL, msg, msglen,
+	              "%s: must be at most %zu bytes (%zu)", name, maxbytes,
+	              strlen(s));
 }
 
 int tb_code_valid(const char *code)
@@ -350,7 +338,8 @@ int tb_uuid_valid(const char *id)
 		if (i == 8 || i == 13 || i == 18 || i == 23) {
 			if (c != '-')
 				return 0;
-		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+		} else if (!((c >= '0' && c <= '9') ||
+		             (c >= 'a' && c <= 'f'))) {
 			return 0;
 		}
 	}
@@ -406,8 +395,8 @@ static int parse_count(const char *text, int64_t *out)
 
 static int parse_bool(const char *text, int64_t *out)
 {
-	static const char *const yes[] = { "yes", "true", "1" };
-	static const char *const no[] = { "no", "false", "0" };
+	static const char *const yes[] = {"yes", "true", "1"};
+	static const char *const no[] = {"no", "false", "0"};
 
 	for (size_t i = 0; i < 3; i++) {
 		if (strcasecmp(text, yes[i]) == 0) {
@@ -472,7 +461,7 @@ static int url_valid(const char *s)
 
 /* Checks a string value of field f against its type. */
 static int check_string(const struct tb_field *f, const char *s, char *msg,
-			size_t msglen)
+                        size_t msglen)
 {
 	char list[160];
 	int rc = text_fail(f->name, s, TB_TEXT_MAX, msg, msglen);
@@ -480,23 +469,26 @@ static int check_string(const struct tb_field *f, const char *s, char *msg,
 	if (rc != 0)
 		return rc;
 	if (f->type == TB_FT_CHOICE && !choice_valid(f->choices, s))
-		return fail(msg, msglen, "%s: must be one of %s", f->name,
-			    choice_list(f->choices, list, sizeof(list)));
+		return tb_msg(TB_EINVAL, msg, msglen, "%s: must be one of %s",
+		              f->name,
+		              choice_list(f->choices, list, sizeof(list)));
 	if (f->type == TB_FT_URL && !url_valid(s))
-		return fail(msg, msglen,
-			    "%s: must start with http:// or https:// and "
-			    "contain no spaces", f->name);
+		return tb_msg(TB_EINVAL, msg, msglen,
+		              "%s: must start with http:// or https:// and "
+		              "contain no spaces",
+		              f->name);
 	return 0;
 }
 
 static int count_fail(const char *name, char *msg, size_t msglen)
 {
-	return fail(msg, msglen, "%s: must be a whole number from 0 to %d",
-		    name, TB_COUNT_MAX);
+	return tb_msg(TB_EINVAL, msg, msglen,
+	              "%s: must be a whole number from 0 to %d", name,
+	              TB_COUNT_MAX);
 }
 
 int tb_event_set(struct tb_event *e, const char *name, const char *text,
-		 char *msg, size_t msglen)
+                 char *msg, size_t msglen)
 {
 	int idx = tb_field_index(e->kind, name);
 	const struct tb_field *f;
@@ -506,10 +498,11 @@ int tb_event_set(struct tb_event *e, const char *name, const char *text,
 	int rc;
 
 	if (idx < 0)
-		return fail(msg, msglen, "unknown field '%s' for kind %s",
-			    name ? name : "(null)",
-			    tb_kind_name(e->kind) ? tb_kind_name(e->kind)
-						  : "(unknown)");
+		return tb_msg(TB_EINVAL, msg, msglen,
+		              "unknown field '%s' for kind %s",
+		              name ? name : "(null)",
+		              tb_kind_name(e->kind) ? tb_kind_name(e->kind)
+		                                    : "(unknown)");
 	f = &tb_kind_fields(e->kind, &n)[idx];
 	if (!text || !*text) {
 		tb_free(e->v[idx].s);
@@ -523,8 +516,8 @@ int tb_event_set(struct tb_event *e, const char *name, const char *text,
 		break;
 	case TB_FT_BOOL:
 		if (parse_bool(text, &v) != 0)
-			return fail(msg, msglen, "%s: must be yes or no",
-				    f->name);
+			return tb_msg(TB_EINVAL, msg, msglen,
+			              "%s: must be yes or no", f->name);
 		break;
 	default:
 		rc = check_string(f, text, msg, msglen);
@@ -543,7 +536,7 @@ int tb_event_set(struct tb_event *e, const char *name, const char *text,
 }
 
 const char *tb_event_get(const struct tb_event *e, int idx, char *buf,
-			 size_t buflen)
+                         size_t buflen)
 {
 	size_t n;
 	const struct tb_field *f = tb_kind_fields(e->kind, &n);
@@ -569,21 +562,23 @@ const char *tb_event_get(const struct tb_event *e, int idx, char *buf,
 static int check_envelope(const struct tb_event *e, char *msg, size_t msglen)
 {
 	if (!tb_uuid_valid(e->id))
-		return fail(msg, msglen, "id: must be a lower-case UUID "
-			    "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)");
+		return tb_msg(TB_EINVAL, msg, msglen,
+		              "id: must be a lower-case UUID "
+		              "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)");
 	if (!tb_code_valid(e->school))
-		return fail(msg, msglen,
-			    "school: must be %d-%d characters of A-Z, 0-9, "
-			    "'-' or '_', starting with a letter or digit",
-			    TB_CODE_MIN, TB_CODE_MAX);
+		return tb_msg(TB_EINVAL, msg, msglen,
+		              "school: must be %d-%d characters of A-Z, 0-9, "
+		              "'-' or '_', starting with a letter or digit",
+		              TB_CODE_MIN, TB_CODE_MAX);
 	if (e->device[0] && !tb_uuid_valid(e->device))
-		return fail(msg, msglen,
-			    "device: must be a lower-case UUID or empty");
+		return tb_msg(TB_EINVAL, msg, msglen,
+		              "device: must be a lower-case UUID or empty");
 	if (e->seq < 1)
-		return fail(msg, msglen, "seq: must be at least 1");
+		return tb_msg(TB_EINVAL, msg, msglen,
+		              "seq: must be at least 1");
 	if (e->recorded_at <= 0)
-		return fail(msg, msglen,
-			    "recorded_at: must be a time after 1970-01-01");
+		return tb_msg(TB_EINVAL, msg, msglen,
+		              "recorded_at: must be a time after 1970-01-01");
 	return 0;
 }
 
@@ -592,32 +587,37 @@ static int check_common(const struct tb_event *e, char *msg, size_t msglen)
 	int y, m, d;
 
 	if ((int)e->kind < 0 || e->kind >= TB_KIND_COUNT)
-		return fail(msg, msglen, "kind: must be one of outreach, "
-			    "training, action-month, web-post, snapshot");
+		return tb_msg(TB_EINVAL, msg, msglen,
+		              "kind: must be one of outreach, "
+		              "training, action-month, web-post, snapshot");
 	tb_date_to_ymd(e->date, &y, &m, &d);
 	if (y < TB_YEAR_MIN || y > TB_YEAR_MAX)
-		return fail(msg, msglen, "date: must be a real date from "
-			    "%d-01-01 to %d-12-31", TB_YEAR_MIN, TB_YEAR_MAX);
+		return tb_msg(TB_EINVAL, msg, msglen,
+		              "date: must be a real date from "
+		              "%d-01-01 to %d-12-31",
+		              TB_YEAR_MIN, TB_YEAR_MAX);
 	if (e->revision < 1 || e->revision > TB_REVISION_MAX)
-		return fail(msg, msglen,
-			    "revision: must be between 1 and %d",
-			    TB_REVISION_MAX);
+		return tb_msg(TB_EINVAL, msg, msglen,
+		              "revision: must be between 1 and %d",
+		              TB_REVISION_MAX);
 	if (e->voided && !e->void_reason)
-		return fail(msg, msglen, "void_reason: required when voided");
+		return tb_msg(TB_EINVAL, msg, msglen,
+		              "void_reason: required when voided");
 	if (!e->voided && e->void_reason)
-		return fail(msg, msglen,
-			    "void_reason: only allowed when voided");
+		return tb_msg(TB_EINVAL, msg, msglen,
+		              "void_reason: only allowed when voided");
 	if (e->void_reason && !*e->void_reason)
-		return fail(msg, msglen, "void_reason: required when voided");
+		return tb_msg(TB_EINVAL, msg, msglen,
+		              "void_reason: required when voided");
 	if (e->void_reason)
 		return text_fail("void_reason", e->void_reason, TB_TEXT_MAX,
-				 msg, msglen);
+		                 msg, msglen);
 	return 0;
 }
 
 /* Each set field against its type; required fields present. */
 static int check_values(const struct tb_event *e, const struct tb_field *f,
-			size_t n, char *msg, size_t msglen)
+                        size_t n, char *msg, size_t msglen)
 {
 	int rc;
 
@@ -626,20 +626,20 @@ static int check_values(const struct tb_event *e, const struct tb_field *f,
 
 		if (!val->set) {
 			if (f[i].required)
-				return fail(msg, msglen, "%s: required",
-					    f[i].name);
+				return tb_msg(TB_EINVAL, msg, msglen,
+				              "%s: required", f[i].name);
 			continue;
 		}
 		if (f[i].type == TB_FT_COUNT &&
 		    (val->n < 0 || val->n > TB_COUNT_MAX))
 			return count_fail(f[i].name, msg, msglen);
 		if (f[i].type == TB_FT_BOOL && val->n != 0 && val->n != 1)
-			return fail(msg, msglen, "%s: must be yes or no",
-				    f[i].name);
+			return tb_msg(TB_EINVAL, msg, msglen,
+			              "%s: must be yes or no", f[i].name);
 		if (f[i].type != TB_FT_COUNT && f[i].type != TB_FT_BOOL) {
 			if (!val->s)
-				return fail(msg, msglen, "%s: required",
-					    f[i].name);
+				return tb_msg(TB_EINVAL, msg, msglen,
+				              "%s: required", f[i].name);
 			rc = check_string(&f[i], val->s, msg, msglen);
 			if (rc != 0)
 				return rc;
@@ -652,7 +652,7 @@ static int check_values(const struct tb_event *e, const struct tb_field *f,
  * for snapshots an unset figure is "not reported", so a part given
  * without its whole is refused. */
 static int check_parts(const struct tb_event *e, const struct tb_field *f,
-		       size_t n, char *msg, size_t msglen)
+                       size_t n, char *msg, size_t msglen)
 {
 	for (size_t i = 0; i < n; i++) {
 		int w;
@@ -663,15 +663,15 @@ static int check_parts(const struct tb_event *e, const struct tb_field *f,
 		if (w < 0)
 			continue;
 		if (!e->v[w].set && e->kind == TB_KIND_SNAPSHOT)
-			return fail(msg, msglen,
-				    "%s: given without %s", f[i].name,
-				    f[i].whole);
+			return tb_msg(TB_EINVAL, msg, msglen,
+			              "%s: given without %s", f[i].name,
+			              f[i].whole);
 		if (e->v[i].n > (e->v[w].set ? e->v[w].n : 0))
-			return fail(msg, msglen,
-				    "%s: must not exceed %s (%lld > %lld)",
-				    f[i].name, f[i].whole,
-				    (long long)e->v[i].n,
-				    (long long)(e->v[w].set ? e->v[w].n : 0));
+			return tb_msg(TB_EINVAL, msg, msglen,
+			              "%s: must not exceed %s (%lld > %lld)",
+			              f[i].name, f[i].whole,
+			              (long long)e->v[i].n,
+			              (long long)(e->v[w].set ? e->v[w].n : 0));
 	}
 	return 0;
 }
@@ -690,27 +690,29 @@ static int check_outreach(const struct tb_event *e, char *msg, size_t msglen)
 	char day[TB_DATE_LEN];
 
 	if (count_of(e, "parents") + count_of(e, "students") +
-		    count_of(e, "teachers_staff") + count_of(e, "officials") ==
+	        count_of(e, "teachers_staff") + count_of(e, "officials") ==
 	    0)
-		return fail(msg, msglen,
-			    "parents, students, teachers_staff, officials: "
-			    "at least one must be above 0");
+		return tb_msg(TB_EINVAL, msg, msglen,
+		              "parents, students, teachers_staff, officials: "
+		              "at least one must be above 0");
 	if (e->kind != TB_KIND_ACTION_MONTH)
 		return 0;
 	tb_date_to_ymd(e->date, &y, &m, &d);
 	tb_action_month(y, &from, &to);
 	if (e->date < from || e->date > to)
-		return fail(msg, msglen,
-			    "date: an action-month activity must fall between "
-			    "15 Nov and 15 Dec (%s)",
-			    tb_date_format(e->date, day));
+		return tb_msg(
+		    TB_EINVAL, msg, msglen,
+		    "date: an action-month activity must fall between "
+		    "15 Nov and 15 Dec (%s)",
+		    tb_date_format(e->date, day));
 	return 0;
 }
 
 static int check_training(const struct tb_event *e, char *msg, size_t msglen)
 {
 	if (count_of(e, "participants") < 1)
-		return fail(msg, msglen, "participants: must be at least 1");
+		return tb_msg(TB_EINVAL, msg, msglen,
+		              "participants: must be at least 1");
 	return 0;
 }
 
@@ -719,12 +721,12 @@ static int check_snapshot(const struct tb_event *e, char *msg, size_t msglen)
 	for (size_t i = 0; i < NFIELDS(snapshot_fields); i++)
 		if (e->v[i].set)
 			return 0;
-	return fail(msg, msglen,
-		    "kind: a snapshot must report at least one figure");
+	return tb_msg(TB_EINVAL, msg, msglen,
+	              "kind: a snapshot must report at least one figure");
 }
 
 int tb_event_validate(const struct tb_event *e, int check_env, char *msg,
-		      size_t msglen)
+                      size_t msglen)
 {
 	const struct tb_field *f;
 	size_t n;

@@ -57,7 +57,7 @@ static const char *tmp_path(const char *name, char *buf, size_t len)
 
 /* Writes n bytes to a new file in the temporary directory. */
 static const char *write_tmp(const char *name, const void *bytes, size_t n,
-			     char *buf, size_t len)
+                             char *buf, size_t len)
 {
 	FILE *f = fopen(tmp_path(name, buf, len), "wb");
 
@@ -88,10 +88,10 @@ static void test_load_every_form(void **state)
 
 	(void)state;
 	assert_int_equal(tb_config_load(DATA "good.conf", &c, msg, sizeof(msg)),
-			 0);
+	                 0);
 	assert_non_null(c);
 	assert_string_equal(tb_config_get(c, "server"),
-			    "https://tienbo.example.vn:8443");
+	                    "https://tienbo.example.vn:8443");
 	assert_int_equal(tb_config_line(c, "server"), 3);
 	assert_string_equal(tb_config_get(c, "school"), "HB-001");
 	assert_int_equal(tb_config_line(c, "school"), 4);
@@ -101,10 +101,10 @@ static void test_load_every_form(void **state)
 	assert_string_equal(tb_config_get(c, "empty"), "");
 	assert_int_equal(tb_config_line(c, "empty"), 7);
 	assert_string_equal(tb_config_get(c, "token-file"),
-			    "/var/lib/tienbo/token");
+	                    "/var/lib/tienbo/token");
 	/* The last line has no newline. */
 	assert_string_equal(tb_config_get(c, "device_id"),
-			    "7c9e6679-7425-40de-944b-e07fc1f90ae7");
+	                    "7c9e6679-7425-40de-944b-e07fc1f90ae7");
 	assert_int_equal(tb_config_line(c, "device_id"), 11);
 	assert_null(tb_config_get(c, "comment"));
 	assert_null(tb_config_get(c, "missing"));
@@ -127,16 +127,16 @@ static void test_refusals_name_file_line_key(void **state)
 {
 	(void)state;
 	expect_refusal(DATA "missing-equals.conf", TB_ECONFIG,
-		       DATA "missing-equals.conf:3: missing '=' "
-			    "(key 'school HB-001')");
+	               DATA "missing-equals.conf:3: missing '=' "
+	                    "(key 'school HB-001')");
 	expect_refusal(DATA "duplicate.conf", TB_ECONFIG,
-		       DATA "duplicate.conf:5: duplicate key, first set on "
-			    "line 2 (key 'school')");
+	               DATA "duplicate.conf:5: duplicate key, first set on "
+	                    "line 2 (key 'school')");
 	expect_refusal(DATA "bad-key.conf", TB_ECONFIG,
-		       DATA "bad-key.conf:2: bad key, use a-z, 0-9, '_' or "
-			    "'-' starting with a-z (key 'School')");
+	               DATA "bad-key.conf:2: bad key, use a-z, 0-9, '_' or "
+	                    "'-' starting with a-z (key 'School')");
 	expect_refusal(DATA "empty-key.conf", TB_ECONFIG,
-		       DATA "empty-key.conf:2: missing key before '='");
+	               DATA "empty-key.conf:2: missing key before '='");
 }
 
 static void test_refusals_bytes(void **state)
@@ -168,8 +168,7 @@ static void test_refusals_bytes(void **state)
 	tb_config_destroy(c);
 	memcpy(big + 4096, "v\n", 2);
 	write_tmp("long.conf", big, 4098, path, sizeof(path));
-	snprintf(want, sizeof(want), "%s:1: line longer than 4096 bytes",
-		 path);
+	snprintf(want, sizeof(want), "%s:1: line longer than 4096 bytes", path);
 	expect_refusal(path, TB_ECONFIG, want);
 	free(big);
 }
@@ -180,10 +179,10 @@ static void test_missing_and_unreadable(void **state)
 	char path[256], msg[256];
 
 	(void)state;
-	assert_int_equal(tb_config_load(tmp_path("nope.conf", path,
-						 sizeof(path)),
-					&c, msg, sizeof(msg)),
-			 TB_ENOTFOUND);
+	assert_int_equal(
+	    tb_config_load(tmp_path("nope.conf", path, sizeof(path)), &c, msg,
+	                   sizeof(msg)),
+	    TB_ENOTFOUND);
 	assert_null(c);
 	assert_non_null(strstr(msg, "nope.conf"));
 	/* A directory opens but cannot be read. */
@@ -192,7 +191,7 @@ static void test_missing_and_unreadable(void **state)
 	assert_int_equal(strncmp(msg, tmpdir, strlen(tmpdir)), 0);
 	/* A NULL message buffer is allowed. */
 	assert_int_equal(tb_config_load(DATA "duplicate.conf", &c, NULL, 0),
-			 TB_ECONFIG);
+	                 TB_ECONFIG);
 }
 
 static void test_set_and_replace(void **state)
@@ -202,7 +201,7 @@ static void test_set_and_replace(void **state)
 
 	(void)state;
 	assert_int_equal(tb_config_load(DATA "good.conf", &c, msg, sizeof(msg)),
-			 0);
+	                 0);
 	assert_int_equal(tb_config_set(c, "school", "TO-007"), 0);
 	assert_string_equal(tb_config_get(c, "school"), "TO-007");
 	assert_int_equal(tb_config_line(c, "school"), 0);
@@ -238,12 +237,13 @@ static void test_save_load_round_trip(void **state)
 	assert_int_equal(tb_config_set(c, "empty", ""), 0);
 	assert_int_equal(tb_config_set(c, "school", "HB-002"), 0);
 	tmp_path("agent.conf", path, sizeof(path));
-	assert_int_equal(tb_config_save(c, path, 0600,
-					"tienbo agent\nwritten by a test"),
-			 0);
+	assert_int_equal(
+	    tb_config_save(c, path, 0600, "tienbo agent\nwritten by a test"),
+	    0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
-	assert_int_equal(files_in_tmpdir("agent.conf"), 1); /* no temporary left */
+	assert_int_equal(files_in_tmpdir("agent.conf"),
+	                 1); /* no temporary left */
 
 	/* Insertion order, header as comments, "key = value". */
 	f = fopen(path, "r");
@@ -263,7 +263,7 @@ static void test_save_load_round_trip(void **state)
 	assert_string_equal(tb_config_get(back, "school"), "HB-002");
 	assert_int_equal(tb_config_line(back, "school"), 4);
 	assert_string_equal(tb_config_get(back, "name"),
-			    "Trường Mầm non Hoa Sen");
+	                    "Trường Mầm non Hoa Sen");
 	assert_string_equal(tb_config_get(back, "empty"), "");
 	tb_config_destroy(back);
 
@@ -282,9 +282,8 @@ static void test_save_load_round_trip(void **state)
 	fclose(f);
 	unlink(path);
 
-	assert_int_equal(tb_config_save(c, "/nonexistent-dir/x.conf", 0600,
-					NULL),
-			 TB_EIO);
+	assert_int_equal(
+	    tb_config_save(c, "/nonexistent-dir/x.conf", 0600, NULL), TB_EIO);
 	tb_config_destroy(c);
 }
 
@@ -350,14 +349,14 @@ static void test_set_out_of_memory(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_load_every_form),
-		cmocka_unit_test(test_refusals_name_file_line_key),
-		cmocka_unit_test(test_refusals_bytes),
-		cmocka_unit_test(test_missing_and_unreadable),
-		cmocka_unit_test(test_set_and_replace),
-		cmocka_unit_test(test_save_load_round_trip),
-		cmocka_unit_test(test_load_out_of_memory),
-		cmocka_unit_test(test_set_out_of_memory),
+	    cmocka_unit_test(test_load_every_form),
+	    cmocka_unit_test(test_refusals_name_file_line_key),
+	    cmocka_unit_test(test_refusals_bytes),
+	    cmocka_unit_test(test_missing_and_unreadable),
+	    cmocka_unit_test(test_set_and_replace),
+	    cmocka_unit_test(test_save_load_round_trip),
+	    cmocka_unit_test(test_load_out_of_memory),
+	    cmocka_unit_test(test_set_out_of_memory),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

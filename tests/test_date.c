@@ -94,11 +94,11 @@ static void test_every_day_round_trips(void **state)
 static void test_date_parse(void **state)
 {
 	static const char *const bad[] = {
-		"2025-02-29", "2025-02-30", "2024-02-30", "2025-04-31",
-		"2024-2-3",   "2025-13-01", "2025-00-10", "2025-01-00",
-		"2025-01-32", "1999-12-31", "2101-01-01", "2025-01-01 ",
-		" 2025-01-01", "2025/01/01", "20250101",  "2025-01-1a",
-		"+025-01-01", "2025-01-01T00:00:00Z", "", "2025--1-01",
+	    "2025-02-29",  "2025-02-30",           "2024-02-30", "2025-04-31",
+	    "2024-2-3",    "2025-13-01",           "2025-00-10", "2025-01-00",
+	    "2025-01-32",  "1999-12-31",           "2101-01-01", "2025-01-01 ",
+	    " 2025-01-01", "2025/01/01",           "20250101",   "2025-01-1a",
+	    "+025-01-01",  "2025-01-01T00:00:00Z", "",           "2025--1-01",
 	};
 	int32_t d = 42;
 
@@ -124,7 +124,7 @@ static void test_date_format(void **state)
 	assert_string_equal(tb_date_format(D_2024_02_29, buf), "2024-02-29");
 	assert_string_equal(tb_date_format(0, buf), "1970-01-01");
 	assert_string_equal(tb_date_format(D_2025_01_01 - 1, buf),
-			    "2024-12-31");
+	                    "2024-12-31");
 	/* No four-digit year: a form that never parses back. */
 	assert_string_equal(tb_date_format(TB_DATE_MIN, buf), "0000-00-00");
 }
@@ -140,17 +140,23 @@ static void test_today_is_vietnam_day(void **state)
 	after = time(NULL);
 	/* UTC+7: the day number of (now + 7 h). */
 	assert_in_range(today, (int64_t)(before + 7 * 3600) / 86400,
-			(int64_t)(after + 7 * 3600) / 86400);
+	                (int64_t)(after + 7 * 3600) / 86400);
 }
 
 static void test_time_parse_and_format(void **state)
 {
 	static const char *const bad[] = {
-		"2023-11-14T24:00:00Z", "2023-11-14T22:60:00Z",
-		"2023-11-14T22:13:60Z", "2023-11-14T22:13:20",
-		"2023-11-14t22:13:20Z", "2023-11-14 22:13:20Z",
-		"2023-11-14T22:13:20+07:00", "2023-02-29T00:00:00Z",
-		"2023-11-14T2:13:20Z",  "1999-12-31T23:59:59Z", "",
+	    "2023-11-14T24:00:00Z",
+	    "2023-11-14T22:60:00Z",
+	    "2023-11-14T22:13:60Z",
+	    "2023-11-14T22:13:20",
+	    "2023-11-14t22:13:20Z",
+	    "2023-11-14 22:13:20Z",
+	    "2023-11-14T22:13:20+07:00",
+	    "2023-02-29T00:00:00Z",
+	    "2023-11-14T2:13:20Z",
+	    "1999-12-31T23:59:59Z",
+	    "",
 	};
 	char buf[TB_TIME_LEN];
 	int64_t t = 7;
@@ -160,7 +166,7 @@ static void test_time_parse_and_format(void **state)
 	assert_int_equal(tb_time_parse("2023-11-14T22:13:20Z", &t), 0);
 	assert_int_equal(t, 1700000000);
 	assert_string_equal(tb_time_format(1700000000, buf),
-			    "2023-11-14T22:13:20Z");
+	                    "2023-11-14T22:13:20Z");
 	assert_int_equal(tb_time_parse("2000-01-01T00:00:00Z", &t), 0);
 	assert_int_equal(t, (int64_t)D_2000_01_01 * 86400);
 	assert_int_equal(tb_time_parse("2024-02-29T23:59:59Z", &t), 0);
@@ -215,9 +221,8 @@ static void test_halves_and_quarters(void **state)
 
 static enum tb_period_kind kind_of(const char *name)
 {
-	static const char *const names[] = { "year", "half", "quarter",
-					     "month", "action-month",
-					     "cumulative" };
+	static const char *const names[] = {
+	    "year", "half", "quarter", "month", "action-month", "cumulative"};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(names[i], name) == 0)
@@ -227,7 +232,7 @@ static enum tb_period_kind kind_of(const char *name)
 }
 
 static void check_period_line(const char *label, const char *kind, int year,
-			      const char *from, const char *to)
+                              const char *from, const char *to)
 {
 	struct tb_period p;
 	int32_t f = strcmp(from, "-") == 0 ? TB_DATE_MIN : day(from);
@@ -263,7 +268,7 @@ static void test_periods_from_fixture(void **state)
 		if (line[0] == '#' || line[0] == '\n')
 			continue;
 		n = sscanf(line, "%63s %31s %d %31s %31s", label, kind, &year,
-			   from, to);
+		           from, to);
 		if (n == 2 && strcmp(kind, "refuse") == 0) {
 			memset(&p, 0x5a, sizeof(p));
 			if (tb_period_parse(label, &p) != TB_EINVAL)
@@ -290,11 +295,10 @@ static void test_period_odd_input(void **state)
 	assert_int_equal(tb_period_parse("2025 ", &p), TB_EINVAL);
 	assert_int_equal(tb_period_parse(" 2025-H1", &p), TB_EINVAL);
 	assert_int_equal(tb_period_parse("cumulative:2025-12-31x", &p),
-			 TB_EINVAL);
-	assert_int_equal(tb_period_parse(
-				 "cumulative:2025-12-31xxxxxxxxxxxxxxxxxxxxxx",
-				 &p),
-			 TB_EINVAL);
+	                 TB_EINVAL);
+	assert_int_equal(
+	    tb_period_parse("cumulative:2025-12-31xxxxxxxxxxxxxxxxxxxxxx", &p),
+	    TB_EINVAL);
 }
 
 /* The plans' reporting months: H1 is reported in June, H2 in December,
@@ -312,26 +316,25 @@ static void test_halves_cover_year(void **state)
 	assert_int_equal(h2.to, y.to);
 	assert_int_equal(y.to - y.from + 1, 366);
 	for (int32_t d = y.from; d <= y.to; d++)
-		assert_int_equal(tb_period_contains(&h1, d) +
-					 tb_period_contains(&h2, d),
-				 1);
+		assert_int_equal(
+		    tb_period_contains(&h1, d) + tb_period_contains(&h2, d), 1);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_leap_and_month_lengths),
-		cmocka_unit_test(test_day_numbers),
-		cmocka_unit_test(test_every_day_round_trips),
-		cmocka_unit_test(test_date_parse),
-		cmocka_unit_test(test_date_format),
-		cmocka_unit_test(test_today_is_vietnam_day),
-		cmocka_unit_test(test_time_parse_and_format),
-		cmocka_unit_test(test_action_month),
-		cmocka_unit_test(test_halves_and_quarters),
-		cmocka_unit_test(test_periods_from_fixture),
-		cmocka_unit_test(test_period_odd_input),
-		cmocka_unit_test(test_halves_cover_year),
+	    cmocka_unit_test(test_leap_and_month_lengths),
+	    cmocka_unit_test(test_day_numbers),
+	    cmocka_unit_test(test_every_day_round_trips),
+	    cmocka_unit_test(test_date_parse),
+	    cmocka_unit_test(test_date_format),
+	    cmocka_unit_test(test_today_is_vietnam_day),
+	    cmocka_unit_test(test_time_parse_and_format),
+	    cmocka_unit_test(test_action_month),
+	    cmocka_unit_test(test_halves_and_quarters),
+	    cmocka_unit_test(test_periods_from_fixture),
+	    cmocka_unit_test(test_period_odd_input),
+	    cmocka_unit_test(test_halves_cover_year),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -53,7 +53,7 @@ static void unescape(char *s)
 
 	while (*s) {
 		if (s[0] == '\\' && s[1] == 'x' && s[2] && s[3]) {
-			char hex[3] = { s[2], s[3], 0 };
+			char hex[3] = {s[2], s[3], 0};
 
 			*o++ = (char)strtol(hex, NULL, 16);
 			s += 4;
@@ -117,8 +117,8 @@ static void apply_fields(struct tb_event *e, struct fixture_case *c)
 
 	for (size_t i = 0; i < c->nfields; i++) {
 		char *eq = strchr(c->fields[i], '='), *name = c->fields[i];
-		int last_set = i + 1 == c->nfields &&
-			       strcmp(c->stage, "set") == 0;
+		int last_set =
+		    i + 1 == c->nfields && strcmp(c->stage, "set") == 0;
 		int idx, rc;
 
 		if (!eq)
@@ -136,24 +136,24 @@ static void apply_fields(struct tb_event *e, struct fixture_case *c)
 		if (!last_set) {
 			if (rc != 0)
 				fail_msg("line %d: set %s: %s", c->line, name,
-					 msg);
+				         msg);
 			continue;
 		}
 		if (rc != TB_EINVAL || strcmp(msg, c->expect) != 0)
 			fail_msg("line %d: set %s: rc %d, got '%s', want '%s'",
-				 c->line, name, rc, msg, c->expect);
+			         c->line, name, rc, msg, c->expect);
 		tb_event_get(e, idx, after, sizeof(after));
 		assert_string_equal(before, after);
 	}
 }
 
 static void run_case(enum tb_kind kind, const char *date,
-		     struct fixture_case *c)
+                     struct fixture_case *c)
 {
 	struct tb_event e;
 	char msg[TB_MSG_LEN] = "";
-	int env = strcmp(c->stage, "body") != 0 &&
-		  strcmp(c->stage, "body-ok") != 0;
+	int env =
+	    strcmp(c->stage, "body") != 0 && strcmp(c->stage, "body-ok") != 0;
 	int rc;
 
 	tb_event_init(&e, kind);
@@ -167,7 +167,7 @@ static void run_case(enum tb_kind kind, const char *date,
 				fail_msg("line %d: refused: %s", c->line, msg);
 		} else if (rc != TB_EINVAL || strcmp(msg, c->expect) != 0) {
 			fail_msg("line %d: rc %d, got '%s', want '%s'", c->line,
-				 rc, msg, c->expect);
+			         rc, msg, c->expect);
 		}
 	}
 	tb_event_clear(&e);
@@ -178,7 +178,7 @@ static void test_rules_from_fixture(void **state)
 	char line[4096], *save, *kind, *date;
 	struct fixture_case c;
 	enum tb_kind k;
-	int counts[4] = { 0 };
+	int counts[4] = {0};
 	FILE *f = fopen(TB_SOURCE_DIR "/tests/data/common/events.txt", "r");
 
 	(void)state;
@@ -199,8 +199,10 @@ static void test_rules_from_fixture(void **state)
 		       (c.fields[c.nfields] = strtok_r(NULL, "\t", &save)))
 			c.nfields++;
 		run_case(k, date, &c);
-		counts[c.stage[0] == 'o' ? 0 : c.stage[0] == 's' ? 1
-					       : c.stage[0] == 'v' ? 2 : 3]++;
+		counts[c.stage[0] == 'o'   ? 0
+		       : c.stage[0] == 's' ? 1
+		       : c.stage[0] == 'v' ? 2
+		                           : 3]++;
 	}
 	fclose(f);
 	assert_true(counts[0] >= 20); /* accepted */
@@ -212,9 +214,8 @@ static void test_rules_from_fixture(void **state)
 
 static void test_kind_names(void **state)
 {
-	static const char *const names[] = { "outreach", "training",
-					     "action-month", "web-post",
-					     "snapshot" };
+	static const char *const names[] = {
+	    "outreach", "training", "action-month", "web-post", "snapshot"};
 	enum tb_kind k;
 
 	(void)state;
@@ -252,9 +253,9 @@ static void check_table(enum tb_kind kind, size_t expect_count)
 		assert_int_equal(tb_field_index(kind, f[i].name), (int)i);
 		assert_int_equal(tb_field_index(kind, f[i].option), (int)i);
 		assert_true(f[i].help && strlen(f[i].help) > 10 &&
-			    strlen(f[i].help) < 100);
+		            strlen(f[i].help) < 100);
 		assert_int_equal(f[i].choices != NULL,
-				 f[i].type == TB_FT_CHOICE);
+		                 f[i].type == TB_FT_CHOICE);
 		if (f[i].whole) {
 			w = tb_field_index(kind, f[i].whole);
 			assert_true(w >= 0 && w != (int)i);
@@ -273,7 +274,7 @@ static void test_field_tables(void **state)
 	check_table(TB_KIND_WEB_POST, 2);
 	check_table(TB_KIND_SNAPSHOT, 27);
 	assert_int_equal(tb_field_index(TB_KIND_OUTREACH, "teachers-staff"),
-			 tb_field_index(TB_KIND_OUTREACH, "teachers_staff"));
+	                 tb_field_index(TB_KIND_OUTREACH, "teachers_staff"));
 	assert_int_equal(tb_field_index(TB_KIND_OUTREACH, "female"), -1);
 	assert_int_equal(tb_field_index(TB_KIND_TRAINING, "Title"), -1);
 	assert_int_equal(tb_field_index(TB_KIND_TRAINING, NULL), -1);
@@ -303,7 +304,7 @@ static void test_set_get_round_trip(void **state)
 	set_ok(&e, "title", VI_TITLE);
 	assert_memory_equal(e.v[title].s, VI_TITLE, sizeof(VI_TITLE));
 	assert_string_equal(tb_event_get(&e, title, buf, sizeof(buf)),
-			    VI_TITLE);
+	                    VI_TITLE);
 	set_ok(&e, "title", VI_NFD);
 	assert_memory_equal(e.v[title].s, VI_NFD, sizeof(VI_NFD));
 	assert_string_equal(tb_event_get(&e, title, buf, 6), "Tha\xcc\x81");
@@ -317,8 +318,8 @@ static void test_set_get_round_trip(void **state)
 
 static void test_booleans(void **state)
 {
-	static const char *const yes[] = { "yes", "YES", "true", "True", "1" };
-	static const char *const no[] = { "no", "No", "false", "FALSE", "0" };
+	static const char *const yes[] = {"yes", "YES", "true", "True", "1"};
+	static const char *const no[] = {"no", "No", "false", "FALSE", "0"};
 	int ws = tb_field_index(TB_KIND_SNAPSHOT, "website_section");
 	struct tb_event e;
 	char buf[8];
@@ -329,12 +330,12 @@ static void test_booleans(void **state)
 		set_ok(&e, "website-section", yes[i]);
 		assert_int_equal(e.v[ws].n, 1);
 		assert_string_equal(tb_event_get(&e, ws, buf, sizeof(buf)),
-				    "yes");
+		                    "yes");
 		set_ok(&e, "website-section", no[i]);
 		assert_int_equal(e.v[ws].n, 0);
 		assert_true(e.v[ws].set);
 		assert_string_equal(tb_event_get(&e, ws, buf, sizeof(buf)),
-				    "no");
+		                    "no");
 	}
 	tb_event_clear(&e);
 }
@@ -354,18 +355,17 @@ static void test_set_refusal_keeps_value(void **state)
 	set_ok(&e, "parents", "12");
 	old = e.v[title].s;
 	assert_int_equal(tb_event_set(&e, "title", "x\x01y", msg, sizeof(msg)),
-			 TB_EINVAL);
+	                 TB_EINVAL);
 	assert_ptr_equal(e.v[title].s, old);
 	assert_string_equal(e.v[title].s, VI_TITLE);
 	assert_int_equal(tb_event_set(&e, "parents", "12x", msg, sizeof(msg)),
-			 TB_EINVAL);
+	                 TB_EINVAL);
 	assert_int_equal(e.v[parents].n, 12);
 	assert_int_equal(tb_event_set(&e, "nope", "1", msg, sizeof(msg)),
-			 TB_EINVAL);
+	                 TB_EINVAL);
 	assert_string_equal(msg, "unknown field 'nope' for kind outreach");
 	/* A NULL message buffer is allowed. */
-	assert_int_equal(tb_event_set(&e, "parents", "-3", NULL, 0),
-			 TB_EINVAL);
+	assert_int_equal(tb_event_set(&e, "parents", "-3", NULL, 0), TB_EINVAL);
 	tb_event_clear(&e);
 }
 
@@ -383,7 +383,7 @@ static void test_text_length_in_bytes(void **state)
 	text[TB_TEXT_MAX] = 'a';
 	text[TB_TEXT_MAX + 1] = '\0';
 	assert_int_equal(tb_event_set(&e, "title", text, msg, sizeof(msg)),
-			 TB_EINVAL);
+	                 TB_EINVAL);
 	assert_string_equal(msg, "title: must be at most 1000 bytes (1001)");
 	/* 333 x "ạ" (3 bytes each) = 999 bytes passes, 334 = 1002 does not. */
 	for (i = 0; i < 334; i++)
@@ -392,7 +392,7 @@ static void test_text_length_in_bytes(void **state)
 	set_ok(&e, "title", text);
 	memcpy(text + 999, "\xe1\xba\xa1", 4);
 	assert_int_equal(tb_event_set(&e, "title", text, msg, sizeof(msg)),
-			 TB_EINVAL);
+	                 TB_EINVAL);
 	assert_string_equal(msg, "title: must be at most 1000 bytes (1002)");
 	tb_event_clear(&e);
 }
@@ -420,11 +420,11 @@ static void test_text_valid(void **state)
 
 static void test_codes(void **state)
 {
-	static const char *const good[] = { "HB-001", "TO_12", "A1", "12",
-					    "THCS-THANH-OAI-01", "9_-" };
-	static const char *const bad[] = { "A", "", "-AB", "_AB", "hb-001",
-					   "HB 001", "HB.001", "HB/1",
-					   "\xc4\x90T-1" };
+	static const char *const good[] = {
+	    "HB-001", "TO_12", "A1", "12", "THCS-THANH-OAI-01", "9_-"};
+	static const char *const bad[] = {"A",      "",       "-AB",
+	                                  "_AB",    "hb-001", "HB 001",
+	                                  "HB.001", "HB/1",   "\xc4\x90T-1"};
 	char c32[TB_CODE_MAX + 2];
 
 	(void)state;
@@ -498,19 +498,19 @@ static void test_validate_direct_values(void **state)
 	e.v[parents].set = 1;
 	e.v[parents].n = TB_COUNT_MAX + 1;
 	assert_int_equal(tb_event_validate(&e, 1, msg, sizeof(msg)), TB_EINVAL);
-	assert_string_equal(msg,
-			    "parents: must be a whole number from 0 to 1000000");
+	assert_string_equal(
+	    msg, "parents: must be a whole number from 0 to 1000000");
 	e.v[parents].n = -1;
 	assert_int_equal(tb_event_validate(&e, 1, msg, sizeof(msg)), TB_EINVAL);
-	assert_string_equal(msg,
-			    "parents: must be a whole number from 0 to 1000000");
+	assert_string_equal(
+	    msg, "parents: must be a whole number from 0 to 1000000");
 	e.v[parents].n = TB_COUNT_MAX;
 	assert_int_equal(tb_event_validate(&e, 1, msg, sizeof(msg)), 0);
 	e.v[ch].set = 1;
 	e.v[ch].s = tb_strdup("fax");
 	assert_int_equal(tb_event_validate(&e, 1, msg, sizeof(msg)), TB_EINVAL);
 	assert_string_equal(msg, "channel: must be one of meeting, event, "
-				 "print, web, radio, social-media, other");
+	                         "print, web, radio, social-media, other");
 	tb_free(e.v[ch].s);
 	e.v[ch].s = tb_strdup("\xe2\x28\xa1");
 	assert_int_equal(tb_event_validate(&e, 1, msg, sizeof(msg)), TB_EINVAL);
@@ -631,21 +631,21 @@ static void test_set_out_of_memory(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rules_from_fixture),
-		cmocka_unit_test(test_kind_names),
-		cmocka_unit_test(test_field_tables),
-		cmocka_unit_test(test_set_get_round_trip),
-		cmocka_unit_test(test_booleans),
-		cmocka_unit_test(test_set_refusal_keeps_value),
-		cmocka_unit_test(test_text_length_in_bytes),
-		cmocka_unit_test(test_text_valid),
-		cmocka_unit_test(test_codes),
-		cmocka_unit_test(test_uuids),
-		cmocka_unit_test(test_snapshot_not_reported),
-		cmocka_unit_test(test_validate_direct_values),
-		cmocka_unit_test(test_copy_is_deep),
-		cmocka_unit_test(test_copy_out_of_memory),
-		cmocka_unit_test(test_set_out_of_memory),
+	    cmocka_unit_test(test_rules_from_fixture),
+	    cmocka_unit_test(test_kind_names),
+	    cmocka_unit_test(test_field_tables),
+	    cmocka_unit_test(test_set_get_round_trip),
+	    cmocka_unit_test(test_booleans),
+	    cmocka_unit_test(test_set_refusal_keeps_value),
+	    cmocka_unit_test(test_text_length_in_bytes),
+	    cmocka_unit_test(test_text_valid),
+	    cmocka_unit_test(test_codes),
+	    cmocka_unit_test(test_uuids),
+	    cmocka_unit_test(test_snapshot_not_reported),
+	    cmocka_unit_test(test_validate_direct_values),
+	    cmocka_unit_test(test_copy_is_deep),
+	    cmocka_unit_test(test_copy_out_of_memory),
+	    cmocka_unit_test(test_set_out_of_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
