@@ -31,7 +31,9 @@ const char *tb_config_get(const struct tb_config *c, const char *key);
 /* Line number key was read from, 0 if it was set in memory or is absent. */
 int tb_config_line(const struct tb_config *c, const char *key);
 /* Sets or replaces key (both copied). 0, TB_EINVAL (bad key or value with
- * a newline), TB_ENOMEM. */
+ * a newline), TB_ENOMEM. A value that would not read back unchanged from
+ * a saved file is refused too: invalid UTF-8, blanks at either end, or a
+ * "key = value" line over 4096 bytes. On failure c is unchanged. */
 int tb_config_set(struct tb_config *c, const char *key, const char *value);
 /* Writes every setting in insertion order, with `header` (may be NULL) as
  * a leading comment, atomically with the given mode. 0 or TB_EIO. */
