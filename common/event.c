@@ -346,11 +346,24 @@ int tb_uuid_valid(const char *id)
 	return 1;
 }
 
-int tb_uuid_new(char *out)
+static void uuid_format(unsigned char b[16], char *out)
 {
 	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (size_t i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[b[i] >> 4];
+		out[o++] = hex[b[i] & 0x0F];
+	}
+	out[o] = '\0';
+}
+
+int tb_uuid_new(char *out)
+{
 	unsigned char b[16];
-	size_t got = 0, o = 0;
+	size_t got = 0;
 	ssize_t n;
 
 	while (got < sizeof(b)) {
@@ -363,13 +376,38 @@ int tb_uuid_new(char *out)
 	}
 	b[6] = (unsigned char)((b[6] & 0x0F) | 0x40); /* version 4 */
 	b[8] = (unsigned char)((b[8] & 0x3F) | 0x80); /* RFC 4122 variant */
-	for (size_t i = 0; i < sizeof(b); i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		out[o++] = hex[b[i] >> 4];
-		out[o++] = hex[b[i] & 0x0F];
+	uuid_format(b, out);
+	return 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int tb_uuid_for_device(const char *device, int64_t n, char *out)
+{
+	unsigned char b[16];
+	size_t i, k = 0;
+
+	if (!tb_uuid_valid(device) || n < 1)
+		return TB_EINVAL;
+	/* the first 8 bytes of the device id: 16 hex digits, 1 hyphen */
+	for (i = 0; k < 8; i += 2) {
+		if (device[i] == '-')
+			i++;
+		b[k++] = (unsigned char)(hexval(device[i]) << 4 |
+					 hexval(device[i + 1]));
 	}
-	out[o] = '\0';
+	for (i = 0; i < 8; i++)
+		b[8 + i] = (unsigned char)((uint64_t)n >> (56 - 8 * i));
+	b[6] = (unsigned char)((b[6] & 0x0F) | 0x80); /* version 8 */
+	b[8] = (unsigned char)((b[8] & 0x3F) | 0x80); /* RFC 4122 variant */
+	uuid_format(b, out);
 	return 0;
 }
 

@@ -136,5 +136,14 @@ int tb_text_valid(const char *s, size_t maxbytes);
 /* A new random (version 4) UUID from the OS's random source into
  * out (TB_ID_LEN). 0 or TB_EIO. */
 int tb_uuid_new(char *out);
+/* The id of the event a device first records under sequence number n
+ * (1 <= n < 2^62): an RFC 4122 version-8 UUID made of the first 64 bits of the
+ * device id (itself random, version 4) and n, the variant and version bits
+ * overwriting 6 of them. Distinct devices' ids differ in their random
+ * prefix; one device's ids differ in n, which its store never reuses.
+ * Unlike random ids they compress: a batch of consecutive events shares
+ * the prefix, which halves the bytes on the wire per event.
+ * 0, or TB_EINVAL for a device that is not a UUID or n < 1. */
+int tb_uuid_for_device(const char *device, int64_t n, char *out);
 
 #endif

@@ -464,6 +464,25 @@ static void test_uuids(void **state)
 	assert_non_null(strchr("89ab", a[19]));
 }
 
+/* Device-derived ids: the device id's first 8 bytes, version nibble 8,
+ * then n big-endian with the variant bits over its top two bits. */
+static void test_uuid_for_device(void **state)
+{
+	const char *dev = "0f8fad5b-d9cb-469f-a165-70867728950e";
+	char a[TB_ID_LEN], b[TB_ID_LEN];
+
+	(void)state;
+	assert_int_equal(tb_uuid_for_device(dev, 1, a), 0);
+	/* byte 6: 0x46 -> 0x86; byte 8: 0x00 -> 0x80 */
+	assert_string_equal(a, "0f8fad5b-d9cb-869f-8000-000000000001");
+	assert_int_equal(tb_uuid_for_device(dev, 0x0102030405060708LL, b), 0);
+	assert_string_equal(b, "0f8fad5b-d9cb-869f-8102-030405060708");
+	assert_true(tb_uuid_valid(a));
+	assert_int_equal(tb_uuid_for_device(dev, 0, a), TB_EINVAL);
+	assert_int_equal(tb_uuid_for_device(dev, -5, a), TB_EINVAL);
+	assert_int_equal(tb_uuid_for_device("not-a-uuid", 1, a), TB_EINVAL);
+}
+
 /* 0 is a reported figure; unset is "not reported" and stays distinct. */
 static void test_snapshot_not_reported(void **state)
 {
@@ -641,6 +660,7 @@ int main(void)
 	    cmocka_unit_test(test_text_valid),
 	    cmocka_unit_test(test_codes),
 	    cmocka_unit_test(test_uuids),
+		cmocka_unit_test(test_uuid_for_device),
 	    cmocka_unit_test(test_snapshot_not_reported),
 	    cmocka_unit_test(test_validate_direct_values),
 	    cmocka_unit_test(test_copy_is_deep),
