@@ -1,0 +1,520 @@
+/* cmd_show.c - the reading commands: `list`, `show` and `export`.
+ *
+ * Called by tb_cli_main. Guarantees: nothing is written to the store; rows
+ * are streamed one at a time from a single read transaction (a consistent
+ * view, memory independent of the store's size); JSON is UTF-8 as stored;
+ * CSV starts with the BOM Excel needs and quotes as common/csv.h says.
+ */
+#include "agent/cmd.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <string.h>
+
+#include "agent/store.h"
+#include "common/csv.h"
+#include "common/date.h"
+#include "common/err.h"
+#include "common/event.h"
+#include "protocol/codec.h"
+
+enum { FMT_TABLE, FMT_JSON, FMT_CSV };
+
+struct view_args {
+	struct tb_store_filter filter;
+	int format;
+	int help;
+	const char *output;     /* export --output */
+	const char *positional; /* show ID */
+};
+
+struct out {
+	FILE *f;
+	int rows;
+	int format;
+	int kind;               /* -1: every kind's fields as columns */
+};
+
+/* ---- options ------------------------------------------------------------ */
+
+static int parse_date_opt(const char *cmd, const char *opt, const char *v,
+			  int32_t *out)
+{
+	if (tb_date_parse(v, out) != TB_OK) {
+		tb_cli_error("%s: --%s must be a real date YYYY-MM-DD (got "
+			     "'%s')", cmd, opt, v);
+		return TB_EUSAGE;
+	}
+	return TB_OK;
+}
+
+static int parse(struct tb_cli *cli, const char *cmd, int argc, char **argv,
+		 struct view_args *a)
+{
+	static const struct option opts[] = {
+		{ "kind", required_argument, NULL, 'k' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "to", required_argument, NULL, 't' },
+		{ "pending", no_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "config", required_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	enum tb_kind kind;
+	int c, rc = TB_OK;
+
+	tb_store_filter_init(&a->filter);
+	while (rc == TB_OK &&
+	       (c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			if (tb_kind_parse(optarg, &kind) != TB_OK) {
+				tb_cli_error("%s: unknown kind '%s'", cmd,
+					     optarg);
+				rc = TB_EUSAGE;
+			}
+			a->filter.kind = (int)kind;
+			break;
+		case 'f':
+			a->filter.has_from = 1;
+			rc = parse_date_opt(cmd, "from", optarg,
+					    &a->filter.from);
+			break;
+		case 't':
+			a->filter.has_to = 1;
+			rc = parse_date_opt(cmd, "to", optarg, &a->filter.to);
+			break;
+		case 'p': a->filter.pending_only = 1; break;
+		case 'j': a->format = FMT_JSON; break;
+		case 'F':
+			if (strcmp(optarg, "csv") == 0)
+				a->format = FMT_CSV;
+			else if (strcmp(optarg, "json") == 0)
+				a->format = FMT_JSON;
+			else {
+				tb_cli_error("%s: --format must be csv or json "
+					     "(got '%s')", cmd, optarg);
+				rc = TB_EUSAGE;
+			}
+			break;
+		case 'o': a->output = optarg; break;
+		case 'C': cli->config_opt = optarg; break;
+		case 'h': a->help = 1; break;
+		default: return tb_cli_bad_option(cmd, argv, optind, c);
+		}
+	}
+	if (rc == TB_OK && optind < argc)
+		a->positional = argv[optind++];
+	if (rc == TB_OK && optind < argc) {
+		tb_cli_error("%s: unexpected argument '%s'", cmd, argv[optind]);
+		rc = TB_EUSAGE;
+	}
+	return rc;
+}
+
+/* ---- one event as JSON -------------------------------------------------- */
+
+/* The event object of the wire, with school and device, plus the upload
+ * state (and the server's reason when rejected). */
+static cJSON *row_json(const struct tb_store_row *row)
+{
+	cJSON *obj = tb_event_to_json(row->ev);
+
+	if (!obj)
+		return NULL;
+	if (!cJSON_AddStringToObject(obj, "state",
+				     tb_store_state_name(row->state)) ||
+	    (row->reject_reason &&
+	     !cJSON_AddStringToObject(obj, "reject_reason",
+				      row->reject_reason))) {
+		cJSON_Delete(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+static int print_json_row(struct out *o, const struct tb_store_row *row)
+{
+	cJSON *obj = row_json(row);
+	char *text = obj ? cJSON_PrintUnformatted(obj) : NULL;
+	int rc = text ? TB_OK : TB_ENOMEM;
+
+	if (text && fprintf(o->f, "%s  %s", o->rows ? ",\n" : "", text) < 0)
+		rc = TB_EIO;
+	cJSON_free(text);
+	cJSON_Delete(obj);
+	return rc;
+}
+
+/* ---- table -------------------------------------------------------------- */
+
+static const char *title_of(const struct tb_event *e, char *buf, size_t len)
+{
+	int idx = tb_field_index(e->kind, "title");
+
+	if (idx < 0)
+		return "";
+	return tb_event_get(e, idx, buf, len);
+}
+
+static int print_table_row(struct out *o, const struct tb_store_row *row)
+{
+	const struct tb_event *e = row->ev;
+	char date[TB_DATE_LEN], title[TB_TEXT_MAX + 1];
+
+	if (o->rows == 0 &&
+	    fprintf(o->f, "%-36s  %-10s  %-12s  %3s  %-8s  %s\n", "ID", "DATE",
+		    "KIND", "REV", "STATE", "TITLE") < 0)
+		return TB_EIO;
+	if (fprintf(o->f, "%-36s  %-10s  %-12s  %3lld  %-8s  %s%s\n", e->id,
+		    tb_date_format(e->date, date), tb_kind_name(e->kind),
+		    (long long)e->revision, tb_store_state_name(row->state),
+		    e->voided ? "[voided] " : "",
+		    title_of(e, title, sizeof(title))) < 0)
+		return TB_EIO;
+	return TB_OK;
+}
+
+/* ---- CSV ---------------------------------------------------------------- */
+
+static const char *const csv_envelope[] = {
+	"id", "kind", "date", "revision", "recorded_at", "state", "voided",
+	"void_reason", "school", "device"
+};
+#define NENVELOPE (sizeof(csv_envelope) / sizeof(csv_envelope[0]))
+#define MAX_COLUMNS (NENVELOPE + TB_KIND_COUNT * TB_FIELDS_MAX)
+
+/* The field columns: every distinct field name of the kinds exported (one
+ * kind, or all of them), in table order. */
+static size_t field_columns(int kind, const char **names, size_t cap)
+{
+	const struct tb_field *tab;
+	size_t n, i, j, count = 0;
+	int k;
+
+	for (k = 0; k < TB_KIND_COUNT; k++) {
+		if (kind >= 0 && k != kind)
+			continue;
+		tab = tb_kind_fields(k, &n);
+		for (i = 0; i < n; i++) {
+			for (j = 0; j < count; j++)
+				if (strcmp(names[j], tab[i].name) == 0)
+					break;
+			if (j == count && count < cap)
+				names[count++] = tab[i].name;
+		}
+	}
+	return count;
+}
+
+static int write_cells(FILE *f, const char *const *cells, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (tb_csv_write_field(f, cells[i], i + 1 == n) != TB_OK)
+			return TB_EIO;
+	return TB_OK;
+}
+
+static int print_csv_header(struct out *o)
+{
+	const char *cells[MAX_COLUMNS];
+	size_t n;
+
+	memcpy(cells, csv_envelope, sizeof(csv_envelope));
+	n = NENVELOPE + field_columns(o->kind, cells + NENVELOPE,
+				      MAX_COLUMNS - NENVELOPE);
+	if (tb_csv_write_bom(o->f) != TB_OK)
+		return TB_EIO;
+	return write_cells(o->f, cells, n);
+}
+
+static int print_csv_row(struct out *o, const struct tb_store_row *row)
+{
+	static char values[TB_FIELDS_MAX][TB_TEXT_MAX + 1];
+	const struct tb_event *e = row->ev;
+	const char *cells[MAX_COLUMNS], *names[MAX_COLUMNS];
+	char date[TB_DATE_LEN], rev[24], at[TB_TIME_LEN];
+	size_t n, i;
+	int idx;
+
+	if (o->rows == 0 && print_csv_header(o) != TB_OK)
+		return TB_EIO;
+	snprintf(rev, sizeof(rev), "%lld", (long long)e->revision);
+	cells[0] = e->id;
+	cells[1] = tb_kind_name(e->kind);
+	cells[2] = tb_date_format(e->date, date);
+	cells[3] = rev;
+	cells[4] = tb_time_format(e->recorded_at, at);
+	cells[5] = tb_store_state_name(row->state);
+	cells[6] = e->voided ? "yes" : "no";
+	cells[7] = e->voided && e->void_reason ? e->void_reason : "";
+	cells[8] = e->school;
+	cells[9] = e->device;
+	n = field_columns(o->kind, names, MAX_COLUMNS - NENVELOPE);
+	for (i = 0; i < n; i++) {
+		idx = tb_field_index(e->kind, names[i]);
+		cells[NENVELOPE + i] =
+			idx < 0 ? ""
+				: tb_event_get(e, idx, values[idx],
+					       sizeof(values[idx]));
+	}
+	return write_cells(o->f, cells, NENVELOPE + n);
+}
+
+/* ---- walking ------------------------------------------------------------ */
+
+static int print_row(void *arg, const struct tb_store_row *row)
+{
+	struct out *o = arg;
+	int rc;
+
+	switch (o->format) {
+	case FMT_JSON: rc = print_json_row(o, row); break;
+	case FMT_CSV: rc = print_csv_row(o, row); break;
+	default: rc = print_table_row(o, row); break;
+	}
+	if (rc == TB_OK)
+		o->rows++;
+	return rc;
+}
+
+/* Lists the store through f to o; JSON is one array. */
+static int emit(struct tb_cli *cli, const char *cmd, struct out *o,
+		const struct tb_store_filter *f)
+{
+	int rc;
+
+	if (o->format == FMT_JSON && fputs("[\n", o->f) < 0)
+		return TB_EIO;
+	rc = tb_store_list(cli->store, f, print_row, o);
+	if (rc == TB_OK && o->format == FMT_JSON &&
+	    fputs(o->rows ? "\n]\n" : "]\n", o->f) < 0)
+		rc = TB_EIO;
+	if (rc == TB_OK && o->format == FMT_CSV && o->rows == 0)
+		rc = print_csv_header(o); /* no rows: the header alone */
+	if (rc == TB_EIO && !tb_store_errmsg(cli->store)[0])
+		tb_cli_error("%s: cannot write the output: %s", cmd,
+			     strerror(errno));
+	else if (rc != TB_OK)
+		tb_cli_error("%s: %s", cmd, tb_store_errmsg(cli->store)[0]
+						    ? tb_store_errmsg(cli->store)
+						    : tb_strerror(rc));
+	return rc;
+}
+
+int tb_cmd_list(struct tb_cli *cli, int argc, char **argv)
+{
+	struct view_args a;
+	struct out o = { stdout, 0, FMT_TABLE, -1 };
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	rc = parse(cli, "list", argc, argv, &a);
+	if (rc == TB_OK && a.help) {
+		fputs("Usage: tienbo-agent list [--kind KIND] [--from "
+		      "YYYY-MM-DD] [--to YYYY-MM-DD]\n"
+		      "                         [--pending] [--json]\n\n"
+		      "Lists the latest revision of each event, by date. "
+		      "--pending keeps only\nevents with a change not yet "
+		      "uploaded; --json prints a JSON array.\n", stdout);
+		return TB_OK;
+	}
+	if (rc == TB_OK && (a.positional || a.output || a.format == FMT_CSV)) {
+		tb_cli_error("list: unexpected argument (see 'tienbo-agent "
+			     "list --help')");
+		rc = TB_EUSAGE;
+	}
+	if (rc == TB_OK)
+		rc = tb_cli_open_store(cli);
+	if (rc == TB_OK) {
+		o.format = a.format;
+		rc = emit(cli, "list", &o, &a.filter);
+	}
+	return rc;
+}
+
+/* ---- show --------------------------------------------------------------- */
+
+struct show_ctx {
+	cJSON *revisions; /* --json: array being built */
+	int count;
+};
+
+static int show_revision(void *arg, const struct tb_store_row *row)
+{
+	struct show_ctx *c = arg;
+	const struct tb_event *e = row->ev;
+	char at[TB_TIME_LEN];
+	cJSON *r;
+
+	tb_time_format(e->recorded_at, at);
+	c->count++;
+	if (!c->revisions) {
+		printf("  %-4lld seq %-8lld %s  %-8s%s%s%s%s\n",
+		       (long long)e->revision, (long long)row->seq, at,
+		       tb_store_state_name(row->state),
+		       e->voided ? "  voided: " : "",
+		       e->voided ? e->void_reason : "",
+		       row->reject_reason ? "  server: " : "",
+		       row->reject_reason ? row->reject_reason : "");
+		return TB_OK;
+	}
+	r = cJSON_CreateObject();
+	if (!r || !cJSON_AddItemToArray(c->revisions, r))
+		return TB_ENOMEM;
+	if (!cJSON_AddNumberToObject(r, "revision", (double)e->revision) ||
+	    !cJSON_AddNumberToObject(r, "seq", (double)row->seq) ||
+	    !cJSON_AddStringToObject(r, "recorded_at", at) ||
+	    !cJSON_AddStringToObject(r, "state",
+				     tb_store_state_name(row->state)) ||
+	    !cJSON_AddBoolToObject(r, "voided", e->voided) ||
+	    (row->reject_reason &&
+	     !cJSON_AddStringToObject(r, "reject_reason", row->reject_reason)))
+		return TB_ENOMEM;
+	return TB_OK;
+}
+
+static void show_text(const struct tb_event *e, enum tb_store_state st)
+{
+	const struct tb_field *tab;
+	char date[TB_DATE_LEN], at[TB_TIME_LEN], v[TB_TEXT_MAX + 1];
+	size_t n, i;
+
+	printf("%-26s %s\n%-26s %s\n%-26s %s\n%-26s %s\n%-26s %lld\n"
+	       "%-26s %s\n%-26s %s\n", "id:", e->id, "kind:",
+	       tb_kind_name(e->kind), "school:", e->school, "date:",
+	       tb_date_format(e->date, date), "revision:",
+	       (long long)e->revision, "state:", tb_store_state_name(st),
+	       "recorded_at:", tb_time_format(e->recorded_at, at));
+	if (e->voided)
+		printf("%-26s yes: %s\n", "voided:", e->void_reason);
+	tab = tb_kind_fields(e->kind, &n);
+	for (i = 0; i < n; i++) {
+		tb_event_get(e, (int)i, v, sizeof(v));
+		printf("%-26s %s\n", tab[i].option, v[0] ? v : "-");
+	}
+}
+
+static int show_json(struct tb_cli *cli, const char *id,
+		     const struct tb_event *e, enum tb_store_state st)
+{
+	struct tb_store_row row = { 0, st, NULL, NULL, 0, e };
+	struct show_ctx c = { NULL, 0 };
+	cJSON *obj = row_json(&row);
+	char *text = NULL;
+	int rc = TB_ENOMEM;
+
+	if (!obj)
+		goto out;
+	c.revisions = cJSON_AddArrayToObject(obj, "revisions");
+	if (!c.revisions)
+		goto out;
+	rc = tb_store_history(cli->store, id, show_revision, &c);
+	if (rc != TB_OK)
+		goto out;
+	text = cJSON_Print(obj);
+	rc = text ? TB_OK : TB_ENOMEM;
+	if (text)
+		printf("%s\n", text);
+out:
+	cJSON_free(text);
+	cJSON_Delete(obj);
+	return rc;
+}
+
+int tb_cmd_show(struct tb_cli *cli, int argc, char **argv)
+{
+	struct view_args a;
+	struct show_ctx c = { NULL, 0 };
+	struct tb_event e;
+	enum tb_store_state st;
+	char id[TB_ID_LEN];
+	int rc, have = 0;
+
+	memset(&a, 0, sizeof(a));
+	rc = parse(cli, "show", argc, argv, &a);
+	if (rc == TB_OK && a.help) {
+		fputs("Usage: tienbo-agent show ID [--json]\n\n"
+		      "Shows the latest revision of event ID (the full id or "
+		      "its first 8+\ncharacters), every field, and each "
+		      "revision with its upload state.\n", stdout);
+		return TB_OK;
+	}
+	if (rc == TB_OK && !a.positional) {
+		tb_cli_error("show: which event? give its ID");
+		rc = TB_EUSAGE;
+	}
+	if (rc == TB_OK)
+		rc = tb_cli_open_store(cli);
+	if (rc == TB_OK)
+		rc = tb_store_resolve_id(cli->store, a.positional, id);
+	if (rc == TB_OK)
+		rc = tb_store_get(cli->store, id, &e, &st);
+	have = rc == TB_OK;
+	if (rc == TB_OK && a.format == FMT_JSON) {
+		rc = show_json(cli, id, &e, st);
+	} else if (rc == TB_OK) {
+		show_text(&e, st);
+		printf("revisions:\n");
+		rc = tb_store_history(cli->store, id, show_revision, &c);
+	}
+	if (rc != TB_OK && cli->store)
+		tb_cli_error("show: %s", tb_store_errmsg(cli->store)[0]
+						 ? tb_store_errmsg(cli->store)
+						 : tb_strerror(rc));
+	if (have)
+		tb_event_clear(&e);
+	return rc;
+}
+
+/* ---- export ------------------------------------------------------------- */
+
+int tb_cmd_export(struct tb_cli *cli, int argc, char **argv)
+{
+	struct view_args a;
+	struct out o = { stdout, 0, FMT_CSV, -1 };
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	a.format = FMT_CSV;
+	rc = parse(cli, "export", argc, argv, &a);
+	if (rc == TB_OK && a.help) {
+		fputs("Usage: tienbo-agent export [--format csv|json] [--kind "
+		      "KIND]\n"
+		      "                           [--from YYYY-MM-DD] [--to "
+		      "YYYY-MM-DD] [--output FILE]\n\n"
+		      "Writes the latest revision of every event (voided ones "
+		      "too, marked) as\nCSV (default; UTF-8 with a BOM, opens "
+		      "cleanly in Excel) or a JSON array.\n", stdout);
+		return TB_OK;
+	}
+	if (rc == TB_OK && (a.positional || a.filter.pending_only)) {
+		tb_cli_error("export: unexpected argument (see 'tienbo-agent "
+			     "export --help')");
+		rc = TB_EUSAGE;
+	}
+	if (rc == TB_OK)
+		rc = tb_cli_open_store(cli);
+	if (rc == TB_OK && a.output && !(o.f = fopen(a.output, "w"))) {
+		tb_cli_error("export: cannot write %s: %s", a.output,
+			     strerror(errno));
+		rc = TB_EIO;
+	}
+	if (rc == TB_OK) {
+		o.format = a.format;
+		o.kind = a.filter.kind;
+		rc = emit(cli, "export", &o, &a.filter);
+	}
+	if (o.f && o.f != stdout && fclose(o.f) != 0 && rc == TB_OK) {
+		tb_cli_error("export: cannot write %s: %s", a.output,
+			     strerror(errno));
+		rc = TB_EIO;
+	}
+	return rc;
+}

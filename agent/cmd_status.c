@@ -1,0 +1,197 @@
+/* cmd_status.c - `tienbo-agent status [--json]`: what waits to upload,
+ * since when, and how the last sync went, at a glance.
+ *
+ * Called by tb_cli_main. Reads the store in one read transaction; needs no
+ * network. The token is never printed (only whether it is set).
+ */
+#include "agent/cmd.h"
+
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <string.h>
+
+#include "agent/store.h"
+#include "common/config.h"
+#include "common/date.h"
+#include "common/err.h"
+
+static void help(FILE *out)
+{
+	fputs("Usage: tienbo-agent status [--json]\n\n"
+	      "Shows this device and school, how many event revisions are "
+	      "pending, sent\nor rejected, the bytes waiting, how old the "
+	      "oldest pending one is, and\nwhen the last sync was tried, when "
+	      "it last worked, and the last error.\n"
+	      "--json prints the same as one JSON object (keys device, "
+	      "school, server,\nevents, pending, sent, rejected, "
+	      "bytes_waiting, oldest_pending,\noldest_pending_age_s, "
+	      "last_seq, last_attempt, last_success, last_error,\n"
+	      "last_error_at; times in UTC, null when there is none).\n", out);
+}
+
+/* "3 days", "5 hours", "12 minutes", "40 seconds". */
+static const char *age(int64_t seconds, char *buf, size_t len)
+{
+	static const struct {
+		int64_t unit;
+		const char *name;
+	} units[] = { { 86400, "day" }, { 3600, "hour" }, { 60, "minute" },
+		      { 1, "second" } };
+	size_t i;
+	int64_t n;
+
+	if (seconds < 0)
+		seconds = 0;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		n = seconds / units[i].unit;
+		if (n > 0 || units[i].unit == 1) {
+			snprintf(buf, len, "%lld %s%s", (long long)n,
+				 units[i].name, n == 1 ? "" : "s");
+			break;
+		}
+	}
+	return buf;
+}
+
+static const char *when(int64_t t, char *buf)
+{
+	if (t <= 0) {
+		snprintf(buf, TB_TIME_LEN, "never");
+		return buf;
+	}
+	return tb_time_format(t, buf);
+}
+
+static const char *bytes(int64_t n, char *buf, size_t len)
+{
+	if (n < 1024)
+		snprintf(buf, len, "%lld bytes", (long long)n);
+	else if (n < 1024 * 1024)
+		snprintf(buf, len, "%.1f KiB", (double)n / 1024.0);
+	else
+		snprintf(buf, len, "%.1f MiB", (double)n / (1024.0 * 1024.0));
+	return buf;
+}
+
+static void print_text(struct tb_cli *cli, const struct tb_store_status *st,
+		       int64_t now)
+{
+	char t1[TB_TIME_LEN], b[64], a[64];
+	const char *ca = tb_config_get(cli->cfg, "ca_file");
+
+	printf("%-14s %s\n", "device:", tb_store_device(cli->store));
+	printf("%-14s %s\n", "school:", tb_store_school(cli->store));
+	printf("%-14s %s\n", "server:", tb_config_get(cli->cfg, "server"));
+	printf("%-14s %s\n", "token:", "set");
+	if (ca && ca[0])
+		printf("%-14s %s\n", "ca_file:", ca);
+	printf("%-14s %s\n", "data:", cli->data_dir);
+	printf("%-14s %lld\n", "events:", (long long)st->events);
+	printf("%-14s %lld", "pending:", (long long)st->pending);
+	if (st->pending > 0)
+		printf(" (%s waiting; oldest recorded %s ago, at %s)",
+		       bytes(st->pending_bytes, b, sizeof(b)),
+		       age(now - st->oldest_pending, a, sizeof(a)),
+		       tb_time_format(st->oldest_pending, t1));
+	printf("\n%-14s %lld\n", "sent:", (long long)st->sent);
+	printf("%-14s %lld%s\n", "rejected:", (long long)st->rejected,
+	       st->rejected ? " (see 'tienbo-agent list' and 'show ID' for "
+			      "the server's reasons)"
+			    : "");
+	printf("%-14s %s\n", "last attempt:", when(st->last_attempt, t1));
+	printf("%-14s %s\n", "last success:", when(st->last_success, t1));
+	if (st->last_error[0])
+		printf("%-14s %s (at %s)\n", "last error:", st->last_error,
+		       when(st->last_error_at, t1));
+	else
+		printf("%-14s %s\n", "last error:", "none");
+}
+
+static int add_time(cJSON *obj, const char *key, int64_t t)
+{
+	char buf[TB_TIME_LEN];
+
+	if (t <= 0)
+		return cJSON_AddNullToObject(obj, key) != NULL;
+	return cJSON_AddStringToObject(obj, key, tb_time_format(t, buf)) !=
+	       NULL;
+}
+
+static int print_json(struct tb_cli *cli, const struct tb_store_status *st,
+		      int64_t now)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *text = NULL;
+	int ok;
+
+	ok = o && cJSON_AddStringToObject(o, "device",
+					  tb_store_device(cli->store)) &&
+	     cJSON_AddStringToObject(o, "school",
+				     tb_store_school(cli->store)) &&
+	     cJSON_AddStringToObject(o, "server",
+				     tb_config_get(cli->cfg, "server")) &&
+	     cJSON_AddStringToObject(o, "token", "set") &&
+	     cJSON_AddStringToObject(o, "data_dir", cli->data_dir) &&
+	     cJSON_AddNumberToObject(o, "events", (double)st->events) &&
+	     cJSON_AddNumberToObject(o, "pending", (double)st->pending) &&
+	     cJSON_AddNumberToObject(o, "sent", (double)st->sent) &&
+	     cJSON_AddNumberToObject(o, "rejected", (double)st->rejected) &&
+	     cJSON_AddNumberToObject(o, "bytes_waiting",
+				     (double)st->pending_bytes) &&
+	     add_time(o, "oldest_pending", st->oldest_pending) &&
+	     (st->oldest_pending > 0
+		      ? cJSON_AddNumberToObject(o, "oldest_pending_age_s",
+						(double)(now -
+							 st->oldest_pending))
+		      : cJSON_AddNullToObject(o, "oldest_pending_age_s")) &&
+	     cJSON_AddNumberToObject(o, "last_seq", (double)st->last_seq) &&
+	     add_time(o, "last_attempt", st->last_attempt) &&
+	     add_time(o, "last_success", st->last_success) &&
+	     (st->last_error[0]
+		      ? cJSON_AddStringToObject(o, "last_error", st->last_error)
+		      : cJSON_AddNullToObject(o, "last_error")) &&
+	     add_time(o, "last_error_at", st->last_error_at) &&
+	     (text = cJSON_Print(o));
+	if (ok)
+		printf("%s\n", text);
+	cJSON_free(text);
+	cJSON_Delete(o);
+	return ok ? TB_OK : TB_ENOMEM;
+}
+
+int tb_cmd_status(struct tb_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "config", required_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct tb_store_status st;
+	int c, rc, json = 0;
+
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = 1; break;
+		case 'C': cli->config_opt = optarg; break;
+		case 'h': help(stdout); return TB_OK;
+		default: return tb_cli_bad_option("status", argv, optind, c);
+		}
+	}
+	if (optind < argc) {
+		tb_cli_error("status: unexpected argument '%s'", argv[optind]);
+		return TB_EUSAGE;
+	}
+	rc = tb_cli_open_store(cli);
+	if (rc != TB_OK)
+		return rc;
+	rc = tb_store_status(cli->store, &st);
+	if (rc != TB_OK) {
+		tb_cli_error("status: %s", tb_store_errmsg(cli->store));
+		return rc;
+	}
+	if (json)
+		return print_json(cli, &st, tb_time_now());
+	print_text(cli, &st, tb_time_now());
+	return TB_OK;
+}
