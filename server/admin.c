@@ -1,0 +1,232 @@
+/* admin.c - admin endpoints under /v1/admin/ (see admin.h). */
+#include "server/admin.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/date.h"
+#include "common/err.h"
+#include "common/mem.h"
+#include "server/auth.h"
+#include "server/export.h"
+#include "server/store.h"
+
+struct admin {
+	struct MHD_Connection *c;
+	struct tb_store *store;
+	const struct tb_resp_env *env;
+	long busy_ms;
+};
+
+static const char *arg(struct MHD_Connection *c, const char *name)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+						    name);
+
+	return v && *v ? v : NULL;
+}
+
+static int arg_yes(struct MHD_Connection *c, const char *name)
+{
+	const char *v = arg(c, name);
+
+	return v && (strcmp(v, "1") == 0 || strcmp(v, "yes") == 0 ||
+		     strcmp(v, "true") == 0);
+}
+
+/* Queues a cJSON value (consumed). */
+static enum MHD_Result send_json(struct admin *a, unsigned status, cJSON *j)
+{
+	char *text = j ? cJSON_PrintUnformatted(j) : NULL;
+	char *body;
+
+	cJSON_Delete(j);
+	body = tb_strdup(text);
+	cJSON_free(text);
+	if (!body)
+		return tb_resp_error(a->c, a->env, 503, NULL, "out of memory",
+				     -1, 0);
+	return tb_resp_body(a->c, status, body, strlen(body), NULL);
+}
+
+static enum MHD_Result from_rc(struct admin *a, int rc, const char *msg)
+{
+	unsigned status = rc == TB_ENOTFOUND ? 404
+			  : rc == TB_EINVAL || rc == TB_ECONFLICT ? 400
+			  : rc == TB_EAGAIN || rc == TB_ENOMEM ? 503 : 500;
+
+	return tb_resp_error(a->c, a->env, status, NULL, msg, -1, 0);
+}
+
+static void time_add(cJSON *o, const char *key, int64_t t)
+{
+	char buf[TB_TIME_LEN];
+
+	if (t)
+		cJSON_AddStringToObject(o, key, tb_time_format(t, buf));
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+static int device_json(void *arg_, const struct tb_device_row *r)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o || !cJSON_AddItemToArray(arg_, o)) {
+		cJSON_Delete(o);
+		return TB_ENOMEM;
+	}
+	cJSON_AddNumberToObject(o, "id", (double)r->id);
+	cJSON_AddStringToObject(o, "school", r->school);
+	cJSON_AddStringToObject(o, "token_prefix", r->token_prefix);
+	if (r->device[0])
+		cJSON_AddStringToObject(o, "device", r->device);
+	else
+		cJSON_AddNullToObject(o, "device");
+	time_add(o, "enrolled_at", r->enrolled_at);
+	time_add(o, "last_seen", r->last_seen);
+	cJSON_AddNumberToObject(o, "committed_through",
+				(double)r->committed_through);
+	time_add(o, "revoked_at", r->revoked_at);
+	return 0;
+}
+
+static enum MHD_Result admin_devices(struct admin *a)
+{
+	cJSON *list = cJSON_CreateArray();
+	int rc;
+
+	if (!list)
+		return from_rc(a, TB_ENOMEM, "out of memory");
+	rc = tb_auth_devices(tb_store_conn(a->store), arg(a->c, "school"),
+			     device_json, list);
+	if (rc != 0) {
+		cJSON_Delete(list);
+		return from_rc(a, rc, "cannot list devices");
+	}
+	return send_json(a, 200, list);
+}
+
+static enum MHD_Result admin_export(struct admin *a)
+{
+	struct tb_export_opts o;
+	char msg[TB_MSG_LEN] = "", *buf = NULL;
+	size_t len = 0;
+	int64_t n = 0;
+	FILE *f;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.school = arg(a->c, "school");
+	o.district = arg(a->c, "district");
+	o.include_voided = arg_yes(a->c, "include_voided");
+	if (tb_export_format_parse(arg(a->c, "format") ? arg(a->c, "format")
+						       : "json", &o.format) < 0)
+		return from_rc(a, TB_EINVAL, "format: json or csv");
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return from_rc(a, TB_ENOMEM, "out of memory");
+	rc = tb_export(tb_store_conn(a->store), &o, f, &n, msg, sizeof(msg));
+	if (fclose(f) != 0 && rc == TB_OK)
+		rc = TB_ENOMEM;
+	if (rc < 0) {
+		free(buf);
+		return from_rc(a, rc, msg[0] ? msg : "export failed");
+	}
+	return tb_resp_body_libc(a->c, 200, buf, len,
+				 o.format == TB_EXPORT_CSV
+					 ? "text/csv; charset=utf-8"
+					 : "application/json");
+}
+
+static enum MHD_Result admin_enroll(struct admin *a)
+{
+	struct tb_org_school s;
+	char token[TB_TOKEN_LEN + 1], msg[TB_MSG_LEN] = "";
+	int64_t id = 0;
+	cJSON *o;
+	int rc;
+
+	s.code = arg(a->c, "school");
+	s.name = arg(a->c, "name");
+	s.district = arg(a->c, "district");
+	s.level = arg(a->c, "level");
+	s.province = arg(a->c, "province");
+	if (tb_store_write_begin(a->store, a->busy_ms) < 0)
+		return from_rc(a, TB_EAGAIN, "the database is busy");
+	rc = tb_auth_enroll(tb_store_conn(a->store), &s, token, &id, msg,
+			    sizeof(msg));
+	tb_store_write_end(a->store);
+	if (rc < 0)
+		return from_rc(a, rc, msg[0] ? msg : "cannot enroll");
+	o = cJSON_CreateObject();
+	if (o) {
+		cJSON_AddNumberToObject(o, "id", (double)id);
+		cJSON_AddStringToObject(o, "school", s.code);
+		cJSON_AddStringToObject(o, "token", token);
+	}
+	memset(token, 0, sizeof(token));
+	return send_json(a, 200, o);
+}
+
+static enum MHD_Result admin_revoke(struct admin *a)
+{
+	const char *p = arg(a->c, "token_prefix"), *d = arg(a->c, "device");
+	const char *s = arg(a->c, "school");
+	char msg[TB_MSG_LEN] = "";
+	int64_t n = 0;
+	cJSON *o;
+	int rc;
+
+	if ((p != NULL) + (d != NULL) + (s != NULL) != 1)
+		return from_rc(a, TB_EINVAL, "give one of token_prefix, device, "
+			       "school");
+	if (tb_store_write_begin(a->store, a->busy_ms) < 0)
+		return from_rc(a, TB_EAGAIN, "the database is busy");
+	rc = tb_auth_revoke(tb_store_conn(a->store),
+			    p ? TB_REVOKE_PREFIX
+			      : d ? TB_REVOKE_DEVICE : TB_REVOKE_SCHOOL,
+			    p ? p : d ? d : s, &n, msg, sizeof(msg));
+	tb_store_write_end(a->store);
+	if (rc < 0)
+		return from_rc(a, rc, msg[0] ? msg : "cannot revoke");
+	o = cJSON_CreateObject();
+	if (o)
+		cJSON_AddNumberToObject(o, "revoked", (double)n);
+	return send_json(a, 200, o);
+}
+
+enum MHD_Result tb_admin_handle(struct MHD_Connection *c,
+				struct tb_store *store,
+				const struct tb_resp_env *env,
+				long busy_timeout_ms, const char *sub,
+				const char *method)
+{
+	struct admin a = { c, store, env, busy_timeout_ms };
+	char buf[128];
+	const char *token = tb_resp_bearer(c, buf, sizeof(buf));
+	int is_get = strcmp(method, "GET") == 0;
+	int is_post = strcmp(method, "POST") == 0;
+	int rc;
+
+	if (!tb_store_conn(store))
+		return from_rc(&a, TB_EAGAIN, "database unavailable");
+	rc = token ? tb_auth_admin(tb_store_conn(store), token) : TB_EAUTH;
+	if (rc == TB_EAUTH)
+		return tb_resp_error(c, env, 401, NULL,
+				     "missing, unknown or revoked admin token",
+				     -1, 0);
+	if (rc < 0)
+		return from_rc(&a, rc, "the database is busy");
+	if (strcmp(sub, "devices") == 0)
+		return is_get ? admin_devices(&a) : tb_resp_not_allowed(c, "GET");
+	if (strcmp(sub, "export") == 0)
+		return is_get ? admin_export(&a) : tb_resp_not_allowed(c, "GET");
+	if (strcmp(sub, "enroll") == 0)
+		return is_post ? admin_enroll(&a) : tb_resp_not_allowed(c, "POST");
+	if (strcmp(sub, "revoke") == 0)
+		return is_post ? admin_revoke(&a) : tb_resp_not_allowed(c, "POST");
+	return tb_resp_error(c, env, 404, NULL, "no such admin endpoint", -1, 0);
+}

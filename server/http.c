@@ -1,0 +1,382 @@
+/* http.c - the libmicrohttpd daemon, routing, /healthz and /v1/cursor
+ * (see http.h).
+ *
+ * Threads: MHD runs a pool of `workers` threads, each polling its share of
+ * the connections (epoll) and calling the access handler for them; a
+ * handler runs to completion on its thread, including the SQLite work of a
+ * batch (server/store.h explains the connections and the write lock).
+ * Request state lives in struct req from the first call of the access
+ * handler to MHD's completion notice; `active` counts requests between the
+ * two, which is what tb_http_drain waits on.
+ */
+#include "server/http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/mem.h"
+#include "protocol/codec.h"
+#include "server/admin.h"
+#include "server/auth.h"
+#include "server/log.h"
+#include "server/merge.h"
+#include "server/resp.h"
+#include "server/store.h"
+#include "server/upload.h"
+
+/* Bytes of body dropped from a request that takes none before cutting. */
+#define OTHER_BODY_MAX (64 * 1024)
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
+struct tb_http {
+	struct MHD_Daemon *d;
+	struct tb_store *store;
+	struct tb_upload_env up;
+	char *cert, *key;
+	atomic_long in_flight;   /* uploads between headers and completion */
+	atomic_long active;      /* requests between first call and completion */
+	atomic_int draining;
+	unsigned port;
+};
+
+struct req {
+	struct tb_upload *up;
+	size_t dropped;        /* body bytes of a request that takes none */
+	unsigned status;
+	struct timespec t0;
+	char what[96]; /* "POST /v1/batches" for the log */
+};
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - t0->tv_sec) * 1000 +
+	       (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static enum MHD_Result healthz(struct tb_http *h, struct MHD_Connection *c,
+			       const char *method)
+{
+	char *body;
+
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		return tb_resp_not_allowed(c, "GET, HEAD");
+	if (!tb_store_conn(h->store))
+		return tb_resp_error(c, &h->up.resp, 503, NULL,
+				     "database unavailable", -1, 0);
+	body = tb_strdup("{\"status\":\"ok\"}");
+	if (!body)
+		return MHD_NO;
+	return tb_resp_body(c, 200, body, strlen(body), NULL);
+}
+
+static enum MHD_Result cursor(struct tb_http *h, struct MHD_Connection *c,
+			      const char *method)
+{
+	struct tb_principal who;
+	struct tb_merge_result res;
+	enum MHD_Result ret;
+	const char *device;
+	char *body = NULL;
+	size_t len = 0;
+	int64_t through = 0;
+	int rc;
+
+	if (strcmp(method, "GET") != 0)
+		return tb_resp_not_allowed(c, "GET");
+	if (!tb_upload_auth(&h->up, c, &who, &ret))
+		return ret;
+	device = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "device");
+	if (!device || !tb_uuid_valid(device))
+		return tb_resp_error(c, &h->up.resp, 400, NULL,
+				     "device: give ?device=<uuid>", -1, 0);
+	rc = tb_merge_cursor(tb_store_conn(h->store), &who, device, &through,
+			     &res);
+	if (rc < 0)
+		return tb_resp_error(c, &h->up.resp, 503, NULL,
+				     "the database is busy", -1, 0);
+	if (res.status != 200)
+		return tb_resp_error(c, &h->up.resp, (unsigned)res.status,
+				     res.error, res.message, -1, 0);
+	if (tb_cursor_encode(device, through, &body, &len) < 0)
+		return tb_resp_error(c, &h->up.resp, 503, NULL, "out of memory",
+				     -1, 0);
+	return tb_resp_body(c, 200, body, len, NULL);
+}
+
+/* Routes a request whose whole body (if any) has been received. */
+static enum MHD_Result route(struct tb_http *h, struct MHD_Connection *c,
+			     const char *url, const char *method)
+{
+	if (strcmp(url, "/healthz") == 0)
+		return healthz(h, c, method);
+	if (strcmp(url, "/v1/batches") == 0)
+		return tb_resp_not_allowed(c, "POST");
+	if (strcmp(url, "/v1/cursor") == 0)
+		return cursor(h, c, method);
+	if (strncmp(url, "/v1/admin/", 10) == 0)
+		return tb_admin_handle(c, h->store, &h->up.resp,
+				       h->up.busy_timeout_ms, url + 10, method);
+	return tb_resp_error(c, &h->up.resp, 404, NULL, "no such endpoint", -1,
+			     0);
+}
+
+/* The first call, with the headers only. Uploads are checked now and may
+ * be refused before their body is read (MHD then closes the connection);
+ * everything else is answered once the request is complete, which keeps
+ * the connection open for the next request. */
+static enum MHD_Result first_call(struct tb_http *h, struct req *r,
+				  struct MHD_Connection *c, const char *url,
+				  const char *method)
+{
+	enum MHD_Result ret = MHD_YES;
+
+	if (atomic_load(&h->draining))
+		return tb_resp_error(c, &h->up.resp, 503, NULL,
+				     "the server is shutting down", -1, 1);
+	if (strcmp(url, "/v1/batches") != 0 || strcmp(method, "POST") != 0)
+		return MHD_YES;
+	r->up = tb_upload_create(&h->up);
+	if (!r->up)
+		return tb_resp_error(c, &h->up.resp, 503, NULL, "out of memory",
+				     -1, 1);
+	if (!tb_upload_begin(r->up, c, &ret))
+		return ret;
+	return MHD_YES; /* read the body */
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *c,
+				 const char *url, const char *method,
+				 const char *version, const char *data,
+				 size_t *size, void **con_cls)
+{
+	struct tb_http *h = cls;
+	struct req *r = *con_cls;
+	enum MHD_Result ret;
+	size_t n = *size;
+
+	(void)version;
+	tb_resp_take_status();
+	if (!r) {
+		r = tb_calloc(1, sizeof(*r));
+		if (!r)
+			return MHD_NO;
+		*con_cls = r;
+		atomic_fetch_add(&h->active, 1);
+		clock_gettime(CLOCK_MONOTONIC, &r->t0);
+		snprintf(r->what, sizeof(r->what), "%s %s", method, url);
+		ret = first_call(h, r, c, url, method);
+	} else if (n) {
+		*size = 0;
+		r->dropped += r->up ? 0 : n;
+		ret = r->up ? tb_upload_feed(r->up, data, n)
+			    : r->dropped > OTHER_BODY_MAX ? MHD_NO : MHD_YES;
+	} else if (r->up) {
+		ret = tb_upload_finish(r->up, c);
+	} else {
+		ret = route(h, c, url, method);
+	}
+	if (!r->status)
+		r->status = tb_resp_take_status();
+	return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	static const char *const why[] = { "", " (connection error)",
+					   " (timed out)", " (shutdown)",
+					   " (read error)", " (client gone)" };
+	struct tb_http *h = cls;
+	struct req *r = *con_cls;
+
+	(void)c;
+	if (!r)
+		return;
+	tb_slog(toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? TB_SLOG_INFO
+							   : TB_SLOG_WARN,
+		"%s %u %ldms %s%s", r->what, r->status, ms_since(&r->t0),
+		tb_upload_summary(r->up),
+		(unsigned)toe < sizeof(why) / sizeof(why[0]) ? why[toe] : "");
+	tb_upload_destroy(r->up);
+	tb_free(r);
+	*con_cls = NULL;
+	atomic_fetch_sub(&h->active, 1);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	tb_slog_v(TB_SLOG_WARN, fmt, ap);
+}
+
+/* Parses "A.B.C.D:PORT", "[V6]:PORT" or "localhost:PORT". */
+static int parse_listen(const char *s, struct sockaddr_storage *ss,
+			socklen_t *len, int *v6, char *msg, size_t msglen)
+{
+	char host[64];
+	const char *colon, *hs = s;
+	size_t hlen;
+	char *end = NULL;
+	long port;
+
+	memset(ss, 0, sizeof(*ss));
+	colon = strrchr(s, ':');
+	if (!colon)
+		goto bad;
+	hlen = (size_t)(colon - s);
+	if (s[0] == '[') {
+		if (hlen < 2 || s[hlen - 1] != ']')
+			goto bad;
+		hs = s + 1;
+		hlen -= 2;
+	}
+	if (hlen == 0 || hlen >= sizeof(host))
+		goto bad;
+	memcpy(host, hs, hlen);
+	host[hlen] = '\0';
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end || port < 0 || port > 65535)
+		goto bad;
+	if (strcmp(host, "localhost") == 0)
+		snprintf(host, sizeof(host), "127.0.0.1");
+	*v6 = s[0] == '[';
+	if (*v6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+			goto bad;
+		*len = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+			goto bad;
+		*len = sizeof(*a);
+	}
+	return TB_OK;
+bad:
+	snprintf(msg, msglen, "listen: expected ADDR:PORT or [V6]:PORT, not '%s'",
+		 s);
+	return TB_ECONFIG;
+}
+
+int tb_http_start(const struct tb_http_opts *o, struct tb_store *store,
+		  struct tb_http **out, char *msg, size_t msglen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = 0;
+	const union MHD_DaemonInfo *info;
+	struct tb_http *h;
+	unsigned flags;
+	int v6 = 0, rc;
+
+	*out = NULL;
+	h = tb_calloc(1, sizeof(*h));
+	if (!h)
+		return TB_ENOMEM;
+	rc = parse_listen(o->listen, &ss, &sslen, &v6, msg, msglen);
+	if (rc < 0)
+		goto out;
+	h->store = store;
+	h->up.store = store;
+	h->up.resp.retry_after = o->retry_after;
+	h->up.busy_timeout_ms = o->busy_timeout_ms;
+	h->up.max_uploads = o->max_uploads;
+	h->up.in_flight = &h->in_flight;
+	h->cert = tb_strdup(o->cert_pem);
+	h->key = tb_strdup(o->key_pem);
+	if (!h->cert || !h->key) {
+		rc = TB_ENOMEM;
+		goto out;
+	}
+	flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
+		MHD_USE_AUTO | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+	h->d = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_access, h,
+		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_HTTPS_MEM_KEY, h->key,
+		MHD_OPTION_HTTPS_MEM_CERT, h->cert,
+		MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
+		MHD_OPTION_THREAD_POOL_SIZE, o->workers,
+		MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_ip_connections,
+		MHD_OPTION_CONNECTION_TIMEOUT, o->timeout,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+		MHD_OPTION_END);
+	if (!h->d) {
+		snprintf(msg, msglen, "cannot serve on %s (address in use, or a "
+			 "bad certificate or key; see the log above)", o->listen);
+		rc = TB_ENET;
+		goto out;
+	}
+	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+	h->port = info ? info->port : 0;
+	*out = h;
+	h = NULL;
+out:
+	tb_http_stop(h);
+	return rc;
+}
+
+unsigned tb_http_port(const struct tb_http *h)
+{
+	return h->port;
+}
+
+void tb_http_quiesce(struct tb_http *h)
+{
+	MHD_socket fd;
+
+	if (!h || !h->d || atomic_exchange(&h->draining, 1))
+		return;
+	fd = MHD_quiesce_daemon(h->d);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+}
+
+long tb_http_drain(struct tb_http *h, long timeout_ms)
+{
+	struct timespec t0, pause = { 0, 10 * 1000000L };
+	long left;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while ((left = atomic_load(&h->active)) > 0 &&
+	       ms_since(&t0) < timeout_ms)
+		nanosleep(&pause, NULL);
+	return left;
+}
+
+void tb_http_stop(struct tb_http *h)
+{
+	if (!h)
+		return;
+	if (h->d)
+		MHD_stop_daemon(h->d);
+	if (h->key)
+		memset(h->key, 0, strlen(h->key));
+	tb_free(h->key);
+	tb_free(h->cert);
+	tb_free(h);
+}

@@ -1,0 +1,483 @@
+/* main.c - the tienbo-server command: `serve` and the local admin
+ * commands (enroll, revoke, devices, admin-token, export).
+ *
+ * Every command takes --config FILE or the settings as options (see
+ * server/settings.h); the local commands use only `db`. Exit status: 0 ok,
+ * 64 usage, 65 bad data, 66 not found, 69 cannot serve (address or TLS),
+ * 74 I/O, 75 database busy, 78 configuration. `serve` exits 0 after
+ * SIGTERM or SIGINT once requests in flight have finished.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/date.h"
+#include "common/err.h"
+#include "common/mem.h"
+#include "server/auth.h"
+#include "server/db.h"
+#include "server/export.h"
+#include "server/http.h"
+#include "server/log.h"
+#include "server/settings.h"
+#include "server/store.h"
+
+#define MSG_LEN 512
+#define PEM_MAX (1024 * 1024)
+
+static int exit_code(int rc)
+{
+	switch (rc) {
+	case TB_OK: return 0;
+	case TB_EUSAGE: return 64;
+	case TB_EINVAL:
+	case TB_ECONFLICT: return 65;
+	case TB_ENOTFOUND: return 66;
+	case TB_ENET: return 69;
+	case TB_EAGAIN: return 75;
+	case TB_ECONFIG: return 78;
+	default: return 74;
+	}
+}
+
+static int fail(int rc, const char *msg)
+{
+	fprintf(stderr, "tienbo-server: %s\n", msg[0] ? msg : tb_strerror(rc));
+	return rc;
+}
+
+static void db_opts(struct tb_db_opts *o, const struct tb_config *cfg)
+{
+	char msg[64];
+	long busy = 5000;
+
+	tb_settings_long(cfg, "busy_timeout_ms", &busy, msg, sizeof(msg));
+	memset(o, 0, sizeof(*o));
+	o->busy_timeout_ms = (int)busy;
+	o->sync_full = strcmp(tb_settings_get(cfg, "synchronous"), "full") == 0;
+}
+
+static int open_db(const struct tb_config *cfg, struct sqlite3 **db,
+		   char *msg, size_t msglen)
+{
+	struct tb_db_opts o;
+
+	db_opts(&o, cfg);
+	return tb_db_open(tb_settings_get(cfg, "db"), &o, db, msg, msglen);
+}
+
+/* ---- serve ---------------------------------------------------------- */
+
+static int read_pem(const char *what, const char *path, char **out,
+		    char *msg, size_t msglen)
+{
+	FILE *f;
+	char *buf;
+	size_t n;
+
+	*out = NULL;
+	if (!path) {
+		snprintf(msg, msglen, "%s: no file given (--%s FILE)", what, what);
+		return TB_ECONFIG;
+	}
+	f = fopen(path, "rb");
+	if (!f) {
+		snprintf(msg, msglen, "%s: cannot open %s", what, path);
+		return TB_ECONFIG;
+	}
+	buf = tb_malloc(PEM_MAX + 1);
+	if (!buf) {
+		fclose(f);
+		return TB_ENOMEM;
+	}
+	n = fread(buf, 1, PEM_MAX + 1, f);
+	fclose(f);
+	if (n == 0 || n > PEM_MAX) {
+		snprintf(msg, msglen, "%s: %s is empty or too large", what, path);
+		tb_free(buf);
+		return TB_ECONFIG;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	return TB_OK;
+}
+
+static int serve_opts(const struct tb_config *cfg, struct tb_http_opts *o,
+		      long *drain, char *msg, size_t msglen)
+{
+	long workers = 0, conns = 0, per_ip = 0, timeout = 0;
+	int rc;
+
+	memset(o, 0, sizeof(*o));
+	o->listen = tb_settings_get(cfg, "listen");
+	rc = tb_settings_long(cfg, "workers", &workers, msg, msglen);
+	if (rc == TB_OK)
+		rc = tb_settings_long(cfg, "max_connections", &conns, msg, msglen);
+	if (rc == TB_OK)
+		rc = tb_settings_long(cfg, "per_ip_connections", &per_ip, msg,
+				      msglen);
+	if (rc == TB_OK)
+		rc = tb_settings_long(cfg, "timeout", &timeout, msg, msglen);
+	if (rc == TB_OK)
+		rc = tb_settings_long(cfg, "max_uploads", &o->max_uploads, msg,
+				      msglen);
+	if (rc == TB_OK)
+		rc = tb_settings_long(cfg, "busy_timeout_ms", &o->busy_timeout_ms,
+				      msg, msglen);
+	if (rc == TB_OK)
+		rc = tb_settings_long(cfg, "retry_after", &o->retry_after, msg,
+				      msglen);
+	if (rc == TB_OK)
+		rc = tb_settings_long(cfg, "drain_timeout", drain, msg, msglen);
+	if (rc < 0)
+		return rc;
+	if (workers == 0)
+		workers = sysconf(_SC_NPROCESSORS_ONLN);
+	o->workers = workers > 0 ? (unsigned)workers : 1;
+	o->max_connections = (unsigned)conns;
+	o->per_ip_connections = (unsigned)per_ip;
+	o->timeout = (unsigned)timeout;
+	return TB_OK;
+}
+
+/* Blocks the stop signals in this thread (and so in every thread started
+ * after), to be taken with sigwait. */
+static void signals_block(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int cmd_serve(const struct tb_config *cfg, char *msg, size_t msglen)
+{
+	struct tb_http_opts o;
+	struct tb_db_opts dbo;
+	struct tb_store *store = NULL;
+	struct tb_http *http = NULL;
+	char *cert = NULL, *key = NULL;
+	long drain = 30, left;
+	sigset_t set;
+	int rc, sig = 0;
+
+	rc = serve_opts(cfg, &o, &drain, msg, msglen);
+	if (rc == TB_OK)
+		rc = read_pem("cert", tb_settings_get(cfg, "cert"), &cert, msg,
+			      msglen);
+	if (rc == TB_OK)
+		rc = read_pem("key", tb_settings_get(cfg, "key"), &key, msg,
+			      msglen);
+	if (rc < 0)
+		goto out;
+	o.cert_pem = cert;
+	o.key_pem = key;
+	db_opts(&dbo, cfg);
+	rc = tb_store_create(tb_settings_get(cfg, "db"), &dbo, &store, msg,
+			     msglen);
+	if (rc < 0)
+		goto out;
+	signals_block(&set);
+	rc = tb_http_start(&o, store, &http, msg, msglen);
+	if (rc < 0)
+		goto out;
+	tb_slog(TB_SLOG_INFO, "listening on https://%s (port %u), %u workers, "
+		"database %s", o.listen, tb_http_port(http), o.workers,
+		tb_settings_get(cfg, "db"));
+	while (sigwait(&set, &sig) != 0)
+		;
+	tb_slog(TB_SLOG_INFO, "signal %d: no new connections, finishing "
+		"requests in flight", sig);
+	tb_http_quiesce(http);
+	left = tb_http_drain(http, drain * 1000);
+	if (left > 0)
+		tb_slog(TB_SLOG_WARN, "%ld requests still running after %lds; "
+			"stopping anyway (none of them is acknowledged)", left,
+			drain);
+out:
+	tb_http_stop(http);
+	tb_store_destroy(store);
+	if (key)
+		memset(key, 0, strlen(key));
+	tb_free(key);
+	tb_free(cert);
+	if (rc == TB_OK)
+		tb_slog(TB_SLOG_INFO, "stopped");
+	return rc;
+}
+
+/* ---- enroll, admin-token, revoke, devices, export ------------------- */
+
+static int cmd_enroll(const struct tb_config *cfg, char *msg, size_t msglen)
+{
+	struct tb_org_school s;
+	struct sqlite3 *db = NULL;
+	char token[TB_TOKEN_LEN + 1];
+	int64_t id = 0;
+	int rc;
+
+	s.code = tb_settings_get(cfg, "school");
+	s.name = tb_settings_get(cfg, "name");
+	s.district = tb_settings_get(cfg, "district");
+	s.level = tb_settings_get(cfg, "level");
+	s.province = tb_settings_get(cfg, "province");
+	if (!s.code || !s.name || !s.district) {
+		snprintf(msg, msglen, "enroll needs --school, --name and "
+			 "--district");
+		return TB_EUSAGE;
+	}
+	rc = open_db(cfg, &db, msg, msglen);
+	if (rc == TB_OK)
+		rc = tb_auth_enroll(db, &s, token, &id, msg, msglen);
+	tb_db_close(db);
+	if (rc < 0)
+		return rc;
+	printf("enrolled school %s in district %s: device token #%lld\n",
+	       s.code, s.district, (long long)id);
+	printf("the token is shown once; put it in the agent's configuration:\n");
+	printf("%s\n", token);
+	memset(token, 0, sizeof(token));
+	return fflush(stdout) == 0 ? TB_OK : TB_EIO;
+}
+
+static int cmd_admin_token(const struct tb_config *cfg, char *msg,
+			   size_t msglen)
+{
+	struct sqlite3 *db = NULL;
+	char token[TB_TOKEN_LEN + 1];
+	int64_t id = 0;
+	int rc;
+
+	rc = open_db(cfg, &db, msg, msglen);
+	if (rc == TB_OK)
+		rc = tb_auth_admin_new(db, token, &id);
+	tb_db_close(db);
+	if (rc < 0)
+		return rc;
+	printf("admin token #%lld, shown once (Authorization: Bearer ...):\n",
+	       (long long)id);
+	printf("%s\n", token);
+	memset(token, 0, sizeof(token));
+	return fflush(stdout) == 0 ? TB_OK : TB_EIO;
+}
+
+static int cmd_revoke(const struct tb_config *cfg, char *msg, size_t msglen)
+{
+	const char *p = tb_settings_get(cfg, "token_prefix");
+	const char *d = tb_settings_get(cfg, "device");
+	const char *s = tb_settings_get(cfg, "school");
+	struct sqlite3 *db = NULL;
+	int64_t n = 0;
+	int rc;
+
+	if ((p != NULL) + (d != NULL) + (s != NULL) != 1) {
+		snprintf(msg, msglen, "revoke needs one of --token-prefix P, "
+			 "--device ID, --school CODE");
+		return TB_EUSAGE;
+	}
+	rc = open_db(cfg, &db, msg, msglen);
+	if (rc == TB_OK)
+		rc = tb_auth_revoke(db, p ? TB_REVOKE_PREFIX
+					  : d ? TB_REVOKE_DEVICE
+					      : TB_REVOKE_SCHOOL,
+				    p ? p : d ? d : s, &n, msg, msglen);
+	tb_db_close(db);
+	if (rc == TB_OK)
+		printf("revoked %lld token%s%s\n", (long long)n, n == 1 ? "" : "s",
+		       n == 0 ? " (already revoked)" : "");
+	return rc;
+}
+
+static const char *when(int64_t t, char *buf)
+{
+	return t ? tb_time_format(t, buf) : "-";
+}
+
+static int print_device(void *arg, const struct tb_device_row *r)
+{
+	char a[TB_TIME_LEN], b[TB_TIME_LEN], c[TB_TIME_LEN];
+	char status[40];
+
+	(void)arg;
+	snprintf(status, sizeof(status), "%s", r->revoked_at ? "revoked " : "active");
+	if (r->revoked_at)
+		snprintf(status, sizeof(status), "revoked %s", when(r->revoked_at, c));
+	printf("%-4lld %-12s %-12s %-36s %-20s %-20s %8lld  %s\n",
+	       (long long)r->id, r->school, r->token_prefix,
+	       r->device[0] ? r->device : "-", when(r->enrolled_at, a),
+	       when(r->last_seen, b), (long long)r->committed_through, status);
+	return 0;
+}
+
+static int cmd_devices(const struct tb_config *cfg, char *msg, size_t msglen)
+{
+	struct sqlite3 *db = NULL;
+	int rc;
+
+	rc = open_db(cfg, &db, msg, msglen);
+	if (rc < 0)
+		return rc;
+	printf("%-4s %-12s %-12s %-36s %-20s %-20s %8s  %s\n", "ID", "SCHOOL",
+	       "TOKEN", "DEVICE", "ENROLLED", "LAST SEEN", "CURSOR", "STATUS");
+	rc = tb_auth_devices(db, tb_settings_get(cfg, "school"), print_device,
+			     NULL);
+	tb_db_close(db);
+	if (rc < 0)
+		snprintf(msg, msglen, "cannot list devices: %s", tb_strerror(rc));
+	return rc;
+}
+
+static int cmd_export(const struct tb_config *cfg, char *msg, size_t msglen)
+{
+	struct tb_export_opts o;
+	struct sqlite3 *db = NULL;
+	const char *path = tb_settings_get(cfg, "output");
+	FILE *out = stdout;
+	int64_t n = 0;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.school = tb_settings_get(cfg, "school");
+	o.district = tb_settings_get(cfg, "district");
+	o.include_voided = tb_settings_get(cfg, "include_voided") != NULL;
+	if (tb_export_format_parse(tb_settings_get(cfg, "format"), &o.format)
+	    < 0) {
+		snprintf(msg, msglen, "export needs --format json or --format csv");
+		return TB_EUSAGE;
+	}
+	rc = open_db(cfg, &db, msg, msglen);
+	if (rc == TB_OK && path) {
+		out = fopen(path, "wb");
+		if (!out) {
+			snprintf(msg, msglen, "cannot write %s", path);
+			rc = TB_EIO;
+		}
+	}
+	if (rc == TB_OK)
+		rc = tb_export(db, &o, out, &n, msg, msglen);
+	if (out && out != stdout && fclose(out) != 0 && rc == TB_OK)
+		rc = TB_EIO;
+	tb_db_close(db);
+	if (rc == TB_OK)
+		fprintf(stderr, "exported %lld events\n", (long long)n);
+	return rc;
+}
+
+/* ---- dispatch ------------------------------------------------------- */
+
+static const struct tb_opt enroll_opts[] = {
+	{ "school", 0, "CODE", "the school's unit code (HB-001)" },
+	{ "name", 0, "NAME", "the school's name" },
+	{ "district", 0, "CODE", "its district (created on first use)" },
+	{ "level", 0, "LEVEL", "MN, TH, THCS, THPT, GDTX or office" },
+	{ "province", 0, "CODE", "the district's province [HB]" },
+};
+static const struct tb_opt revoke_opts[] = {
+	{ "token-prefix", 0, "P", "the token that starts with P (6-12 chars)" },
+	{ "device", 0, "ID", "the token bound to device uuid ID, or number ID" },
+	{ "school", 0, "CODE", "every token of a school" },
+};
+static const struct tb_opt devices_opts[] = {
+	{ "school", 0, "CODE", "only this school's devices" },
+};
+static const struct tb_opt export_opts[] = {
+	{ "format", 0, "json|csv", "output format" },
+	{ "school", 0, "CODE", "only this school" },
+	{ "district", 0, "CODE", "only this district's schools" },
+	{ "include-voided", 1, "", "keep voided events" },
+	{ "output", 0, "FILE", "write to FILE instead of stdout" },
+};
+
+struct command {
+	const char *name;
+	int (*run)(const struct tb_config *, char *, size_t);
+	const struct tb_opt *opts;
+	size_t nopts;
+	int server_settings;
+	const char *help;
+};
+
+#define OPTS(a) a, sizeof(a) / sizeof(a[0])
+static const struct command commands[] = {
+	{ "serve", cmd_serve, NULL, 0, 1, "serve HTTPS until SIGTERM" },
+	{ "enroll", cmd_enroll, OPTS(enroll_opts), 0,
+	  "register a school and print a new device token" },
+	{ "revoke", cmd_revoke, OPTS(revoke_opts), 0, "revoke device tokens" },
+	{ "devices", cmd_devices, OPTS(devices_opts), 0,
+	  "list device tokens" },
+	{ "admin-token", cmd_admin_token, NULL, 0, 0,
+	  "print a new admin token for /v1/admin/" },
+	{ "export", cmd_export, OPTS(export_opts), 0,
+	  "current revision of every event, JSON or CSV" },
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: tienbo-server COMMAND [options]\n\ncommands:\n");
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\n`tienbo-server COMMAND --help` lists a command's options.\n");
+}
+
+static int wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 0; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const struct command *cmd = NULL;
+	struct tb_config *cfg = NULL;
+	char msg[MSG_LEN] = "";
+	const char *level;
+	size_t i;
+	int rc;
+
+	if (argc < 2 || wants_help(1, argv + 1)) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 64 : 0;
+	}
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			cmd = &commands[i];
+	if (!cmd) {
+		fprintf(stderr, "tienbo-server: unknown command '%s'\n", argv[1]);
+		usage(stderr);
+		return 64;
+	}
+	if (wants_help(argc - 2, argv + 2)) {
+		printf("usage: tienbo-server %s [options]\n%s\n\noptions:\n",
+		       cmd->name, cmd->help);
+		tb_settings_usage(stdout, cmd->opts, cmd->nopts,
+				  cmd->server_settings);
+		return 0;
+	}
+	rc = tb_settings_parse(argc - 2, argv + 2, cmd->opts, cmd->nopts, &cfg,
+			       msg, sizeof(msg));
+	if (rc < 0) {
+		fail(rc, msg);
+		return exit_code(rc);
+	}
+	level = tb_settings_get(cfg, "log_level");
+	tb_slog_set_level(strcmp(level, "debug") == 0 ? TB_SLOG_DEBUG
+			  : strcmp(level, "warn") == 0 ? TB_SLOG_WARN
+			  : strcmp(level, "error") == 0 ? TB_SLOG_ERROR
+							: TB_SLOG_INFO);
+	rc = cmd->run(cfg, msg, sizeof(msg));
+	tb_config_destroy(cfg);
+	if (rc < 0)
+		fail(rc, msg);
+	return exit_code(rc);
+}

@@ -1,0 +1,309 @@
+/* upload.c - POST /v1/batches from headers to acknowledgement (upload.h).
+ *
+ * State per request: the device the token speaks for, a gzip stream fed
+ * with each piece of body, the bytes seen, and a deferred refusal (status
+ * and message) when something went wrong mid-body: MHD does not let a
+ * response be queued while body data is being handed over, so the rest of
+ * the body is read and dropped, and the refusal is sent at the end.
+ */
+#include "server/upload.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/err.h"
+#include "common/mem.h"
+#include "protocol/codec.h"
+#include "protocol/gz.h"
+#include "server/auth.h"
+#include "server/merge.h"
+#include "server/store.h"
+
+#define DRAIN_MAX (2 * (size_t)TB_BODY_MAX)
+
+struct tb_upload {
+	const struct tb_upload_env *env;
+	struct tb_gz_stream *gz;
+	size_t received;
+	int counted;
+	unsigned fail_status;
+	char fail_msg[TB_MSG_LEN];
+	struct tb_principal who;
+	char summary[TB_MSG_LEN + 64];
+};
+
+struct tb_upload *tb_upload_create(const struct tb_upload_env *env)
+{
+	struct tb_upload *u = tb_calloc(1, sizeof(*u));
+
+	if (u)
+		u->env = env;
+	return u;
+}
+
+void tb_upload_destroy(struct tb_upload *u)
+{
+	if (!u)
+		return;
+	if (u->counted)
+		atomic_fetch_sub(u->env->in_flight, 1);
+	tb_gz_stream_destroy(u->gz);
+	tb_free(u);
+}
+
+const char *tb_upload_summary(const struct tb_upload *u)
+{
+	return u ? u->summary : "";
+}
+
+static void fail(struct tb_upload *u, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void fail(struct tb_upload *u, unsigned status, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (u->fail_status)
+		return;
+	u->fail_status = status;
+	va_start(ap, fmt);
+	vsnprintf(u->fail_msg, sizeof(u->fail_msg), fmt, ap);
+	va_end(ap);
+	tb_gz_stream_destroy(u->gz); /* give back up to TB_INFLATE_MAX now */
+	u->gz = NULL;
+}
+
+/* Compares a header's media type (before any ';', blanks trimmed). */
+static int header_is(struct MHD_Connection *c, const char *name,
+		     const char *want)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+	size_t len, wlen = strlen(want);
+
+	if (!v)
+		return 0;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	len = strcspn(v, ";");
+	while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+		len--;
+	return len == wlen && strncasecmp(v, want, len) == 0;
+}
+
+/* 1 if a Content-Length header is present and over TB_BODY_MAX. */
+static int too_long(struct MHD_Connection *c, unsigned long long *n)
+{
+	const char *v = MHD_lookup_connection_value(
+		c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	char *end = NULL;
+
+	if (!v)
+		return 0;
+	errno = 0;
+	*n = strtoull(v, &end, 10);
+	if (errno || end == v)
+		return 0; /* MHD itself refuses a malformed length */
+	return *n > (unsigned long long)TB_BODY_MAX;
+}
+
+int tb_upload_auth(const struct tb_upload_env *env, struct MHD_Connection *c,
+		   struct tb_principal *who, enum MHD_Result *ret)
+{
+	const struct tb_resp_env *re = &env->resp;
+	char buf[128];
+	const char *token = tb_resp_bearer(c, buf, sizeof(buf));
+	struct sqlite3 *db;
+	int rc;
+
+	if (!token) {
+		*ret = tb_resp_error(c, re, 401, NULL, "missing bearer token",
+				     -1, 1);
+		return 0;
+	}
+	db = tb_store_conn(env->store);
+	if (!db) {
+		*ret = tb_resp_error(c, re, 503, NULL, "database unavailable",
+				     -1, 1);
+		return 0;
+	}
+	rc = tb_auth_device(db, token, who);
+	if (rc == TB_EAUTH)
+		*ret = tb_resp_error(c, re, 401, NULL,
+				     "unknown or revoked token", -1, 1);
+	else if (rc < 0)
+		*ret = tb_resp_error(c, re, 503, NULL, "database busy", -1, 1);
+	return rc == TB_OK;
+}
+
+int tb_upload_begin(struct tb_upload *u, struct MHD_Connection *c,
+		    enum MHD_Result *ret)
+{
+	const struct tb_resp_env *re = &u->env->resp;
+	unsigned long long len = 0;
+	long n;
+
+	if (!tb_upload_auth(u->env, c, &u->who, ret))
+		return 0;
+	if (!header_is(c, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json")) {
+		*ret = tb_resp_error(c, re, 415, NULL,
+				     "Content-Type must be application/json",
+				     -1, 1);
+		return 0;
+	}
+	if (!header_is(c, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip")) {
+		*ret = tb_resp_error(c, re, 415, NULL,
+				     "Content-Encoding must be gzip", -1, 1);
+		return 0;
+	}
+	if (too_long(c, &len)) {
+		char msg[TB_MSG_LEN];
+
+		snprintf(msg, sizeof(msg), "body of %llu bytes is over the "
+			 "limit of %d", len, TB_BODY_MAX);
+		*ret = tb_resp_error(c, re, 413, NULL, msg, -1, 1);
+		return 0;
+	}
+	n = atomic_fetch_add(u->env->in_flight, 1) + 1;
+	u->counted = 1;
+	if (n > u->env->max_uploads) {
+		*ret = tb_resp_error(c, re, 429, NULL,
+				     "too many uploads in flight", -1, 1);
+		return 0;
+	}
+	u->gz = tb_gz_stream_create(TB_INFLATE_MAX);
+	if (!u->gz) {
+		*ret = tb_resp_error(c, re, 503, NULL, "out of memory", -1, 1);
+		return 0;
+	}
+	return 1;
+}
+
+enum MHD_Result tb_upload_feed(struct tb_upload *u, const char *data,
+			       size_t len)
+{
+	int rc;
+
+	u->received += len;
+	if (!u->fail_status && u->received > (size_t)TB_BODY_MAX)
+		fail(u, 413, "body is over the limit of %d bytes", TB_BODY_MAX);
+	if (u->fail_status)
+		return u->received > DRAIN_MAX ? MHD_NO : MHD_YES;
+	rc = tb_gz_stream_feed(u->gz, data, len);
+	if (rc == TB_ETOOBIG)
+		fail(u, 413, "body inflates past the limit of %d bytes",
+		     TB_INFLATE_MAX);
+	else if (rc == TB_EINVAL)
+		fail(u, 400, "body is not valid gzip");
+	else if (rc < 0)
+		fail(u, 503, "out of memory");
+	return MHD_YES;
+}
+
+/* Inflated body into *json; 0, or a refusal recorded with fail(). */
+static int finish_inflate(struct tb_upload *u, unsigned char **json,
+			  size_t *len)
+{
+	int rc = tb_gz_stream_finish(u->gz, json, len);
+
+	if (rc == TB_EINVAL)
+		fail(u, 400, "body is truncated or not valid gzip");
+	else if (rc == TB_ETOOBIG)
+		fail(u, 413, "body inflates past the limit of %d bytes",
+		     TB_INFLATE_MAX);
+	else if (rc < 0)
+		fail(u, 503, "out of memory");
+	return rc;
+}
+
+static int finish_decode(struct tb_upload *u, struct tb_batch *b)
+{
+	unsigned char *json = NULL;
+	char msg[TB_MSG_LEN] = "";
+	size_t len = 0;
+	int rc;
+
+	rc = finish_inflate(u, &json, &len);
+	if (rc < 0)
+		return rc;
+	rc = tb_batch_decode((const char *)json, len, b, msg, sizeof(msg));
+	tb_free(json);
+	if (rc == TB_EINVAL)
+		fail(u, 400, "%s", msg[0] ? msg : "malformed batch");
+	else if (rc == TB_ETOOBIG)
+		fail(u, 413, "%s", msg[0] ? msg : "batch too large");
+	else if (rc < 0)
+		fail(u, 503, "out of memory");
+	else if (!tb_uuid_valid(b->device))
+		fail(u, 400, "device: not a valid uuid");
+	return u->fail_status ? TB_EINVAL : TB_OK;
+}
+
+static enum MHD_Result finish_merge(struct tb_upload *u,
+				    struct MHD_Connection *c,
+				    struct tb_batch *b)
+{
+	const struct tb_resp_env *re = &u->env->resp;
+	struct tb_merge_result res;
+	struct tb_ack ack;
+	char *body = NULL;
+	size_t len = 0;
+	enum MHD_Result ret;
+	int rc;
+
+	tb_ack_init(&ack);
+	if (tb_store_write_begin(u->env->store, u->env->busy_timeout_ms) < 0) {
+		ret = tb_resp_error(c, re, 503, NULL, "the database is busy",
+				    -1, 0);
+		goto out;
+	}
+	rc = tb_merge_batch(tb_store_conn(u->env->store), &u->who, b, &ack,
+			    &res);
+	tb_store_write_end(u->env->store);
+	if (rc == TB_EAGAIN) {
+		ret = tb_resp_error(c, re, 503, NULL, "the database is busy",
+				    -1, 0);
+	} else if (rc < 0) {
+		ret = tb_resp_error(c, re, 500, NULL, "could not store the batch",
+				    -1, 0);
+	} else if (res.status != 200) {
+		ret = tb_resp_error(c, re, (unsigned)res.status, res.error,
+				    res.message, res.expected_seq, 0);
+	} else if (tb_ack_encode(&ack, &body, &len) < 0) {
+		/* Committed but not acknowledged: a retry gets duplicates. */
+		ret = tb_resp_error(c, re, 503, NULL, "out of memory", -1, 0);
+	} else {
+		ret = tb_resp_body(c, 200, body, len, NULL);
+		snprintf(u->summary, sizeof(u->summary),
+			 "school=%s seq=%lld..%lld accepted=%lld duplicates=%lld "
+			 "rejected=%zu", b->school, (long long)b->first_seq,
+			 (long long)b->last_seq, (long long)ack.accepted,
+			 (long long)ack.duplicates, ack.nrejected);
+	}
+out:
+	tb_ack_clear(&ack);
+	return ret;
+}
+
+enum MHD_Result tb_upload_finish(struct tb_upload *u, struct MHD_Connection *c)
+{
+	struct tb_batch b;
+	enum MHD_Result ret;
+
+	tb_batch_init(&b);
+	if (!u->fail_status && u->received == 0)
+		fail(u, 400, "empty body");
+	if (!u->fail_status && finish_decode(u, &b) == TB_OK)
+		ret = finish_merge(u, c, &b);
+	else
+		ret = tb_resp_error(c, &u->env->resp, u->fail_status, NULL,
+				    u->fail_msg, -1, 0);
+	if (u->fail_status)
+		snprintf(u->summary, sizeof(u->summary), "school=%s refused: %s",
+			 u->who.school, u->fail_msg);
+	tb_batch_clear(&b);
+	return ret;
+}
