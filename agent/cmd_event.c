@@ -67,18 +67,20 @@ static void amend_help(FILE *out)
 {
 	fputs("Usage: tienbo-agent amend ID [--date YYYY-MM-DD] --FIELD VALUE"
 	      "...\n\n"
-	      "Writes a new revision of event ID (the full id or its first 8+ "
-	      "characters)\nwith the given fields changed; an empty VALUE "
-	      "clears a field. The old\nrevision stays in the history; "
-	      "reports use the latest. The fields of each\nkind are listed "
-	      "by 'tienbo-agent record KIND --help'.\n", out);
+	      "Writes a new revision of event ID with the given fields "
+	      "changed; an empty\nVALUE clears a field. The old revision "
+	      "stays in the history; reports use\nthe latest. The fields of "
+	      "each kind are listed by 'tienbo-agent record KIND\n--help'.\n"
+	      "ID is the full id, or 6 or more of its characters that no "
+	      "other id has\n(its end, e.g. 000000000012).\n", out);
 }
 
 static void void_help(FILE *out)
 {
 	fputs("Usage: tienbo-agent void ID --reason TEXT\n\n"
 	      "Voids event ID: a new revision that reports leave out. The "
-	      "reason is\nrequired and travels with it.\n", out);
+	      "reason is\nrequired and travels with it. ID is the full id, or "
+	      "6 or more of its\ncharacters that no other id has.\n", out);
 }
 
 /* Parses options: field options into a->form, plus --date, --reason

@@ -441,9 +441,10 @@ int tb_cmd_show(struct tb_cli *cli, int argc, char **argv)
 	rc = parse(cli, "show", argc, argv, &a);
 	if (rc == TB_OK && a.help) {
 		fputs("Usage: tienbo-agent show ID [--json]\n\n"
-		      "Shows the latest revision of event ID (the full id or "
-		      "its first 8+\ncharacters), every field, and each "
-		      "revision with its upload state.\n", stdout);
+		      "Shows the latest revision of event ID, every field, and "
+		      "each revision\nwith its upload state. ID is the full "
+		      "id, or 6 or more of its characters\nthat no other id "
+		      "has (its end, e.g. 000000000012).\n", stdout);
 		return TB_OK;
 	}
 	if (rc == TB_OK && !a.positional) {

@@ -76,8 +76,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 		    "AND (?3 IS NULL OR date <= ?3) "
 		    "AND (?4 = 0 OR state = 0) "
 		    "AND (?5 = 1 OR voided = 0) ORDER BY date, seq",
-	[ST_RESOLVE] = "SELECT DISTINCT id FROM queue WHERE id >= ?1 "
-		       "AND id <= ?1 || '~' ORDER BY id LIMIT 2",
+	[ST_RESOLVE] = "SELECT DISTINCT id FROM queue WHERE "
+		       "CASE WHEN length(?1) = 36 THEN id = ?1 "
+		       "ELSE instr(id, ?1) > 0 END ORDER BY id LIMIT 2",
 	[ST_PENDING_STATS] = "SELECT count(*), COALESCE(sum(wire_bytes), 0) "
 			     "FROM queue WHERE state = 0",
 	[ST_OLDEST] = "SELECT recorded_at, seq FROM queue WHERE state = 0 "
@@ -683,6 +684,11 @@ static int append(struct tb_store *s, struct tb_event *e, int voiding)
 		rc = query_i64(s, ST_NEXT_SEQ, &seq, NULL);
 	if (rc != TB_OK)
 		return rc;
+	/* A new event's id: the device's prefix and its first seq, unique
+	 * because a seq is never reused (and compact on the wire). */
+	if (!e->id[0] && tb_uuid_for_device(s->device, seq, e->id) != TB_OK)
+		return fail(s, TB_EIO, "cannot make an event id from device %s",
+			    s->device);
 	e->seq = seq;
 	e->recorded_at = tb_time_now();
 	memcpy(e->device, s->device, sizeof(e->device));
@@ -702,6 +708,8 @@ static int append(struct tb_store *s, struct tb_event *e, int voiding)
 		s->next_seq = seq + 1;
 	if (rc != TB_OK) {
 		/* Only envelope members were touched; owned pointers were not. */
+		if (e->revision == 1)
+			e->id[0] = '\0';
 		e->seq = saved.seq;
 		e->recorded_at = saved.recorded_at;
 		memcpy(e->device, saved.device, sizeof(e->device));
@@ -712,18 +720,13 @@ static int append(struct tb_store *s, struct tb_event *e, int voiding)
 
 int tb_store_record(struct tb_store *s, struct tb_event *e)
 {
-	char id[TB_ID_LEN];
 	int rc;
 
 	s->errmsg[0] = '\0';
 	if (e->voided)
 		return fail(s, TB_EINVAL, "voided: a new record cannot be "
 			    "voided");
-	rc = tb_uuid_new(id);
-	if (rc != TB_OK)
-		return fail(s, rc, "cannot make an event id (no random "
-			    "source)");
-	memcpy(e->id, id, sizeof(id));
+	e->id[0] = '\0'; /* append derives it from the device and the seq */
 	e->revision = 1;
 	rc = wbegin(s);
 	if (rc == TB_OK)
@@ -849,9 +852,9 @@ int tb_store_resolve_id(struct tb_store *s, const char *prefix, char *out)
 	for (i = 0; i < len; i++)
 		if (!strchr("0123456789abcdef-", prefix[i]))
 			break;
-	if (len < 8 || len >= TB_ID_LEN || i < len)
-		return fail(s, TB_EINVAL, "'%s' is not an event id (give the id "
-			    "or at least its first %d characters)", prefix, 8);
+	if (len < 6 || len >= TB_ID_LEN || i < len)
+		return fail(s, TB_EINVAL, "'%s' is not an event id (give the id, "
+			    "or at least %d of its characters)", prefix, 6);
 	began = rbegin(s);
 	st = stmt(s, ST_RESOLVE);
 	if (!st)

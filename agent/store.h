@@ -104,8 +104,9 @@ int tb_store_begin(struct tb_store *s);
 int tb_store_commit(struct tb_store *s);
 void tb_store_rollback(struct tb_store *s);
 
-/* Records a new event. The store sets e->id (a new UUID), revision 1,
- * device, school, recorded_at (now) and seq, validates every rule
+/* Records a new event. The store sets e->id (tb_uuid_for_device of the
+ * device and the row's seq), revision 1, device, school, recorded_at (now)
+ * and seq, validates every rule
  * (TB_EINVAL, errmsg from tb_event_validate), builds the wire JSON and
  * writes the row. e is updated in place on success only. TB_ECONFIG if the
  * identity is not set. */
@@ -143,9 +144,10 @@ struct tb_store_row {
  * walking function. */
 typedef int (*tb_store_row_cb)(void *arg, const struct tb_store_row *row);
 
-/* Resolves a full id, or an unambiguous prefix of at least 8 characters,
- * into out (TB_ID_LEN). TB_ENOTFOUND, TB_ECONFLICT (ambiguous prefix),
- * TB_EINVAL (not hex/hyphens or too short). */
+/* Resolves a full id, or an unambiguous part of one (at least 6 of its
+ * characters, anywhere: ids of one device share their first half, so the
+ * end tells them apart), into out (TB_ID_LEN). TB_ENOTFOUND, TB_ECONFLICT
+ * (ambiguous), TB_EINVAL (not hex/hyphens, or too short). */
 int tb_store_resolve_id(struct tb_store *s, const char *prefix, char *out);
 
 /* Latest revision of event `id` into e (initialised by the callee; caller
