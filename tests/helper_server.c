@@ -1,0 +1,545 @@
+/* helper_server.c - a real tienbo-server in a temp directory for the tests
+ * (see helper_server.h). The server's stderr goes to dir/server.log; the
+ * port is read from its "listening on ... (port N)" line, so the kernel
+ * picks a free port and nothing races for one.
+ */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include "tests/helper_server.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/mem.h"
+#include "protocol/gz.h"
+
+#define HS_ARGS_MAX 64
+
+static long hs_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void hs_sleep_ms(long ms)
+{
+	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&t, NULL);
+}
+
+int helper_server_setup(struct helper_server *s)
+{
+	static int curl_ready;
+	char cmd[HELPER_SERVER_PATH * 2 + 64];
+
+	memset(s, 0, sizeof(*s));
+	if (!curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			return -1;
+		curl_ready = 1;
+	}
+	snprintf(s->dir, sizeof(s->dir), "/tmp/tb-server-test-XXXXXX");
+	if (!mkdtemp(s->dir))
+		return -1;
+	snprintf(s->ca, sizeof(s->ca), "%s/certs/ca.pem", s->dir);
+	snprintf(s->cert, sizeof(s->cert), "%s/certs/server.pem", s->dir);
+	snprintf(s->key, sizeof(s->key), "%s/certs/server.key", s->dir);
+	snprintf(s->db, sizeof(s->db), "%s/server.db", s->dir);
+	snprintf(s->log, sizeof(s->log), "%s/server.log", s->dir);
+	snprintf(cmd, sizeof(cmd), "bash '%s/scripts/mkcerts.sh' '%s/certs' "
+		 ">/dev/null 2>&1", TB_SOURCE_DIR, s->dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static long hs_file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (long)st.st_size : 0;
+}
+
+/* The port from the first "(port N)" after offset in the log, or 0. */
+static unsigned hs_log_port(const char *path, long offset)
+{
+	char buf[8192];
+	FILE *f = fopen(path, "r");
+	size_t n;
+	const char *p;
+	unsigned port = 0;
+
+	if (!f)
+		return 0;
+	if (fseek(f, offset, SEEK_SET) == 0) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		buf[n] = '\0';
+		p = strstr(buf, "(port ");
+		if (p)
+			port = (unsigned)strtoul(p + 6, NULL, 10);
+	}
+	fclose(f);
+	return port;
+}
+
+static void hs_print_log(const struct helper_server *s)
+{
+	char buf[4096];
+	FILE *f = fopen(s->log, "r");
+	size_t n;
+
+	if (!f)
+		return;
+	fprintf(stderr, "---- %s\n", s->log);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(buf, 1, n, stderr);
+	fclose(f);
+}
+
+static int hs_status(int wstatus)
+{
+	if (WIFEXITED(wstatus))
+		return WEXITSTATUS(wstatus);
+	if (WIFSIGNALED(wstatus))
+		return 128 + WTERMSIG(wstatus);
+	return -1;
+}
+
+int helper_server_wait(struct helper_server *s, long ms)
+{
+	long t0 = hs_now_ms();
+	int wstatus;
+
+	if (!s->pid)
+		return -1;
+	do {
+		pid_t r = waitpid(s->pid, &wstatus, WNOHANG);
+
+		if (r == s->pid) {
+			s->pid = 0;
+			return hs_status(wstatus);
+		}
+		if (r < 0)
+			return -1;
+		hs_sleep_ms(10);
+	} while (hs_now_ms() - t0 < ms);
+	return -1;
+}
+
+int helper_server_start(struct helper_server *s, const char *const *extra)
+{
+	const char *argv[HS_ARGS_MAX];
+	long offset = hs_file_size(s->log), t0;
+	int argc = 0, fd;
+	struct helper_server_resp r;
+
+	argv[argc++] = TB_SERVER_BIN;
+	argv[argc++] = "serve";
+	argv[argc++] = "--listen";
+	argv[argc++] = "127.0.0.1:0";
+	argv[argc++] = "--cert";
+	argv[argc++] = s->cert;
+	argv[argc++] = "--key";
+	argv[argc++] = s->key;
+	argv[argc++] = "--db";
+	argv[argc++] = s->db;
+	for (; extra && *extra && argc < HS_ARGS_MAX - 1; extra++)
+		argv[argc++] = *extra;
+	argv[argc] = NULL;
+	s->pid = fork();
+	if (s->pid < 0) {
+		s->pid = 0;
+		return -1;
+	}
+	if (s->pid == 0) {
+		fd = open(s->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	s->port = 0;
+	t0 = hs_now_ms();
+	while (!s->port && hs_now_ms() - t0 < 20000) {
+		s->port = hs_log_port(s->log, offset);
+		if (!s->port && waitpid(s->pid, NULL, WNOHANG) == s->pid) {
+			s->pid = 0;
+			break;
+		}
+		if (!s->port)
+			hs_sleep_ms(20);
+	}
+	if (!s->port)
+		goto fail;
+	snprintf(s->url, sizeof(s->url), "https://127.0.0.1:%u", s->port);
+	while (hs_now_ms() - t0 < 20000) {
+		int ok = helper_server_request(s, "GET", "/healthz", NULL, NULL,
+					       NULL, NULL, 0, 0, &r) == 0 &&
+			 r.status == 200;
+
+		helper_server_resp_free(&r);
+		if (ok)
+			return 0;
+		hs_sleep_ms(50);
+	}
+fail:
+	hs_print_log(s);
+	if (s->pid) {
+		kill(s->pid, SIGKILL);
+		helper_server_wait(s, 5000);
+	}
+	return -1;
+}
+
+void helper_server_signal(struct helper_server *s, int sig)
+{
+	if (s->pid)
+		kill(s->pid, sig);
+}
+
+int helper_server_stop(struct helper_server *s)
+{
+	int st;
+
+	if (!s->pid)
+		return -1;
+	kill(s->pid, SIGTERM);
+	st = helper_server_wait(s, 30000);
+	if (st < 0 && s->pid) {
+		kill(s->pid, SIGKILL);
+		helper_server_wait(s, 5000);
+	}
+	return st;
+}
+
+static int hs_rm(const char *path, const struct stat *sb, int flag,
+		 struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+void helper_server_teardown(struct helper_server *s)
+{
+	if (s->pid)
+		helper_server_stop(s);
+	if (s->dir[0] && strncmp(s->dir, "/tmp/tb-server-test-", 20) == 0)
+		nftw(s->dir, hs_rm, 16, FTW_DEPTH | FTW_PHYS);
+	s->dir[0] = '\0';
+}
+
+int helper_server_run(struct helper_server *s, char *out, size_t outlen,
+		      const char *const *args)
+{
+	const char *argv[HS_ARGS_MAX];
+	char errlog[HELPER_SERVER_PATH + 16];
+	int argc = 0, pipefd[2], has_db = 0, wstatus = 0;
+	size_t used = 0;
+	long t0 = hs_now_ms();
+	pid_t pid;
+
+	argv[argc++] = TB_SERVER_BIN;
+	for (; args && *args && argc < HS_ARGS_MAX - 3; args++) {
+		if (strcmp(*args, "--db") == 0 || strcmp(*args, "--config") == 0)
+			has_db = 1;
+		argv[argc++] = *args;
+	}
+	if (!has_db) {
+		argv[argc++] = "--db";
+		argv[argc++] = s->db;
+	}
+	argv[argc] = NULL;
+	snprintf(errlog, sizeof(errlog), "%s/cmd.err", s->dir);
+	if (pipe(pipefd) != 0)
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int fd = open(errlog, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		dup2(pipefd[1], STDOUT_FILENO);
+		if (fd >= 0)
+			dup2(fd, STDERR_FILENO);
+		close(pipefd[0]);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	for (;;) {
+		struct pollfd p = { pipefd[0], POLLIN, 0 };
+		char buf[4096];
+		ssize_t n;
+
+		if (hs_now_ms() - t0 > 30000) {
+			kill(pid, SIGKILL);
+			break;
+		}
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		n = read(pipefd[0], buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		if (out && outlen > 1 && used < outlen - 1) {
+			size_t k = (size_t)n < outlen - 1 - used ? (size_t)n
+								 : outlen - 1 - used;
+
+			memcpy(out + used, buf, k);
+			used += k;
+		}
+	}
+	if (out && outlen)
+		out[used] = '\0';
+	close(pipefd[0]);
+	if (waitpid(pid, &wstatus, 0) != pid)
+		return -1;
+	return hs_status(wstatus);
+}
+
+int helper_server_enroll(struct helper_server *s, const char *school,
+			 const char *district, char *token)
+{
+	const char *args[] = { "enroll", "--school", school, "--name",
+			       "Trường thử", "--district", district, NULL };
+	char out[2048];
+	char *last, *end;
+
+	token[0] = '\0';
+	if (helper_server_run(s, out, sizeof(out), args) != 0)
+		return -1;
+	end = out + strlen(out);
+	while (end > out && (end[-1] == '\n' || end[-1] == '\r'))
+		*--end = '\0';
+	last = strrchr(out, '\n');
+	last = last ? last + 1 : out;
+	if (strlen(last) != 64)
+		return -1;
+	memcpy(token, last, 65);
+	return 0;
+}
+
+/* ---- HTTPS ------------------------------------------------------------ */
+
+struct hs_buf {
+	char *p;
+	size_t len;
+};
+
+static size_t hs_write(char *data, size_t size, size_t n, void *arg)
+{
+	struct hs_buf *b = arg;
+	size_t len = size * n;
+	char *p = realloc(b->p, b->len + len + 1);
+
+	if (!p)
+		return 0;
+	memcpy(p + b->len, data, len);
+	b->len += len;
+	p[b->len] = '\0';
+	b->p = p;
+	return len;
+}
+
+static size_t hs_header(char *data, size_t size, size_t n, void *arg)
+{
+	struct helper_server_resp *r = arg;
+	size_t len = size * n;
+
+	if (len > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
+		size_t i = 12, k = 0;
+
+		while (i < len && data[i] == ' ')
+			i++;
+		while (i < len && data[i] != '\r' && data[i] != '\n' &&
+		       k + 1 < sizeof(r->retry_after))
+			r->retry_after[k++] = data[i++];
+		r->retry_after[k] = '\0';
+	}
+	return len;
+}
+
+struct hs_reader {
+	const char *p;
+	size_t left;
+};
+
+static size_t hs_read(char *dst, size_t size, size_t n, void *arg)
+{
+	struct hs_reader *rd = arg;
+	size_t k = size * n < rd->left ? size * n : rd->left;
+
+	if (k > 16384)
+		k = 16384; /* several chunks */
+	memcpy(dst, rd->p, k);
+	rd->p += k;
+	rd->left -= k;
+	return k;
+}
+
+int helper_server_request(struct helper_server *s, const char *method,
+			  const char *path, const char *token,
+			  const char *ctype, const char *cenc,
+			  const void *body, size_t len, int chunked,
+			  struct helper_server_resp *r)
+{
+	struct curl_slist *h = NULL;
+	struct hs_buf buf = { NULL, 0 };
+	struct hs_reader rd = { body, len };
+	char url[HELPER_SERVER_PATH], line[256];
+	CURL *c;
+	CURLcode cc;
+
+	memset(r, 0, sizeof(*r));
+	c = curl_easy_init();
+	if (!c)
+		return -1;
+	snprintf(url, sizeof(url), "%s%s", s->url, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CAINFO, s->ca);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, hs_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &buf);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, hs_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->error);
+	if (token) {
+		snprintf(line, sizeof(line), "Authorization: Bearer %s", token);
+		h = curl_slist_append(h, line);
+	}
+	snprintf(line, sizeof(line), "Content-Type:%s%s", ctype ? " " : "",
+		 ctype ? ctype : "");
+	h = curl_slist_append(h, line);
+	if (cenc) {
+		snprintf(line, sizeof(line), "Content-Encoding: %s", cenc);
+		h = curl_slist_append(h, line);
+	}
+	if (strcmp(method, "POST") == 0) {
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		if (chunked) {
+			h = curl_slist_append(h, "Transfer-Encoding: chunked");
+			curl_easy_setopt(c, CURLOPT_READFUNCTION, hs_read);
+			curl_easy_setopt(c, CURLOPT_READDATA, &rd);
+		} else {
+			curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
+			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+					 (curl_off_t)len);
+		}
+	} else if (strcmp(method, "GET") != 0) {
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	cc = curl_easy_perform(c);
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	else if (!r->error[0])
+		snprintf(r->error, sizeof(r->error), "%s", curl_easy_strerror(cc));
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	r->body = buf.p ? buf.p : calloc(1, 1);
+	r->len = buf.len;
+	return cc == CURLE_OK ? 0 : -1;
+}
+
+int helper_server_post(struct helper_server *s, const char *token,
+		       const char *json, struct helper_server_resp *r)
+{
+	unsigned char *gz = NULL;
+	size_t gzlen = 0;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (tb_gz_compress(json, strlen(json), -1, &gz, &gzlen) != 0)
+		return -1;
+	rc = helper_server_request(s, "POST", "/v1/batches", token,
+				   "application/json", "gzip", gz, gzlen, 0, r);
+	tb_free(gz);
+	return rc;
+}
+
+void helper_server_resp_free(struct helper_server_resp *r)
+{
+	free(r->body);
+	r->body = NULL;
+	r->len = 0;
+}
+
+void helper_server_id(unsigned tag, int64_t seq, char *id)
+{
+	snprintf(id, 37, "%08x-0000-4000-8000-%012llx", tag,
+		 (unsigned long long)seq & 0xffffffffffffULL);
+}
+
+char *helper_server_batch(const char *device, const char *school,
+			  int64_t first, int n, unsigned tag, int revision,
+			  int voided)
+{
+	size_t cap = 256 + (size_t)n * 400, used;
+	char *out = malloc(cap), id[37];
+	int i, k;
+
+	if (!out)
+		return NULL;
+	k = snprintf(out, cap, "{\"version\":1,\"device\":\"%s\",\"school\":"
+		     "\"%s\",\"first_seq\":%lld,\"last_seq\":%lld,\"events\":[",
+		     device, school, (long long)first, (long long)(first + n - 1));
+	used = (size_t)k;
+	for (i = 0; i < n; i++) {
+		int64_t seq = first + i;
+
+		helper_server_id(tag, seq, id);
+		k = snprintf(out + used, cap - used,
+			     "%s{\"id\":\"%s\",\"seq\":%lld,\"kind\":\"outreach\","
+			     "\"date\":\"2025-11-20\",\"revision\":%d,"
+			     "\"recorded_at\":\"2025-11-20T08:15:00Z\"%s,"
+			     "\"title\":\"event %lld r%d\",\"parents\":%lld}",
+			     i ? "," : "", id, (long long)seq, revision,
+			     voided ? ",\"voided\":true,\"void_reason\":\"entered twice\""
+				    : "",
+			     (long long)seq, revision, (long long)seq);
+		used += (size_t)k;
+	}
+	snprintf(out + used, cap - used, "]}");
+	return out;
+}
+
+int64_t helper_server_count(struct helper_server *s, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t n = -1;
+
+	if (sqlite3_open_v2(s->db, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_busy_timeout(db, 10000);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}

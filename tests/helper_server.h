@@ -1,0 +1,88 @@
+/* helper_server.h - a real tienbo-server for the tests: made in a temp
+ * directory with its own test CA and certificate (scripts/mkcerts.sh) and
+ * SQLite file, started on 127.0.0.1 on a port the kernel picks, reached
+ * over HTTPS with libcurl and certificate verification on.
+ *
+ * Linked into every test executable; every symbol starts helper_server_.
+ * Every wait is bounded in count and time. Functions return 0 / a status
+ * and never abort, so the calling test asserts on the result.
+ */
+#ifndef HELPER_SERVER_H
+#define HELPER_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define HELPER_SERVER_PATH 512
+
+struct helper_server {
+	char dir[64];                  /* temp dir, removed by teardown */
+	char ca[HELPER_SERVER_PATH];   /* dir/certs/ca.pem */
+	char cert[HELPER_SERVER_PATH]; /* dir/certs/server.pem */
+	char key[HELPER_SERVER_PATH];  /* dir/certs/server.key */
+	char db[HELPER_SERVER_PATH];   /* dir/server.db */
+	char log[HELPER_SERVER_PATH];  /* dir/server.log: the server's stderr */
+	pid_t pid;                     /* 0 when not running */
+	unsigned port;
+	char url[64];                  /* "https://127.0.0.1:PORT" */
+};
+
+struct helper_server_resp {
+	long status;             /* HTTP status, 0 if the request failed */
+	char *body;              /* NUL-terminated, malloc'd */
+	size_t len;
+	char retry_after[32];    /* value of Retry-After, "" if absent */
+	char error[256];         /* libcurl's message when status is 0 */
+};
+
+/* Temp dir, certificates, database path. 0 or -1. */
+int helper_server_setup(struct helper_server *s);
+/* Starts `serve` with the defaults plus extra options (NULL-terminated
+ * list, may be NULL); waits for the port in the log and for /healthz.
+ * 0, or -1 (the log is printed). */
+int helper_server_start(struct helper_server *s, const char *const *extra);
+/* SIGTERM and wait up to 30 s. Returns the exit status (0..255), 128+sig
+ * if killed by a signal, or -1 if it did not stop (then it is killed). */
+int helper_server_stop(struct helper_server *s);
+/* Sends sig without waiting. */
+void helper_server_signal(struct helper_server *s, int sig);
+/* Waits up to ms for the process to end; status as for stop, -1 timeout. */
+int helper_server_wait(struct helper_server *s, long ms);
+/* Stops the server if running and removes the temp dir. */
+void helper_server_teardown(struct helper_server *s);
+
+/* Runs `tienbo-server ARGS... --db s->db` and captures stdout into out
+ * (outlen bytes, NUL-terminated; may be NULL). Returns the exit status. */
+int helper_server_run(struct helper_server *s, char *out, size_t outlen,
+		      const char *const *args);
+/* Enrolls school in district and puts the printed token (last line) in
+ * token (65 bytes). 0 or -1. */
+int helper_server_enroll(struct helper_server *s, const char *school,
+			 const char *district, char *token);
+
+/* One HTTPS request. token, ctype, cenc may be NULL (header left out).
+ * chunked: send without Content-Length. 0 when a response came back. */
+int helper_server_request(struct helper_server *s, const char *method,
+			  const char *path, const char *token,
+			  const char *ctype, const char *cenc,
+			  const void *body, size_t len, int chunked,
+			  struct helper_server_resp *r);
+/* POSTs json gzip-compressed (tb_gz_compress) to /v1/batches. */
+int helper_server_post(struct helper_server *s, const char *token,
+		       const char *json, struct helper_server_resp *r);
+void helper_server_resp_free(struct helper_server_resp *r);
+
+/* A batch of n outreach events, seq first..first+n-1, event i's id made
+ * from (tag, seq) by helper_server_id; each with the given revision and
+ * voided flag; title "event <seq> r<revision>", parents = seq. malloc'd. */
+char *helper_server_batch(const char *device, const char *school,
+			  int64_t first, int n, unsigned tag, int revision,
+			  int voided);
+/* "TTTTTTTT-0000-4000-8000-SSSSSSSSSSSS" from tag and seq, into id (37). */
+void helper_server_id(unsigned tag, int64_t seq, char *id);
+
+/* The one integer a SQL query on the server's database returns, or -1. */
+int64_t helper_server_count(struct helper_server *s, const char *sql);
+
+#endif
