@@ -1,0 +1,93 @@
+/* helper_proc.h - run a real binary from a test: arguments, environment
+ * and standard input in; exit code, stdout, stderr and peak RSS out; or
+ * drive it through a pseudo-terminal as a person at a keyboard would.
+ *
+ * Linked into every test executable (tests/helper_*.c). Every wait is
+ * bounded: a child still running at its timeout is killed with SIGKILL and
+ * reported as such.
+ */
+#ifndef HELPER_PROC_H
+#define HELPER_PROC_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct helper_proc_opts {
+	const char *const *env;  /* "KEY=VALUE" to set (NULL-terminated) */
+	const char *in;          /* standard input; NULL: /dev/null */
+	size_t in_len;
+	int timeout_ms;          /* 0: 30000 */
+	long kill_after_us;      /* > 0: SIGKILL the child this long after
+				  * it starts (crash tests) */
+	int drop_to_nobody;      /* run as uid/gid 65534 (when root) */
+	long fsize_limit;        /* > 0: RLIMIT_FSIZE in bytes, SIGXFSZ
+				  * ignored, so writes past it fail EFBIG */
+	const char *cwd;         /* NULL: inherited */
+};
+
+struct helper_proc_result {
+	int exited;              /* 1: exit_code is valid */
+	int exit_code;
+	int signal;              /* the signal that ended it, or 0 */
+	int timed_out;
+	char *out;               /* NUL-terminated, malloc'd */
+	size_t out_len;
+	char *err;
+	size_t err_len;
+	long maxrss_kb;          /* peak resident set of the child */
+};
+
+/* Runs argv[0] (a path) with argv. 0, or -1 if it could not be started.
+ * The result is filled in either way; free it with helper_proc_free. */
+int helper_proc_run(const char *const argv[],
+		    const struct helper_proc_opts *o,
+		    struct helper_proc_result *r);
+void helper_proc_free(struct helper_proc_result *r);
+
+/* A child on a pseudo-terminal (its stdin, stdout and stderr). */
+struct helper_proc_pty;
+
+struct helper_proc_pty *helper_proc_pty_start(const char *const argv[],
+					      const char *const env[]);
+/* Waits until `needle` appears in the output after the previous match;
+ * 0 when it does (the match is consumed), -1 on timeout or end of output. */
+int helper_proc_pty_expect(struct helper_proc_pty *p, const char *needle,
+			   int timeout_ms);
+/* Types text (include "\n" for Enter). 0 or -1. */
+int helper_proc_pty_send(struct helper_proc_pty *p, const char *text);
+/* Sends end-of-input (Ctrl-D at the start of a line). */
+int helper_proc_pty_eof(struct helper_proc_pty *p);
+/* Waits for the child to end, reading its output; its exit code, or -1
+ * (killed, or still running at the timeout: then it is killed). */
+int helper_proc_pty_wait(struct helper_proc_pty *p, int timeout_ms);
+/* Everything the child wrote so far (typed text echoed), NUL-terminated. */
+const char *helper_proc_pty_output(const struct helper_proc_pty *p);
+void helper_proc_pty_free(struct helper_proc_pty *p);
+
+/* helper_proc_run with the arguments as a NULL-terminated list after
+ * bin (at most 62 of them). */
+int helper_proc_runl(struct helper_proc_result *r,
+		     const struct helper_proc_opts *o, const char *bin, ...);
+
+/* A private temporary directory for one test, and the environment that
+ * points a tienbo binary's config and data there:
+ *   HOME=dir  TIENBO_CONFIG=dir/agent.conf  XDG_CONFIG_HOME=dir/xdg-config
+ *   XDG_DATA_HOME=dir/xdg-data
+ * env is NULL-terminated, for helper_proc_opts.env. */
+struct helper_proc_sandbox {
+	char dir[256];
+	char config[320];    /* dir/agent.conf */
+	char data[320];      /* dir/data: where tests put the data dir */
+	char vars[4][400];
+	const char *env[5];
+};
+int helper_proc_sandbox_make(struct helper_proc_sandbox *sb);
+/* rm -rf of the directory (after making it writable again). */
+void helper_proc_sandbox_remove(struct helper_proc_sandbox *sb);
+
+/* Whole-file helpers. write: 0 or -1. read: malloc'd, NUL-terminated,
+ * or NULL; *len may be NULL. */
+int helper_proc_write_file(const char *path, const char *data, size_t len);
+char *helper_proc_read_file(const char *path, size_t *len);
+
+#endif
