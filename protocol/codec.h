@@ -29,6 +29,10 @@
 #define TB_BATCH_MAX_EVENTS 5000
 #define TB_BODY_MAX (1024 * 1024)        /* compressed request body */
 #define TB_INFLATE_MAX (8 * 1024 * 1024) /* decompressed request body */
+/* Largest sequence number (and ack counter) on the wire: 2^53 - 1, the
+ * largest integer every JSON reader that uses doubles (cJSON, JavaScript)
+ * holds exactly. Decoders refuse anything larger. */
+#define TB_SEQ_MAX INT64_C(9007199254740991)
 
 struct cJSON;
 

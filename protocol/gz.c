@@ -38,12 +38,12 @@ enum gz_state { GZ_RUNNING, GZ_ENDED, GZ_FINISHED };
 
 struct tb_gz_stream {
 	z_stream z;
-	int zopen;            /* inflateInit2 succeeded */
-	int rc;               /* sticky error, 0 while healthy */
+	int zopen; /* inflateInit2 succeeded */
+	int rc;    /* sticky error, 0 while healthy */
 	enum gz_state state;
-	size_t seen;          /* input bytes seen, to check the magic */
-	size_t cap;           /* at most cap bytes of output */
-	unsigned char *buf;   /* output, alloc bytes, len used */
+	size_t seen;        /* input bytes seen, to check the magic */
+	size_t cap;         /* at most cap bytes of output */
+	unsigned char *buf; /* output, alloc bytes, len used */
 	size_t len, alloc;
 };
 
@@ -62,7 +62,7 @@ static void gz_zfree(voidpf opaque, voidpf p)
 }
 
 int tb_gz_compress(const void *in, size_t len, int level, unsigned char **out,
-		   size_t *outlen)
+                   size_t *outlen)
 {
 	z_stream z;
 	const unsigned char *p = in;
@@ -78,7 +78,7 @@ int tb_gz_compress(const void *in, size_t len, int level, unsigned char **out,
 	z.zalloc = gz_zalloc;
 	z.zfree = gz_zfree;
 	if (deflateInit2(&z, level, Z_DEFLATED, 16 + MAX_WBITS, 8,
-			 Z_DEFAULT_STRATEGY) != Z_OK)
+	                 Z_DEFAULT_STRATEGY) != Z_OK)
 		goto out;
 	zopen = 1;
 	bound = deflateBound(&z, (uLong)len);
@@ -153,9 +153,9 @@ static int gz_grow(struct tb_gz_stream *s)
 
 /* Checks the two magic bytes among the first bytes of input. */
 static int gz_check_magic(struct tb_gz_stream *s, const unsigned char *p,
-			  size_t len)
+                          size_t len)
 {
-	static const unsigned char magic[2] = { 0x1f, 0x8b };
+	static const unsigned char magic[2] = {0x1f, 0x8b};
 
 	while (s->seen < 2 && len > 0) {
 		if (*p != magic[s->seen])
@@ -190,7 +190,8 @@ static int gz_step(struct tb_gz_stream *s)
 		return 0;
 	case Z_BUF_ERROR:
 		/* No progress. Fine when zlib wants more input or more room
-		 * (the caller provides either); with both there, it is stuck. */
+		 * (the caller provides either); with both there, it is stuck.
+		 */
 		if (s->z.avail_in > 0 && s->z.avail_out > 0)
 			return TB_EINVAL;
 		return 0;
@@ -234,7 +235,7 @@ int tb_gz_stream_feed(struct tb_gz_stream *s, const void *in, size_t len)
 			if (rc)
 				goto out;
 		} while (s->state == GZ_RUNNING &&
-			 (s->z.avail_in > 0 || s->z.avail_out == 0));
+		         (s->z.avail_in > 0 || s->z.avail_out == 0));
 		p += chunk - s->z.avail_in;
 		len -= chunk - s->z.avail_in;
 	}
@@ -246,7 +247,7 @@ out:
 }
 
 int tb_gz_stream_finish(struct tb_gz_stream *s, unsigned char **out,
-			size_t *outlen)
+                        size_t *outlen)
 {
 	*out = NULL;
 	*outlen = 0;
@@ -285,7 +286,7 @@ void tb_gz_stream_destroy(struct tb_gz_stream *s)
 }
 
 int tb_gz_decompress(const void *in, size_t len, size_t cap,
-		     unsigned char **out, size_t *outlen)
+                     unsigned char **out, size_t *outlen)
 {
 	struct tb_gz_stream *s;
 	int rc;

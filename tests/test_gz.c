@@ -43,7 +43,7 @@ static void fill_random(unsigned char *p, size_t n, uint32_t seed)
 static void fill_text(unsigned char *p, size_t n)
 {
 	static const char words[] =
-		"Họp phụ huynh về bình đẳng giới, tháng hành động 2025. ";
+	    "Họp phụ huynh về bình đẳng giới, tháng hành động 2025. ";
 	size_t w = sizeof(words) - 1;
 
 	for (size_t i = 0; i < n; i++)
@@ -67,9 +67,9 @@ static void round_trip(const unsigned char *in, size_t len, int level)
 	tb_free(back);
 	/* one byte less room than needed is refused */
 	if (len) {
-		assert_int_equal(tb_gz_decompress(gz, gzlen, len - 1, &back,
-						  &backlen),
-				 TB_ETOOBIG);
+		assert_int_equal(
+		    tb_gz_decompress(gz, gzlen, len - 1, &back, &backlen),
+		    TB_ETOOBIG);
 		assert_null(back);
 		assert_int_equal(backlen, 0);
 	}
@@ -113,14 +113,14 @@ static void test_cap_boundary(void **state)
 	fill_text(in, sizeof(in));
 	assert_int_equal(tb_gz_compress(in, sizeof(in), -1, &gz, &gzlen), 0);
 	assert_int_equal(tb_gz_decompress(gz, gzlen, sizeof(in), &out, &outlen),
-			 0);
+	                 0);
 	assert_int_equal(outlen, sizeof(in));
 	tb_free(out);
-	assert_int_equal(tb_gz_decompress(gz, gzlen, sizeof(in) - 1, &out,
-					  &outlen),
-			 TB_ETOOBIG);
+	assert_int_equal(
+	    tb_gz_decompress(gz, gzlen, sizeof(in) - 1, &out, &outlen),
+	    TB_ETOOBIG);
 	assert_int_equal(tb_gz_decompress(gz, gzlen, 0, &out, &outlen),
-			 TB_ETOOBIG);
+	                 TB_ETOOBIG);
 	tb_free(gz);
 
 	assert_int_equal(tb_gz_compress("", 0, -1, &gz, &gzlen), 0);
@@ -140,16 +140,15 @@ static unsigned char *make_bomb(size_t n_mib, size_t *len)
 {
 	static unsigned char zero[MIB];
 	unsigned char b1[4096], b2[4096], *body, *p;
-	static const unsigned char hdr[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0,
-					       0xff };
+	static const unsigned char hdr[10] = {0x1f, 0x8b, 8, 0, 0,
+	                                      0,    0,    0, 0, 0xff};
 	z_stream z;
 	size_t n1, n2, l;
 	uLong crc;
 
 	memset(&z, 0, sizeof(z));
-	assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, -15, 8,
-				      Z_DEFAULT_STRATEGY),
-			 Z_OK);
+	assert_int_equal(
+	    deflateInit2(&z, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
 	z.next_in = zero;
 	z.avail_in = sizeof(zero);
 	z.next_out = b1;
@@ -197,7 +196,8 @@ static void test_bomb_construction(void **state)
 	(void)state;
 	/* the same construction at 8 MiB inflates to exactly 8 MiB of 0 */
 	body = make_bomb(8, &len);
-	assert_int_equal(tb_gz_decompress(body, len, 8 * MIB, &out, &outlen), 0);
+	assert_int_equal(tb_gz_decompress(body, len, 8 * MIB, &out, &outlen),
+	                 0);
 	assert_int_equal(outlen, 8 * MIB);
 	for (size_t i = 0; i < outlen; i += 4093)
 		assert_int_equal(out[i], 0);
@@ -217,13 +217,13 @@ static void test_bomb_1gib(void **state)
 	body = make_bomb(1024, &len);
 	assert_true(len <= TB_BODY_MAX + 64 * 1024);
 	t0 = now_s();
-	assert_int_equal(tb_gz_decompress(body, len, TB_INFLATE_MAX, &out,
-					  &outlen),
-			 TB_ETOOBIG);
+	assert_int_equal(
+	    tb_gz_decompress(body, len, TB_INFLATE_MAX, &out, &outlen),
+	    TB_ETOOBIG);
 	assert_null(out);
 	assert_int_equal(outlen, 0);
 	assert_int_equal(tb_gz_decompress(body, len, 1000, &out, &outlen),
-			 TB_ETOOBIG);
+	                 TB_ETOOBIG);
 	/* inflating 8 MiB takes milliseconds; 1 GiB would take seconds */
 	assert_true(now_s() - t0 < 1.0);
 	free(body);
@@ -242,22 +242,22 @@ static void test_bomb_level9(void **state)
 	free(zeros);
 	assert_true(gzlen < 128 * 1024);
 	t0 = now_s();
-	assert_int_equal(tb_gz_decompress(gz, gzlen, TB_INFLATE_MAX, &out,
-					  &outlen),
-			 TB_ETOOBIG);
+	assert_int_equal(
+	    tb_gz_decompress(gz, gzlen, TB_INFLATE_MAX, &out, &outlen),
+	    TB_ETOOBIG);
 	assert_int_equal(tb_gz_decompress(gz, gzlen, 4096, &out, &outlen),
-			 TB_ETOOBIG);
+	                 TB_ETOOBIG);
 	assert_true(now_s() - t0 < 1.0);
 	tb_free(gz);
 }
 
 static void small_body(unsigned char **gz, size_t *gzlen)
 {
-	static const char text[] =
-		"{\"version\":1,\"device\":\"0b0e2a4c-6a51-4c1e-9d43-2f7c1d2e3a4b\"}";
+	static const char text[] = "{\"version\":1,\"device\":\"0b0e2a4c-6a51-"
+	                           "4c1e-9d43-2f7c1d2e3a4b\"}";
 
 	assert_int_equal(tb_gz_compress(text, sizeof(text) - 1, -1, gz, gzlen),
-			 0);
+	                 0);
 }
 
 static void expect_einval(const unsigned char *p, size_t len)
@@ -266,7 +266,7 @@ static void expect_einval(const unsigned char *p, size_t len)
 	size_t outlen = 3;
 
 	assert_int_equal(tb_gz_decompress(p, len, MIB, &out, &outlen),
-			 TB_EINVAL);
+	                 TB_EINVAL);
 	assert_null(out);
 	assert_int_equal(outlen, 0);
 }
@@ -306,15 +306,15 @@ static void test_wrong_magic(void **state)
 /* Deflates text in one go with zlib directly: wbits -15 = raw deflate,
  * 31 = gzip with header h (may be NULL). Returns the length in buf. */
 static size_t zlib_deflate(int wbits, gz_header *h, const char *text,
-			   unsigned char *buf, size_t bufsize)
+                           unsigned char *buf, size_t bufsize)
 {
 	z_stream z;
 	size_t n;
 
 	memset(&z, 0, sizeof(z));
-	assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, wbits, 8,
-				      Z_DEFAULT_STRATEGY),
-			 Z_OK);
+	assert_int_equal(
+	    deflateInit2(&z, 9, Z_DEFLATED, wbits, 8, Z_DEFAULT_STRATEGY),
+	    Z_OK);
 	if (h)
 		assert_int_equal(deflateSetHeader(&z, h), Z_OK);
 	z.next_in = (Bytef *)text;
@@ -336,9 +336,9 @@ static void test_zlib_and_raw_refused(void **state)
 	size_t outlen;
 
 	(void)state;
-	assert_int_equal(compress2(zbuf, &zlen, (const Bytef *)text,
-				   sizeof(text) - 1, 9),
-			 Z_OK);
+	assert_int_equal(
+	    compress2(zbuf, &zlen, (const Bytef *)text, sizeof(text) - 1, 9),
+	    Z_OK);
 	assert_int_equal(zbuf[0], 0x78);
 	expect_einval(zbuf, zlen);
 	zlen = zlib_deflate(-15, NULL, text, zbuf, sizeof(zbuf));
@@ -415,7 +415,7 @@ static void test_stream_pieces(void **state)
 {
 	size_t n = 200000, gzlen, onelen, outlen;
 	unsigned char *in = malloc(n), *gz, *one, *out;
-	static const size_t steps[] = { 1, 2, 3, 7, 64, 4096, 100000 };
+	static const size_t steps[] = {1, 2, 3, 7, 64, 4096, 100000};
 
 	(void)state;
 	assert_non_null(in);
@@ -428,8 +428,8 @@ static void test_stream_pieces(void **state)
 
 		assert_non_null(s);
 		for (size_t off = 0; off < gzlen; off += steps[si]) {
-			size_t k = gzlen - off < steps[si] ? gzlen - off
-							   : steps[si];
+			size_t k =
+			    gzlen - off < steps[si] ? gzlen - off : steps[si];
 			assert_int_equal(tb_gz_stream_feed(s, gz + off, k), 0);
 			assert_int_equal(tb_gz_stream_feed(s, gz + off, 0), 0);
 		}
@@ -440,7 +440,7 @@ static void test_stream_pieces(void **state)
 		tb_free(out);
 		/* after the hand-over the stream is spent */
 		assert_int_equal(tb_gz_stream_finish(s, &out, &outlen),
-				 TB_EINVAL);
+		                 TB_EINVAL);
 		assert_int_equal(tb_gz_stream_feed(s, gz, 1), TB_EINVAL);
 		tb_gz_stream_destroy(s);
 	}
@@ -496,7 +496,7 @@ static void test_stream_errors(void **state)
 	s = tb_gz_stream_create(blen - 1);
 	for (off = 0; off < bgzlen && rc == 0; off += 100)
 		rc = tb_gz_stream_feed(s, bgz + off,
-				       bgzlen - off < 100 ? bgzlen - off : 100);
+		                       bgzlen - off < 100 ? bgzlen - off : 100);
 	assert_int_equal(rc, TB_ETOOBIG);
 	assert_int_equal(tb_gz_stream_feed(s, bgz, 1), TB_ETOOBIG);
 	assert_int_equal(tb_gz_stream_finish(s, &out, &outlen), TB_ETOOBIG);
@@ -566,22 +566,22 @@ static void test_alloc_failures(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip_small),
-		cmocka_unit_test(test_round_trip_1mb),
-		cmocka_unit_test(test_cap_boundary),
-		cmocka_unit_test(test_bomb_construction),
-		cmocka_unit_test(test_bomb_1gib),
-		cmocka_unit_test(test_bomb_level9),
-		cmocka_unit_test(test_truncated_everywhere),
-		cmocka_unit_test(test_wrong_magic),
-		cmocka_unit_test(test_zlib_and_raw_refused),
-		cmocka_unit_test(test_trailing_bytes),
-		cmocka_unit_test(test_bad_trailer_and_data),
-		cmocka_unit_test(test_header_fields),
-		cmocka_unit_test(test_stream_pieces),
-		cmocka_unit_test(test_stream_errors),
-		cmocka_unit_test(test_garbage),
-		cmocka_unit_test(test_alloc_failures),
+	    cmocka_unit_test(test_round_trip_small),
+	    cmocka_unit_test(test_round_trip_1mb),
+	    cmocka_unit_test(test_cap_boundary),
+	    cmocka_unit_test(test_bomb_construction),
+	    cmocka_unit_test(test_bomb_1gib),
+	    cmocka_unit_test(test_bomb_level9),
+	    cmocka_unit_test(test_truncated_everywhere),
+	    cmocka_unit_test(test_wrong_magic),
+	    cmocka_unit_test(test_zlib_and_raw_refused),
+	    cmocka_unit_test(test_trailing_bytes),
+	    cmocka_unit_test(test_bad_trailer_and_data),
+	    cmocka_unit_test(test_header_fields),
+	    cmocka_unit_test(test_stream_pieces),
+	    cmocka_unit_test(test_stream_errors),
+	    cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_alloc_failures),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
