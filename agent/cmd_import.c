@@ -6,7 +6,8 @@
  * (teachers_staff) spelling, in any order and letter case. Each later row
  * is one event of its `kind`; a cell of a field its kind does not have
  * must be empty, an empty cell leaves the field out, a row with every cell
- * empty is skipped (spreadsheets leave them at the end).
+ * empty is skipped (spreadsheets leave them at the end), and blanks around
+ * a cell's text are dropped.
  *
  * Guarantees: the rows are read as a stream (memory does not grow with the
  * file) inside one store transaction; the first bad row stops the import,
@@ -98,11 +99,9 @@ static int column_role(const char *header, struct column *c)
 /* Trims blanks around a cell in place (spreadsheets keep them). */
 static char *trim(char *s)
 {
-	size_t len;
+	size_t start = strspn(s, " \t"), len = strlen(s + start);
 
-	while (*s == ' ' || *s == '\t')
-		s++;
-	len = strlen(s);
+	memmove(s, s + start, len + 1);
 	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
 		s[--len] = '\0';
 	return s;
@@ -227,14 +226,16 @@ static int fill_row(struct import *im, char **cells, size_t n,
 	return rc;
 }
 
-static int all_empty(char **cells, size_t n)
+/* Trims every cell; 1 if they are all empty. */
+static int trim_all(char **cells, size_t n)
 {
 	size_t i;
+	int empty = 1;
 
 	for (i = 0; i < n; i++)
 		if (trim(cells[i])[0])
-			return 0;
-	return 1;
+			empty = 0;
+	return empty;
 }
 
 /* One data row: parse, check every rule, record (in the open
@@ -292,7 +293,7 @@ static int import_all(struct import *im, FILE *f)
 	       (got = tb_csv_next(r, &cells, &n, im->msg, sizeof(im->msg))) >
 		       0) {
 		im->row = tb_csv_record_number(r);
-		if (!all_empty(cells, n))
+		if (!trim_all(cells, n))
 			rc = import_row(im, cells, n);
 	}
 	if (rc == TB_OK && got < 0)
