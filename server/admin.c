@@ -221,12 +221,12 @@ enum MHD_Result tb_admin_handle(struct MHD_Connection *c,
 	if (rc < 0)
 		return from_rc(&a, rc, "the database is busy");
 	if (strcmp(sub, "devices") == 0)
-		return is_get ? admin_devices(&a) : tb_resp_not_allowed(c, "GET");
+		return is_get ? admin_devices(&a) : tb_resp_not_allowed(c, "GET", sub);
 	if (strcmp(sub, "export") == 0)
-		return is_get ? admin_export(&a) : tb_resp_not_allowed(c, "GET");
+		return is_get ? admin_export(&a) : tb_resp_not_allowed(c, "GET", sub);
 	if (strcmp(sub, "enroll") == 0)
-		return is_post ? admin_enroll(&a) : tb_resp_not_allowed(c, "POST");
+		return is_post ? admin_enroll(&a) : tb_resp_not_allowed(c, "POST", sub);
 	if (strcmp(sub, "revoke") == 0)
-		return is_post ? admin_revoke(&a) : tb_resp_not_allowed(c, "POST");
+		return is_post ? admin_revoke(&a) : tb_resp_not_allowed(c, "POST", sub);
 	return tb_resp_error(c, env, 404, NULL, "no such admin endpoint", -1, 0);
 }

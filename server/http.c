@@ -42,7 +42,6 @@ struct tb_http {
 	struct tb_store *store;
 	struct tb_upload_env up;
 	char *cert, *key;
-	atomic_long in_flight;   /* uploads between headers and completion */
 	atomic_long active;      /* requests between first call and completion */
 	atomic_int draining;
 	unsigned port;
@@ -71,7 +70,7 @@ static enum MHD_Result healthz(struct tb_http *h, struct MHD_Connection *c,
 	char *body;
 
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-		return tb_resp_not_allowed(c, "GET, HEAD");
+		return tb_resp_not_allowed(c, "GET, HEAD", "/healthz");
 	if (!tb_store_conn(h->store))
 		return tb_resp_error(c, &h->up.resp, 503, NULL,
 				     "database unavailable", -1, 0);
@@ -94,7 +93,7 @@ static enum MHD_Result cursor(struct tb_http *h, struct MHD_Connection *c,
 	int rc;
 
 	if (strcmp(method, "GET") != 0)
-		return tb_resp_not_allowed(c, "GET");
+		return tb_resp_not_allowed(c, "GET", "/v1/cursor");
 	if (!tb_upload_auth(&h->up, c, &who, &ret))
 		return ret;
 	device = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "device");
@@ -122,7 +121,7 @@ static enum MHD_Result route(struct tb_http *h, struct MHD_Connection *c,
 	if (strcmp(url, "/healthz") == 0)
 		return healthz(h, c, method);
 	if (strcmp(url, "/v1/batches") == 0)
-		return tb_resp_not_allowed(c, "POST");
+		return tb_resp_not_allowed(c, "POST", url);
 	if (strcmp(url, "/v1/cursor") == 0)
 		return cursor(h, c, method);
 	if (strncmp(url, "/v1/admin/", 10) == 0)
@@ -301,11 +300,10 @@ int tb_http_start(const struct tb_http_opts *o, struct tb_store *store,
 	h->up.store = store;
 	h->up.resp.retry_after = o->retry_after;
 	h->up.busy_timeout_ms = o->busy_timeout_ms;
-	h->up.max_uploads = o->max_uploads;
-	h->up.in_flight = &h->in_flight;
+	h->up.tally = tb_upload_tally_create(o->max_uploads, o->device_uploads);
 	h->cert = tb_strdup(o->cert_pem);
 	h->key = tb_strdup(o->key_pem);
-	if (!h->cert || !h->key) {
+	if (!h->cert || !h->key || !h->up.tally) {
 		rc = TB_ENOMEM;
 		goto out;
 	}
@@ -378,5 +376,6 @@ void tb_http_stop(struct tb_http *h)
 		memset(h->key, 0, strlen(h->key));
 	tb_free(h->key);
 	tb_free(h->cert);
+	tb_upload_tally_destroy(h->up.tally);
 	tb_free(h);
 }

@@ -30,7 +30,8 @@ struct tb_http_opts {
 	unsigned max_connections;
 	unsigned per_ip_connections; /* 0 = no limit */
 	unsigned timeout;       /* seconds */
-	long max_uploads;
+	long max_uploads;       /* uploads in flight in all, else 503 */
+	long device_uploads;    /* uploads in flight per token, else 429 */
 	long busy_timeout_ms;
 	long retry_after;
 };

@@ -133,13 +133,13 @@ enum MHD_Result tb_resp_error(struct MHD_Connection *c,
 }
 
 enum MHD_Result tb_resp_not_allowed(struct MHD_Connection *c,
-				    const char *allow)
+				    const char *allow, const char *path)
 {
 	struct MHD_Response *r;
-	char *body = NULL, msg[128];
+	char *body = NULL, msg[160];
 	size_t len = 0;
 
-	snprintf(msg, sizeof(msg), "method not allowed here; use %s", allow);
+	snprintf(msg, sizeof(msg), "use %s on %.100s", allow, path);
 	if (tb_error_encode(405, "method_not_allowed", msg, -1, &body, &len) < 0)
 		return MHD_NO;
 	r = make(body, len, NULL);

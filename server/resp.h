@@ -38,9 +38,9 @@ enum MHD_Result tb_resp_error(struct MHD_Connection *c,
 			      const struct tb_resp_env *env, unsigned status,
 			      const char *code, const char *message,
 			      int64_t expected_seq, int close);
-/* 405 with an Allow header listing `allow` ("GET, HEAD"). */
+/* 405 with an Allow header listing `allow` ("GET, HEAD") for path. */
 enum MHD_Result tb_resp_not_allowed(struct MHD_Connection *c,
-				    const char *allow);
+				    const char *allow, const char *path);
 /* The same with a printf-style message. */
 enum MHD_Result tb_resp_errorf(struct MHD_Connection *c,
 			       const struct tb_resp_env *env, unsigned status,

@@ -9,6 +9,7 @@
 #include "server/upload.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,17 @@
 
 #define DRAIN_MAX (2 * (size_t)TB_BODY_MAX)
 
+struct tally_slot {
+	int64_t token_id;
+	long n;
+};
+
+struct tb_upload_tally {
+	pthread_mutex_t lock;
+	long max, per_token, total;
+	struct tally_slot *slots; /* max of them; n == 0 is free */
+};
+
 struct tb_upload {
 	const struct tb_upload_env *env;
 	struct tb_gz_stream *gz;
@@ -35,6 +47,77 @@ struct tb_upload {
 	struct tb_principal who;
 	char summary[TB_MSG_LEN + 64];
 };
+
+struct tb_upload_tally *tb_upload_tally_create(long max, long per_token)
+{
+	struct tb_upload_tally *t = tb_calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->slots = tb_calloc((size_t)(max > 0 ? max : 1), sizeof(*t->slots));
+	if (!t->slots) {
+		tb_free(t);
+		return NULL;
+	}
+	t->max = max > 0 ? max : 1;
+	t->per_token = per_token > 0 ? per_token : 1;
+	pthread_mutex_init(&t->lock, NULL);
+	return t;
+}
+
+void tb_upload_tally_destroy(struct tb_upload_tally *t)
+{
+	if (!t)
+		return;
+	pthread_mutex_destroy(&t->lock);
+	tb_free(t->slots);
+	tb_free(t);
+}
+
+/* Takes a place for token_id: 0, or the refusal status 429 / 503. */
+static unsigned tally_take(struct tb_upload_tally *t, int64_t token_id)
+{
+	struct tally_slot *mine = NULL, *free_slot = NULL;
+	unsigned status = 0;
+	long i;
+
+	pthread_mutex_lock(&t->lock);
+	for (i = 0; i < t->max && !mine; i++) {
+		if (t->slots[i].n > 0 && t->slots[i].token_id == token_id)
+			mine = &t->slots[i];
+		else if (t->slots[i].n == 0 && !free_slot)
+			free_slot = &t->slots[i];
+	}
+	if (mine && mine->n >= t->per_token) {
+		status = 429;
+	} else if (t->total >= t->max) {
+		status = 503;
+	} else {
+		if (!mine) {
+			mine = free_slot; /* total < max: one is free */
+			mine->token_id = token_id;
+		}
+		mine->n++;
+		t->total++;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return status;
+}
+
+static void tally_give(struct tb_upload_tally *t, int64_t token_id)
+{
+	long i;
+
+	pthread_mutex_lock(&t->lock);
+	for (i = 0; i < t->max; i++) {
+		if (t->slots[i].n > 0 && t->slots[i].token_id == token_id) {
+			t->slots[i].n--;
+			t->total--;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+}
 
 struct tb_upload *tb_upload_create(const struct tb_upload_env *env)
 {
@@ -50,7 +133,7 @@ void tb_upload_destroy(struct tb_upload *u)
 	if (!u)
 		return;
 	if (u->counted)
-		atomic_fetch_sub(u->env->in_flight, 1);
+		tally_give(u->env->tally, u->who.token_id);
 	tb_gz_stream_destroy(u->gz);
 	tb_free(u);
 }
@@ -144,7 +227,7 @@ int tb_upload_begin(struct tb_upload *u, struct MHD_Connection *c,
 {
 	const struct tb_resp_env *re = &u->env->resp;
 	unsigned long long len = 0;
-	long n;
+	unsigned refused;
 
 	if (!tb_upload_auth(u->env, c, &u->who, ret))
 		return 0;
@@ -167,13 +250,15 @@ int tb_upload_begin(struct tb_upload *u, struct MHD_Connection *c,
 		*ret = tb_resp_error(c, re, 413, NULL, msg, -1, 1);
 		return 0;
 	}
-	n = atomic_fetch_add(u->env->in_flight, 1) + 1;
-	u->counted = 1;
-	if (n > u->env->max_uploads) {
-		*ret = tb_resp_error(c, re, 429, NULL,
-				     "too many uploads in flight", -1, 1);
+	refused = tally_take(u->env->tally, u->who.token_id);
+	if (refused) {
+		*ret = tb_resp_error(c, re, refused, NULL, refused == 429
+				     ? "too many uploads in flight from this device"
+				     : "server busy: too many uploads in flight",
+				     -1, 1);
 		return 0;
 	}
+	u->counted = 1;
 	u->gz = tb_gz_stream_create(TB_INFLATE_MAX);
 	if (!u->gz) {
 		*ret = tb_resp_error(c, re, 503, NULL, "out of memory", -1, 1);

@@ -6,7 +6,8 @@
  * memory compressed: each piece goes straight into a tb_gz_stream capped at
  * TB_INFLATE_MAX. Checks, in order: 401 (token), 415 (Content-Type
  * application/json and Content-Encoding gzip), 413 (Content-Length over
- * TB_BODY_MAX), 429 (more than max_uploads in flight); then while reading
+ * TB_BODY_MAX), 429 (this token has device_uploads in flight already),
+ * 503 (max_uploads in flight in all); then while reading
  * 413 (streamed bytes over TB_BODY_MAX, inflated bytes over the cap) and
  * 400 (not gzip); at the end 400/413 from tb_batch_decode, 503 when the
  * write lock or the database stays busy, and the outcome of tb_merge_batch
@@ -17,21 +18,27 @@
 #ifndef TB_UPLOAD_H
 #define TB_UPLOAD_H
 
-#include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "server/resp.h"
 
 struct tb_store;
 struct tb_upload;
+struct tb_upload_tally;
 
 struct tb_upload_env {
 	struct tb_resp_env resp;
 	struct tb_store *store;
 	long busy_timeout_ms;  /* wait this long for the write lock */
-	long max_uploads;      /* in flight at once, else 429 */
-	atomic_long *in_flight; /* shared counter of uploads in flight */
+	struct tb_upload_tally *tally; /* uploads in flight, shared */
 };
+
+/* The count of uploads in flight, in all and per token: at most max in
+ * all (else 503) and per_token for one token (else 429). Thread-safe.
+ * NULL on TB_ENOMEM. */
+struct tb_upload_tally *tb_upload_tally_create(long max, long per_token);
+void tb_upload_tally_destroy(struct tb_upload_tally *t);
 
 struct tb_principal;
 

@@ -11,8 +11,10 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -461,6 +463,115 @@ int helper_server_request(struct helper_server *s, const char *method,
 	r->body = buf.p ? buf.p : calloc(1, 1);
 	r->len = buf.len;
 	return cc == CURLE_OK ? 0 : -1;
+}
+
+struct helper_server_slow {
+	struct helper_server *s;
+	char token[80];
+	unsigned char *body;
+	size_t off, len;
+	atomic_int started, release;
+	long status;
+	pthread_t thread;
+};
+
+static size_t hs_slow_read(char *dst, size_t size, size_t n, void *arg)
+{
+	struct helper_server_slow *sl = arg;
+	size_t k;
+	int i;
+
+	atomic_store(&sl->started, 1);
+	for (i = 0; !atomic_load(&sl->release) && i < 3000; i++)
+		hs_sleep_ms(10);
+	k = size * n < sl->len - sl->off ? size * n : sl->len - sl->off;
+	memcpy(dst, sl->body + sl->off, k);
+	sl->off += k;
+	return k;
+}
+
+static size_t hs_discard(char *data, size_t size, size_t n, void *arg)
+{
+	(void)data;
+	(void)arg;
+	return size * n;
+}
+
+static void *hs_slow_thread(void *arg)
+{
+	struct helper_server_slow *sl = arg;
+	struct curl_slist *h = NULL;
+	char url[128], auth[128];
+	CURL *c = curl_easy_init();
+
+	if (!c)
+		return NULL;
+	snprintf(url, sizeof(url), "%s/v1/batches", sl->s->url);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", sl->token);
+	h = curl_slist_append(h, auth);
+	h = curl_slist_append(h, "Content-Type: application/json");
+	h = curl_slist_append(h, "Content-Encoding: gzip");
+	h = curl_slist_append(h, "Transfer-Encoding: chunked");
+	h = curl_slist_append(h, "Expect:");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CAINFO, sl->s->ca);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(c, CURLOPT_POST, 1L);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_READFUNCTION, hs_slow_read);
+	curl_easy_setopt(c, CURLOPT_READDATA, sl);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, hs_discard);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &sl->status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return NULL;
+}
+
+struct helper_server_slow *helper_server_slow_start(struct helper_server *s,
+						     const char *token,
+						     const void *gz,
+						     size_t len)
+{
+	struct helper_server_slow *sl = calloc(1, sizeof(*sl));
+
+	if (!sl)
+		return NULL;
+	sl->s = s;
+	snprintf(sl->token, sizeof(sl->token), "%s", token);
+	sl->body = malloc(len ? len : 1);
+	if (!sl->body) {
+		free(sl);
+		return NULL;
+	}
+	memcpy(sl->body, gz, len);
+	sl->len = len;
+	if (pthread_create(&sl->thread, NULL, hs_slow_thread, sl) != 0) {
+		free(sl->body);
+		free(sl);
+		return NULL;
+	}
+	return sl;
+}
+
+int helper_server_slow_started(const struct helper_server_slow *sl)
+{
+	return atomic_load(&sl->started);
+}
+
+long helper_server_slow_finish(struct helper_server_slow *sl)
+{
+	long status;
+
+	if (!sl)
+		return 0;
+	atomic_store(&sl->release, 1);
+	pthread_join(sl->thread, NULL);
+	status = sl->status;
+	free(sl->body);
+	free(sl);
+	return status;
 }
 
 int helper_server_post(struct helper_server *s, const char *token,

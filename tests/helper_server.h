@@ -73,6 +73,19 @@ int helper_server_post(struct helper_server *s, const char *token,
 		       const char *json, struct helper_server_resp *r);
 void helper_server_resp_free(struct helper_server_resp *r);
 
+/* An upload whose body stalls: helper_server_slow_start sends the headers
+ * of a chunked POST /v1/batches (gzip body given, copied) from a thread
+ * and holds the body back until helper_server_slow_finish, which lets it
+ * go, waits and returns the HTTP status (0 if the request failed). */
+struct helper_server_slow;
+struct helper_server_slow *helper_server_slow_start(struct helper_server *s,
+						     const char *token,
+						     const void *gz,
+						     size_t len);
+/* 1 once the body has been asked for (the headers are on the wire). */
+int helper_server_slow_started(const struct helper_server_slow *sl);
+long helper_server_slow_finish(struct helper_server_slow *sl);
+
 /* A batch of n outreach events, seq first..first+n-1, event i's id made
  * from (tag, seq) by helper_server_id; each with the given revision and
  * voided flag; title "event <seq> r<revision>", parents = seq. malloc'd. */

@@ -12,7 +12,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <curl/curl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -367,98 +366,33 @@ static void test_busy_503(void **state)
 	free(json);
 }
 
-/* A chunked upload whose body stalls until `release` is set. */
-struct slow {
-	struct helper_server *s;
-	const char *token;
-	volatile int started, release;
-	long status;
-	const char *body;
-	size_t left;
-};
-
-static size_t slow_read(char *dst, size_t size, size_t n, void *arg)
-{
-	struct slow *sl = arg;
-	size_t k;
-	int i;
-
-	sl->started = 1;
-	for (i = 0; !sl->release && i < 1000; i++)
-		usleep(10000);
-	k = size * n < sl->left ? size * n : sl->left;
-	memcpy(dst, sl->body, k);
-	sl->body += k;
-	sl->left -= k;
-	return k;
-}
-
-static size_t slow_discard(char *data, size_t size, size_t n, void *arg)
-{
-	(void)data;
-	(void)arg;
-	return size * n;
-}
-
-static void *slow_upload(void *arg)
-{
-	struct slow *sl = arg;
-	struct curl_slist *h = NULL;
-	char url[128], auth[128];
-	CURL *c = curl_easy_init();
-
-	snprintf(url, sizeof(url), "%s/v1/batches", sl->s->url);
-	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", sl->token);
-	h = curl_slist_append(h, auth);
-	h = curl_slist_append(h, "Content-Type: application/json");
-	h = curl_slist_append(h, "Content-Encoding: gzip");
-	h = curl_slist_append(h, "Transfer-Encoding: chunked");
-	h = curl_slist_append(h, "Expect:");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CAINFO, sl->s->ca);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_POST, 1L);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_READFUNCTION, slow_read);
-	curl_easy_setopt(c, CURLOPT_READDATA, sl);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, slow_discard);
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &sl->status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	return NULL;
-}
-
-static void test_too_many_429(void **state)
+static void test_too_many_429_503(void **state)
 {
 	struct helper_server s2;
-	const char *extra[] = { "--max-uploads", "1", "--retry-after", "3",
-				NULL };
-	char tok[65], *json;
+	const char *extra[] = { "--max-uploads", "1", "--device-uploads", "1",
+				"--retry-after", "3", NULL };
+	char tok[65], tok2[65], *json, *json2;
 	unsigned char *gz = NULL;
 	size_t len = 0;
-	struct slow sl;
+	struct helper_server_slow *sl;
 	struct helper_server_resp r;
-	pthread_t t;
 	int i, got429 = 0;
 
 	(void)state;
 	assert_int_equal(helper_server_setup(&s2), 0);
 	assert_int_equal(helper_server_start(&s2, extra), 0);
 	assert_int_equal(helper_server_enroll(&s2, SCHOOL, "HB-LS", tok), 0);
+	assert_int_equal(helper_server_enroll(&s2, "HB-204", "HB-LS", tok2), 0);
 	json = helper_server_batch(DEV, SCHOOL, 1, 2, 0x206, 1, 0);
+	json2 = helper_server_batch(GOOD_DEV, "HB-204", 1, 2, 0x207, 1, 0);
 	assert_int_equal(tb_gz_compress(json, strlen(json), -1, &gz, &len), 0);
-	memset(&sl, 0, sizeof(sl));
-	sl.s = &s2;
-	sl.token = tok;
-	sl.body = (const char *)gz;
-	sl.left = len;
-	assert_int_equal(pthread_create(&t, NULL, slow_upload, &sl), 0);
-	for (i = 0; !sl.started && i < 500; i++)
+	sl = helper_server_slow_start(&s2, tok, gz, len);
+	assert_non_null(sl);
+	for (i = 0; !helper_server_slow_started(sl) && i < 500; i++)
 		usleep(10000);
-	assert_true(sl.started);
-	/* The slow upload holds the only slot once its headers are in. */
+	assert_true(helper_server_slow_started(sl));
+	/* The slow upload holds the only slot once its headers are in: the
+	 * same token gets 429, another one 503, both with Retry-After. */
 	for (i = 0; i < 100 && !got429; i++) {
 		assert_int_equal(helper_server_post(&s2, tok, json, &r), 0);
 		if (r.status == 429) {
@@ -469,12 +403,19 @@ static void test_too_many_429(void **state)
 		if (!got429)
 			usleep(20000);
 	}
-	sl.release = 1;
-	pthread_join(t, NULL);
 	assert_true(got429);
-	assert_int_equal(sl.status, 200);
+	assert_int_equal(helper_server_post(&s2, tok2, json2, &r), 0);
+	assert_int_equal(r.status, 503);
+	assert_string_equal(r.retry_after, "3");
+	helper_server_resp_free(&r);
+	assert_int_equal(helper_server_slow_finish(sl), 200);
+	/* The slot is free again. */
+	assert_int_equal(helper_server_post(&s2, tok2, json2, &r), 0);
+	assert_int_equal(r.status, 200);
+	helper_server_resp_free(&r);
+	free(json2);
 	assert_int_equal(helper_server_count(&s2, "SELECT count(*) FROM events"),
-			 2);
+			 4);
 	tb_free(gz);
 	free(json);
 	assert_int_equal(helper_server_stop(&s2), 0);
@@ -491,7 +432,7 @@ int main(void)
 		cmocka_unit_test(test_routes),
 		cmocka_unit_test(test_good_beside_bad),
 		cmocka_unit_test(test_busy_503),
-		cmocka_unit_test(test_too_many_429),
+		cmocka_unit_test(test_too_many_429_503),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
