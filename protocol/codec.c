@@ -301,12 +301,21 @@ static int add_item(cJSON *obj, const char *key, cJSON *item)
 	return 0;
 }
 
+/* An integer written exactly: a raw number in trees that are printed
+ * here and never handed out (cJSON would print a double, e.g. 1e+15). */
 static int add_int(cJSON *obj, const char *key, int64_t v)
 {
 	char buf[24];
 
 	snprintf(buf, sizeof(buf), "%" PRId64, v);
 	return add_item(obj, key, cJSON_CreateRaw(buf));
+}
+
+/* An integer in a tree handed to the caller: a plain cJSON number, so
+ * cJSON_IsNumber and valuedouble work on it (exact up to 2^53). */
+static int add_num(cJSON *obj, const char *key, int64_t v)
+{
+	return add_item(obj, key, cJSON_CreateNumber((double)v));
 }
 
 static int add_str(cJSON *obj, const char *key, const char *s)
@@ -370,13 +379,17 @@ static const char *const event_keys[K_COUNT] = {
     "date", "revision", "recorded_at", "voided", "void_reason"};
 
 /* The event object of e: in a batch without school and device (the
- * envelope has them) and always with seq. NULL on TB_ENOMEM. */
+ * envelope has them), always with seq, integers raw; on its own (an export
+ * handed to the caller) with school and device and integers as numbers.
+ * NULL on TB_ENOMEM. */
 static cJSON *event_json(const struct tb_event *e, int in_batch)
 {
 	cJSON *o = cJSON_CreateObject();
 	const struct tb_field *f;
 	const char *kind = tb_kind_name(e->kind);
 	char date[TB_DATE_LEN], at[TB_TIME_LEN];
+	int (*put_int)(cJSON *, const char *, int64_t) =
+	    in_batch ? add_int : add_num;
 	size_t n;
 	int rc;
 
@@ -388,13 +401,13 @@ static cJSON *event_json(const struct tb_event *e, int in_batch)
 	if (!rc && !in_batch && e->device[0])
 		rc = add_str(o, "device", e->device);
 	if (!rc && (in_batch || e->seq > 0))
-		rc = add_int(o, "seq", e->seq);
+		rc = put_int(o, "seq", e->seq);
 	if (!rc)
 		rc = add_str(o, "kind", kind ? kind : "");
 	if (!rc)
 		rc = add_str(o, "date", tb_date_format(e->date, date));
 	if (!rc)
-		rc = add_int(o, "revision", e->revision);
+		rc = put_int(o, "revision", e->revision);
 	if (!rc)
 		rc = add_str(o, "recorded_at",
 		             tb_time_format(e->recorded_at, at));
@@ -409,7 +422,7 @@ static cJSON *event_json(const struct tb_event *e, int in_batch)
 		if (!v->set)
 			continue;
 		if (f[i].type == TB_FT_COUNT)
-			rc = add_int(o, f[i].name, v->n);
+			rc = put_int(o, f[i].name, v->n);
 		else if (f[i].type == TB_FT_BOOL)
 			rc = add_bool(o, f[i].name, v->n != 0);
 		else
@@ -422,13 +435,11 @@ static cJSON *event_json(const struct tb_event *e, int in_batch)
 	return o;
 }
 
-/* Reads the envelope keys of an event object (all but the fields). */
-static int event_envelope(const cJSON *const *k, struct tb_event *e, char *msg,
-                          size_t msglen)
+/* Who the event belongs to: id, and school, device and seq when given. */
+static int event_owner(const cJSON *const *k, struct tb_event *e, char *msg,
+                       size_t msglen)
 {
-	char ebuf[ECHO_MAX + 4];
 	const char *s;
-	int64_t v;
 
 	if (!k[K_ID] || json_uuid(k[K_ID], e->id))
 		return tb_msg(TB_EINVAL, msg, msglen, "id: " UUID_RULE);
@@ -454,6 +465,17 @@ static int event_envelope(const cJSON *const *k, struct tb_event *e, char *msg,
 			              "%" PRId64,
 			              TB_SEQ_MAX);
 	}
+	return 0;
+}
+
+/* What the event is: kind, date, revision, recorded_at, voiding. */
+static int event_header(const cJSON *const *k, struct tb_event *e, char *msg,
+                        size_t msglen)
+{
+	char ebuf[ECHO_MAX + 4];
+	const char *s;
+	int64_t v;
+
 	if (!k[K_KIND])
 		return tb_msg(TB_EINVAL, msg, msglen, "kind: required");
 	s = json_str(k[K_KIND]);
@@ -543,6 +565,16 @@ static int event_field(const struct tb_field *f, const cJSON *item,
 		if (!s)
 			return tb_msg(TB_EINVAL, msg, msglen,
 			              "%s: must be a string", f->name);
+		/* "" is no value (as on the command line): leave it out */
+		if (!*s && f->required)
+			return tb_msg(TB_EINVAL, msg, msglen, "%s: required",
+			              f->name);
+		if (!*s)
+			return tb_msg(
+			    TB_EINVAL, msg, msglen,
+			    "%s: must not be empty (leave it out when "
+			    "not known)",
+			    f->name);
 		v->s = tb_strdup(s);
 		if (!v->s)
 			return TB_ENOMEM;
@@ -572,7 +604,9 @@ static int event_read(const cJSON *obj, struct tb_event *e, char *msg,
 	if (dup >= 0)
 		return tb_msg(TB_EINVAL, msg, msglen, "%s: given twice",
 		              event_keys[dup]);
-	rc = event_envelope(k, e, msg, msglen);
+	rc = event_owner(k, e, msg, msglen);
+	if (rc == 0)
+		rc = event_header(k, e, msg, msglen);
 	if (rc)
 		return rc;
 	f = tb_kind_fields(e->kind, &n);
@@ -613,6 +647,10 @@ int tb_event_from_json(const cJSON *obj, struct tb_event *e, char *msg,
 	memcpy(school, e->school, sizeof(school));
 	memcpy(device, e->device, sizeof(device));
 	school[sizeof(school) - 1] = device[sizeof(device) - 1] = '\0';
+	if (!tb_code_valid(school)) /* e.g. an uninitialised e */
+		school[0] = '\0';
+	if (!tb_uuid_valid(device))
+		device[0] = '\0';
 	tb_event_init(e, TB_KIND_OUTREACH);
 	memcpy(e->school, school, sizeof(school));
 	memcpy(e->device, device, sizeof(device));
