@@ -107,6 +107,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_EVENTS] = "SELECT count(DISTINCT id) FROM queue",
 };
 
+/* A growable text buffer, kept by the handle across rows. */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+};
+
 struct tb_store {
 	sqlite3 *db;
 	char *path;
@@ -115,6 +121,7 @@ struct tb_store {
 	char device[TB_ID_LEN];
 	char school[TB_CODE_MAX + 1];
 	sqlite3_stmt *st[ST_COUNT];
+	struct sbuf fields;   /* the fields JSON of the row being written */
 	char errmsg[ERRMSG_LEN];
 };
 
@@ -433,6 +440,7 @@ void tb_store_close(struct tb_store *s)
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_close_v2(s->db);
+	tb_free(s->fields.p);
 	tb_free(s->path);
 	tb_free(s);
 }
@@ -543,57 +551,123 @@ void tb_store_rollback(struct tb_store *s)
 
 /* ---- writing ------------------------------------------------------------ */
 
-/* The wire JSON of e (compact, with seq, without school and device) and
- * its set fields as one JSON object. Both are cJSON allocations. */
-static int encode(struct tb_store *s, const struct tb_event *e, char **wire,
-		  char **fields)
+static int sbuf_put(struct sbuf *b, const char *data, size_t n)
 {
-	const struct tb_field *tab;
-	cJSON *obj, *fobj = NULL, *item, *copy;
-	size_t n, i;
-	int rc = TB_ENOMEM;
+	char *np;
+	size_t cap;
 
-	*wire = *fields = NULL;
-	obj = tb_event_to_json(e);
-	if (!obj)
-		goto out;
-	cJSON_DeleteItemFromObjectCaseSensitive(obj, "school");
-	cJSON_DeleteItemFromObjectCaseSensitive(obj, "device");
-	if (!cJSON_GetObjectItemCaseSensitive(obj, "seq") &&
-	    !cJSON_AddNumberToObject(obj, "seq", (double)e->seq))
-		goto out;
-	fobj = cJSON_CreateObject();
-	if (!fobj)
-		goto out;
-	tab = tb_kind_fields(e->kind, &n);
-	for (i = 0; i < n; i++) {
-		item = cJSON_GetObjectItemCaseSensitive(obj, tab[i].name);
-		if (!item)
-			continue;
-		copy = cJSON_Duplicate(item, 1);
-		if (!copy || !cJSON_AddItemToObject(fobj, tab[i].name, copy)) {
-			cJSON_Delete(copy);
-			goto out;
+	if (b->len + n + 1 > b->cap) {
+		cap = b->cap ? b->cap : 512;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		np = tb_realloc(b->p, cap);
+		if (!np)
+			return TB_ENOMEM;
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return TB_OK;
+}
+
+/* A JSON string: quotes, and escapes for '"', '\\' and control bytes
+ * (validated text has none, but the column must stay JSON). */
+static int sbuf_json_string(struct sbuf *b, const char *s)
+{
+	char esc[8];
+	size_t run;
+	int rc = sbuf_put(b, "\"", 1);
+
+	while (rc == TB_OK && *s) {
+		run = strcspn(s, "\"\\\x01\x02\x03\x04\x05\x06\x07\x08\t\n"
+			      "\x0b\x0c\r\x0e\x0f\x10\x11\x12\x13\x14\x15\x16"
+			      "\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f");
+		rc = sbuf_put(b, s, run);
+		s += run;
+		if (rc == TB_OK && *s) {
+			snprintf(esc, sizeof(esc), "\\u%04x", (unsigned char)*s);
+			rc = sbuf_put(b, esc, strlen(esc));
+			s++;
 		}
 	}
-	*wire = cJSON_PrintUnformatted(obj);
-	*fields = cJSON_PrintUnformatted(fobj);
-	if (*wire && *fields)
-		rc = TB_OK;
-out:
+	return rc == TB_OK ? sbuf_put(b, "\"", 1) : rc;
+}
+
+/* The set fields of e as one JSON object ({"title":"...","parents":40})
+ * into s->fields: what the `fields` column holds. */
+static int encode_fields(struct tb_store *s, const struct tb_event *e)
+{
+	const struct tb_field *tab;
+	char num[24];
+	size_t n, i;
+	int rc, first = 1;
+
+	s->fields.len = 0;
+	rc = sbuf_put(&s->fields, "{", 1);
+	tab = tb_kind_fields(e->kind, &n);
+	for (i = 0; rc == TB_OK && i < n; i++) {
+		const struct tb_value *v = &e->v[i];
+
+		if (!v->set)
+			continue;
+		if (!first)
+			rc = sbuf_put(&s->fields, ",", 1);
+		first = 0;
+		if (rc == TB_OK)
+			rc = sbuf_json_string(&s->fields, tab[i].name);
+		if (rc == TB_OK)
+			rc = sbuf_put(&s->fields, ":", 1);
+		if (rc != TB_OK)
+			break;
+		if (tab[i].type == TB_FT_COUNT) {
+			snprintf(num, sizeof(num), "%lld", (long long)v->n);
+			rc = sbuf_put(&s->fields, num, strlen(num));
+		} else if (tab[i].type == TB_FT_BOOL) {
+			rc = v->n ? sbuf_put(&s->fields, "true", 4)
+				  : sbuf_put(&s->fields, "false", 5);
+		} else {
+			rc = sbuf_json_string(&s->fields, v->s ? v->s : "");
+		}
+	}
+	return rc == TB_OK ? sbuf_put(&s->fields, "}", 1) : rc;
+}
+
+/* The wire JSON of e: the codec's event object, compact, with seq and
+ * without school and device. *wire is a cJSON allocation. */
+static int encode_wire(const struct tb_event *e, char **wire)
+{
+	cJSON *obj = tb_event_to_json(e);
+
+	*wire = NULL;
+	if (!obj)
+		return TB_ENOMEM;
+	cJSON_DeleteItemFromObjectCaseSensitive(obj, "school");
+	cJSON_DeleteItemFromObjectCaseSensitive(obj, "device");
+	if (cJSON_GetObjectItemCaseSensitive(obj, "seq") ||
+	    cJSON_AddNumberToObject(obj, "seq", (double)e->seq))
+		*wire = cJSON_PrintUnformatted(obj);
+	cJSON_Delete(obj);
+	return *wire ? TB_OK : TB_ENOMEM;
+}
+
+static int encode(struct tb_store *s, const struct tb_event *e, char **wire)
+{
+	int rc = encode_wire(e, wire);
+
+	if (rc == TB_OK)
+		rc = encode_fields(s, e);
 	if (rc != TB_OK) {
 		cJSON_free(*wire);
-		cJSON_free(*fields);
-		*wire = *fields = NULL;
+		*wire = NULL;
 		snprintf(s->errmsg, sizeof(s->errmsg), "out of memory");
 	}
-	cJSON_Delete(obj);
-	cJSON_Delete(fobj);
 	return rc;
 }
 
 static int insert_row(struct tb_store *s, const struct tb_event *e,
-		      const char *wire, const char *fields)
+		      const char *wire)
 {
 	sqlite3_stmt *st = stmt(s, ST_INSERT);
 	char date[TB_DATE_LEN];
@@ -611,7 +685,8 @@ static int insert_row(struct tb_store *s, const struct tb_event *e,
 	sqlite3_bind_int(st, 7, e->voided ? 1 : 0);
 	if (e->voided)
 		sqlite3_bind_text(st, 8, e->void_reason, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, fields, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, s->fields.p, (int)s->fields.len,
+			  SQLITE_STATIC);
 	sqlite3_bind_text(st, 10, wire, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 11, (sqlite3_int64)strlen(wire));
 	rc = step_one(s, st, "cannot write to", &row);
@@ -667,7 +742,7 @@ static int check_latest(struct tb_store *s, const struct tb_event *e)
 static int append(struct tb_store *s, struct tb_event *e, int voiding)
 {
 	struct tb_event saved = *e;
-	char *wire = NULL, *fields = NULL;
+	char *wire = NULL;
 	char msg[TB_MSG_LEN];
 	int64_t seq = 0;
 	int rc;
@@ -699,11 +774,10 @@ static int append(struct tb_store *s, struct tb_event *e, int voiding)
 		rc = TB_EINVAL;
 	}
 	if (rc == TB_OK)
-		rc = encode(s, e, &wire, &fields);
+		rc = encode(s, e, &wire);
 	if (rc == TB_OK)
-		rc = insert_row(s, e, wire, fields);
+		rc = insert_row(s, e, wire);
 	cJSON_free(wire);
-	cJSON_free(fields);
 	if (rc == TB_OK && s->explicit_tx)
 		s->next_seq = seq + 1;
 	if (rc != TB_OK) {

@@ -142,7 +142,7 @@ static void test_record_get_list(void **state)
 
 	tb_event_init(&e, TB_KIND_TRAINING);
 	assert_int_equal(tb_date_parse("2025-03-08", &e.date), 0);
-	set(&e, "title", "Tập huấn kỹ năng");
+	set(&e, "title", "Tập huấn \"kỹ năng\" \\ 1/2");
 	set(&e, "participants", "12");
 	set(&e, "female", "9");
 	assert_int_equal(tb_store_record(f->s, &e), 0);
@@ -163,7 +163,8 @@ static void test_record_get_list(void **state)
 					 buf, sizeof(buf)), "9");
 	assert_string_equal(tb_event_get(&got, tb_field_index(got.kind,
 							      "title"),
-					 buf, sizeof(buf)), "Tập huấn kỹ năng");
+					 buf, sizeof(buf)),
+			    "Tập huấn \"kỹ năng\" \\ 1/2");
 	tb_event_clear(&got);
 	tb_event_clear(&e);
 
@@ -182,6 +183,13 @@ static void test_record_get_list(void **state)
 	assert_int_equal(tb_store_list(f->s, &flt, count_row, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(tb_store_get(f->s, DEVICE, &got, NULL), TB_ENOTFOUND);
+	/* The fields column is JSON of the set fields only. */
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM queue WHERE "
+				 "seq = 2 AND json_valid(fields) AND "
+				 "json_extract(fields, '$.title') = "
+				 "'Tập huấn \"kỹ năng\" \\ 1/2' AND "
+				 "json_extract(fields, '$.female') = 9 AND "
+				 "json_type(fields, '$.topic') IS NULL"), 1);
 }
 
 /* The stored wire JSON is the codec's event object less school and device,
