@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -634,6 +635,55 @@ static int encode_fields(struct tb_store *s, const struct tb_event *e)
 	return rc == TB_OK ? sbuf_put(&s->fields, "}", 1) : rc;
 }
 
+/* Decimal digits of v into buf (at least 24 bytes); returns the length. */
+static size_t i64_text(int64_t v, char *buf)
+{
+	uint64_t u = v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
+	char tmp[24];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		tmp[n++] = '-';
+	for (i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	buf[n] = '\0';
+	return n;
+}
+
+/* cJSON prints a number with "%1.15g", reads it back and may print it
+ * again with "%1.17g": a third of an import's time. Every number of an
+ * event is an integer of magnitude below 2^53, whose decimal digits are
+ * exactly what that prints, so they are turned into raw text once. The
+ * output stays byte for byte the codec's (test_store checks it). */
+static int ints_to_raw(cJSON *obj)
+{
+	char digits[24], *copy;
+	cJSON *it;
+	double d;
+	size_t n;
+
+	for (it = obj->child; it; it = it->next) {
+		if (!cJSON_IsNumber(it))
+			continue;
+		d = it->valuedouble;
+		if (!(d >= -9007199254740991.0 && d <= 9007199254740991.0) ||
+		    (double)(int64_t)d != d || (d == 0 && signbit(d)))
+			continue;
+		n = i64_text((int64_t)d, digits);
+		copy = cJSON_malloc(n + 1);
+		if (!copy)
+			return TB_ENOMEM;
+		memcpy(copy, digits, n + 1);
+		it->type = cJSON_Raw | (it->type & cJSON_StringIsConst);
+		it->valuestring = copy;
+	}
+	return TB_OK;
+}
+
 /* The wire JSON of e: the codec's event object, compact, with seq and
  * without school and device. *wire is a cJSON allocation. */
 static int encode_wire(const struct tb_event *e, char **wire)
@@ -645,8 +695,9 @@ static int encode_wire(const struct tb_event *e, char **wire)
 		return TB_ENOMEM;
 	cJSON_DeleteItemFromObjectCaseSensitive(obj, "school");
 	cJSON_DeleteItemFromObjectCaseSensitive(obj, "device");
-	if (cJSON_GetObjectItemCaseSensitive(obj, "seq") ||
-	    cJSON_AddNumberToObject(obj, "seq", (double)e->seq))
+	if ((cJSON_GetObjectItemCaseSensitive(obj, "seq") ||
+	     cJSON_AddNumberToObject(obj, "seq", (double)e->seq)) &&
+	    ints_to_raw(obj) == TB_OK)
 		*wire = cJSON_PrintUnformatted(obj);
 	cJSON_Delete(obj);
 	return *wire ? TB_OK : TB_ENOMEM;
