@@ -2,7 +2,8 @@
  * drive it through a pseudo-terminal (see helper_proc.h).
  *
  * Linked into every test executable. Uses fork/exec, pipes and poll; the
- * pseudo-terminal comes from posix_openpt/grantpt/unlockpt (no -lutil).
+ * pseudo-terminal comes from posix_openpt/grantpt/unlockpt (no -lutil);
+ * a background child writes to files and is watched with waitid(WNOWAIT).
  * Every wait is bounded by a timeout, after which the child is killed.
  */
 #define _XOPEN_SOURCE 700
@@ -422,7 +423,110 @@ void helper_proc_pty_free(struct helper_proc_pty *p)
 	free(p);
 }
 
+/* ---- background children ----------------------------------------------- */
+
+int helper_proc_bg_start(struct helper_proc_bg *bg, const char *const argv[],
+			 const struct helper_proc_opts *o, const char *dir,
+			 const char *name)
+{
+	static const struct helper_proc_opts none = { 0 };
+	int fd_out, fd_err;
+
+	memset(bg, 0, sizeof(*bg));
+	if (!o)
+		o = &none;
+	snprintf(bg->out_path, sizeof(bg->out_path), "%s/%s.out", dir, name);
+	snprintf(bg->err_path, sizeof(bg->err_path), "%s/%s.err", dir, name);
+	fd_out = open(bg->out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	fd_err = open(bg->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd_out < 0 || fd_err < 0)
+		goto fail;
+	bg->pid = fork();
+	if (bg->pid < 0) {
+		bg->pid = 0;
+		goto fail;
+	}
+	if (bg->pid == 0) {
+		int devnull = open("/dev/null", O_RDONLY);
+
+		dup2(devnull, 0);
+		dup2(fd_out, 1);
+		dup2(fd_err, 2);
+		signal(SIGPIPE, SIG_DFL);
+		helper_proc_exec(argv, o);
+	}
+	close(fd_out);
+	close(fd_err);
+	return 0;
+fail:
+	if (fd_out >= 0)
+		close(fd_out);
+	if (fd_err >= 0)
+		close(fd_err);
+	return -1;
+}
+
+void helper_proc_bg_signal(struct helper_proc_bg *bg, int sig)
+{
+	if (bg->pid > 0)
+		kill(bg->pid, sig);
+}
+
+int helper_proc_bg_running(struct helper_proc_bg *bg)
+{
+	siginfo_t si;
+
+	if (bg->pid <= 0)
+		return 0;
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, (id_t)bg->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0)
+		return 0;
+	return si.si_pid == 0;
+}
+
+int helper_proc_bg_wait(struct helper_proc_bg *bg, int timeout_ms,
+			struct helper_proc_result *r)
+{
+	long long deadline = helper_proc_now_us() + 1000LL * timeout_ms;
+	struct timespec nap = { 0, 10 * 1000000L };
+	int timed_out = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (bg->pid <= 0)
+		return -1;
+	while (helper_proc_bg_running(bg)) {
+		if (helper_proc_now_us() >= deadline) {
+			kill(bg->pid, SIGKILL);
+			timed_out = 1;
+			break;
+		}
+		nanosleep(&nap, NULL);
+	}
+	helper_proc_reap(bg->pid, r);
+	bg->pid = 0;
+	r->timed_out = timed_out;
+	r->out = helper_proc_read_file(bg->out_path, &r->out_len);
+	r->err = helper_proc_read_file(bg->err_path, &r->err_len);
+	if (!r->out)
+		r->out = calloc(1, 1);
+	if (!r->err)
+		r->err = calloc(1, 1);
+	return 0;
+}
+
 /* ---- conveniences ------------------------------------------------------- */
+
+int helper_proc_exited_with(const struct helper_proc_result *r, int code)
+{
+	if (r->exited && r->exit_code == code)
+		return 1;
+	fprintf(stderr,
+		"exit %d (signal %d%s), wanted %d\nstdout: %s\nstderr: %s\n",
+		r->exited ? r->exit_code : -1, r->signal,
+		r->timed_out ? ", timed out" : "", code, r->out ? r->out : "",
+		r->err ? r->err : "");
+	return 0;
+}
 
 int helper_proc_runl(struct helper_proc_result *r,
 		     const struct helper_proc_opts *o, const char *bin, ...)
@@ -460,6 +564,29 @@ int helper_proc_sandbox_make(struct helper_proc_sandbox *sb)
 		sb->env[i] = sb->vars[i];
 	sb->env[4] = NULL;
 	return 0;
+}
+
+int helper_proc_sandbox_agent(const struct helper_proc_sandbox *sb,
+			      const char *token, char *device)
+{
+	struct helper_proc_opts o = { 0 };
+	struct helper_proc_result r;
+	int ok;
+
+	o.env = sb->env;
+	o.timeout_ms = 20000;
+	if (helper_proc_runl(&r, &o, TB_AGENT_BIN, "init", "--server",
+			     "https://127.0.0.1:1", "--school", "HB-001",
+			     "--token", token, "--data-dir", sb->data,
+			     NULL) != 0)
+		return -1;
+	ok = r.exited && r.exit_code == 0 && r.out_len == 37;
+	if (ok && device) {
+		memcpy(device, r.out, 36);
+		device[36] = '\0';
+	}
+	helper_proc_free(&r);
+	return ok ? 0 : -1;
 }
 
 static int helper_proc_rm_one(const char *path, const struct stat *sb,

@@ -64,6 +64,34 @@ int helper_proc_pty_wait(struct helper_proc_pty *p, int timeout_ms);
 const char *helper_proc_pty_output(const struct helper_proc_pty *p);
 void helper_proc_pty_free(struct helper_proc_pty *p);
 
+/* A child left running in the background while the test goes on (a
+ * daemon, a sync to interrupt, a proxy): stdout and stderr go to files
+ * dir/name.out and dir/name.err, so nothing has to be pumped meanwhile. */
+struct helper_proc_bg {
+	pid_t pid;               /* 0 once reaped */
+	char out_path[400];
+	char err_path[400];
+};
+/* Starts argv[0] with argv; o may be NULL (its env, cwd, fsize_limit
+ * and drop_to_nobody apply; in, timeout_ms and kill_after_us do not).
+ * 0 or -1. */
+int helper_proc_bg_start(struct helper_proc_bg *bg, const char *const argv[],
+			 const struct helper_proc_opts *o, const char *dir,
+			 const char *name);
+/* Sends sig (no-op once reaped). */
+void helper_proc_bg_signal(struct helper_proc_bg *bg, int sig);
+/* 1 while the child runs, 0 once it has ended (it is not reaped). */
+int helper_proc_bg_running(struct helper_proc_bg *bg);
+/* Waits up to timeout_ms for the child to end (then kills it and sets
+ * r->timed_out), reaps it and fills r with its exit, peak RSS and the
+ * contents of its output files. 0, or -1 if there was no child. */
+int helper_proc_bg_wait(struct helper_proc_bg *bg, int timeout_ms,
+			struct helper_proc_result *r);
+
+/* 1 if the child exited with code; else 0, after printing its exit,
+ * signal, stdout and stderr to stderr (for assert_true in a test). */
+int helper_proc_exited_with(const struct helper_proc_result *r, int code);
+
 /* helper_proc_run with the arguments as a NULL-terminated list after
  * bin (at most 62 of them). */
 int helper_proc_runl(struct helper_proc_result *r,
@@ -82,6 +110,12 @@ struct helper_proc_sandbox {
 	const char *env[5];
 };
 int helper_proc_sandbox_make(struct helper_proc_sandbox *sb);
+/* Runs `TB_AGENT_BIN init` in the sandbox: server https://127.0.0.1:1
+ * (nothing listens there), school HB-001, the given token, data dir
+ * sb->data. The device id goes to device (37 bytes) if not NULL.
+ * 0, or -1 if init failed. */
+int helper_proc_sandbox_agent(const struct helper_proc_sandbox *sb,
+			      const char *token, char *device);
 /* rm -rf of the directory (after making it writable again). */
 void helper_proc_sandbox_remove(struct helper_proc_sandbox *sb);
 

@@ -65,21 +65,12 @@ static int setup_bare(void **state)
 
 static int setup(void **state)
 {
-	struct helper_proc_result r;
 	struct fx *f;
 
 	if (setup_bare(state) != 0)
 		return -1;
 	f = *state;
-	AGENT(f, &r, "init", "--server", "https://127.0.0.1:1", "--school",
-	      "HB-001", "--token", TOKEN, "--data-dir", f->sb.data);
-	if (!r.exited || r.exit_code != 0 || r.out_len != TB_ID_LEN) {
-		helper_proc_free(&r);
-		return -1;
-	}
-	memcpy(f->device, r.out, TB_ID_LEN - 1);
-	helper_proc_free(&r);
-	return 0;
+	return helper_proc_sandbox_agent(&f->sb, TOKEN, f->device);
 }
 
 static int teardown(void **state)

@@ -29,22 +29,13 @@ struct fx {
 
 static int setup(void **state)
 {
-	struct helper_proc_opts o = { 0 };
-	struct helper_proc_result r;
 	struct fx *f = calloc(1, sizeof(*f));
-	int ok;
 
 	if (!f || helper_proc_sandbox_make(&f->sb) != 0)
 		return -1;
-	o.env = f->sb.env;
 	snprintf(f->db, sizeof(f->db), "%s/agent.db", f->sb.data);
-	helper_proc_runl(&r, &o, TB_AGENT_BIN, "init", "--server",
-			 "https://127.0.0.1:1", "--school", "HB-001", "--token",
-			 "t", "--data-dir", f->sb.data, NULL);
-	ok = r.exited && r.exit_code == 0;
-	helper_proc_free(&r);
 	*state = f;
-	return ok ? 0 : -1;
+	return helper_proc_sandbox_agent(&f->sb, "t", NULL);
 }
 
 static int teardown(void **state)
