@@ -1,0 +1,131 @@
+/* report.h - the plan report engine: every indicator of a plan for an org
+ * unit and a period, against its target.
+ *
+ * Called by the `report` command and the HTTP front (server/report_cli.c,
+ * server/report_http.c); rendered by server/report_out.c. The meaning of
+ * every number (units expected and reported, latest snapshots, the target
+ * of a year, pro-rated cumulative targets, statuses) is documented in
+ * plans/README.md, "How a report reads a plan"; this engine implements
+ * exactly that.
+ *
+ * The engine reads only the roll-ups of server/rollup.h and the units,
+ * devices and cursors tables, inside one read transaction, so a report is
+ * one consistent snapshot of the database even while batches are merged.
+ * Cost: one pass over the roll-up rows of the period (whole years, whole
+ * months and days; see tb_rollup_scan), one over the snapshots up to the
+ * period's end, and per indicator one loop over the units expected.
+ */
+#ifndef TB_REPORT_H
+#define TB_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/date.h"
+#include "common/event.h"
+#include "server/plan.h"
+
+struct sqlite3;
+
+#define TB_REPORT_STALE_DAYS 14
+
+/* Creates (once) the roll-up tables and triggers the engine reads; call at
+ * server start and before a report on a database. See tb_rollup_init. */
+int tb_report_init(struct sqlite3 *db, char *msg, size_t msglen);
+
+enum tb_report_status {
+	TB_ST_ON_TRACK,
+	TB_ST_BEHIND,
+	TB_ST_NO_TARGET,
+	TB_ST_NO_DATA,      /* no unit reported: nothing to compute */
+	TB_ST_NOT_COLLECTED /* the plan marks it not collected */
+};
+const char *tb_report_status_name(enum tb_report_status s);
+
+struct tb_report_opts {
+	const char *unit;  /* a school, district or province code; NULL or
+			      "all": every unit */
+	int64_t now;       /* 0: tb_time_now() (generated_at, staleness) */
+	int detail;        /* also per district, stale units, Action Month */
+	int stale_days;    /* <= 0: TB_REPORT_STALE_DAYS */
+};
+
+/* One indicator's numbers for a set of units. */
+struct tb_report_value {
+	int has_value;
+	double value;          /* of the period; counts are whole */
+	int has_cumulative;    /* cumulative formulas: from the plan's start */
+	double cumulative;
+	const struct tb_plan_target *target; /* NULL: none for the year */
+	double expected_now;   /* what the value must reach (pro-rated) */
+	int has_progress;
+	double progress_pct;   /* value (or cumulative) / target * 100 */
+	enum tb_report_status status;
+	long reported, expected;
+};
+
+struct tb_report_row {
+	const struct tb_plan_ind *ind; /* borrowed from the plan */
+	struct tb_report_value v;
+	size_t nmissing;
+	char **missing; /* codes of units expected that did not report
+			   (borrowed from the report) */
+};
+
+/* The Action Month summary: activities of kind action-month. */
+struct tb_report_am {
+	int year;
+	int32_t from, to;
+	int64_t activities, parents, students, teachers_staff, officials;
+	long units_active, units;
+};
+
+struct tb_report_district {
+	char code[TB_CODE_MAX + 1];
+	char *name;
+	long units;
+	struct tb_report_value *v; /* one per row of the report */
+	struct tb_report_am am;
+};
+
+struct tb_report_stale {
+	char code[TB_CODE_MAX + 1];
+	char district[TB_CODE_MAX + 1];
+	const char *name;  /* borrowed from the report */
+	int64_t last_sync; /* 0: never */
+};
+
+struct tb_report {
+	const struct tb_plan *plan;  /* borrowed */
+	char unit[TB_CODE_MAX + 1];  /* "all" for every unit */
+	char unit_type[16];          /* school, district, province, all */
+	char *unit_name;
+	struct tb_period period;     /* a cumulative one starts at the plan's */
+	int64_t generated_at;
+	size_t nrows;
+	struct tb_report_row *rows;  /* in the plan's order */
+	long units;                  /* units under the org unit */
+	/* With opts.detail: */
+	size_t ndistricts;
+	struct tb_report_district *districts; /* ordered by code */
+	struct tb_report_am am;
+	int stale_days;
+	size_t nstale;
+	struct tb_report_stale *stale; /* by district, then code */
+	void *priv_;                   /* the engine's: units, index */
+};
+
+/* Computes the report. period: a form of tb_period_parse. 0 and *out
+ * (tb_report_destroy); TB_EINVAL with msg for a bad period; TB_ENOTFOUND
+ * with msg for an unknown unit; TB_EAGAIN / TB_EIO from the database;
+ * TB_ENOMEM. The plan must outlive the report. */
+int tb_report_run(struct sqlite3 *db, const struct tb_plan *plan,
+		  const char *period, const struct tb_report_opts *o,
+		  struct tb_report **out, char *msg, size_t msglen);
+void tb_report_destroy(struct tb_report *r);
+
+/* The row of an indicator id, or NULL. */
+const struct tb_report_row *tb_report_find(const struct tb_report *r,
+					   const char *id);
+
+#endif

@@ -1,0 +1,666 @@
+/* rollup.c - report roll-ups kept by triggers (see rollup.h for the tables
+ * and why).
+ *
+ * The SQL is generated from the event model's field tables, so a count
+ * field added to an activity kind gets its column without an edit here;
+ * the list of columns is the layout fingerprint stored in report_meta,
+ * and a database whose fingerprint differs is rebuilt from its events.
+ *
+ * Each trigger statement reads the event body with json_extract: within
+ * one statement SQLite parses a body once for all the fields it takes.
+ * A row whose kind the model does not know is skipped (never an error: a
+ * trigger failing would fail the merge).
+ */
+#include "server/rollup.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/date.h"
+#include "common/err.h"
+#include "common/mem.h"
+#include "server/db.h"
+
+#define LAYOUT_VERSION 1
+
+/* ---- layout ------------------------------------------------------------ */
+
+struct layout {
+	size_t ncols;
+	const char *cols[TB_ROLLUP_MAXCOLS];
+	size_t nsnap;
+	int snap[TB_FIELDS_MAX]; /* snapshot field indexes (count, bool) */
+	const char *snap_names[TB_FIELDS_MAX];
+};
+
+static struct layout L;
+static pthread_once_t layout_once = PTHREAD_ONCE_INIT;
+
+static void layout_build(void)
+{
+	const struct tb_field *f;
+	size_t n, i, j;
+
+	for (int k = 0; k < TB_KIND_COUNT; k++) {
+		if (k == TB_KIND_SNAPSHOT)
+			continue;
+		f = tb_kind_fields((enum tb_kind)k, &n);
+		for (i = 0; i < n; i++) {
+			if (f[i].type != TB_FT_COUNT)
+				continue;
+			for (j = 0; j < L.ncols; j++)
+				if (strcmp(L.cols[j], f[i].name) == 0)
+					break;
+			if (j == L.ncols && L.ncols < TB_ROLLUP_MAXCOLS)
+				L.cols[L.ncols++] = f[i].name;
+		}
+	}
+	f = tb_kind_fields(TB_KIND_SNAPSHOT, &n);
+	for (i = 0; i < n && L.nsnap < TB_FIELDS_MAX; i++) {
+		if (f[i].type != TB_FT_COUNT && f[i].type != TB_FT_BOOL)
+			continue;
+		L.snap[L.nsnap] = (int)i;
+		L.snap_names[L.nsnap++] = f[i].name;
+	}
+}
+
+static const struct layout *layout(void)
+{
+	pthread_once(&layout_once, layout_build);
+	return &L;
+}
+
+size_t tb_rollup_ncols(void)
+{
+	return layout()->ncols;
+}
+
+int tb_rollup_col(const char *field)
+{
+	const struct layout *l = layout();
+
+	for (size_t i = 0; field && i < l->ncols; i++)
+		if (strcmp(l->cols[i], field) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* ---- SQL text ---------------------------------------------------------- */
+
+struct sb {
+	char *p;
+	size_t len, cap;
+	int oom;
+};
+
+static void sb_add(struct sb *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void sb_add(struct sb *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->oom)
+		return;
+	for (;;) {
+		size_t room = b->cap - b->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? room : 0, fmt,
+			      ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = 1;
+			return;
+		}
+		if (b->p && (size_t)n < room) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = (b->cap ? b->cap : 1024);
+		while (cap < b->len + (size_t)n + 1)
+			cap *= 2;
+		char *np = tb_realloc(b->p, cap);
+		if (!np) {
+			b->oom = 1;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+}
+
+static const char *const tables[3] = {"report_day", "report_month",
+				      "report_year"};
+static const char *const keys[3] = {"day", "month", "year"};
+static const char *const divisors[3] = {"", " / 100", " / 10000"};
+
+/* The kind's number for row alias x, NULL for an unknown kind. */
+static void sql_kind(struct sb *b, const char *x)
+{
+	sb_add(b, "(CASE %s.kind", x);
+	for (int k = 0; k < TB_KIND_COUNT; k++)
+		sb_add(b, " WHEN '%s' THEN %d", tb_kind_name((enum tb_kind)k), k);
+	sb_add(b, " END)");
+}
+
+static void sql_key(struct sb *b, const char *x, int t)
+{
+	sb_add(b, "(CAST(replace(%s.date, '-', '') AS INTEGER)%s)", x,
+	       divisors[t]);
+}
+
+static void sql_count(struct sb *b, const char *x, const char *field)
+{
+	sb_add(b, "coalesce(CAST(json_extract(%s.body, '$.%s') AS INTEGER), 0)",
+	       x, field);
+}
+
+/* Adds row x to table t (trigger body). */
+static void sql_add(struct sb *b, int t, const char *x)
+{
+	const struct layout *l = layout();
+	size_t i;
+
+	sb_add(b, "INSERT INTO %s(kind, %s, school, n", tables[t], keys[t]);
+	for (i = 0; i < l->ncols; i++)
+		sb_add(b, ", c_%s", l->cols[i]);
+	sb_add(b, ") SELECT ");
+	sql_kind(b, x);
+	sb_add(b, ", ");
+	sql_key(b, x, t);
+	sb_add(b, ", %s.school, 1", x);
+	for (i = 0; i < l->ncols; i++) {
+		sb_add(b, ", ");
+		sql_count(b, x, l->cols[i]);
+	}
+	sb_add(b, " WHERE %s.voided = 0 AND ", x);
+	sql_kind(b, x);
+	sb_add(b, " IS NOT NULL ON CONFLICT(kind, %s, school) DO UPDATE SET"
+	       " n = n + excluded.n", keys[t]);
+	for (i = 0; i < l->ncols; i++)
+		sb_add(b, ", c_%s = c_%s + excluded.c_%s", l->cols[i],
+		       l->cols[i], l->cols[i]);
+	sb_add(b, ";\n");
+}
+
+static void sql_row_where(struct sb *b, int t, const char *x)
+{
+	sb_add(b, " WHERE %s.voided = 0 AND kind = ", x);
+	sql_kind(b, x);
+	sb_add(b, " AND %s = ", keys[t]);
+	sql_key(b, x, t);
+	sb_add(b, " AND school = %s.school", x);
+}
+
+/* Takes row x out of table t (trigger body). */
+static void sql_sub(struct sb *b, int t, const char *x)
+{
+	const struct layout *l = layout();
+
+	sb_add(b, "UPDATE %s SET n = n - 1", tables[t]);
+	for (size_t i = 0; i < l->ncols; i++) {
+		sb_add(b, ", c_%s = c_%s - ", l->cols[i], l->cols[i]);
+		sql_count(b, x, l->cols[i]);
+	}
+	sql_row_where(b, t, x);
+	sb_add(b, ";\nDELETE FROM %s", tables[t]);
+	sql_row_where(b, t, x);
+	sb_add(b, " AND n <= 0;\n");
+}
+
+static void sql_snap_values(struct sb *b, const char *x)
+{
+	const struct layout *l = layout();
+
+	sb_add(b, "%s.id, %s.school, ", x, x);
+	sql_key(b, x, 0);
+	sb_add(b, ", %s.recorded_at", x);
+	for (size_t i = 0; i < l->nsnap; i++)
+		sb_add(b, ", CAST(json_extract(%s.body, '$.%s') AS INTEGER)", x,
+		       l->snap_names[i]);
+}
+
+static void sql_snap_cols(struct sb *b)
+{
+	const struct layout *l = layout();
+
+	sb_add(b, "id, school, day, recorded_at");
+	for (size_t i = 0; i < l->nsnap; i++)
+		sb_add(b, ", s_%s", l->snap_names[i]);
+}
+
+static void sql_add_all(struct sb *b, const char *x)
+{
+	for (int t = 0; t < 3; t++)
+		sql_add(b, t, x);
+	sb_add(b, "INSERT OR REPLACE INTO report_snap(");
+	sql_snap_cols(b);
+	sb_add(b, ") SELECT ");
+	sql_snap_values(b, x);
+	sb_add(b, " WHERE %s.voided = 0 AND %s.kind = '%s';\n", x, x,
+	       tb_kind_name(TB_KIND_SNAPSHOT));
+}
+
+static void sql_sub_all(struct sb *b, const char *x)
+{
+	for (int t = 0; t < 3; t++)
+		sql_sub(b, t, x);
+	sb_add(b, "DELETE FROM report_snap WHERE id = %s.id;\n", x);
+}
+
+static void sql_drop(struct sb *b)
+{
+	sb_add(b, "DROP TRIGGER IF EXISTS report_ev_insert;\n"
+		  "DROP TRIGGER IF EXISTS report_ev_delete;\n"
+		  "DROP TRIGGER IF EXISTS report_ev_update;\n"
+		  "DROP TABLE IF EXISTS report_day;\n"
+		  "DROP TABLE IF EXISTS report_month;\n"
+		  "DROP TABLE IF EXISTS report_year;\n"
+		  "DROP TABLE IF EXISTS report_snap;\n");
+}
+
+static void sql_create(struct sb *b)
+{
+	const struct layout *l = layout();
+	size_t i;
+
+	sb_add(b, "CREATE TABLE IF NOT EXISTS report_meta(key TEXT PRIMARY KEY,"
+		  " value TEXT NOT NULL);\n");
+	for (int t = 0; t < 3; t++) {
+		sb_add(b, "CREATE TABLE %s(kind INTEGER NOT NULL, %s INTEGER NOT"
+		       " NULL, school TEXT NOT NULL, n INTEGER NOT NULL",
+		       tables[t], keys[t]);
+		for (i = 0; i < l->ncols; i++)
+			sb_add(b, ", c_%s INTEGER NOT NULL", l->cols[i]);
+		sb_add(b, ", PRIMARY KEY(kind, %s, school)) WITHOUT ROWID;\n",
+		       keys[t]);
+	}
+	sb_add(b, "CREATE TABLE report_snap(id TEXT PRIMARY KEY, school TEXT"
+		  " NOT NULL, day INTEGER NOT NULL, recorded_at INTEGER");
+	for (i = 0; i < l->nsnap; i++)
+		sb_add(b, ", s_%s INTEGER", l->snap_names[i]);
+	sb_add(b, ");\nCREATE INDEX report_snap_school ON report_snap(school,"
+		  " day, recorded_at, id);\n");
+	sb_add(b, "CREATE TRIGGER report_ev_insert AFTER INSERT ON events"
+		  " BEGIN\n");
+	sql_add_all(b, "NEW");
+	sb_add(b, "END;\nCREATE TRIGGER report_ev_delete AFTER DELETE ON events"
+		  " BEGIN\n");
+	sql_sub_all(b, "OLD");
+	sb_add(b, "END;\nCREATE TRIGGER report_ev_update AFTER UPDATE OF"
+		  " school, kind, date, voided, body ON events BEGIN\n");
+	sql_sub_all(b, "OLD");
+	sql_add_all(b, "NEW");
+	sb_add(b, "END;\n");
+}
+
+/* Fills the empty roll-ups from the events table. */
+static void sql_fill(struct sb *b)
+{
+	const struct layout *l = layout();
+	size_t i;
+
+	sb_add(b, "INSERT INTO report_day(kind, day, school, n");
+	for (i = 0; i < l->ncols; i++)
+		sb_add(b, ", c_%s", l->cols[i]);
+	sb_add(b, ") SELECT ");
+	sql_kind(b, "e");
+	sb_add(b, ", ");
+	sql_key(b, "e", 0);
+	sb_add(b, ", e.school, count(*)");
+	for (i = 0; i < l->ncols; i++) {
+		sb_add(b, ", sum(");
+		sql_count(b, "e", l->cols[i]);
+		sb_add(b, ")");
+	}
+	sb_add(b, " FROM events e WHERE e.voided = 0 AND ");
+	sql_kind(b, "e");
+	sb_add(b, " IS NOT NULL GROUP BY 1, 2, 3;\n");
+	for (int t = 1; t < 3; t++) {
+		sb_add(b, "INSERT INTO %s SELECT kind, %s / 100, school, sum(n)",
+		       tables[t], keys[t - 1]);
+		for (i = 0; i < l->ncols; i++)
+			sb_add(b, ", sum(c_%s)", l->cols[i]);
+		sb_add(b, " FROM %s GROUP BY 1, 2, 3;\n", tables[t - 1]);
+	}
+	sb_add(b, "INSERT INTO report_snap(");
+	sql_snap_cols(b);
+	sb_add(b, ") SELECT ");
+	sql_snap_values(b, "e");
+	sb_add(b, " FROM events e WHERE e.voided = 0 AND e.kind = '%s';\n",
+	       tb_kind_name(TB_KIND_SNAPSHOT));
+}
+
+static void fingerprint(struct sb *b)
+{
+	const struct layout *l = layout();
+	size_t i;
+
+	sb_add(b, "rollup %d; kinds", LAYOUT_VERSION);
+	for (int k = 0; k < TB_KIND_COUNT; k++)
+		sb_add(b, " %s", tb_kind_name((enum tb_kind)k));
+	sb_add(b, "; c");
+	for (i = 0; i < l->ncols; i++)
+		sb_add(b, " %s", l->cols[i]);
+	sb_add(b, "; s");
+	for (i = 0; i < l->nsnap; i++)
+		sb_add(b, " %s", l->snap_names[i]);
+}
+
+/* ---- init -------------------------------------------------------------- */
+
+/* 1 if the stored fingerprint is fp and the three triggers exist. */
+static int up_to_date(sqlite3 *db, const char *fp)
+{
+	sqlite3_stmt *st = NULL;
+	int ok = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT (SELECT value FROM report_meta WHERE"
+			       " key = 'rollup') = ?1 AND (SELECT count(*) FROM"
+			       " sqlite_master WHERE type = 'trigger' AND name"
+			       " IN ('report_ev_insert', 'report_ev_delete',"
+			       " 'report_ev_update')) = 3", -1, &st,
+			       NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, fp, -1, SQLITE_STATIC);
+		ok = sqlite3_step(st) == SQLITE_ROW &&
+		     sqlite3_column_int(st, 0) == 1;
+	}
+	sqlite3_finalize(st);
+	return ok;
+}
+
+static int rebuild(sqlite3 *db, int only_if_stale, char *msg, size_t msglen)
+{
+	struct sb fp = {0}, sql = {0};
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	fingerprint(&fp);
+	sql_drop(&sql);
+	sql_create(&sql);
+	sql_fill(&sql);
+	if (fp.oom || sql.oom) {
+		rc = TB_ENOMEM;
+		goto out;
+	}
+	if (only_if_stale && up_to_date(db, fp.p)) {
+		rc = TB_OK;
+		goto out;
+	}
+	rc = tb_db_exec(db, "BEGIN IMMEDIATE", msg, msglen);
+	if (rc < 0)
+		goto out;
+	if (only_if_stale && up_to_date(db, fp.p)) { /* another process did */
+		rc = tb_db_exec(db, "COMMIT", msg, msglen);
+		goto out;
+	}
+	rc = tb_db_exec(db, sql.p, msg, msglen);
+	if (rc == TB_OK &&
+	    sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO report_meta(key, value)"
+			       " VALUES('rollup', ?1)", -1, &st,
+			       NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, fp.p, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = tb_db_err(sqlite3_errcode(db));
+	} else if (rc == TB_OK) {
+		rc = tb_db_err(sqlite3_errcode(db));
+	}
+	if (rc == TB_OK)
+		rc = tb_db_exec(db, "COMMIT", msg, msglen);
+	else if (msg && msglen && !msg[0])
+		snprintf(msg, msglen, "report roll-ups: %s", sqlite3_errmsg(db));
+	if (rc < 0)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+out:
+	sqlite3_finalize(st);
+	tb_free(fp.p);
+	tb_free(sql.p);
+	return rc;
+}
+
+int tb_rollup_init(sqlite3 *db, char *msg, size_t msglen)
+{
+	if (msg && msglen)
+		msg[0] = '\0';
+	return rebuild(db, 1, msg, msglen);
+}
+
+int tb_rollup_rebuild(sqlite3 *db, char *msg, size_t msglen)
+{
+	if (msg && msglen)
+		msg[0] = '\0';
+	return rebuild(db, 0, msg, msglen);
+}
+
+/* ---- reading ----------------------------------------------------------- */
+
+static int32_t ymd_key_day(int64_t key)
+{
+	return tb_date_from_ymd((int)(key / 10000), (int)(key / 100 % 100),
+				(int)(key % 100));
+}
+
+/* The first and last day a row of table t with this key covers. */
+static void key_days(int t, int64_t key, int32_t *first, int32_t *last)
+{
+	int y, m;
+
+	if (t == 0) {
+		*first = *last = ymd_key_day(key);
+	} else if (t == 1) {
+		y = (int)(key / 100);
+		m = (int)(key % 100);
+		*first = tb_date_from_ymd(y, m, 1);
+		*last = tb_date_from_ymd(y, m, tb_days_in_month(y, m));
+	} else {
+		*first = tb_date_from_ymd((int)key, 1, 1);
+		*last = tb_date_from_ymd((int)key, 12, 31);
+	}
+}
+
+struct scan {
+	sqlite3 *db;
+	sqlite3_stmt *st[3];
+	unsigned kinds;
+	const char *school;
+	tb_rollup_fn fn;
+	void *arg;
+};
+
+static int scan_prepare(struct scan *s)
+{
+	const struct layout *l = layout();
+	struct sb b = {0};
+	int rc = TB_OK;
+
+	for (int t = 0; t < 3 && rc == TB_OK; t++) {
+		b.len = 0;
+		sb_add(&b, "SELECT %s, school, n", keys[t]);
+		for (size_t i = 0; i < l->ncols; i++)
+			sb_add(&b, ", c_%s", l->cols[i]);
+		sb_add(&b, " FROM %s WHERE kind = ?1 AND %s BETWEEN ?2 AND ?3%s",
+		       tables[t], keys[t], s->school ? " AND school = ?4" : "");
+		if (b.oom)
+			rc = TB_ENOMEM;
+		else if (sqlite3_prepare_v2(s->db, b.p, -1, &s->st[t], NULL) !=
+			 SQLITE_OK)
+			rc = tb_db_err(sqlite3_errcode(s->db));
+	}
+	tb_free(b.p);
+	return rc;
+}
+
+/* Every row of table t, kinds of the scan, keys lo..hi. */
+static int scan_range(struct scan *s, int t, int64_t lo, int64_t hi)
+{
+	const struct layout *l = layout();
+	sqlite3_stmt *st = s->st[t];
+	struct tb_rollup_row r;
+	int src, rc = TB_OK;
+
+	for (int k = 0; k < TB_KIND_COUNT && rc == TB_OK; k++) {
+		if (!(s->kinds & (1u << k)))
+			continue;
+		sqlite3_reset(st);
+		sqlite3_bind_int(st, 1, k);
+		sqlite3_bind_int64(st, 2, lo);
+		sqlite3_bind_int64(st, 3, hi);
+		if (s->school)
+			sqlite3_bind_text(st, 4, s->school, -1, SQLITE_STATIC);
+		r.kind = (enum tb_kind)k;
+		while (rc == TB_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+			key_days(t, sqlite3_column_int64(st, 0), &r.first,
+				 &r.last);
+			r.school = (const char *)sqlite3_column_text(st, 1);
+			r.n = sqlite3_column_int64(st, 2);
+			for (size_t i = 0; i < l->ncols; i++)
+				r.c[i] = sqlite3_column_int64(st, (int)i + 3);
+			if (r.school)
+				rc = s->fn(s->arg, &r);
+		}
+		if (rc == TB_OK && src != SQLITE_DONE)
+			rc = tb_db_err(src);
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+static int64_t day_key(int32_t d)
+{
+	int y, m, dd;
+
+	tb_date_to_ymd(d, &y, &m, &dd);
+	return (int64_t)y * 10000 + m * 100 + dd;
+}
+
+static int32_t month_end(int y, int m)
+{
+	return tb_date_from_ymd(y, m, tb_days_in_month(y, m));
+}
+
+/* Splits [from, to] into runs of whole years, whole months and days. */
+static int scan_split(struct scan *s, int32_t from, int32_t to,
+		      int months_only)
+{
+	int32_t c = from;
+	int rc = TB_OK;
+
+	while (c <= to && rc == TB_OK) {
+		int y, m, d, y2, m2;
+
+		tb_date_to_ymd(c, &y, &m, &d);
+		if (!months_only && m == 1 && d == 1 &&
+		    tb_date_from_ymd(y, 12, 31) <= to) {
+			for (y2 = y; y2 < TB_YEAR_MAX &&
+				     tb_date_from_ymd(y2 + 1, 12, 31) <= to;
+			     y2++)
+				;
+			rc = scan_range(s, 2, y, y2);
+			c = tb_date_from_ymd(y2, 12, 31) + 1;
+		} else if (d == 1 && month_end(y, m) <= to) {
+			y2 = y;
+			m2 = m;
+			for (;;) { /* up to December unless months_only */
+				int ny = m2 == 12 ? y2 + 1 : y2;
+				int nm = m2 == 12 ? 1 : m2 + 1;
+
+				if ((!months_only && ny != y) ||
+				    ny > TB_YEAR_MAX || month_end(ny, nm) > to)
+					break;
+				y2 = ny;
+				m2 = nm;
+			}
+			rc = scan_range(s, 1, (int64_t)y * 100 + m,
+					(int64_t)y2 * 100 + m2);
+			c = month_end(y2, m2) + 1;
+		} else {
+			int32_t e = month_end(y, m);
+
+			if (e > to)
+				e = to;
+			rc = scan_range(s, 0, day_key(c), day_key(e));
+			c = e + 1;
+		}
+	}
+	return rc;
+}
+
+int tb_rollup_scan(sqlite3 *db, int32_t from, int32_t to, unsigned kinds,
+		   const char *school, int months_only, tb_rollup_fn fn,
+		   void *arg)
+{
+	struct scan s;
+	int32_t lo = tb_date_from_ymd(TB_YEAR_MIN, 1, 1);
+	int32_t hi = tb_date_from_ymd(TB_YEAR_MAX, 12, 31);
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	s.db = db;
+	s.kinds = kinds;
+	s.school = school;
+	s.fn = fn;
+	s.arg = arg;
+	if (from < lo)
+		from = lo;
+	if (to > hi)
+		to = hi;
+	rc = scan_prepare(&s);
+	if (rc == TB_OK)
+		rc = scan_split(&s, from, to, months_only);
+	for (int t = 0; t < 3; t++)
+		sqlite3_finalize(s.st[t]);
+	return rc;
+}
+
+int tb_rollup_snaps(sqlite3 *db, int32_t upto, const char *school,
+		    tb_rollup_snap_fn fn, void *arg)
+{
+	const struct layout *l = layout();
+	struct tb_rollup_snap r;
+	struct sb b = {0};
+	sqlite3_stmt *st = NULL;
+	int src, rc = TB_OK;
+
+	sb_add(&b, "SELECT school, day");
+	for (size_t i = 0; i < l->nsnap; i++)
+		sb_add(&b, ", s_%s", l->snap_names[i]);
+	sb_add(&b, " FROM report_snap WHERE day <= ?1%s ORDER BY school, day,"
+	       " recorded_at, id", school ? " AND school = ?2" : "");
+	if (b.oom) {
+		rc = TB_ENOMEM;
+		goto out;
+	}
+	if (sqlite3_prepare_v2(db, b.p, -1, &st, NULL) != SQLITE_OK) {
+		rc = tb_db_err(sqlite3_errcode(db));
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, upto < tb_date_from_ymd(TB_YEAR_MIN, 1, 1)
+					  ? 0
+					  : day_key(upto));
+	if (school)
+		sqlite3_bind_text(st, 2, school, -1, SQLITE_STATIC);
+	memset(&r, 0, sizeof(r));
+	while (rc == TB_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		r.school = (const char *)sqlite3_column_text(st, 0);
+		r.day = ymd_key_day(sqlite3_column_int64(st, 1));
+		for (size_t i = 0; i < l->nsnap; i++) {
+			int c = (int)i + 2, f = l->snap[i];
+
+			r.set[f] = sqlite3_column_type(st, c) != SQLITE_NULL;
+			r.v[f] = sqlite3_column_int64(st, c);
+		}
+		if (r.school)
+			rc = fn(arg, &r);
+	}
+	if (rc == TB_OK && src != SQLITE_DONE)
+		rc = tb_db_err(src);
+out:
+	sqlite3_finalize(st);
+	tb_free(b.p);
+	return rc;
+}

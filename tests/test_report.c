@@ -1,0 +1,917 @@
+/* test_report.c - the report engine (server/report.c, server/rollup.c) and
+ * its outputs (server/report_out.c).
+ *
+ * Fixture: 30 units in 3 districts (DA, DB, DC) of province PV, ten levels
+ * each (an office, MN, TH, THCS, THPT, GDTX), generated deterministically
+ * below: outreach events, Action Month activities, trainings, quarterly
+ * web posts and snapshots from 2021 to 2025. Unit 9 of each district never
+ * syncs; SB08 sends only snapshots. Events reach the database through the
+ * server's own enrollment and batch merge (server/auth.c, server/merge.c),
+ * so the roll-up triggers see exactly what a real upload does.
+ *
+ * Expected values are worked out here from the fixture arrays by a naive
+ * loop over every event for every unit (ref_eval), not from the program:
+ * every indicator of both plans, for H1, H2, the Action Month, cumulative
+ * and more, for all units, the province, a district and a school. Then an
+ * amendment and a void are merged and everything is checked again.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "common/date.h"
+#include "common/err.h"
+#include "common/event.h"
+#include "common/mem.h"
+#include "protocol/codec.h"
+#include "server/auth.h"
+#include "server/db.h"
+#include "server/merge.h"
+#include "server/plan.h"
+#include "server/report.h"
+
+#define NDIST 3
+#define PER 10
+#define NUNITS (NDIST * PER)
+#define MAXEV 4000
+
+static const char *const dist_codes[NDIST] = {"DA", "DB", "DC"};
+static const char *const dist_names[NDIST] = {"Huyện Đà Bắc", "Huyện Lạc Sơn",
+					      "Thành phố Hòa Bình"};
+static const char *const unit_levels[PER] = {"office", "MN",   "MN",
+					     "TH",     "TH",   "THCS",
+					     "THCS",   "THPT", "GDTX",
+					     "TH"};
+
+struct fx {
+	int unit;
+	enum tb_kind kind;
+	int32_t date;
+	int64_t v[TB_FIELDS_MAX]; /* by the kind's field index; -1 unset */
+	int voided;
+	int64_t revision;
+	char id[TB_ID_LEN];
+};
+
+static struct fx ev[MAXEV];
+static size_t nev;
+static char codes[NUNITS][8];
+static char tokens[NUNITS][TB_TOKEN_LEN + 1];
+static int64_t next_seq[NUNITS];
+static struct tb_plan_set *plans;
+static sqlite3 *db;
+static char tmpdir[64];
+static uint32_t rnd_state = 12345;
+
+static uint32_t rnd(uint32_t n)
+{
+	rnd_state = rnd_state * 1103515245u + 12345u;
+	return (rnd_state >> 16) % n;
+}
+
+static int32_t day(int y, int m, int d)
+{
+	return tb_date_from_ymd(y, m, d);
+}
+
+/* ---- the fixture -------------------------------------------------------- */
+
+static struct fx *fx_new(int unit, enum tb_kind kind, int32_t date)
+{
+	struct fx *e;
+
+	assert_true(nev < MAXEV);
+	e = &ev[nev];
+	memset(e, 0, sizeof(*e));
+	e->unit = unit;
+	e->kind = kind;
+	e->date = date;
+	e->revision = 1;
+	for (int i = 0; i < TB_FIELDS_MAX; i++)
+		e->v[i] = -1;
+	snprintf(e->id, sizeof(e->id), "00000000-0000-4000-8000-%012zx",
+		 nev + 1);
+	nev++;
+	return e;
+}
+
+static void fx_set(struct fx *e, const char *field, int64_t v)
+{
+	int i = tb_field_index(e->kind, field);
+
+	assert_true(i >= 0);
+	e->v[i] = v;
+}
+
+static int64_t fx_get(const struct fx *e, const char *field)
+{
+	int i = tb_field_index(e->kind, field);
+
+	return i < 0 ? -1 : e->v[i];
+}
+
+static void gen_audience(struct fx *e)
+{
+	fx_set(e, "parents", 1 + rnd(40));
+	fx_set(e, "students", rnd(200));
+	fx_set(e, "teachers_staff", rnd(20));
+	fx_set(e, "officials", rnd(4));
+}
+
+static void gen_training(int u, int32_t date)
+{
+	struct fx *e = fx_new(u, TB_KIND_TRAINING, date);
+	int64_t p = 5 + rnd(20), f = rnd((uint32_t)p + 1);
+
+	fx_set(e, "participants", p);
+	fx_set(e, "female", f);
+	fx_set(e, "ban_members", rnd((uint32_t)p + 1));
+	fx_set(e, "women_in_planning", rnd((uint32_t)f + 1));
+	fx_set(e, "communicators", rnd((uint32_t)p + 1));
+}
+
+/* A whole/part pair of snapshot figures, or unset when `skip`. */
+static void gen_pair(struct fx *e, const char *whole, const char *part,
+		     int skip)
+{
+	int64_t w = rnd(30);
+
+	if (skip)
+		return;
+	fx_set(e, whole, w);
+	fx_set(e, part, rnd((uint32_t)w + 1));
+}
+
+static void gen_snapshot(int u, int32_t date, int partial)
+{
+	static const char *const pairs[][2] = {
+		{"ban_members", "ban_members_trained"},
+		{"women_in_planning", "women_in_planning_trained"},
+		{"key_posts", "key_posts_women"},
+		{"masters", "masters_female"},
+		{"doctors", "doctors_female"},
+		{"science_tasks", "science_tasks_women_led"},
+		{"nursery_age_children", "nursery_age_enrolled"},
+		{"kindergarten_age_children", "kindergarten_age_enrolled"},
+		{"em_primary_cohort", "em_primary_completed"},
+		{"em_lower_secondary_cohort", "em_lower_secondary_completed"},
+		{"women_adults", "women_literate"},
+		{"em_women_adults", "em_women_literate"}};
+	struct fx *e = fx_new(u, TB_KIND_SNAPSHOT, date);
+
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
+		gen_pair(e, pairs[i][0], pairs[i][1], partial && rnd(3) == 0);
+	if (!partial || rnd(2))
+		fx_set(e, "website_section", rnd(4) != 0);
+	if (!partial || rnd(2))
+		fx_set(e, "curriculum_content", rnd(3) != 0);
+	if (!partial || rnd(2))
+		fx_set(e, "legal_outreach", rnd(3) != 0);
+	fx_set(e, "ban_members", 1 + rnd(20)); /* a snapshot says something */
+	fx_set(e, "ban_members_trained", rnd((uint32_t)fx_get(e, "ban_members")));
+}
+
+static void gen_year(int u, int y)
+{
+	for (int i = 0; i < 6; i++)
+		gen_audience(fx_new(u, TB_KIND_OUTREACH,
+				    day(y, 1 + 2 * i, 1 + (int)rnd(28))));
+	gen_audience(fx_new(u, TB_KIND_ACTION_MONTH,
+			    day(y, 11, 15 + (int)rnd(16))));
+	gen_audience(fx_new(u, TB_KIND_ACTION_MONTH,
+			    day(y, 12, 1 + (int)rnd(15))));
+	gen_training(u, day(y, 4, 1 + (int)rnd(28)));
+	gen_training(u, day(y, 10, 1 + (int)rnd(28)));
+	for (int q = 0; q < 4; q++) {
+		struct fx *e;
+
+		if ((u + q + y) % 7 == 0)
+			continue; /* a quarter without a post */
+		e = fx_new(u, TB_KIND_WEB_POST, day(y, 3 * q + 2, 10));
+		(void)e;
+	}
+}
+
+static void gen_fixture(void)
+{
+	nev = 0;
+	for (int u = 0; u < NUNITS; u++) {
+		snprintf(codes[u], sizeof(codes[u]), "S%c%02d", 'A' + u / PER,
+			 u % PER);
+		if (u % PER == 9)
+			continue; /* never syncs */
+		if (u != PER + 8) { /* SB08: snapshots only */
+			gen_audience(fx_new(u, TB_KIND_OUTREACH,
+					    day(2021, 6, 1 + (int)rnd(28))));
+			gen_audience(fx_new(u, TB_KIND_OUTREACH,
+					    day(2022, 5, 1 + (int)rnd(28))));
+			gen_audience(fx_new(u, TB_KIND_OUTREACH,
+					    day(2023, 9, 1 + (int)rnd(28))));
+			gen_year(u, 2024);
+			gen_year(u, 2025);
+		}
+		gen_snapshot(u, day(2024, 12, 20), 0);
+		gen_snapshot(u, day(2025, 6, 20), 1);
+		if (u % 3 == 0)
+			gen_snapshot(u, day(2025, 12, 20), 1);
+	}
+}
+
+/* ---- loading through the merge ----------------------------------------- */
+
+static void fx_event(const struct fx *f, struct tb_event *e)
+{
+	const struct tb_field *tab;
+	char buf[32], msg[TB_MSG_LEN] = "";
+	size_t n;
+
+	tb_event_init(e, f->kind);
+	memcpy(e->id, f->id, sizeof(e->id));
+	snprintf(e->school, sizeof(e->school), "%s", codes[f->unit]);
+	e->date = f->date;
+	e->revision = f->revision;
+	e->recorded_at = (int64_t)f->date * 86400 + f->revision;
+	e->seq = ++next_seq[f->unit];
+	tab = tb_kind_fields(f->kind, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (tab[i].required && tab[i].type == TB_FT_TEXT)
+			assert_int_equal(tb_event_set(e, tab[i].name,
+						      "Tuyên truyền bình đẳng giới",
+						      msg, sizeof(msg)), 0);
+		if (f->v[i] < 0)
+			continue;
+		snprintf(buf, sizeof(buf), "%lld", (long long)f->v[i]);
+		if (tab[i].type == TB_FT_BOOL)
+			snprintf(buf, sizeof(buf), "%s", f->v[i] ? "yes" : "no");
+		if (tb_event_set(e, tab[i].name, buf, msg, sizeof(msg)))
+			fail_msg("%s", msg);
+	}
+	if (f->voided) {
+		e->voided = 1;
+		e->void_reason = tb_strdup("nhập nhầm");
+		assert_non_null(e->void_reason);
+	}
+	if (tb_event_validate(e, 0, msg, sizeof(msg)))
+		fail_msg("fixture event %s: %s", f->id, msg);
+}
+
+/* Merges the fixture events of one unit (only those in `which`, or all). */
+static void merge_unit(sqlite3 *d, int u, const size_t *which, size_t nwhich)
+{
+	struct tb_principal p;
+	struct tb_batch b;
+	struct tb_ack ack;
+	struct tb_merge_result res;
+	struct tb_event e;
+
+	assert_int_equal(tb_auth_device(d, tokens[u], &p), 0);
+	tb_batch_init(&b);
+	snprintf(b.school, sizeof(b.school), "%s", codes[u]);
+	snprintf(b.device, sizeof(b.device),
+		 "11111111-2222-4333-8444-%012d", u + 1);
+	for (size_t k = 0; k < (which ? nwhich : nev); k++) {
+		size_t i = which ? which[k] : k;
+
+		if (ev[i].unit != u)
+			continue;
+		fx_event(&ev[i], &e);
+		assert_int_equal(tb_batch_add(&b, &e), 0);
+		tb_event_clear(&e);
+	}
+	if (b.count) {
+		tb_ack_init(&ack);
+		assert_int_equal(tb_merge_batch(d, &p, &b, &ack, &res), 0);
+		assert_int_equal(res.status, 200);
+		assert_int_equal(ack.nrejected, 0);
+		assert_int_equal(ack.accepted, (int64_t)b.count);
+		tb_ack_clear(&ack);
+	}
+	tb_batch_clear(&b);
+}
+
+static void enroll_all(sqlite3 *d)
+{
+	char msg[256] = "", sql[256];
+	int64_t id;
+
+	for (int u = 0; u < NUNITS; u++) {
+		struct tb_org_school s = {codes[u], codes[u],
+					  unit_levels[u % PER],
+					  dist_codes[u / PER], "PV"};
+
+		if (tb_auth_enroll(d, &s, tokens[u], &id, msg, sizeof(msg)))
+			fail_msg("%s", msg);
+	}
+	for (int i = 0; i < NDIST; i++) {
+		snprintf(sql, sizeof(sql), "UPDATE units SET name = '%s' WHERE"
+			 " code = '%s'", dist_names[i], dist_codes[i]);
+		assert_int_equal(tb_db_exec(d, sql, msg, sizeof(msg)), 0);
+	}
+}
+
+static sqlite3 *open_db(const char *name, int init_first)
+{
+	char path[128], msg[256] = "";
+	struct tb_db_opts o = {0, 0, 0};
+	sqlite3 *d = NULL;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	if (tb_db_open(path, &o, &d, msg, sizeof(msg)))
+		fail_msg("%s", msg);
+	if (init_first && tb_report_init(d, msg, sizeof(msg)))
+		fail_msg("%s", msg);
+	memset(next_seq, 0, sizeof(next_seq));
+	enroll_all(d);
+	for (int u = 0; u < NUNITS; u++)
+		merge_unit(d, u, NULL, 0);
+	if (!init_first && tb_report_init(d, msg, sizeof(msg)))
+		fail_msg("%s", msg);
+	return d;
+}
+
+static int setup(void **state)
+{
+	char msg[TB_PLAN_MSG_LEN] = "";
+
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tb-report-XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return -1;
+	if (tb_plan_set_load(TB_SOURCE_DIR "/plans", &plans, msg, sizeof(msg))) {
+		fprintf(stderr, "%s\n", msg);
+		return -1;
+	}
+	gen_fixture();
+	db = open_db("fixture.db", 1);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	tb_db_close(db);
+	tb_plan_set_destroy(plans);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	if (getenv("TB_KEEP")) return 0;
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* ---- the reference: naive loops over the fixture ------------------------ */
+
+struct ref {
+	int has_value, has_cum;
+	double value, cum;
+	long reported, expected;
+	char missing[NUNITS][8];
+	size_t nmissing;
+};
+
+/* 1 if unit u is under org (NULL = all, "PV", a district, a school). */
+static int under(int u, const char *org)
+{
+	return !org || strcmp(org, "PV") == 0 ||
+	       strcmp(org, dist_codes[u / PER]) == 0 ||
+	       strcmp(org, codes[u]) == 0;
+}
+
+static int any_event(int u, int32_t from, int32_t to)
+{
+	for (size_t i = 0; i < nev; i++)
+		if (ev[i].unit == u && !ev[i].voided && ev[i].date >= from &&
+		    ev[i].date <= to)
+			return 1;
+	return 0;
+}
+
+static int64_t sum_of(int u, unsigned kinds, const char *field, int32_t from,
+		      int32_t to)
+{
+	int64_t s = 0;
+
+	for (size_t i = 0; i < nev; i++) {
+		const struct fx *e = &ev[i];
+
+		if (e->unit != u || e->voided || !(kinds & (1u << e->kind)) ||
+		    e->date < from || e->date > to)
+			continue;
+		s += field ? (fx_get(e, field) > 0 ? fx_get(e, field) : 0) : 1;
+	}
+	return s;
+}
+
+/* The latest snapshot of u on or before `to` that gives field f (and g,
+ * if g >= 0); NULL if none. */
+static const struct fx *latest(int u, int f, int g, int32_t to)
+{
+	const struct fx *best = NULL;
+
+	for (size_t i = 0; i < nev; i++) {
+		const struct fx *e = &ev[i];
+
+		if (e->unit != u || e->voided || e->kind != TB_KIND_SNAPSHOT ||
+		    e->date > to || e->v[f] < 0 || (g >= 0 && e->v[g] < 0))
+			continue;
+		if (!best || e->date >= best->date)
+			best = e;
+	}
+	return best;
+}
+
+static int quarters_ok(int u, unsigned kinds, int32_t from, int32_t to)
+{
+	for (int32_t d = from; d <= to;) {
+		int y, m, dd, q;
+		int32_t qend;
+
+		tb_date_to_ymd(d, &y, &m, &dd);
+		q = (m - 1) / 3;
+		qend = day(y, 3 * q + 3, tb_days_in_month(y, 3 * q + 3));
+		if (qend > to)
+			qend = to;
+		if (sum_of(u, kinds, NULL, d, qend) == 0)
+			return 0;
+		d = qend + 1;
+	}
+	return 1;
+}
+
+static void ref_eval(const struct tb_plan *p, const struct tb_plan_ind *ind,
+		     const char *org, const struct tb_period *per,
+		     struct ref *out)
+{
+	const struct tb_plan_formula *f = &ind->f;
+	int64_t sum = 0, cum = 0, num = 0, den = 0, yes = 0;
+	int cum_any = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (int u = 0; u < NUNITS; u++) {
+		const struct fx *s;
+		int rep = 0;
+
+		if (!under(u, org) ||
+		    !(ind->levels & tb_plan_level_bit(unit_levels[u % PER])))
+			continue;
+		out->expected++;
+		switch (f->type) {
+		case TB_F_SUM:
+		case TB_F_COUNT:
+			rep = any_event(u, per->from, per->to);
+			if (rep)
+				sum += sum_of(u, f->kinds, f->type == TB_F_SUM
+								  ? f->name
+								  : NULL,
+					      per->from, per->to);
+			cum += sum_of(u, f->kinds,
+				      f->type == TB_F_SUM ? f->name : NULL,
+				      p->start, per->to);
+			cum_any |= any_event(u, p->start, per->to);
+			break;
+		case TB_F_SHARE_UNITS:
+			s = latest(u, f->field, -1, per->to);
+			rep = s != NULL;
+			yes += s && s->v[f->field] > 0;
+			break;
+		case TB_F_RATIO:
+			s = latest(u, f->num, f->den, per->to);
+			rep = s != NULL;
+			num += s ? s->v[f->num] : 0;
+			den += s ? s->v[f->den] : 0;
+			break;
+		case TB_F_EVERY_QUARTER:
+			rep = any_event(u, per->from, per->to);
+			yes += rep && quarters_ok(u, f->kinds, per->from, per->to);
+			break;
+		case TB_F_NOT_COLLECTED:
+			rep = 1; /* not listed as missing */
+			break;
+		}
+		if (f->type != TB_F_NOT_COLLECTED)
+			out->reported += rep;
+		if (!rep)
+			memcpy(out->missing[out->nmissing++], codes[u], 8);
+	}
+	switch (f->type) {
+	case TB_F_SUM:
+	case TB_F_COUNT:
+		out->has_value = out->reported > 0;
+		out->value = (double)sum;
+		out->has_cum = f->cumulative && cum_any;
+		out->cum = (double)cum;
+		break;
+	case TB_F_SHARE_UNITS:
+	case TB_F_EVERY_QUARTER: {
+		long over = f->over == TB_OVER_EXPECTED ? out->expected
+							: out->reported;
+
+		out->has_value = out->reported > 0 && over > 0;
+		out->value = out->has_value ? 100.0 * yes / over : 0;
+		break;
+	}
+	case TB_F_RATIO:
+		out->has_value = den > 0;
+		out->value = den > 0 ? 100.0 * num / den : 0;
+		break;
+	case TB_F_NOT_COLLECTED:
+		break;
+	}
+}
+
+static void check_row(const struct tb_report *r, const struct tb_report_row *row,
+		      const char *org)
+{
+	struct ref want;
+	const char *what = row->ind->id;
+
+	ref_eval(r->plan, row->ind, org, &r->period, &want);
+	if (row->v.expected != want.expected ||
+	    row->v.reported != want.reported ||
+	    row->v.has_value != want.has_value ||
+	    (want.has_value && fabs(row->v.value - want.value) > 1e-9) ||
+	    row->v.has_cumulative != want.has_cum ||
+	    (want.has_cum && fabs(row->v.cumulative - want.cum) > 1e-9))
+		fail_msg("%s %s %s: got %ld/%ld value %d:%g cum %d:%g, want "
+			 "%ld/%ld value %d:%g cum %d:%g", r->plan->id,
+			 r->period.label, what, row->v.reported,
+			 row->v.expected, row->v.has_value, row->v.value,
+			 row->v.has_cumulative, row->v.cumulative,
+			 want.reported, want.expected, want.has_value,
+			 want.value, want.has_cum, want.cum);
+	assert_int_equal(row->nmissing, want.nmissing);
+	for (size_t i = 0; i < want.nmissing; i++)
+		assert_string_equal(row->missing[i], want.missing[i]);
+	if (row->ind->f.type == TB_F_NOT_COLLECTED)
+		assert_int_equal(row->v.status, TB_ST_NOT_COLLECTED);
+}
+
+static const char *const periods[] = {
+	"2025-H1", "2025-H2", "action-month-2025", "cumulative:2025-12-31",
+	"cumulative:2025-06-30", "2025", "2025-Q3", "2024-H2",
+	"action-month-2024", "2025-11"};
+static const char *const orgs[] = {NULL, "PV", "DB", "SA03", "SB08", "SC09"};
+
+static struct tb_report *run(sqlite3 *d, const char *plan, const char *period,
+			     const char *org, int detail)
+{
+	struct tb_report_opts o = {org, 0, detail, 0};
+	struct tb_report *r = NULL;
+	char msg[256] = "";
+
+	if (tb_report_run(d, tb_plan_set_find(plans, plan), period, &o, &r,
+			  msg, sizeof(msg)))
+		fail_msg("%s %s: %s", plan, period, msg);
+	return r;
+}
+
+static void check_all(sqlite3 *d)
+{
+	for (size_t p = 0; p < plans->count; p++)
+		for (size_t i = 0; i < sizeof(periods) / sizeof(periods[0]); i++)
+			for (size_t o = 0; o < sizeof(orgs) / sizeof(orgs[0]);
+			     o++) {
+				struct tb_report *r = run(d, plans->plans[p]->id,
+							  periods[i], orgs[o],
+							  o == 0);
+
+				assert_int_equal(r->nrows, plans->plans[p]->count);
+				for (size_t k = 0; k < r->nrows; k++)
+					check_row(r, &r->rows[k], orgs[o]);
+				tb_report_destroy(r);
+			}
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void test_every_indicator(void **state)
+{
+	(void)state;
+	check_all(db);
+}
+
+/* The roll-ups filled from events already stored (init after the merge)
+ * give the same reports as those kept by the triggers. */
+static void test_rebuild(void **state)
+{
+	static char saved_tokens[NUNITS][TB_TOKEN_LEN + 1];
+	static int64_t saved_seq[NUNITS];
+	sqlite3 *d2;
+
+	(void)state;
+	memcpy(saved_tokens, tokens, sizeof(tokens)); /* fixture.db's */
+	memcpy(saved_seq, next_seq, sizeof(next_seq));
+	d2 = open_db("rebuilt.db", 0);
+	check_all(d2);
+	tb_db_close(d2);
+	memcpy(tokens, saved_tokens, sizeof(tokens));
+	memcpy(next_seq, saved_seq, sizeof(next_seq));
+}
+
+static void test_missing_never_zero(void **state)
+{
+	struct tb_report *r;
+	const struct tb_report_row *row;
+
+	(void)state;
+	r = run(db, "hoa-binh-2022-2030", "2025-H1", NULL, 0);
+	row = tb_report_find(r, "HB-3.1/parents");
+	assert_non_null(row);
+	assert_int_equal(row->v.expected, NUNITS);
+	/* the three silent units; SB08 synced (a snapshot in June) */
+	assert_int_equal(row->v.reported, NUNITS - 3);
+	assert_int_equal(row->nmissing, 3);
+	assert_string_equal(row->missing[0], "SA09");
+	assert_string_equal(row->missing[1], "SB09");
+	assert_string_equal(row->missing[2], "SC09");
+	assert_true(row->v.has_value && row->v.value > 0);
+	tb_report_destroy(r);
+
+	r = run(db, "hoa-binh-2022-2030", "2025-H1", "SC09", 0);
+	for (size_t k = 0; k < r->nrows; k++) {
+		const struct tb_report_row *w = &r->rows[k];
+
+		if (w->v.expected == 0)
+			continue; /* the level does not apply */
+		assert_false(w->v.has_value);
+		assert_int_equal(w->v.reported, 0);
+		assert_true(w->v.status == TB_ST_NO_DATA ||
+			    w->v.status == TB_ST_NO_TARGET ||
+			    w->v.status == TB_ST_NOT_COLLECTED);
+	}
+	tb_report_destroy(r);
+}
+
+static void test_errors(void **state)
+{
+	struct tb_report *r = (struct tb_report *)1;
+	char msg[256];
+	const struct tb_plan *p = tb_plan_set_find(plans, "thanh-oai-2021-2030");
+
+	(void)state;
+	assert_int_equal(tb_report_run(db, p, "2025-H3", NULL, &r, msg,
+				       sizeof(msg)),
+			 TB_EINVAL);
+	assert_null(r);
+	assert_non_null(strstr(msg, "period"));
+	{
+		struct tb_report_opts o = {"NOPE", 0, 0, 0};
+
+		assert_int_equal(tb_report_run(db, p, "2025", &o, &r, msg,
+					       sizeof(msg)),
+				 TB_ENOTFOUND);
+		assert_non_null(strstr(msg, "NOPE"));
+	}
+}
+
+static const struct tb_plan_ind *plan_ind(const char *plan, const char *id)
+{
+	const struct tb_plan *p = tb_plan_set_find(plans, plan);
+
+	for (size_t i = 0; p && i < p->count; i++)
+		if (strcmp(p->ind[i].id, id) == 0)
+			return &p->ind[i];
+	fail_msg("no %s in %s", id, plan);
+	return NULL;
+}
+
+/* Targets set around the fixture's own numbers flip the status exactly
+ * where the comparison says; a cumulative target is pro-rated by days. */
+static void test_status(void **state)
+{
+	const char *hb = "hoa-binh-2022-2030";
+	const struct tb_plan_ind *parents = plan_ind(hb, "HB-3.1/parents");
+	struct tb_period h1, c6;
+	struct ref v, c;
+	struct tb_plan *p = NULL;
+	struct tb_report *r = NULL;
+	struct tb_report_opts o = {NULL, 0, 0, 0};
+	char text[8192], msg[TB_PLAN_MSG_LEN] = "";
+	long long V, C, T1, T2;
+	const double share = 1277.0 / 1461.0; /* 2022-01-01..2025-06-30 of
+						 2022-01-01..2025-12-31 */
+
+	(void)state;
+	assert_int_equal(tb_period_parse("2025-H1", &h1), 0);
+	assert_int_equal(tb_period_parse("cumulative:2025-06-30", &c6), 0);
+	c6.from = day(2022, 1, 1);
+	ref_eval(tb_plan_set_find(plans, hb), parents, NULL, &h1, &v);
+	ref_eval(tb_plan_set_find(plans, hb), parents, NULL, &c6, &c);
+	V = (long long)v.value;
+	C = (long long)c.cum;
+	assert_true(V > 100 && C > V);
+	T1 = C;                                   /* due: C * share < C */
+	T2 = (long long)((double)C / share * 1.05) + 1; /* due > C */
+#define SUM_IND(id, cmp, val, cum)                                         \
+	"{\"id\": \"" id "\", \"name_vi\": \"x\", \"name_en\": \"x\","      \
+	" \"unit\": \"count\", \"levels\": \"all\", \"targets\": {\"2025\":" \
+	" {\"cmp\": \"" cmp "\", \"value\": %lld}}, \"formula\": {\"type\":" \
+	" \"sum\", \"kinds\": [\"outreach\", \"action-month\"], \"field\":" \
+	" \"parents\", \"cumulative\": " cum "}}"
+	snprintf(text, sizeof(text),
+		 "{\"format\": 1, \"id\": \"s\", \"name_vi\": \"s\", \"name_en\":"
+		 " \"s\", \"start\": \"2022-01-01\", \"end\": \"2030-12-31\","
+		 " \"indicators\": [" SUM_IND("GE", ">=", V, "false") ", "
+		 SUM_IND("GT", ">", V, "false") ", "
+		 SUM_IND("AB-OK", "about", (V * 11) / 10, "false") ", "
+		 SUM_IND("AB-NO", "about", (V * 12) / 10, "false") ", "
+		 SUM_IND("CUM-OK", ">=", T1, "true") ", "
+		 SUM_IND("CUM-NO", ">=", T2, "true") ", "
+		 "{\"id\": \"LATE\", \"name_vi\": \"x\", \"name_en\": \"x\","
+		 " \"unit\": \"ratio\", \"levels\": \"all\", \"targets\":"
+		 " {\"2030\": {\"cmp\": \">=\", \"value\": 1}}, \"formula\":"
+		 " {\"type\": \"ratio\", \"num\": \"masters_female\", \"den\":"
+		 " \"masters\"}}]}",
+		 V, V, (V * 11) / 10, (V * 12) / 10, T1, T2);
+	if (tb_plan_parse("status.json", text, strlen(text), &p, msg,
+			  sizeof(msg)))
+		fail_msg("%s", msg);
+	assert_int_equal(tb_report_run(db, p, "2025-H1", &o, &r, msg,
+				       sizeof(msg)), 0);
+	assert_int_equal(tb_report_find(r, "GE")->v.status, TB_ST_ON_TRACK);
+	assert_true(fabs(tb_report_find(r, "GE")->v.progress_pct - 100) < 1e-9);
+	assert_int_equal(tb_report_find(r, "GT")->v.status, TB_ST_BEHIND);
+	assert_int_equal(tb_report_find(r, "AB-OK")->v.status, TB_ST_ON_TRACK);
+	assert_int_equal(tb_report_find(r, "AB-NO")->v.status, TB_ST_BEHIND);
+	assert_int_equal(tb_report_find(r, "LATE")->v.target->year, 2030);
+	tb_report_destroy(r);
+
+	assert_int_equal(tb_report_run(db, p, "cumulative:2025-06-30", &o, &r,
+				       msg, sizeof(msg)), 0);
+	{
+		const struct tb_report_row *ok = tb_report_find(r, "CUM-OK");
+		const struct tb_report_row *no = tb_report_find(r, "CUM-NO");
+
+		assert_true(fabs(ok->v.cumulative - (double)C) < 1e-9);
+		assert_true(fabs(ok->v.expected_now - (double)T1 * share) < 1e-6);
+		assert_true(fabs(ok->v.progress_pct - 100) < 1e-9);
+		assert_int_equal(ok->v.status, TB_ST_ON_TRACK);
+		assert_true(fabs(no->v.expected_now - (double)T2 * share) < 1e-6);
+		assert_int_equal(no->v.status, TB_ST_BEHIND);
+	}
+	tb_report_destroy(r);
+	assert_int_equal(tb_report_run(db, p, "2030", &o, &r, msg, sizeof(msg)),
+			 0);
+	assert_int_equal(tb_report_find(r, "GE")->v.status, TB_ST_NO_TARGET);
+	assert_null(tb_report_find(r, "GE")->v.target);
+	tb_report_destroy(r);
+	tb_plan_destroy(p);
+}
+
+/* Per district the numbers are those of a report for that district; the
+ * Action Month summary and the stale list come from the fixture. */
+static void test_detail(void **state)
+{
+	struct tb_report *r;
+	int64_t now = tb_time_now();
+	char sql[256], msg[256];
+
+	(void)state;
+	r = run(db, "thanh-oai-2021-2030", "2025-H2", NULL, 1);
+	assert_int_equal(r->ndistricts, NDIST);
+	for (size_t j = 0; j < NDIST; j++) {
+		struct tb_report_district *d = &r->districts[j];
+
+		assert_string_equal(d->code, dist_codes[j]);
+		assert_string_equal(d->name, dist_names[j]);
+		assert_int_equal(d->units, PER);
+		for (size_t k = 0; k < r->nrows; k++) {
+			struct ref want;
+
+			ref_eval(r->plan, r->rows[k].ind, dist_codes[j],
+				 &r->period, &want);
+			assert_int_equal(d->v[k].expected, want.expected);
+			assert_int_equal(d->v[k].reported, want.reported);
+			assert_int_equal(d->v[k].has_value, want.has_value);
+			if (want.has_value)
+				assert_true(fabs(d->v[k].value - want.value) <
+					    1e-9);
+		}
+		/* Action Month 2025 of the district */
+		{
+			int64_t acts = 0, par = 0;
+			long active = 0;
+
+			for (int u = (int)j * PER; u < (int)(j + 1) * PER; u++) {
+				int64_t n = sum_of(u, 1u << TB_KIND_ACTION_MONTH,
+						   NULL, day(2025, 11, 15),
+						   day(2025, 12, 15));
+
+				acts += n;
+				active += n > 0;
+				par += sum_of(u, 1u << TB_KIND_ACTION_MONTH,
+					      "parents", day(2025, 11, 15),
+					      day(2025, 12, 15));
+			}
+			assert_int_equal(d->am.year, 2025);
+			assert_int_equal(d->am.activities, acts);
+			assert_int_equal(d->am.parents, par);
+			assert_int_equal(d->am.units_active, active);
+			assert_int_equal(d->am.units, PER);
+		}
+	}
+	assert_int_equal(r->am.units, NUNITS);
+	assert_int_equal(r->am.from, day(2025, 11, 15));
+	tb_report_destroy(r);
+
+	r = run(db, "thanh-oai-2021-2030", "2025-H1", NULL, 1);
+	assert_int_equal(r->am.year, 2024); /* the last one before June */
+	tb_report_destroy(r);
+
+	/* SA01 last seen 20 days ago; the silent units never */
+	snprintf(sql, sizeof(sql), "UPDATE devices SET last_seen = %lld WHERE"
+		 " school = 'SA01'; UPDATE cursors SET updated_at = %lld WHERE"
+		 " school = 'SA01'", (long long)(now - 20 * 86400),
+		 (long long)(now - 20 * 86400));
+	assert_int_equal(tb_db_exec(db, sql, msg, sizeof(msg)), 0);
+	r = run(db, "hoa-binh-2022-2030", "2025", NULL, 1);
+	assert_int_equal(r->nstale, 4);
+	assert_string_equal(r->stale[0].code, "SA01");
+	assert_int_equal(r->stale[0].last_sync, now - 20 * 86400);
+	assert_string_equal(r->stale[1].code, "SA09");
+	assert_int_equal(r->stale[1].last_sync, 0);
+	assert_string_equal(r->stale[3].code, "SC09");
+	tb_report_destroy(r);
+}
+
+/* An amended event changes every report it is in, a voided one drops
+ * out of all of them; the same for snapshots. */
+static void test_void_and_amend(void **state)
+{
+	const char *hb = "hoa-binh-2022-2030";
+	size_t amend = nev, gone = nev, snap = nev, which[3];
+	struct tb_report *before, *after;
+	int64_t gone_parents;
+	const int u = 3; /* SA03 */
+
+	(void)state;
+	for (size_t i = 0; i < nev; i++) {
+		const struct fx *e = &ev[i];
+
+		if (e->unit != u)
+			continue;
+		if (amend == nev && e->kind == TB_KIND_OUTREACH &&
+		    e->date >= day(2025, 1, 1) && e->date <= day(2025, 6, 30))
+			amend = i;
+		if (gone == nev && e->kind == TB_KIND_ACTION_MONTH &&
+		    e->date >= day(2025, 11, 15))
+			gone = i;
+		if (e->kind == TB_KIND_SNAPSHOT)
+			snap = i; /* the latest */
+	}
+	assert_true(amend < nev && gone < nev && snap < nev);
+	before = run(db, hb, "2025-H1", "SA03", 0);
+	ev[amend].v[tb_field_index(TB_KIND_OUTREACH, "parents")] += 7;
+	ev[amend].revision = 2;
+	gone_parents = fx_get(&ev[gone], "parents");
+	assert_true(gone_parents > 0);
+	ev[gone].voided = 1;
+	ev[gone].revision = 2;
+	ev[snap].voided = 1;
+	ev[snap].revision = 3;
+	which[0] = amend;
+	which[1] = gone;
+	which[2] = snap;
+	merge_unit(db, u, which, 3);
+
+	after = run(db, hb, "2025-H1", "SA03", 0);
+	assert_true(fabs(tb_report_find(after, "HB-3.1/parents")->v.value -
+			 tb_report_find(before, "HB-3.1/parents")->v.value -
+			 7) < 1e-9);
+	tb_report_destroy(before);
+	tb_report_destroy(after);
+	before = run(db, hb, "action-month-2025", NULL, 1);
+	{
+		int64_t par = 0;
+
+		for (int k = 0; k < NUNITS; k++)
+			par += sum_of(k, 1u << TB_KIND_ACTION_MONTH, "parents",
+				      day(2025, 11, 15), day(2025, 12, 15));
+		assert_int_equal(before->am.parents, par);
+	}
+	tb_report_destroy(before);
+	check_all(db);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_indicator),
+		cmocka_unit_test(test_rebuild),
+		cmocka_unit_test(test_missing_never_zero),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_status),
+		cmocka_unit_test(test_detail),
+		cmocka_unit_test(test_void_and_amend),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
