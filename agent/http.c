@@ -4,6 +4,13 @@
  * alive between batches. Reply bodies are collected into a buffer that
  * refuses to grow past TB_HTTP_REPLY_MAX, so a hostile or broken server
  * cannot make the agent allocate without bound.
+ *
+ * libcurl is loaded with dlopen() the first time a client is created, not
+ * linked into tienbo-agent: libcurl and the ~35 libraries it pulls in (an
+ * OpenSSL, LDAP, Kerberos, ...) cost about 6 MB of resident memory and a
+ * few milliseconds at every start, and `record`, `list` or `import` - most
+ * runs of the agent, on old office PCs - never touch the network. Only the
+ * nine functions below are used; they are called through the table `cu`.
  */
 #include "agent/http.h"
 
@@ -13,9 +20,73 @@
 #include <string.h>
 
 #include <curl/curl.h>
+#include <dlfcn.h>
+#include <pthread.h>
 
 #include "common/err.h"
 #include "common/mem.h"
+
+#define TB_LIBCURL_SONAME "libcurl.so.4"
+
+static struct {
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_perform)(CURL *);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	void (*easy_cleanup)(CURL *);
+	const char *(*easy_strerror)(CURLcode);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+	CURLcode (*global_init)(long);
+} cu;
+static pthread_once_t cu_once = PTHREAD_ONCE_INIT;
+static char cu_error[256];
+
+static void load_curl(void)
+{
+	void *lib = dlopen(TB_LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+	struct {
+		const char *name;
+		void **slot;
+	} syms[] = {
+		{ "curl_easy_init", (void **)&cu.easy_init },
+		{ "curl_easy_setopt", (void **)&cu.easy_setopt },
+		{ "curl_easy_perform", (void **)&cu.easy_perform },
+		{ "curl_easy_getinfo", (void **)&cu.easy_getinfo },
+		{ "curl_easy_cleanup", (void **)&cu.easy_cleanup },
+		{ "curl_easy_strerror", (void **)&cu.easy_strerror },
+		{ "curl_slist_append", (void **)&cu.slist_append },
+		{ "curl_slist_free_all", (void **)&cu.slist_free_all },
+		{ "curl_global_init", (void **)&cu.global_init },
+	};
+	size_t i;
+
+	if (!lib) {
+		snprintf(cu_error, sizeof(cu_error),
+			 "cannot load libcurl (%s): install Debian's libcurl4 "
+			 "package",
+			 dlerror());
+		return;
+	}
+	for (i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+		/* POSIX: a void * from dlsym may be converted to a function
+		 * pointer; the copy through memcpy keeps -Wpedantic quiet */
+		void *f = dlsym(lib, syms[i].name);
+
+		if (!f) {
+			snprintf(cu_error, sizeof(cu_error),
+				 "libcurl lacks %s", syms[i].name);
+			memset(&cu, 0, sizeof(cu));
+			return; /* the library stays loaded: harmless */
+		}
+		memcpy(syms[i].slot, &f, sizeof(f));
+	}
+	if (cu.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		snprintf(cu_error, sizeof(cu_error),
+			 "libcurl could not initialise");
+		memset(&cu, 0, sizeof(cu));
+	}
+}
 
 struct tb_http {
 	CURL *curl;
@@ -104,6 +175,12 @@ struct tb_http *tb_http_create(const struct tb_http_opts *o, int *rc,
 	size_t alen;
 
 	*rc = TB_ENOMEM;
+	pthread_once(&cu_once, load_curl);
+	if (!cu.easy_init) {
+		*rc = TB_ECONFIG;
+		snprintf(msg, msglen, "%s", cu_error);
+		return NULL;
+	}
 	if (!starts_with_https(o->base_url)) {
 		*rc = TB_ECONFIG;
 		snprintf(msg, msglen,
@@ -144,7 +221,7 @@ struct tb_http *tb_http_create(const struct tb_http_opts *o, int *rc,
 		if (!auth)
 			goto fail;
 		snprintf(auth, alen, "Authorization: Bearer %s", o->token);
-		h->auth_header = curl_slist_append(NULL, auth);
+		h->auth_header = cu.slist_append(NULL, auth);
 		/* the token is not left lying in freed heap memory */
 		memset(auth, 0, alen);
 		tb_free(auth);
@@ -152,31 +229,31 @@ struct tb_http *tb_http_create(const struct tb_http_opts *o, int *rc,
 		if (!h->auth_header)
 			goto fail;
 	}
-	h->curl = curl_easy_init();
+	h->curl = cu.easy_init();
 	if (!h->curl)
 		goto fail;
-	curl_easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(h->curl, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h->curl, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(h->curl, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(h->curl, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
+	cu.easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "https");
+	cu.easy_setopt(h->curl, CURLOPT_FOLLOWLOCATION, 0L);
+	cu.easy_setopt(h->curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	cu.easy_setopt(h->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	cu.easy_setopt(h->curl, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
 	if (h->ca_file)
-		curl_easy_setopt(h->curl, CURLOPT_CAINFO, h->ca_file);
-	curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS,
+		cu.easy_setopt(h->curl, CURLOPT_CAINFO, h->ca_file);
+	cu.easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
+	cu.easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS,
 			 o->connect_timeout_ms > 0 ? o->connect_timeout_ms
 						   : 10000L);
-	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS,
+	cu.easy_setopt(h->curl, CURLOPT_TIMEOUT_MS,
 			 o->timeout_ms > 0 ? o->timeout_ms : 120000L);
-	curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_TIME,
+	cu.easy_setopt(h->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	cu.easy_setopt(h->curl, CURLOPT_LOW_SPEED_TIME,
 			 o->low_speed_secs > 0 ? o->low_speed_secs : 30L);
-	curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, h);
-	curl_easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, h);
-	curl_easy_setopt(h->curl, CURLOPT_ERRORBUFFER, h->errbuf);
-	curl_easy_setopt(h->curl, CURLOPT_USERAGENT, "tienbo-agent/1");
+	cu.easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
+	cu.easy_setopt(h->curl, CURLOPT_WRITEDATA, h);
+	cu.easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, on_header);
+	cu.easy_setopt(h->curl, CURLOPT_HEADERDATA, h);
+	cu.easy_setopt(h->curl, CURLOPT_ERRORBUFFER, h->errbuf);
+	cu.easy_setopt(h->curl, CURLOPT_USERAGENT, "tienbo-agent/1");
 	*rc = 0;
 	return h;
 fail:
@@ -190,8 +267,8 @@ void tb_http_destroy(struct tb_http *h)
 	if (!h)
 		return;
 	if (h->curl)
-		curl_easy_cleanup(h->curl);
-	curl_slist_free_all(h->auth_header);
+		cu.easy_cleanup(h->curl);
+	cu.slist_free_all(h->auth_header);
 	tb_free(h->reply.body);
 	tb_free(h->base_url);
 	tb_free(h->ca_file);
@@ -207,7 +284,7 @@ const char *tb_http_errmsg(const struct tb_http *h)
  * act on. */
 static int fail(struct tb_http *h, CURLcode cc)
 {
-	const char *detail = h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc);
+	const char *detail = h->errbuf[0] ? h->errbuf : cu.easy_strerror(cc);
 
 	switch (cc) {
 	case CURLE_PEER_FAILED_VERIFICATION:
@@ -274,14 +351,14 @@ static int perform(struct tb_http *h, const char *path, struct curl_slist *hdr,
 	h->overflow = 0;
 	h->errbuf[0] = '\0';
 	h->msg[0] = '\0';
-	curl_easy_setopt(h->curl, CURLOPT_URL, url);
-	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, hdr);
-	cc = curl_easy_perform(h->curl);
+	cu.easy_setopt(h->curl, CURLOPT_URL, url);
+	cu.easy_setopt(h->curl, CURLOPT_HTTPHEADER, hdr);
+	cc = cu.easy_perform(h->curl);
 	if (cc != CURLE_OK)
 		return fail(h, cc);
-	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &h->reply.status);
-	curl_easy_getinfo(h->curl, CURLINFO_SIZE_UPLOAD_T, &up);
-	curl_easy_getinfo(h->curl, CURLINFO_SIZE_DOWNLOAD_T, &down);
+	cu.easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &h->reply.status);
+	cu.easy_getinfo(h->curl, CURLINFO_SIZE_UPLOAD_T, &up);
+	cu.easy_getinfo(h->curl, CURLINFO_SIZE_DOWNLOAD_T, &down);
 	h->reply.bytes_up = (uint64_t)up;
 	h->reply.bytes_down = (uint64_t)down;
 	if (!h->reply.body) {
@@ -299,14 +376,14 @@ static int perform(struct tb_http *h, const char *path, struct curl_slist *hdr,
 int tb_http_get(struct tb_http *h, const char *path,
 		const struct tb_http_reply **reply)
 {
-	curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
+	cu.easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
 	return perform(h, path, h->auth_header, reply);
 }
 
 /* Appends s to *list; on failure *list is left as it was (still owned). */
 static int add_header(struct curl_slist **list, const char *s)
 {
-	struct curl_slist *l = curl_slist_append(*list, s);
+	struct curl_slist *l = cu.slist_append(*list, s);
 
 	if (!l)
 		return TB_ENOMEM;
@@ -327,13 +404,13 @@ int tb_http_post_gzip_json(struct tb_http *h, const char *path,
 	if (add_header(&hdr, "Content-Type: application/json") ||
 	    add_header(&hdr, "Content-Encoding: gzip"))
 		goto out;
-	curl_easy_setopt(h->curl, CURLOPT_POST, 1L);
-	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	cu.easy_setopt(h->curl, CURLOPT_POST, 1L);
+	cu.easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
+	cu.easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	rc = perform(h, path, hdr, reply);
-	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
+	cu.easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
+	cu.easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
 out:
-	curl_slist_free_all(hdr);
+	cu.slist_free_all(hdr);
 	return rc;
 }
