@@ -6,6 +6,7 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "tests/helper_server.h"
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -27,6 +29,7 @@
 
 #include "common/mem.h"
 #include "protocol/gz.h"
+#include "tests/helper_proc.h"
 
 #define HS_ARGS_MAX 64
 
@@ -67,6 +70,13 @@ int helper_server_setup(struct helper_server *s)
 	snprintf(cmd, sizeof(cmd), "bash '%s/scripts/mkcerts.sh' '%s/certs' "
 		 ">/dev/null 2>&1", TB_SOURCE_DIR, s->dir);
 	return system(cmd) == 0 ? 0 : -1;
+}
+
+int helper_server_up(struct helper_server *s)
+{
+	if (helper_server_setup(s) != 0)
+		return -1;
+	return helper_server_start(s, NULL);
 }
 
 static long hs_file_size(const char *path)
@@ -144,15 +154,23 @@ int helper_server_wait(struct helper_server *s, long ms)
 
 int helper_server_start(struct helper_server *s, const char *const *extra)
 {
+	return helper_server_start_on(s, 0, extra);
+}
+
+int helper_server_start_on(struct helper_server *s, unsigned port,
+			   const char *const *extra)
+{
 	const char *argv[HS_ARGS_MAX];
 	long offset = hs_file_size(s->log), t0;
 	int argc = 0, fd;
 	struct helper_server_resp r;
+	char listen[32];
 
+	snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
 	argv[argc++] = TB_SERVER_BIN;
 	argv[argc++] = "serve";
 	argv[argc++] = "--listen";
-	argv[argc++] = "127.0.0.1:0";
+	argv[argc++] = listen;
 	argv[argc++] = "--cert";
 	argv[argc++] = s->cert;
 	argv[argc++] = "--key";
@@ -337,6 +355,34 @@ int helper_server_enroll(struct helper_server *s, const char *school,
 		return -1;
 	memcpy(token, last, 65);
 	return 0;
+}
+
+int helper_server_agent_init(const struct helper_server *s,
+			     const struct helper_proc_sandbox *sb,
+			     const char *url, const char *school,
+			     const char *token, char *device)
+{
+	struct helper_proc_opts o = { 0 };
+	struct helper_proc_result r;
+	int ok;
+
+	device[0] = '\0';
+	o.env = sb->env;
+	helper_proc_runl(&r, &o, TB_AGENT_BIN, "init", "--server",
+			 url ? url : s->url, "--school", school, "--token",
+			 token, "--ca-file", s->ca, "--data-dir", sb->data,
+			 NULL);
+	ok = r.exited && r.exit_code == 0 && r.out_len == 37 &&
+	     r.out[36] == '\n';
+	if (ok) {
+		memcpy(device, r.out, 36);
+		device[36] = '\0';
+	} else {
+		fprintf(stderr, "agent init failed (exit %d): %s%s\n",
+			r.exit_code, r.out ? r.out : "", r.err ? r.err : "");
+	}
+	helper_proc_free(&r);
+	return ok ? 0 : -1;
 }
 
 /* ---- HTTPS ------------------------------------------------------------ */
@@ -653,4 +699,28 @@ out:
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return n;
+}
+
+int64_t helper_server_countf(struct helper_server *s, const char *fmt, ...)
+{
+	char sql[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	return helper_server_count(s, sql);
+}
+
+cJSON *helper_server_find_id(cJSON *arr, const char *id)
+{
+	cJSON *o;
+
+	cJSON_ArrayForEach(o, arr) {
+		cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "id");
+
+		if (cJSON_IsString(v) && strcmp(v->valuestring, id) == 0)
+			return o;
+	}
+	return NULL;
 }

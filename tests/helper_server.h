@@ -38,10 +38,16 @@ struct helper_server_resp {
 
 /* Temp dir, certificates, database path. 0 or -1. */
 int helper_server_setup(struct helper_server *s);
+/* setup, then start with the defaults: a running server. 0 or -1. */
+int helper_server_up(struct helper_server *s);
 /* Starts `serve` with the defaults plus extra options (NULL-terminated
  * list, may be NULL); waits for the port in the log and for /healthz.
  * 0, or -1 (the log is printed). */
 int helper_server_start(struct helper_server *s, const char *const *extra);
+/* The same on a given port (0: any): a restart "on the same port" after
+ * a stop or a kill, so clients configured with s->url find it again. */
+int helper_server_start_on(struct helper_server *s, unsigned port,
+			   const char *const *extra);
 /* SIGTERM and wait up to 30 s. Returns the exit status (0..255), 128+sig
  * if killed by a signal, or -1 if it did not stop (then it is killed). */
 int helper_server_stop(struct helper_server *s);
@@ -60,6 +66,16 @@ int helper_server_run(struct helper_server *s, char *out, size_t outlen,
  * token (65 bytes). 0 or -1. */
 int helper_server_enroll(struct helper_server *s, const char *school,
 			 const char *district, char *token);
+
+/* `tienbo-agent init` in the sandbox sb (its config and sb->data) for
+ * school with token, trusting s->ca, talking to url (NULL: s->url; a
+ * proxy's address otherwise). Puts the printed device id in device (37).
+ * 0 or -1 (the agent's stderr is printed). */
+struct helper_proc_sandbox;
+int helper_server_agent_init(const struct helper_server *s,
+			     const struct helper_proc_sandbox *sb,
+			     const char *url, const char *school,
+			     const char *token, char *device);
 
 /* One HTTPS request. token, ctype, cenc may be NULL (header left out).
  * chunked: send without Content-Length. 0 when a response came back. */
@@ -95,7 +111,14 @@ char *helper_server_batch(const char *device, const char *school,
 /* "TTTTTTTT-0000-4000-8000-SSSSSSSSSSSS" from tag and seq, into id (37). */
 void helper_server_id(unsigned tag, int64_t seq, char *id);
 
+/* The object whose "id" is id in a JSON array (an export), or NULL. */
+struct cJSON;
+struct cJSON *helper_server_find_id(struct cJSON *arr, const char *id);
+
 /* The one integer a SQL query on the server's database returns, or -1. */
 int64_t helper_server_count(struct helper_server *s, const char *sql);
+/* The same with the query made by printf from fmt (up to 1 KiB). */
+int64_t helper_server_countf(struct helper_server *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 #endif

@@ -1,0 +1,994 @@
+/* test_sync_e2e.c - `tienbo-agent sync` and `run` against a real
+ * tienbo-server: both binaries (TB_AGENT_BIN, TB_SERVER_BIN), HTTPS on
+ * 127.0.0.1 with a test CA, SQLite files in temp dirs.
+ *
+ * Two schools in two districts record events of every kind (Vietnamese
+ * text included), sync, and the server's export holds exactly the fixture
+ * this file defines, field by field; an amendment and a void travel on the
+ * next sync and win; a batch the agent sent, replayed by hand with the
+ * curl tool, changes nothing. Then the refusals: a wrong token (401, exit
+ * 78), another school's token (403), the server down (exit 69, all kept,
+ * status names the error), a certificate from an unknown CA (exit 78,
+ * nothing sent); an event the server rejects is marked with the reason
+ * and does not hold back the ones behind it; `run` syncs in the
+ * background and stops on SIGTERM with exit 0.
+ *
+ * The tests share one server; each uses its own schools and districts, so
+ * exports filtered by district see only that test's events.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cjson/cJSON.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/store.h"
+#include "common/date.h"
+#include "common/event.h"
+#include "common/mem.h"
+#include "protocol/codec.h"
+#include "protocol/gz.h"
+#include "tests/helper_proc.h"
+#include "tests/helper_server.h"
+
+static struct helper_server srv;
+
+#define COUNT(...) helper_server_countf(&srv, __VA_ARGS__)
+
+/* ---- the fixture ---------------------------------------------------------
+ * A field is its wire key, its value as typed on the command line, and how
+ * the server's JSON must carry it: 'n' a number, 's' a string, 'b' yes/no
+ * as true/false. The option is the key with '-' for '_'. */
+struct fx_field {
+	const char *key;
+	const char *val; /* NULL: not set (cleared by an amendment) */
+	char type;
+};
+
+#define FX_FIELDS 10
+
+struct fx_event {
+	const char *kind;
+	const char *date;
+	struct fx_field f[FX_FIELDS]; /* ends at key NULL */
+	/* filled in as the test goes */
+	char id[TB_ID_LEN];
+	int64_t seq;
+	int revision;
+	const char *void_reason; /* non-NULL once voided */
+};
+
+#define N(k, v) { k, v, 'n' }
+#define S(k, v) { k, v, 's' }
+#define B(k, v) { k, v, 'b' }
+
+/* School A (HB-001, district HB-D1): one event of every kind. */
+static const struct fx_event fixture_a[] = {
+	{ .kind = "outreach", .date = "2025-03-08",
+	  .f = { S("title", "Họp phụ huynh về bình đẳng giới"),
+	    N("parents", "40"), N("students", "120"), N("teachers_staff", "12"),
+	    N("officials", "3"), S("occasion", "womens-day"),
+	    S("channel", "meeting") } },
+	{ .kind = "training", .date = "2025-06-28",
+	  .f = { S("title", "Tập huấn kỹ năng truyền thông"),
+	    S("topic", "Bình đẳng giới trong trường học"),
+	    N("participants", "25"), N("female", "18"),
+	    N("ban_members", "5"), N("women_in_planning", "4"),
+	    N("communicators", "9") } },
+	{ .kind = "action-month", .date = "2025-11-25",
+	  .f = { S("title",
+		   "Tháng hành động: diễu hành \"Nói không với bạo lực\""),
+	    N("students", "300"), N("parents", "0"),
+	    S("occasion", "action-month"), S("channel", "event") } },
+	{ .kind = "web-post", .date = "2025-03-20",
+	  .f = { S("title", "Ngày Quốc tế Hạnh phúc – bài viết"),
+	    S("url", "https://thcs-hoabinh.edu.vn/tin-tuc/hanh-phuc") } },
+	{ .kind = "snapshot", .date = "2025-06-30",
+	  .f = { N("ban_members", "7"), N("ban_members_trained", "6"),
+	    N("masters", "10"), N("masters_female", "6"),
+	    N("nursery_age_children", "0"), B("website_section", "yes"),
+	    B("curriculum_content", "no"), B("legal_outreach", "yes") } },
+};
+
+/* School B (HB-201, district HB-D2). */
+static const struct fx_event fixture_b[] = {
+	{ .kind = "training", .date = "2025-04-02",
+	  .f = { S("title", "Tập huấn trùng lặp"),
+	    N("participants", "15"), N("female", "9") } },
+	{ .kind = "outreach", .date = "2025-06-28",
+	  .f = { S("title", "Ngày Gia đình Việt Nam \\ 28/6"),
+	    N("parents", "55"), S("occasion", "family-day"),
+	    S("channel", "radio") } },
+	{ .kind = "snapshot", .date = "2025-12-31",
+	  .f = { N("key_posts", "4"), N("key_posts_women", "2"),
+	    N("women_adults", "1000"), N("women_literate", "950"),
+	    N("em_women_adults", "300"), N("em_women_literate", "270") } },
+	{ .kind = "web-post", .date = "2025-12-01",
+	  .f = { S("title", "Bản tin tháng 12") } },
+	{ .kind = "action-month", .date = "2025-12-15",
+	  .f = { S("title", "Tọa đàm phòng chống bạo lực giới"),
+	    N("teachers_staff", "45"), N("officials", "2") } },
+};
+
+#define NA (sizeof(fixture_a) / sizeof(fixture_a[0]))
+#define NB (sizeof(fixture_b) / sizeof(fixture_b[0]))
+
+/* ---- agents ------------------------------------------------------------- */
+
+struct agent {
+	struct helper_proc_sandbox sb;
+	struct helper_proc_opts o;
+	char school[16];
+	char token[80];
+	char device[TB_ID_LEN];
+	char db[400];
+};
+
+#define AGENT(a, r, ...) \
+	helper_proc_runl((r), &(a)->o, TB_AGENT_BIN, __VA_ARGS__, NULL)
+
+static void enroll(const char *school, const char *district, char *token)
+{
+	assert_int_equal(helper_server_enroll(&srv, school, district, token),
+			 0);
+}
+
+/* A fresh agent for school, with token (already enrolled), talking to
+ * url (NULL: the shared server). */
+static struct agent *agent_new(struct helper_server *s, const char *school,
+			       const char *token, const char *url)
+{
+	struct agent *a = calloc(1, sizeof(*a));
+
+	assert_non_null(a);
+	assert_int_equal(helper_proc_sandbox_make(&a->sb), 0);
+	a->o.env = a->sb.env;
+	a->o.timeout_ms = 30000;
+	snprintf(a->school, sizeof(a->school), "%s", school);
+	snprintf(a->token, sizeof(a->token), "%s", token);
+	snprintf(a->db, sizeof(a->db), "%s/agent.db", a->sb.data);
+	assert_int_equal(helper_server_agent_init(s, &a->sb, url, school, token,
+						  a->device), 0);
+	return a;
+}
+
+static void agent_free(struct agent *a)
+{
+	if (!a)
+		return;
+	helper_proc_sandbox_remove(&a->sb);
+	free(a);
+}
+
+/* `record` of one fixture event; sets its id, seq and revision. */
+static void record(struct agent *a, struct fx_event *e, int64_t seq)
+{
+	const char *argv[4 + 2 * FX_FIELDS + 2];
+	char opts[FX_FIELDS][40];
+	struct helper_proc_result r;
+	int n = 0, i;
+
+	argv[n++] = TB_AGENT_BIN;
+	argv[n++] = "record";
+	argv[n++] = e->kind;
+	argv[n++] = "--date";
+	argv[n++] = e->date;
+	for (i = 0; i < FX_FIELDS && e->f[i].key; i++) {
+		char *p;
+
+		snprintf(opts[i], sizeof(opts[i]), "--%s", e->f[i].key);
+		for (p = opts[i]; *p; p++)
+			if (*p == '_')
+				*p = '-';
+		argv[n++] = opts[i];
+		argv[n++] = e->f[i].val;
+	}
+	argv[n] = NULL;
+	assert_int_equal(helper_proc_run(argv, &a->o, &r), 0);
+	assert_true(helper_proc_exited_with(&r, 0));
+	assert_int_equal(r.out_len, TB_ID_LEN);
+	memcpy(e->id, r.out, TB_ID_LEN - 1);
+	e->id[TB_ID_LEN - 1] = '\0';
+	assert_true(tb_uuid_valid(e->id));
+	e->seq = seq;
+	e->revision = 1;
+	helper_proc_free(&r);
+}
+
+/* A simple outreach event, for tests that need rows, not variety. */
+static void record_simple(struct agent *a, const char *title)
+{
+	struct helper_proc_result r;
+
+	AGENT(a, &r, "record", "outreach", "--date", "2025-11-20", "--title",
+	      title, "--parents", "7");
+	assert_true(helper_proc_exited_with(&r, 0));
+	helper_proc_free(&r);
+}
+
+/* Runs `sync` with extra options; returns the result (caller frees). */
+static void sync_run(struct agent *a, struct helper_proc_result *r,
+		     const char *opt1, const char *opt2)
+{
+	AGENT(a, r, "sync", opt1 ? opt1 : "--tries", opt2 ? opt2 : "3",
+	      "--backoff-ms", "20", "--backoff-max-ms", "200");
+}
+
+/* Asserts stdout starts with the summary worked out from the counts. */
+static void expect_summary(const struct helper_proc_result *r, int sent,
+			   int held, int rejected, int waiting)
+{
+	char head[128], tail[64];
+
+	snprintf(head, sizeof(head),
+		 "sync: %d sent (%d already held, %d rejected) in ", sent, held,
+		 rejected);
+	snprintf(tail, sizeof(tail), ", %d still waiting\n", waiting);
+	if (strncmp(r->out, head, strlen(head)) != 0 || !strstr(r->out, tail))
+		fail_msg("summary \"%s\", wanted \"%s...%s\"", r->out, head,
+			 tail);
+}
+
+/* `status --json`, parsed (caller deletes). */
+static cJSON *status_json(struct agent *a)
+{
+	struct helper_proc_result r;
+	cJSON *j;
+
+	AGENT(a, &r, "status", "--json");
+	assert_true(helper_proc_exited_with(&r, 0));
+	j = cJSON_Parse(r.out);
+	if (!j)
+		fail_msg("status --json is not JSON: %s", r.out);
+	helper_proc_free(&r);
+	return j;
+}
+
+static double status_num(cJSON *st, const char *key)
+{
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(st, key);
+
+	assert_true(cJSON_IsNumber(v));
+	return v->valuedouble;
+}
+
+static const char *status_str(cJSON *st, const char *key)
+{
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(st, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static void expect_status(struct agent *a, int pending, int sent,
+			  int rejected)
+{
+	cJSON *st = status_json(a);
+
+	assert_int_equal((int)status_num(st, "pending"), pending);
+	assert_int_equal((int)status_num(st, "sent"), sent);
+	assert_int_equal((int)status_num(st, "rejected"), rejected);
+	cJSON_Delete(st);
+}
+
+/* ---- the server's side --------------------------------------------------- */
+
+/* `tienbo-server export --format json ARGS` (up to 3), stdout malloc'd. */
+static char *export_raw(const char *a1, const char *a2, const char *a3)
+{
+	const char *args[] = { "export", "--format", "json", a1, a2, a3, NULL };
+	char *out = malloc(1 << 20);
+
+	assert_non_null(out);
+	assert_int_equal(helper_server_run(&srv, out, 1 << 20, args), 0);
+	return out;
+}
+
+static cJSON *export_district(const char *district, int include_voided)
+{
+	char *text = export_raw("--district", district,
+				include_voided ? "--include-voided" : NULL);
+	cJSON *j = cJSON_Parse(text);
+
+	if (!cJSON_IsArray(j))
+		fail_msg("export is not a JSON array: %s", text);
+	free(text);
+	return j;
+}
+
+static void expect_str(cJSON *o, const char *key, const char *want)
+{
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!cJSON_IsString(v) || strcmp(v->valuestring, want) != 0)
+		fail_msg("%s: wanted \"%s\", got %s", key, want,
+			 cJSON_IsString(v) ? v->valuestring : "(not a string)");
+}
+
+static void expect_num(cJSON *o, const char *key, long long want)
+{
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!cJSON_IsNumber(v) || v->valuedouble != (double)want)
+		fail_msg("%s: wanted %lld", key, want);
+}
+
+/* One exported object against its fixture event: every envelope key,
+ * every field set, and nothing else. */
+static void check_event(cJSON *o, const struct fx_event *e,
+			const struct agent *a, int64_t t0, int64_t t1)
+{
+	cJSON *v;
+	int64_t at = 0;
+	int i, keys = 8;
+
+	if (!o)
+		fail_msg("event %s (%s of %s) is not in the export", e->id,
+			 e->kind, a->school);
+	expect_str(o, "id", e->id);
+	expect_str(o, "school", a->school);
+	expect_str(o, "device", a->device);
+	expect_num(o, "seq", e->seq);
+	expect_str(o, "kind", e->kind);
+	expect_str(o, "date", e->date);
+	expect_num(o, "revision", e->revision);
+	v = cJSON_GetObjectItemCaseSensitive(o, "recorded_at");
+	assert_true(cJSON_IsString(v));
+	assert_int_equal(tb_time_parse(v->valuestring, &at), 0);
+	assert_true(at >= t0 && at <= t1);
+	if (e->void_reason) {
+		v = cJSON_GetObjectItemCaseSensitive(o, "voided");
+		assert_true(cJSON_IsTrue(v));
+		expect_str(o, "void_reason", e->void_reason);
+		keys += 2;
+	} else {
+		assert_null(cJSON_GetObjectItemCaseSensitive(o, "voided"));
+		assert_null(cJSON_GetObjectItemCaseSensitive(o, "void_reason"));
+	}
+	for (i = 0; i < FX_FIELDS && e->f[i].key; i++) {
+		const struct fx_field *f = &e->f[i];
+
+		v = cJSON_GetObjectItemCaseSensitive(o, f->key);
+		if (!f->val) {
+			if (v)
+				fail_msg("%s: cleared, but exported", f->key);
+			continue;
+		}
+		keys++;
+		if (f->type == 'n')
+			expect_num(o, f->key, strtoll(f->val, NULL, 10));
+		else if (f->type == 'b')
+			assert_true(strcmp(f->val, "yes") == 0
+					    ? cJSON_IsTrue(v)
+					    : cJSON_IsFalse(v));
+		else
+			expect_str(o, f->key, f->val);
+	}
+	if (cJSON_GetArraySize(o) != keys) {
+		char *text = cJSON_PrintUnformatted(o);
+
+		fail_msg("%d keys, wanted %d: %s", cJSON_GetArraySize(o), keys,
+			 text);
+	}
+}
+
+/* The export of district holds exactly the non-voided (or all) events of
+ * fixture fx of agent a. */
+static void check_export(const char *district, int include_voided,
+			 const struct fx_event *fx, size_t n,
+			 const struct agent *a, int64_t t0)
+{
+	cJSON *arr = export_district(district, include_voided);
+	int64_t t1 = tb_time_now();
+	size_t i;
+	int want = 0;
+
+	for (i = 0; i < n; i++) {
+		if (fx[i].void_reason && !include_voided) {
+			assert_null(helper_server_find_id(arr, fx[i].id));
+			continue;
+		}
+		check_event(helper_server_find_id(arr, fx[i].id), &fx[i], a, t0,
+			    t1);
+		want++;
+	}
+	assert_int_equal(cJSON_GetArraySize(arr), want);
+	cJSON_Delete(arr);
+}
+
+/* The batch first..last exactly as the agent's sync builds it: the
+ * envelope, then the stored wire JSON of each row (agent/store.h: "a batch
+ * is assembled by concatenating stored wire JSON"). malloc'd. */
+static char *stored_batch(const struct agent *a, int64_t first, int64_t last)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	size_t cap = 1 << 16, len;
+	char *out = malloc(cap);
+	int64_t want = first;
+
+	assert_non_null(out);
+	len = (size_t)snprintf(out, cap,
+			       "{\"version\":1,\"device\":\"%s\",\"school\":"
+			       "\"%s\",\"first_seq\":%lld,\"last_seq\":%lld,"
+			       "\"events\":[",
+			       a->device, a->school, (long long)first,
+			       (long long)last);
+	assert_int_equal(sqlite3_open_v2(a->db, &db, SQLITE_OPEN_READONLY,
+					 NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+		"SELECT seq, wire FROM queue WHERE seq BETWEEN ? AND ? "
+		"ORDER BY seq", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_int64(st, 1, first);
+	sqlite3_bind_int64(st, 2, last);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *w = (const char *)sqlite3_column_text(st, 1);
+		size_t wl = (size_t)sqlite3_column_bytes(st, 1);
+
+		assert_int_equal(sqlite3_column_int64(st, 0), want++);
+		assert_true(len + wl + 4 < cap);
+		if (want - 1 > first)
+			out[len++] = ',';
+		memcpy(out + len, w, wl);
+		len += wl;
+	}
+	assert_int_equal(want, last + 1);
+	memcpy(out + len, "]}", 3);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return out;
+}
+
+/* ---- setup --------------------------------------------------------------- */
+
+static int group_setup(void **state)
+{
+	(void)state;
+	return helper_server_up(&srv);
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	assert_int_equal(helper_server_stop(&srv), 0);
+	helper_server_teardown(&srv);
+	return 0;
+}
+
+/* ---- the round trip ------------------------------------------------------ */
+
+/* Finds the fixture field key in e and sets it (NULL clears it). */
+static void set_field(struct fx_event *e, const char *key, const char *val)
+{
+	int i;
+
+	for (i = 0; i < FX_FIELDS && e->f[i].key; i++)
+		if (strcmp(e->f[i].key, key) == 0) {
+			e->f[i].val = val;
+			return;
+		}
+	fail_msg("fixture has no field %s", key);
+}
+
+/* Replays batch (JSON) with the curl tool; returns the ack. */
+static void curl_replay(const struct agent *a, const char *json,
+			struct tb_ack *ack)
+{
+	struct helper_proc_result r;
+	char path[400], data[420], auth[128], url[128], why[256] = "";
+	unsigned char *gz = NULL;
+	size_t gzlen = 0;
+	char *code;
+
+	snprintf(path, sizeof(path), "%s/batch.gz", a->sb.dir);
+	assert_int_equal(tb_gz_compress(json, strlen(json), -1, &gz, &gzlen),
+			 0);
+	assert_int_equal(helper_proc_write_file(path, (char *)gz, gzlen), 0);
+	tb_free(gz);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", a->token);
+	snprintf(url, sizeof(url), "%s/v1/batches", srv.url);
+	snprintf(data, sizeof(data), "@%s", path);
+	helper_proc_runl(&r, NULL, "/usr/bin/curl", "-sS", "--cacert", srv.ca,
+			 "-H", auth, "-H", "Content-Type: application/json",
+			 "-H", "Content-Encoding: gzip", "--data-binary", data,
+			 "-w", "\n%{http_code}", url, NULL);
+	assert_true(helper_proc_exited_with(&r, 0));
+	code = strrchr(r.out, '\n');
+	assert_non_null(code);
+	*code++ = '\0';
+	if (strcmp(code, "200") != 0)
+		fail_msg("curl replay got HTTP %s: %s", code, r.out);
+	tb_ack_init(ack);
+	assert_int_equal(tb_ack_decode(r.out, strlen(r.out), ack, why,
+				       sizeof(why)), 0);
+	helper_proc_free(&r);
+}
+
+static void test_two_schools(void **state)
+{
+	struct fx_event a_ev[NA], b_ev[NB];
+	struct agent *a, *b;
+	struct helper_proc_result r;
+	char tok_a[80], tok_b[80];
+	char *before, *before_v, *after, *after_v, *batch;
+	struct tb_ack ack;
+	int64_t t0 = tb_time_now(), hist;
+	size_t i;
+
+	(void)state;
+	memcpy(a_ev, fixture_a, sizeof(a_ev));
+	memcpy(b_ev, fixture_b, sizeof(b_ev));
+	enroll("HB-001", "HB-D1", tok_a);
+	enroll("HB-201", "HB-D2", tok_b);
+	a = agent_new(&srv, "HB-001", tok_a, NULL);
+	b = agent_new(&srv, "HB-201", tok_b, NULL);
+
+	/* Recorded offline, interleaved: each device numbers its own. */
+	for (i = 0; i < NA || i < NB; i++) {
+		if (i < NA)
+			record(a, &a_ev[i], (int64_t)i + 1);
+		if (i < NB)
+			record(b, &b_ev[i], (int64_t)i + 1);
+	}
+	expect_status(a, (int)NA, 0, 0);
+	sync_run(a, &r, NULL, NULL);
+	assert_true(helper_proc_exited_with(&r, 0));
+	expect_summary(&r, (int)NA, 0, 0, 0);
+	helper_proc_free(&r);
+	sync_run(b, &r, NULL, NULL);
+	assert_true(helper_proc_exited_with(&r, 0));
+	expect_summary(&r, (int)NB, 0, 0, 0);
+	helper_proc_free(&r);
+	expect_status(a, 0, (int)NA, 0);
+	expect_status(b, 0, (int)NB, 0);
+	{
+		cJSON *st = status_json(a);
+
+		assert_null(status_str(st, "last_error"));
+		assert_non_null(status_str(st, "last_success"));
+		cJSON_Delete(st);
+	}
+	check_export("HB-D1", 0, a_ev, NA, a, t0);
+	check_export("HB-D2", 0, b_ev, NB, b, t0);
+
+	/* Corrections after the first sync: A amends its outreach (two
+	 * fields) and clears a snapshot figure; B voids its training. */
+	AGENT(a, &r, "amend", a_ev[0].id, "--parents", "55", "--title",
+	      "Họp phụ huynh (sửa số liệu)");
+	assert_true(helper_proc_exited_with(&r, 0));
+	helper_proc_free(&r);
+	set_field(&a_ev[0], "parents", "55");
+	set_field(&a_ev[0], "title", "Họp phụ huynh (sửa số liệu)");
+	a_ev[0].seq = NA + 1;
+	a_ev[0].revision = 2;
+	AGENT(a, &r, "amend", a_ev[4].id, "--masters-female", "");
+	assert_true(helper_proc_exited_with(&r, 0));
+	helper_proc_free(&r);
+	set_field(&a_ev[4], "masters_female", NULL);
+	a_ev[4].seq = NA + 2;
+	a_ev[4].revision = 2;
+	AGENT(b, &r, "void", b_ev[0].id, "--reason",
+	      "Nhập trùng – entered twice");
+	assert_true(helper_proc_exited_with(&r, 0));
+	helper_proc_free(&r);
+	b_ev[0].seq = NB + 1;
+	b_ev[0].revision = 2;
+	b_ev[0].void_reason = "Nhập trùng – entered twice";
+	expect_status(a, 2, (int)NA, 0);
+
+	sync_run(a, &r, NULL, NULL);
+	assert_true(helper_proc_exited_with(&r, 0));
+	expect_summary(&r, 2, 0, 0, 0);
+	helper_proc_free(&r);
+	sync_run(b, &r, NULL, NULL);
+	assert_true(helper_proc_exited_with(&r, 0));
+	expect_summary(&r, 1, 0, 0, 0);
+	helper_proc_free(&r);
+	expect_status(a, 0, (int)NA + 2, 0);
+	expect_status(b, 0, (int)NB + 1, 0);
+	check_export("HB-D1", 0, a_ev, NA, a, t0);
+	check_export("HB-D2", 0, b_ev, NB, b, t0);
+	check_export("HB-D2", 1, b_ev, NB, b, t0);
+	/* The history keeps every revision, once. */
+	assert_int_equal(COUNT("SELECT count(*) FROM event_history "
+			       "WHERE school = 'HB-001'"), NA + 2);
+	assert_int_equal(COUNT("SELECT count(*) FROM event_history "
+			       "WHERE school = 'HB-201'"), NB + 1);
+
+	/* A's first batch (seq 1..NA, revision 1 of what was amended since),
+	 * replayed by hand: all duplicates, nothing changes. */
+	before = export_raw(NULL, NULL, NULL);
+	before_v = export_raw("--include-voided", NULL, NULL);
+	hist = COUNT("SELECT count(*) FROM event_history");
+	batch = stored_batch(a, 1, NA);
+	curl_replay(a, batch, &ack);
+	assert_string_equal(ack.device, a->device);
+	assert_int_equal(ack.committed_through, NA + 2);
+	assert_int_equal(ack.accepted, 0);
+	assert_int_equal(ack.duplicates, NA);
+	assert_int_equal(ack.nrejected, 0);
+	tb_ack_clear(&ack);
+	after = export_raw(NULL, NULL, NULL);
+	after_v = export_raw("--include-voided", NULL, NULL);
+	assert_string_equal(before, after);
+	assert_string_equal(before_v, after_v);
+	assert_int_equal(COUNT("SELECT count(*) FROM event_history"),
+			 hist);
+	check_export("HB-D1", 0, a_ev, NA, a, t0);
+	free(batch);
+	free(before);
+	free(before_v);
+	free(after);
+	free(after_v);
+
+	/* And a sync with nothing to send sends nothing. */
+	sync_run(a, &r, NULL, NULL);
+	assert_true(helper_proc_exited_with(&r, 0));
+	expect_summary(&r, 0, 0, 0, 0);
+	helper_proc_free(&r);
+	agent_free(a);
+	agent_free(b);
+}
+
+/* ---- refusals ------------------------------------------------------------ */
+
+static void test_wrong_token(void **state)
+{
+	struct helper_proc_result r;
+	struct agent *a;
+	char token[80];
+	cJSON *st;
+
+	(void)state;
+	enroll("HB-301", "HB-D3", token);
+	/* a well-formed token the server never issued */
+	a = agent_new(&srv, "HB-301",
+		      "0123456789abcdef0123456789abcdef"
+		      "0123456789abcdef0123456789abcdef", NULL);
+	record_simple(a, "Sinh hoạt chuyên đề");
+	sync_run(a, &r, NULL, NULL);
+	assert_true(helper_proc_exited_with(&r, 78));
+	assert_non_null(strstr(r.err, "401"));
+	assert_non_null(strstr(r.err, "token"));
+	expect_summary(&r, 0, 0, 0, 1);
+	helper_proc_free(&r);
+	st = status_json(a);
+	assert_int_equal((int)status_num(st, "pending"), 1);
+	assert_non_null(status_str(st, "last_error"));
+	assert_non_null(strstr(status_str(st, "last_error"), "401"));
+	cJSON_Delete(st);
+	assert_int_equal(COUNT("SELECT count(*) FROM events WHERE "
+			       "device = '%s'", a->device), 0);
+	agent_free(a);
+}
+
+static void test_other_schools_token(void **state)
+{
+	struct helper_proc_result r;
+	struct agent *a;
+	char tok_302[80], tok_303[80];
+
+	(void)state;
+	enroll("HB-302", "HB-D3", tok_302);
+	enroll("HB-303", "HB-D3", tok_303);
+	/* configured as HB-303, holding HB-302's token */
+	a = agent_new(&srv, "HB-303", tok_302, NULL);
+	record_simple(a, "Họp tổ chuyên môn");
+	record_simple(a, "Họp chi bộ");
+	sync_run(a, &r, NULL, NULL);
+	assert_true(helper_proc_exited_with(&r, 78));
+	assert_non_null(strstr(r.err, "403"));
+	assert_non_null(strstr(r.err, "forbidden"));
+	expect_summary(&r, 0, 0, 0, 2);
+	helper_proc_free(&r);
+	expect_status(a, 2, 0, 0);
+	assert_int_equal(COUNT("SELECT count(*) FROM events WHERE "
+			       "device = '%s' OR school IN ('HB-302', "
+			       "'HB-303')", a->device), 0);
+	agent_free(a);
+}
+
+static void test_server_down(void **state)
+{
+	struct helper_server down;
+	struct helper_proc_result r;
+	struct agent *a;
+	char token[80];
+	unsigned port;
+	cJSON *st;
+	int i;
+
+	(void)state;
+	assert_int_equal(helper_server_up(&down), 0);
+	assert_int_equal(helper_server_enroll(&down, "HB-401", "HB-D4", token),
+			 0);
+	a = agent_new(&down, "HB-401", token, NULL);
+	for (i = 0; i < 3; i++)
+		record_simple(a, "Trước khi mất mạng");
+	sync_run(a, &r, NULL, NULL);
+	assert_true(helper_proc_exited_with(&r, 0));
+	helper_proc_free(&r);
+	port = down.port;
+	assert_int_equal(helper_server_stop(&down), 0);
+
+	for (i = 0; i < 2; i++)
+		record_simple(a, "Khi máy chủ tắt");
+	sync_run(a, &r, "--tries", "2");
+	assert_true(helper_proc_exited_with(&r, 69));
+	assert_non_null(strstr(r.err, "cannot connect"));
+	expect_summary(&r, 0, 0, 0, 2);
+	helper_proc_free(&r);
+	st = status_json(a);
+	assert_int_equal((int)status_num(st, "pending"), 2);
+	assert_int_equal((int)status_num(st, "sent"), 3);
+	assert_non_null(status_str(st, "last_error"));
+	assert_non_null(strstr(status_str(st, "last_error"), "cannot connect"));
+	assert_non_null(status_str(st, "last_error_at"));
+	cJSON_Delete(st);
+	AGENT(a, &r, "status");
+	assert_true(helper_proc_exited_with(&r, 0));
+	assert_non_null(strstr(r.out, "cannot connect"));
+	helper_proc_free(&r);
+
+	/* Back on the same address: the two waiting go, once. */
+	assert_int_equal(helper_server_start_on(&down, port, NULL), 0);
+	sync_run(a, &r, NULL, NULL);
+	assert_true(helper_proc_exited_with(&r, 0));
+	expect_summary(&r, 2, 0, 0, 0);
+	helper_proc_free(&r);
+	st = status_json(a);
+	assert_int_equal((int)status_num(st, "pending"), 0);
+	assert_null(status_str(st, "last_error"));
+	cJSON_Delete(st);
+	assert_int_equal(helper_server_count(&down,
+					     "SELECT count(*) FROM events"),
+			 5);
+	assert_int_equal(helper_server_stop(&down), 0);
+	helper_server_teardown(&down);
+	agent_free(a);
+}
+
+/* Lines of a log file that contain needle. */
+static int log_lines(const char *path, const char *needle)
+{
+	char *text = helper_proc_read_file(path, NULL), *p;
+	int n = 0;
+
+	for (p = text; p && (p = strstr(p, needle)); p++)
+		n++;
+	free(text);
+	return n;
+}
+
+static void test_unknown_ca(void **state)
+{
+	struct helper_server rogue;
+	struct helper_proc_result r;
+	struct agent *a;
+	char token[80];
+
+	(void)state;
+	/* A second server with its own CA: the agent trusts only srv's CA,
+	 * and is pointed at the impostor's address. */
+	assert_int_equal(helper_server_up(&rogue), 0);
+	enroll("HB-501", "HB-D5", token);
+	a = agent_new(&srv, "HB-501", token, rogue.url);
+	record_simple(a, "Không được gửi đi");
+	sync_run(a, &r, NULL, NULL);
+	assert_true(helper_proc_exited_with(&r, 78));
+	assert_non_null(strstr(r.err, "certificate"));
+	expect_summary(&r, 0, 0, 0, 1);
+	helper_proc_free(&r);
+	expect_status(a, 1, 0, 0);
+	/* Not one request reached the impostor's HTTP layer. */
+	assert_int_equal(log_lines(rogue.log, "/v1/"), 0);
+	assert_int_equal(helper_server_count(&rogue,
+					     "SELECT count(*) FROM events"),
+			 0);
+	assert_int_equal(helper_server_stop(&rogue), 0);
+	helper_server_teardown(&rogue);
+	agent_free(a);
+}
+
+/* ---- rejections ---------------------------------------------------------- */
+
+/* Makes row seq of the agent's store break a rule the server enforces.
+ *
+ * Why by hand: the agent validates every event with the same rules as
+ * the server (common/event.c) before it writes it, so a row the server
+ * refuses cannot be made through the CLI. It happens when the bytes a row
+ * sends differ from what the agent checked: a store written by a release
+ * with another encoder, or edited outside the agent. We make such a row by
+ * changing only its stored wire JSON (what sync sends, byte for byte):
+ * female 30 of 10 participants. */
+static void break_row(const struct agent *a, int64_t seq)
+{
+	sqlite3 *db = NULL;
+	char sql[512];
+
+	assert_int_equal(sqlite3_open(a->db, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	snprintf(sql, sizeof(sql),
+		 "UPDATE queue SET wire = replace(wire, '\"female\":3}', "
+		 "'\"female\":30}') WHERE seq = %lld AND state = 0",
+		 (long long)seq);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_changes(db), 1);
+	snprintf(sql, sizeof(sql),
+		 "UPDATE queue SET wire_bytes = length(CAST(wire AS BLOB)) "
+		 "WHERE seq = %lld", (long long)seq);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* State of row seq in the agent's store, and its reject reason. */
+static int row_state(const struct agent *a, int64_t seq, char *why,
+		     size_t whylen)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int state = -1;
+
+	assert_int_equal(sqlite3_open_v2(a->db, &db, SQLITE_OPEN_READONLY,
+					 NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+		"SELECT state, coalesce(reject_reason, '') FROM queue "
+		"WHERE seq = ?", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_int64(st, 1, seq);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		state = sqlite3_column_int(st, 0);
+		if (why)
+			snprintf(why, whylen, "%s",
+				 (const char *)sqlite3_column_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return state;
+}
+
+static void test_rejected_event(void **state)
+{
+	static const char reason[] =
+		"female: must not exceed participants (30 > 10)";
+	struct helper_proc_result r;
+	struct agent *a;
+	char token[80], ids[5][TB_ID_LEN], why[256];
+	int i;
+
+	(void)state;
+	enroll("HB-601", "HB-D6", token);
+	a = agent_new(&srv, "HB-601", token, NULL);
+	for (i = 0; i < 5; i++) {
+		char title[32];
+
+		snprintf(title, sizeof(title), "Tập huấn %d", i + 1);
+		AGENT(a, &r, "record", "training", "--date", "2025-09-05",
+		      "--title", title, "--participants", "10", "--female",
+		      "3");
+		assert_true(helper_proc_exited_with(&r, 0));
+		memcpy(ids[i], r.out, TB_ID_LEN - 1);
+		ids[i][TB_ID_LEN - 1] = '\0';
+		helper_proc_free(&r);
+	}
+	break_row(a, 2);
+	/* one event per batch, so the bad one has batches behind it too */
+	sync_run(a, &r, "--batch", "1");
+	assert_true(helper_proc_exited_with(&r, 0));
+	expect_summary(&r, 5, 0, 1, 0);
+	helper_proc_free(&r);
+	expect_status(a, 0, 4, 1);
+	AGENT(a, &r, "status");
+	assert_true(helper_proc_exited_with(&r, 0));
+	assert_non_null(strstr(r.out, "rejected:      1"));
+	helper_proc_free(&r);
+	/* The reason is kept on the row (read from the file: `show` decodes
+	 * the row's wire JSON with the event rules and refuses this one). */
+	assert_int_equal(row_state(a, 2, why, sizeof(why)), TB_STATE_REJECTED);
+	assert_string_equal(why, reason);
+	for (i = 0; i < 5; i++)
+		if (i != 1)
+			assert_int_equal(row_state(a, i + 1, NULL, 0),
+					 TB_STATE_SENT);
+	{
+		cJSON *arr = export_district("HB-D6", 1);
+
+		assert_int_equal(cJSON_GetArraySize(arr), 4);
+		assert_null(helper_server_find_id(arr, ids[1]));
+		for (i = 0; i < 5; i++)
+			if (i != 1)
+				assert_non_null(
+					helper_server_find_id(arr, ids[i]));
+		cJSON_Delete(arr);
+	}
+	assert_int_equal(COUNT("SELECT count(*) FROM rejections WHERE "
+			       "device = '%s' AND seq = 2 AND reason = "
+			       "'%s'", a->device, reason), 1);
+
+	/* Behind it the queue moves on; the rejected row is never resent. */
+	record_simple(a, "Sau sự kiện bị từ chối");
+	sync_run(a, &r, NULL, NULL);
+	assert_true(helper_proc_exited_with(&r, 0));
+	expect_summary(&r, 1, 0, 0, 0);
+	helper_proc_free(&r);
+	expect_status(a, 0, 5, 1);
+	assert_int_equal(COUNT("SELECT count(*) FROM rejections WHERE "
+			       "device = '%s'", a->device), 1);
+	assert_int_equal(COUNT("SELECT count(*) FROM events WHERE "
+			       "device = '%s'", a->device), 5);
+	agent_free(a);
+}
+
+/* ---- run ----------------------------------------------------------------- */
+
+/* Waits (at most 20 s) until the server holds n events of device. */
+static int wait_events(const char *device, int64_t n)
+{
+	struct timespec nap = { 0, 50 * 1000000L };
+	int i;
+
+	for (i = 0; i < 400; i++) {
+		if (COUNT("SELECT count(*) FROM events WHERE device = "
+			  "'%s'", device) == n)
+			return 0;
+		nanosleep(&nap, NULL);
+	}
+	return -1;
+}
+
+static void test_run_daemon(void **state)
+{
+	const char *argv[] = { TB_AGENT_BIN, "run", "--interval", "1",
+			       "--backoff-ms", "50", NULL };
+	struct helper_proc_bg bg;
+	struct helper_proc_result r;
+	struct agent *a;
+	char token[80];
+	int i;
+
+	(void)state;
+	enroll("HB-701", "HB-D7", token);
+	a = agent_new(&srv, "HB-701", token, NULL);
+	record_simple(a, "Trước khi chạy nền");
+	assert_int_equal(helper_proc_bg_start(&bg, argv, &a->o, a->sb.dir,
+					      "run"), 0);
+	assert_int_equal(wait_events(a->device, 1), 0);
+	/* recorded while it runs: picked up on a later pass */
+	for (i = 0; i < 3; i++)
+		record_simple(a, "Trong khi chạy nền");
+	assert_int_equal(wait_events(a->device, 4), 0);
+	record_simple(a, "Lần cuối");
+	assert_int_equal(wait_events(a->device, 5), 0);
+	assert_true(helper_proc_bg_running(&bg));
+	helper_proc_bg_signal(&bg, SIGTERM);
+	assert_int_equal(helper_proc_bg_wait(&bg, 15000, &r), 0);
+	assert_true(helper_proc_exited_with(&r, 0));
+	assert_non_null(strstr(r.err, "stopped"));
+	/* one line per attempt: at least one pass that sent something */
+	assert_non_null(strstr(r.err, "sync: 1 sent"));
+	helper_proc_free(&r);
+	expect_status(a, 0, 5, 0);
+	agent_free(a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_two_schools),
+		cmocka_unit_test(test_wrong_token),
+		cmocka_unit_test(test_other_schools_token),
+		cmocka_unit_test(test_server_down),
+		cmocka_unit_test(test_unknown_ca),
+		cmocka_unit_test(test_rejected_event),
+		cmocka_unit_test(test_run_daemon),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
