@@ -3,8 +3,14 @@
  * The per-event statements are prepared once per batch. Each accepted
  * revision is written twice: to event_history (kept forever) and to events
  * (the current revision, replaced in place by a higher one). The event's
- * JSON body is tb_event_to_json's text; its content hash is SHA-256 of the
- * same object without seq, device and recorded_at.
+ * JSON body is tb_event_to_json's text. Its content hash is SHA-256 over
+ * the content only (not seq, device or recorded_at), as a sequence of
+ * length-prefixed items "<len>:<bytes>" so no text can pass for another:
+ *   id, school, kind, date, revision, voided, void_reason,
+ *   then per field of the kind: name and value text, or name and "-"
+ *   for an unset field
+ * (field texts from tb_event_get). Changing this layout changes the
+ * stored hashes: held revisions would then compare as different.
  */
 #include "server/merge.h"
 
@@ -19,6 +25,7 @@
 
 #include "common/date.h"
 #include "common/err.h"
+#include "common/mem.h"
 #include "server/db.h"
 
 #define HASH_LEN 32
@@ -99,35 +106,88 @@ static void ctx_finalize(struct merge_ctx *c)
 	sqlite3_finalize(c->reject);
 }
 
+/* The content is gathered in a buffer and hashed a buffer at a time. */
+struct hasher {
+	gnutls_hash_hd_t h;
+	size_t used;
+	char buf[4096];
+};
+
+static void hash_bytes(struct hasher *x, const char *p, size_t n)
+{
+	if (x->used + n > sizeof(x->buf)) {
+		gnutls_hash(x->h, x->buf, x->used);
+		x->used = 0;
+	}
+	if (n > sizeof(x->buf)) {
+		gnutls_hash(x->h, p, n);
+		return;
+	}
+	memcpy(x->buf + x->used, p, n);
+	x->used += n;
+}
+
+/* One item: its length in decimal, ':', its bytes. */
+static void hash_item(struct hasher *x, const char *s)
+{
+	char num[24];
+	size_t n = strlen(s), k = sizeof(num), v = n;
+
+	num[--k] = ':';
+	do
+		num[--k] = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
+	hash_bytes(x, num + k, sizeof(num) - k);
+	hash_bytes(x, s, n);
+}
+
+static int content_hash(const struct tb_event *e, unsigned char *out)
+{
+	char buf[TB_TEXT_MAX * 2 + 64], date[TB_DATE_LEN];
+	const struct tb_field *f;
+	struct hasher x;
+	size_t nf, i;
+
+	if (gnutls_hash_init(&x.h, GNUTLS_DIG_SHA256) < 0)
+		return TB_ENOMEM;
+	x.used = 0;
+	hash_item(&x, e->id);
+	hash_item(&x, e->school);
+	hash_item(&x, tb_kind_name(e->kind));
+	hash_item(&x, tb_date_format(e->date, date));
+	snprintf(buf, sizeof(buf), "%lld", (long long)e->revision);
+	hash_item(&x, buf);
+	hash_item(&x, e->voided ? "1" : "0");
+	hash_item(&x, e->void_reason ? e->void_reason : "");
+	f = tb_kind_fields(e->kind, &nf);
+	for (i = 0; f && i < nf; i++) {
+		hash_item(&x, f[i].name);
+		hash_item(&x, e->v[i].set ? tb_event_get(e, (int)i, buf,
+							  sizeof(buf))
+					  : "-");
+	}
+	gnutls_hash(x.h, x.buf, x.used);
+	gnutls_hash_deinit(x.h, out);
+	return TB_OK;
+}
+
 /* The event's JSON text (cJSON_free) and its content hash. */
 static int event_serialise(const struct tb_event *e, char **body,
 			   unsigned char hash[HASH_LEN])
 {
 	cJSON *o = tb_event_to_json(e);
-	char *content = NULL;
 	int rc = TB_ENOMEM;
 
 	*body = NULL;
-	if (!o)
-		goto out;
-	*body = cJSON_PrintUnformatted(o);
-	if (!*body)
-		goto out;
-	cJSON_DeleteItemFromObjectCaseSensitive(o, "seq");
-	cJSON_DeleteItemFromObjectCaseSensitive(o, "device");
-	cJSON_DeleteItemFromObjectCaseSensitive(o, "recorded_at");
-	content = cJSON_PrintUnformatted(o);
-	if (!content)
-		goto out;
-	rc = gnutls_hash_fast(GNUTLS_DIG_SHA256, content, strlen(content),
-			      hash) < 0 ? TB_EIO : TB_OK;
-out:
+	if (o)
+		*body = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (*body)
+		rc = content_hash(e, hash);
 	if (rc < 0 && *body) {
 		cJSON_free(*body);
 		*body = NULL;
 	}
-	cJSON_free(content);
-	cJSON_Delete(o);
 	return rc;
 }
 
@@ -177,16 +237,12 @@ static int store_revision(struct merge_ctx *c, sqlite3_stmt *st,
 }
 
 /* Decision for one valid event whose seq is past the cursor. */
-static int merge_event(struct merge_ctx *c, const struct tb_event *e)
+static int merge_event(struct merge_ctx *c, const struct tb_event *e,
+		       const char *body, const unsigned char *hash)
 {
-	unsigned char hash[HASH_LEN];
 	char reason[TB_MSG_LEN + 64];
-	char *body = NULL;
-	int src, rc;
+	int src, rc = TB_OK;
 
-	rc = event_serialise(e, &body, hash);
-	if (rc < 0)
-		goto out;
 	sqlite3_reset(c->sel);
 	sqlite3_bind_text(c->sel, 1, e->id, -1, SQLITE_STATIC);
 	src = sqlite3_step(c->sel);
@@ -226,7 +282,6 @@ static int merge_event(struct merge_ctx *c, const struct tb_event *e)
 		c->ack->accepted++;
 out:
 	sqlite3_reset(c->sel);
-	cJSON_free(body);
 	return rc;
 }
 
@@ -353,6 +408,54 @@ static int cursor_put(struct merge_ctx *c, int64_t through, int64_t token)
 	return rc;
 }
 
+/* Events carry school and device only when they differ from the batch's
+ * (never, from a correct agent); fill them in from the envelope. */
+static void batch_fill(struct tb_batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->count; i++) {
+		struct tb_event *e = &b->items[i].ev;
+
+		if (!e->school[0])
+			snprintf(e->school, sizeof(e->school), "%s", b->school);
+		if (!e->device[0])
+			snprintf(e->device, sizeof(e->device), "%s", b->device);
+	}
+}
+
+void tb_merge_prep_clear(struct tb_merge_prep *prep)
+{
+	size_t i;
+
+	for (i = 0; prep->body && i < prep->n; i++)
+		cJSON_free(prep->body[i]);
+	tb_free(prep->body);
+	tb_free(prep->hash);
+	memset(prep, 0, sizeof(*prep));
+}
+
+int tb_merge_prepare(struct tb_batch *b, struct tb_merge_prep *prep)
+{
+	size_t i;
+	int rc = TB_OK;
+
+	memset(prep, 0, sizeof(*prep));
+	batch_fill(b);
+	prep->body = tb_calloc(b->count ? b->count : 1, sizeof(*prep->body));
+	prep->hash = tb_calloc(b->count ? b->count : 1, HASH_LEN);
+	if (!prep->body || !prep->hash)
+		rc = TB_ENOMEM;
+	prep->n = b->count;
+	for (i = 0; rc == TB_OK && i < b->count; i++)
+		if (!b->items[i].error)
+			rc = event_serialise(&b->items[i].ev, &prep->body[i],
+					     prep->hash + i * HASH_LEN);
+	if (rc < 0)
+		tb_merge_prep_clear(prep);
+	return rc;
+}
+
 /* The per-event school check, before any database work: every event is
  * for the batch's school, which is the token's. */
 static int batch_school_check(const struct tb_principal *p,
@@ -366,13 +469,10 @@ static int batch_school_check(const struct tb_principal *p,
 			   b->school, p->school);
 		return 0;
 	}
+	batch_fill(b);
 	for (i = 0; i < b->count; i++) {
-		struct tb_event *e = &b->items[i].ev;
+		const struct tb_event *e = &b->items[i].ev;
 
-		if (!e->school[0])
-			snprintf(e->school, sizeof(e->school), "%s", b->school);
-		if (!e->device[0])
-			snprintf(e->device, sizeof(e->device), "%s", b->device);
 		if (strcmp(e->school, p->school) != 0) {
 			result_set(res, 403, "forbidden", -1,
 				   "event %s is for school %s", e->id, e->school);
@@ -382,7 +482,8 @@ static int batch_school_check(const struct tb_principal *p,
 	return 1;
 }
 
-static int merge_items(struct merge_ctx *c, int64_t cursor)
+static int merge_items(struct merge_ctx *c, const struct tb_merge_prep *prep,
+		       int64_t cursor)
 {
 	size_t i;
 	int rc = TB_OK;
@@ -395,7 +496,8 @@ static int merge_items(struct merge_ctx *c, int64_t cursor)
 		else if (it->error)
 			rc = reject(c, &it->ev, it->error);
 		else
-			rc = merge_event(c, &it->ev);
+			rc = merge_event(c, &it->ev, prep->body[i],
+					 prep->hash + i * HASH_LEN);
 	}
 	return rc;
 }
@@ -404,6 +506,15 @@ int tb_merge_batch(sqlite3 *db, const struct tb_principal *p,
 		   struct tb_batch *b, struct tb_ack *ack,
 		   struct tb_merge_result *res)
 {
+	return tb_merge_batch_prepared(db, p, b, NULL, ack, res);
+}
+
+int tb_merge_batch_prepared(sqlite3 *db, const struct tb_principal *p,
+			    struct tb_batch *b,
+			    const struct tb_merge_prep *prep,
+			    struct tb_ack *ack, struct tb_merge_result *res)
+{
+	struct tb_merge_prep own;
 	struct merge_ctx c;
 	int64_t cursor = 0;
 	int rc, in_tx = 0;
@@ -413,9 +524,16 @@ int tb_merge_batch(sqlite3 *db, const struct tb_principal *p,
 	c.b = b;
 	c.ack = ack;
 	c.now = (int64_t)time(NULL);
+	memset(&own, 0, sizeof(own));
 	result_set(res, 200, NULL, -1, "ok");
 	if (!batch_school_check(p, b, res))
 		return TB_OK;
+	if (!prep) {
+		rc = tb_merge_prepare(b, &own);
+		if (rc < 0)
+			return rc;
+		prep = &own;
+	}
 	rc = tb_db_exec(db, "BEGIN IMMEDIATE", NULL, 0);
 	if (rc < 0)
 		goto out;
@@ -435,7 +553,7 @@ int tb_merge_batch(sqlite3 *db, const struct tb_principal *p,
 	snprintf(ack->device, sizeof(ack->device), "%s", b->device);
 	rc = ctx_prepare(&c);
 	if (rc == TB_OK)
-		rc = merge_items(&c, cursor);
+		rc = merge_items(&c, prep, cursor);
 	if (rc == TB_OK)
 		rc = cursor_put(&c, b->last_seq > cursor ? b->last_seq : cursor,
 				p->token_id);
@@ -452,6 +570,7 @@ out:
 	ctx_finalize(&c);
 	if (in_tx)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	tb_merge_prep_clear(&own);
 	return rc;
 }
 

@@ -43,13 +43,33 @@ struct tb_merge_result {
 	int64_t expected_seq;  /* with 409; -1 otherwise */
 };
 
-/* Merges b for principal p. b's events get school and device filled in
- * where the batch left them empty. 0 with res->status set (200: ack filled
- * and committed); TB_EAGAIN when the database stayed busy (answer 503);
+/* What merging needs that no database does: each event's JSON body and
+ * content hash. Computed before the write lock is taken, so concurrent
+ * uploads do this part in parallel and hold the lock only for SQL. */
+struct tb_merge_prep {
+	size_t n;
+	char **body;          /* n bodies (cJSON_free'd by clear), NULL for
+			       * events the decoder rejected */
+	unsigned char *hash;  /* n * 32 bytes */
+};
+
+/* Fills in school and device where b's events left them empty, then
+ * computes prep for b. 0 or TB_ENOMEM (prep cleared). */
+int tb_merge_prepare(struct tb_batch *b, struct tb_merge_prep *prep);
+/* Frees what prep holds; accepts a zeroed or half-built prep. */
+void tb_merge_prep_clear(struct tb_merge_prep *prep);
+
+/* Merges b for principal p. 0 with res->status set (200: ack filled and
+ * committed); TB_EAGAIN when the database stayed busy (answer 503);
  * TB_EIO / TB_ENOMEM otherwise (answer 500). ack must be initialised. */
 int tb_merge_batch(struct sqlite3 *db, const struct tb_principal *p,
 		   struct tb_batch *b, struct tb_ack *ack,
 		   struct tb_merge_result *res);
+/* The same with prep from tb_merge_prepare(b) (NULL: computed here). */
+int tb_merge_batch_prepared(struct sqlite3 *db, const struct tb_principal *p,
+			    struct tb_batch *b,
+			    const struct tb_merge_prep *prep,
+			    struct tb_ack *ack, struct tb_merge_result *res);
 
 /* The device's committed_through for a cursor request by p: 0 and *out on
  * success, or 0 with res->status 403 when the device is bound to another

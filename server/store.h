@@ -9,7 +9,9 @@
  * never sleep in its busy handler: a waiting worker is woken the moment the
  * writer finishes. The busy timeout of each connection still covers
  * writers in other processes (a local `enroll` while serving). When the
- * deadline passes the caller answers 503 with Retry-After.
+ * deadline passes the caller answers 503 with Retry-After. A checkpointer
+ * thread copies the WAL back into the database in the background, so no
+ * batch waits for a checkpoint (see store.c).
  */
 #ifndef TB_STORE_H
 #define TB_STORE_H

@@ -333,6 +333,7 @@ static enum MHD_Result finish_merge(struct tb_upload *u,
 {
 	const struct tb_resp_env *re = &u->env->resp;
 	struct tb_merge_result res;
+	struct tb_merge_prep prep;
 	struct tb_ack ack;
 	char *body = NULL;
 	size_t len = 0;
@@ -340,13 +341,18 @@ static enum MHD_Result finish_merge(struct tb_upload *u,
 	int rc;
 
 	tb_ack_init(&ack);
+	/* Bodies and hashes first, outside the lock. */
+	if (tb_merge_prepare(b, &prep) < 0) {
+		ret = tb_resp_error(c, re, 503, NULL, "out of memory", -1, 0);
+		goto out;
+	}
 	if (tb_store_write_begin(u->env->store, u->env->busy_timeout_ms) < 0) {
 		ret = tb_resp_error(c, re, 503, NULL, "the database is busy",
 				    -1, 0);
 		goto out;
 	}
-	rc = tb_merge_batch(tb_store_conn(u->env->store), &u->who, b, &ack,
-			    &res);
+	rc = tb_merge_batch_prepared(tb_store_conn(u->env->store), &u->who, b,
+				     &prep, &ack, &res);
 	tb_store_write_end(u->env->store);
 	if (rc == TB_EAGAIN) {
 		ret = tb_resp_error(c, re, 503, NULL, "the database is busy",
@@ -369,6 +375,7 @@ static enum MHD_Result finish_merge(struct tb_upload *u,
 			 (long long)ack.duplicates, ack.nrejected);
 	}
 out:
+	tb_merge_prep_clear(&prep);
 	tb_ack_clear(&ack);
 	return ret;
 }
