@@ -472,7 +472,7 @@ static void test_export_csv_and_district(void **state)
 
 static void test_admin_http(void **state)
 {
-	char out[512], token[65], admin[65], prefix[13], *last;
+	char out[512], token[65], admin[65], prefix[13], fresh[65], *last;
 	const char *args[] = { "admin-token", NULL };
 	struct helper_server_resp r;
 	cJSON *arr;
@@ -509,6 +509,28 @@ static void test_admin_http(void **state)
 	assert_int_equal(r.status, 401);
 	helper_server_resp_free(&r);
 
+	/* Enroll over HTTP: the new token works at once. */
+	assert_int_equal(helper_server_request(&srv, "POST",
+		"/v1/admin/enroll?school=HB-163&name=THCS%20M%E1%BB%9Bi"
+		"&district=HB-LS&level=THCS", admin, NULL, NULL, NULL, 0, 0, &r),
+			 0);
+	assert_int_equal(r.status, 200);
+	arr = cJSON_Parse(r.body);
+	assert_non_null(arr);
+	snprintf(fresh, sizeof(fresh), "%s",
+		 cJSON_GetObjectItem(arr, "token")->valuestring);
+	assert_int_equal(strlen(fresh), 64);
+	cJSON_Delete(arr);
+	helper_server_resp_free(&r);
+	assert_int_equal(helper_server_count(&srv, "SELECT count(*) FROM units "
+					     "WHERE code='HB-163' AND name="
+					     "'THCS Mới' AND level='THCS'"), 1);
+	assert_int_equal(helper_server_request(&srv, "GET",
+		"/v1/cursor?device=6f1c2a9e-3b4d-4c5e-8f70-000000000163", fresh,
+		NULL, NULL, NULL, 0, 0, &r), 0);
+	assert_int_equal(r.status, 200);
+	helper_server_resp_free(&r);
+
 	/* Revoke over HTTP; the device token then gets 401. */
 	assert_int_equal(helper_server_request(&srv, "POST",
 					       "/v1/admin/revoke?school=HB-161",
@@ -524,6 +546,41 @@ static void test_admin_http(void **state)
 	helper_server_resp_free(&r);
 }
 
+/* A replaced token (revoked, a new one enrolled for the same school) goes
+ * on from the device's cursor; the old token is refused. */
+static void test_token_rotation(void **state)
+{
+	char t1[65], t2[65], *json;
+	const char *dev = "6f1c2a9e-3b4d-4c5e-8f70-000000000171";
+	char prefix[13];
+	const char *rev[] = { "revoke", "--token-prefix", prefix, NULL };
+	struct tb_error_body e;
+	struct tb_ack ack;
+
+	(void)state;
+	assert_int_equal(helper_server_enroll(&srv, "HB-171", "HB-LS", t1), 0);
+	json = helper_server_batch(dev, "HB-171", 1, 3, 0x171, 1, 0);
+	post_ack(t1, json, &ack);
+	tb_ack_clear(&ack);
+	free(json);
+	memcpy(prefix, t1, 12);
+	prefix[12] = '\0';
+	assert_int_equal(helper_server_run(&srv, NULL, 0, rev), 0);
+	assert_int_equal(helper_server_enroll(&srv, "HB-171", "HB-LS", t2), 0);
+	json = helper_server_batch(dev, "HB-171", 4, 2, 0x171, 1, 0);
+	post_error(t1, json, 401, "unauthorized", &e);
+	post_ack(t2, json, &ack);
+	assert_int_equal(ack.accepted, 2);
+	assert_int_equal(ack.committed_through, 5);
+	tb_ack_clear(&ack);
+	free(json);
+	/* Another school's token cannot take the device over. */
+	assert_int_equal(helper_server_enroll(&srv, "HB-172", "HB-LS", t1), 0);
+	json = helper_server_batch(dev, "HB-172", 6, 1, 0x172, 1, 0);
+	post_error(t1, json, 403, "forbidden", &e);
+	free(json);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -535,6 +592,7 @@ int main(void)
 		cmocka_unit_test(test_cursor),
 		cmocka_unit_test(test_export_csv_and_district),
 		cmocka_unit_test(test_admin_http),
+		cmocka_unit_test(test_token_rotation),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
