@@ -300,6 +300,7 @@ int tb_http_start(const struct tb_http_opts *o, struct tb_store *store,
 	h->up.store = store;
 	h->up.resp.retry_after = o->retry_after;
 	h->up.busy_timeout_ms = o->busy_timeout_ms;
+	h->up.upload_timeout_s = o->upload_timeout;
 	h->up.tally = tb_upload_tally_create(o->max_uploads, o->device_uploads);
 	h->cert = tb_strdup(o->cert_pem);
 	h->key = tb_strdup(o->key_pem);

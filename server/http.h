@@ -33,6 +33,7 @@ struct tb_http_opts {
 	long max_uploads;       /* uploads in flight in all, else 503 */
 	long device_uploads;    /* uploads in flight per token, else 429 */
 	long busy_timeout_ms;
+	long upload_timeout;    /* seconds */
 	long retry_after;
 };
 

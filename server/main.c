@@ -128,6 +128,9 @@ static int serve_opts(const struct tb_config *cfg, struct tb_http_opts *o,
 		rc = tb_settings_long(cfg, "device_uploads", &o->device_uploads,
 				      msg, msglen);
 	if (rc == TB_OK)
+		rc = tb_settings_long(cfg, "upload_timeout", &o->upload_timeout,
+				      msg, msglen);
+	if (rc == TB_OK)
 		rc = tb_settings_long(cfg, "busy_timeout_ms", &o->busy_timeout_ms,
 				      msg, msglen);
 	if (rc == TB_OK)

@@ -42,6 +42,8 @@ static const struct setting settings[] = {
 	  "batch uploads in flight at once; more get 503" },
 	{ "device_uploads", ST_INT, "2", 1, 1024, NULL,
 	  "batch uploads in flight at once with one token; more get 429" },
+	{ "upload_timeout", ST_INT, "600", 1, 86400, NULL,
+	  "seconds one upload may take in all; a slower one is cut" },
 	{ "busy_timeout_ms", ST_INT, "5000", 1, 600000, NULL,
 	  "milliseconds to wait for the database before 503" },
 	{ "retry_after", ST_INT, "5", 1, 3600, NULL,

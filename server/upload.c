@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "common/err.h"
 #include "common/mem.h"
@@ -44,6 +45,7 @@ struct tb_upload {
 	int counted;
 	unsigned fail_status;
 	char fail_msg[TB_MSG_LEN];
+	struct timespec t0;
 	struct tb_principal who;
 	char summary[TB_MSG_LEN + 64];
 };
@@ -123,8 +125,10 @@ struct tb_upload *tb_upload_create(const struct tb_upload_env *env)
 {
 	struct tb_upload *u = tb_calloc(1, sizeof(*u));
 
-	if (u)
+	if (u) {
 		u->env = env;
+		clock_gettime(CLOCK_MONOTONIC, &u->t0);
+	}
 	return u;
 }
 
@@ -270,8 +274,17 @@ int tb_upload_begin(struct tb_upload *u, struct MHD_Connection *c,
 enum MHD_Result tb_upload_feed(struct tb_upload *u, const char *data,
 			       size_t len)
 {
+	struct timespec now;
 	int rc;
 
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (u->env->upload_timeout_s > 0 &&
+	    now.tv_sec - u->t0.tv_sec > u->env->upload_timeout_s) {
+		snprintf(u->summary, sizeof(u->summary), "school=%s cut: still "
+			 "sending after %lds", u->who.school,
+			 u->env->upload_timeout_s);
+		return MHD_NO;
+	}
 	u->received += len;
 	if (!u->fail_status && u->received > (size_t)TB_BODY_MAX)
 		fail(u, 413, "body is over the limit of %d bytes", TB_BODY_MAX);

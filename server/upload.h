@@ -13,7 +13,9 @@
  * write lock or the database stays busy, and the outcome of tb_merge_batch
  * (200 ack, 401, 403, 409). A refusal found mid-body is answered once the
  * body has been read (and discarded) up to twice TB_BODY_MAX; past that the
- * connection is cut. Nothing of a refused batch is stored.
+ * connection is cut, as it is when the body is still arriving
+ * upload_timeout_s after the headers (MHD's own timeout only catches a
+ * connection that goes silent, not one that trickles). Nothing of a refused batch is stored.
  */
 #ifndef TB_UPLOAD_H
 #define TB_UPLOAD_H
@@ -31,6 +33,7 @@ struct tb_upload_env {
 	struct tb_resp_env resp;
 	struct tb_store *store;
 	long busy_timeout_ms;  /* wait this long for the write lock */
+	long upload_timeout_s; /* an upload still sending after this is cut */
 	struct tb_upload_tally *tally; /* uploads in flight, shared */
 };
 

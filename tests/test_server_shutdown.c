@@ -204,6 +204,39 @@ static void test_sigterm_waits_for_upload(void **state)
 	helper_server_teardown(&s);
 }
 
+/* An upload still trickling in past --upload-timeout is cut, and nothing
+ * of it is stored. */
+static void test_slow_upload_cut(void **state)
+{
+	struct helper_server s;
+	const char *extra[] = { "--upload-timeout", "1", NULL };
+	struct helper_server_slow *sl;
+	char tok[65], *json;
+	unsigned char *gz = NULL;
+	size_t len = 0;
+	int i;
+
+	(void)state;
+	assert_int_equal(helper_server_setup(&s), 0);
+	assert_int_equal(helper_server_start(&s, extra), 0);
+	assert_int_equal(helper_server_enroll(&s, "HB-391", "HB-LS", tok), 0);
+	json = helper_server_batch("8b1c2a9e-3b4d-4c5e-8f70-000000000391",
+				   "HB-391", 1, 5, 0x391, 1, 0);
+	assert_int_equal(tb_gz_compress(json, strlen(json), -1, &gz, &len), 0);
+	sl = helper_server_slow_start(&s, tok, gz, len);
+	assert_non_null(sl);
+	for (i = 0; !helper_server_slow_started(sl) && i < 500; i++)
+		usleep(10000);
+	usleep(2200000); /* past the 1 s limit (whole seconds are compared) */
+	assert_int_equal(helper_server_slow_finish(sl), 0); /* cut, no answer */
+	assert_int_equal(helper_server_count(&s, "SELECT count(*) FROM events"),
+			 0);
+	assert_int_equal(helper_server_stop(&s), 0);
+	tb_free(gz);
+	free(json);
+	helper_server_teardown(&s);
+}
+
 static void test_sigint_idle(void **state)
 {
 	struct helper_server s;
@@ -271,6 +304,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sigterm_during_uploads),
 		cmocka_unit_test(test_sigterm_waits_for_upload),
+		cmocka_unit_test(test_slow_upload_cut),
 		cmocka_unit_test(test_sigint_idle),
 		cmocka_unit_test(test_silent_client_cut),
 	};
