@@ -29,7 +29,6 @@
 
 #include "common/mem.h"
 #include "protocol/gz.h"
-#include "tests/helper_proc.h"
 
 #define HS_ARGS_MAX 64
 
@@ -358,31 +357,38 @@ int helper_server_enroll(struct helper_server *s, const char *school,
 }
 
 int helper_server_agent_init(const struct helper_server *s,
-			     const struct helper_proc_sandbox *sb,
-			     const char *url, const char *school,
-			     const char *token, char *device)
+			     struct helper_server_agent *a, const char *url,
+			     const char *school, const char *token)
 {
-	struct helper_proc_opts o = { 0 };
 	struct helper_proc_result r;
 	int ok;
 
-	device[0] = '\0';
-	o.env = sb->env;
-	helper_proc_runl(&r, &o, TB_AGENT_BIN, "init", "--server",
+	memset(a, 0, sizeof(*a));
+	if (helper_proc_sandbox_make(&a->sb) != 0)
+		return -1;
+	a->o.env = a->sb.env;
+	a->o.timeout_ms = 30000;
+	snprintf(a->school, sizeof(a->school), "%s", school);
+	snprintf(a->token, sizeof(a->token), "%s", token);
+	snprintf(a->db, sizeof(a->db), "%s/agent.db", a->sb.data);
+	helper_proc_runl(&r, &a->o, TB_AGENT_BIN, "init", "--server",
 			 url ? url : s->url, "--school", school, "--token",
-			 token, "--ca-file", s->ca, "--data-dir", sb->data,
+			 token, "--ca-file", s->ca, "--data-dir", a->sb.data,
 			 NULL);
 	ok = r.exited && r.exit_code == 0 && r.out_len == 37 &&
 	     r.out[36] == '\n';
-	if (ok) {
-		memcpy(device, r.out, 36);
-		device[36] = '\0';
-	} else {
+	if (ok)
+		memcpy(a->device, r.out, 36);
+	else
 		fprintf(stderr, "agent init failed (exit %d): %s%s\n",
 			r.exit_code, r.out ? r.out : "", r.err ? r.err : "");
-	}
 	helper_proc_free(&r);
 	return ok ? 0 : -1;
+}
+
+void helper_server_agent_cleanup(struct helper_server_agent *a)
+{
+	helper_proc_sandbox_remove(&a->sb);
 }
 
 /* ---- HTTPS ------------------------------------------------------------ */
@@ -682,13 +688,14 @@ char *helper_server_batch(const char *device, const char *school,
 	return out;
 }
 
-int64_t helper_server_count(struct helper_server *s, const char *sql)
+/* One integer from path; flags say how to open it. */
+static int64_t hs_db_int(const char *path, int flags, const char *sql)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	int64_t n = -1;
 
-	if (sqlite3_open_v2(s->db, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_busy_timeout(db, 10000);
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -699,6 +706,16 @@ out:
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return n;
+}
+
+int64_t helper_server_count(struct helper_server *s, const char *sql)
+{
+	return hs_db_int(s->db, SQLITE_OPEN_READWRITE, sql);
+}
+
+int64_t helper_server_db_int(const char *path, const char *sql)
+{
+	return hs_db_int(path, SQLITE_OPEN_READONLY, sql);
 }
 
 int64_t helper_server_countf(struct helper_server *s, const char *fmt, ...)
@@ -723,4 +740,31 @@ cJSON *helper_server_find_id(cJSON *arr, const char *id)
 			return o;
 	}
 	return NULL;
+}
+
+int helper_server_integrity(const char *path)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int ok = 0;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) ==
+		    SQLITE_OK &&
+	    sqlite3_busy_timeout(db, 10000) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) ==
+		    SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(st, 0);
+
+		ok = v && strcmp(v, "ok") == 0;
+		if (!ok)
+			fprintf(stderr, "%s: integrity_check: %s\n", path,
+				v ? v : "(null)");
+	} else {
+		fprintf(stderr, "%s: integrity_check could not run: %s\n", path,
+			db ? sqlite3_errmsg(db) : "out of memory");
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return ok ? 0 : -1;
 }

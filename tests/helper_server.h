@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "tests/helper_proc.h"
+
 #define HELPER_SERVER_PATH 512
 
 struct helper_server {
@@ -67,15 +69,25 @@ int helper_server_run(struct helper_server *s, char *out, size_t outlen,
 int helper_server_enroll(struct helper_server *s, const char *school,
 			 const char *district, char *token);
 
-/* `tienbo-agent init` in the sandbox sb (its config and sb->data) for
- * school with token, trusting s->ca, talking to url (NULL: s->url; a
- * proxy's address otherwise). Puts the printed device id in device (37).
- * 0 or -1 (the agent's stderr is printed). */
-struct helper_proc_sandbox;
+/* An agent of the server under test: a sandbox (its config and data
+ * dir), options to run TB_AGENT_BIN in it, and what init gave it. */
+struct helper_server_agent {
+	struct helper_proc_sandbox sb;
+	struct helper_proc_opts o;     /* env = sb.env, 30 s timeout */
+	char school[40];
+	char token[80];
+	char device[37];               /* printed by init */
+	char db[400];                  /* the store: sb.data/agent.db */
+};
+/* Makes the sandbox and runs `tienbo-agent init` in it for school with
+ * token, trusting s->ca, talking to url (NULL: s->url; a proxy's or an
+ * impostor's address otherwise). 0, or -1 (init's output is printed).
+ * Clean up with helper_server_agent_cleanup either way. */
 int helper_server_agent_init(const struct helper_server *s,
-			     const struct helper_proc_sandbox *sb,
-			     const char *url, const char *school,
-			     const char *token, char *device);
+			     struct helper_server_agent *a, const char *url,
+			     const char *school, const char *token);
+/* Removes the sandbox. */
+void helper_server_agent_cleanup(struct helper_server_agent *a);
 
 /* One HTTPS request. token, ctype, cenc may be NULL (header left out).
  * chunked: send without Content-Length. 0 when a response came back. */
@@ -115,8 +127,14 @@ void helper_server_id(unsigned tag, int64_t seq, char *id);
 struct cJSON;
 struct cJSON *helper_server_find_id(struct cJSON *arr, const char *id);
 
+/* PRAGMA integrity_check of the SQLite file at path (the server's, or an
+ * agent's): 0 if "ok", else -1 after printing what it found. */
+int helper_server_integrity(const char *path);
+
 /* The one integer a SQL query on the server's database returns, or -1. */
 int64_t helper_server_count(struct helper_server *s, const char *sql);
+/* The same on any SQLite file (an agent's store), opened read-only. */
+int64_t helper_server_db_int(const char *path, const char *sql);
 /* The same with the query made by printf from fmt (up to 1 KiB). */
 int64_t helper_server_countf(struct helper_server *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -124,14 +124,8 @@ static const struct fx_event fixture_b[] = {
 
 /* ---- agents ------------------------------------------------------------- */
 
-struct agent {
-	struct helper_proc_sandbox sb;
-	struct helper_proc_opts o;
-	char school[16];
-	char token[80];
-	char device[TB_ID_LEN];
-	char db[400];
-};
+/* An agent: its sandbox, options, school, token, device and store. */
+#define agent helper_server_agent
 
 #define AGENT(a, r, ...) \
 	helper_proc_runl((r), &(a)->o, TB_AGENT_BIN, __VA_ARGS__, NULL)
@@ -150,14 +144,8 @@ static struct agent *agent_new(struct helper_server *s, const char *school,
 	struct agent *a = calloc(1, sizeof(*a));
 
 	assert_non_null(a);
-	assert_int_equal(helper_proc_sandbox_make(&a->sb), 0);
-	a->o.env = a->sb.env;
-	a->o.timeout_ms = 30000;
-	snprintf(a->school, sizeof(a->school), "%s", school);
-	snprintf(a->token, sizeof(a->token), "%s", token);
-	snprintf(a->db, sizeof(a->db), "%s/agent.db", a->sb.data);
-	assert_int_equal(helper_server_agent_init(s, &a->sb, url, school, token,
-						  a->device), 0);
+	assert_int_equal(helper_server_agent_init(s, a, url, school, token),
+			 0);
 	return a;
 }
 
@@ -165,7 +153,7 @@ static void agent_free(struct agent *a)
 {
 	if (!a)
 		return;
-	helper_proc_sandbox_remove(&a->sb);
+	helper_server_agent_cleanup(a);
 	free(a);
 }
 
