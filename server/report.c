@@ -319,6 +319,24 @@ static int gather(struct run *x, int32_t from, int32_t to, unsigned kinds,
 	return rc;
 }
 
+/* Plan start .. period end: the period's sums plus what came before it
+ * (or, for a period that starts before the plan, a scan of its own). */
+static int gather_cumulative(struct run *x)
+{
+	const struct tb_period *pd = &x->r->period;
+	int32_t start = x->r->plan->start;
+	size_t n = x->p->nunits * TB_KIND_COUNT * x->stride;
+	int rc;
+
+	if (pd->from < start)
+		return gather(x, start, pd->to, (1u << TB_KIND_COUNT) - 1,
+			      &x->cum);
+	rc = gather(x, start, pd->from - 1, (1u << TB_KIND_COUNT) - 1, &x->cum);
+	for (size_t i = 0; rc == TB_OK && i < n; i++)
+		x->cum[i] += x->acc[i];
+	return rc;
+}
+
 static int32_t quarter_index(int32_t day)
 {
 	int y, m, d;
@@ -749,8 +767,7 @@ static int compute(struct run *x, char *msg, size_t msglen)
 	x->cum = x->acc;
 	if (rc == TB_OK && needs_cumulative(r->plan) &&
 	    r->period.from != r->plan->start)
-		rc = gather(x, r->plan->start, r->period.to,
-			    (1u << TB_KIND_COUNT) - 1, &x->cum);
+		rc = gather_cumulative(x);
 	if (rc == TB_OK)
 		rc = gather_snaps(x);
 	for (size_t k = 0; rc == TB_OK && k < r->nrows; k++)

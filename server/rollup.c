@@ -24,7 +24,7 @@
 #include "common/mem.h"
 #include "server/db.h"
 
-#define LAYOUT_VERSION 1
+#define LAYOUT_VERSION 2
 
 /* ---- layout ------------------------------------------------------------ */
 
@@ -219,7 +219,7 @@ static void sql_snap_values(struct sb *b, const char *x)
 
 	sb_add(b, "%s.id, %s.school, ", x, x);
 	sql_key(b, x, 0);
-	sb_add(b, ", %s.recorded_at", x);
+	sb_add(b, ", coalesce(%s.recorded_at, 0)", x);
 	for (size_t i = 0; i < l->nsnap; i++)
 		sb_add(b, ", CAST(json_extract(%s.body, '$.%s') AS INTEGER)", x,
 		       l->snap_names[i]);
@@ -250,7 +250,11 @@ static void sql_sub_all(struct sb *b, const char *x)
 {
 	for (int t = 0; t < 3; t++)
 		sql_sub(b, t, x);
-	sb_add(b, "DELETE FROM report_snap WHERE id = %s.id;\n", x);
+	sb_add(b, "DELETE FROM report_snap WHERE school = %s.school AND day = ",
+	       x);
+	sql_key(b, x, 0);
+	sb_add(b, " AND recorded_at = coalesce(%s.recorded_at, 0) AND id = %s.id;\n",
+	       x, x);
 }
 
 static void sql_drop(struct sb *b)
@@ -280,12 +284,12 @@ static void sql_create(struct sb *b)
 		sb_add(b, ", PRIMARY KEY(kind, %s, school)) WITHOUT ROWID;\n",
 		       keys[t]);
 	}
-	sb_add(b, "CREATE TABLE report_snap(id TEXT PRIMARY KEY, school TEXT"
-		  " NOT NULL, day INTEGER NOT NULL, recorded_at INTEGER");
+	sb_add(b, "CREATE TABLE report_snap(id TEXT NOT NULL, school TEXT"
+		  " NOT NULL, day INTEGER NOT NULL, recorded_at INTEGER NOT NULL");
 	for (i = 0; i < l->nsnap; i++)
 		sb_add(b, ", s_%s INTEGER", l->snap_names[i]);
-	sb_add(b, ");\nCREATE INDEX report_snap_school ON report_snap(school,"
-		  " day, recorded_at, id);\n");
+	sb_add(b, ", PRIMARY KEY(school, day, recorded_at, id)) WITHOUT"
+		  " ROWID;\n");
 	sb_add(b, "CREATE TRIGGER report_ev_insert AFTER INSERT ON events"
 		  " BEGIN\n");
 	sql_add_all(b, "NEW");

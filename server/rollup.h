@@ -22,9 +22,10 @@
  *                 sum of a count field of the activity kinds (parents,
  *                 students, ..., communicators; 0 where absent). Only n is
  *                 meaningful on snapshot rows.
- *   report_snap   id PK, school, day (YYYYMMDD), recorded_at, s_<field>...
- *                 one row per non-voided snapshot; s_<field> is NULL when
- *                 the snapshot does not give that figure.
+ *   report_snap   school, day (YYYYMMDD), recorded_at, id, s_<field>...
+ *                 PK in that order, WITHOUT ROWID (a unit's snapshots are
+ *                 read in date order); one row per non-voided snapshot;
+ *                 s_<field> is NULL when the snapshot does not give it.
  * Only the current revision (the events table) is rolled up; voided
  * events are left out, and voiding or amending an event moves its
  * contribution in the same statement.

@@ -23,11 +23,15 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "common/config.h"
+#include "common/csv.h"
 #include "common/date.h"
 #include "common/err.h"
 #include "common/event.h"
@@ -38,6 +42,10 @@
 #include "server/merge.h"
 #include "server/plan.h"
 #include "server/report.h"
+#include "server/report_cli.h"
+#include "server/report_html.h"
+#include "server/report_http.h"
+#include "server/report_out.h"
 
 #define NDIST 3
 #define PER 10
@@ -901,6 +909,394 @@ static void test_void_and_amend(void **state)
 	check_all(db);
 }
 
+/* ---- outputs ------------------------------------------------------------ */
+
+/* What f wrote, NUL-terminated (free with free). Not inlined: GCC then
+ * takes the returned text for a pointer to the local it was stored in. */
+static __attribute__((noinline)) char *mem_text(void (*write)(const struct tb_report *, FILE *),
+		      const struct tb_report *r, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+
+	assert_non_null(f);
+	write(r, f);
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+static void write_csv(const struct tb_report *r, FILE *f)
+{
+	assert_int_equal(tb_report_out_csv(r, f), 0);
+}
+
+static void write_json(const struct tb_report *r, FILE *f)
+{
+	assert_int_equal(tb_report_out_json(r, f), 0);
+}
+
+static void write_html(const struct tb_report *r, FILE *f)
+{
+	assert_int_equal(tb_report_html(r, NULL, f), 0);
+}
+
+/* The printed form of a reference number: two decimals, no trailing 0. */
+static void ref_num(double v, char *buf, size_t len)
+{
+	char *e;
+
+	snprintf(buf, len, "%.2f", v + (v >= 0 ? 1e-9 : -1e-9));
+	e = buf + strlen(buf);
+	while (e > buf && e[-1] == '0')
+		*--e = '\0';
+	if (e > buf && e[-1] == '.')
+		*--e = '\0';
+}
+
+/* The CSV is the half-year report: BOM, CRLF, one row per indicator in
+ * the plan's order, Vietnamese names byte for byte, the fixture's values. */
+static void test_csv(void **state)
+{
+	struct tb_report *r = run(db, "thanh-oai-2021-2030", "2025-H2", NULL, 0);
+	char **fields, msg[128], want[32];
+	size_t len, nf, rows = 0;
+	char *text = mem_text(write_csv, r, &len);
+	struct tb_csv_reader *rd;
+	FILE *f;
+
+	(void)state;
+	assert_true(len > 3);
+	assert_memory_equal(text, "\xEF\xBB\xBF", 3);
+	for (size_t i = 0; i < len; i++)
+		if (text[i] == '\n')
+			assert_true(i > 0 && text[i - 1] == '\r');
+	assert_non_null(strstr(text, "Kết quả trong kỳ / Value"));
+	f = fmemopen(text, len, "rb");
+	rd = tb_csv_reader_create(f);
+	assert_int_equal(tb_csv_next(rd, &fields, &nf, msg, sizeof(msg)), 1);
+	assert_string_equal(fields[3], "Mã / ID");
+	while (tb_csv_next(rd, &fields, &nf, msg, sizeof(msg)) == 1) {
+		const struct tb_plan_ind *ind = &r->plan->ind[rows];
+		struct ref v;
+
+		assert_int_equal(nf, 19);
+		assert_string_equal(fields[0], "thanh-oai-2021-2030");
+		assert_string_equal(fields[2], "2025-H2");
+		assert_string_equal(fields[3], ind->id);
+		assert_string_equal(fields[4], ind->name_vi);
+		ref_eval(r->plan, ind, NULL, &r->period, &v);
+		if (v.has_value)
+			ref_num(v.value, want, sizeof(want));
+		else
+			want[0] = '\0';
+		assert_string_equal(fields[7], want);
+		rows++;
+	}
+	assert_int_equal(rows, r->nrows);
+	assert_non_null(strstr(text, "Tỷ lệ nữ làm chủ nhiệm các nhiệm vụ khoa "
+				     "học và công nghệ"));
+	tb_csv_reader_destroy(rd);
+	fclose(f);
+	free(text);
+	tb_report_destroy(r);
+}
+
+static void test_json(void **state)
+{
+	struct tb_report *r = run(db, "hoa-binh-2022-2030", "2025-H2", "DA", 1);
+	size_t len;
+	char *text = mem_text(write_json, r, &len);
+	cJSON *o = cJSON_Parse(text), *inds, *it;
+	size_t k = 0;
+
+	(void)state;
+	assert_non_null(o);
+	assert_string_equal(cJSON_GetObjectItem(o, "plan")->valuestring,
+			    "hoa-binh-2022-2030");
+	assert_string_equal(cJSON_GetObjectItem(o, "unit")->valuestring, "DA");
+	assert_string_equal(cJSON_GetObjectItem(o, "unit_name")->valuestring,
+			    "Huyện Đà Bắc");
+	assert_string_equal(cJSON_GetObjectItem(o, "period")->valuestring,
+			    "2025-H2");
+	assert_non_null(cJSON_GetObjectItem(o, "generated_at"));
+	inds = cJSON_GetObjectItem(o, "indicators");
+	assert_int_equal(cJSON_GetArraySize(inds), r->nrows);
+	cJSON_ArrayForEach(it, inds) {
+		const struct tb_plan_ind *ind = &r->plan->ind[k++];
+		cJSON *val = cJSON_GetObjectItem(it, "value");
+		cJSON *tg = cJSON_GetObjectItem(it, "target");
+		struct ref v;
+
+		ref_eval(r->plan, ind, "DA", &r->period, &v);
+		assert_string_equal(cJSON_GetObjectItem(it, "id")->valuestring,
+				    ind->id);
+		assert_string_equal(cJSON_GetObjectItem(it, "name_vi")->valuestring,
+				    ind->name_vi);
+		if (v.has_value)
+			assert_true(fabs(val->valuedouble - v.value) <= 0.005);
+		else
+			assert_true(cJSON_IsNull(val));
+		assert_int_equal(cJSON_GetObjectItem(it, "units_reported")->valueint,
+				 v.reported);
+		assert_int_equal(cJSON_GetObjectItem(it, "units_expected")->valueint,
+				 v.expected);
+		assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(it,
+									"missing")),
+				 v.nmissing);
+		if (strcmp(ind->id, "HB-3.1/parents") == 0) {
+			assert_string_equal(cJSON_GetObjectItem(tg, "cmp")->valuestring,
+					    ">=");
+			assert_int_equal(cJSON_GetObjectItem(tg, "value")->valueint,
+					 1500);
+			assert_int_equal(cJSON_GetObjectItem(tg, "year")->valueint,
+					 2025);
+			assert_true(fabs(cJSON_GetObjectItem(it, "cumulative")
+						 ->valuedouble - v.cum) < 1e-9);
+		}
+		if (ind->f.type == TB_F_NOT_COLLECTED) {
+			assert_string_equal(cJSON_GetObjectItem(it, "status")
+						    ->valuestring,
+					    "not_collected");
+			assert_non_null(cJSON_GetObjectItem(it, "reason"));
+		}
+	}
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(o, "districts")),
+			 1);
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(o,
+								 "action_month"),
+					     "year")->valueint,
+			 2025);
+	cJSON_Delete(o);
+	free(text);
+	tb_report_destroy(r);
+}
+
+/* The value in attribute `attr` of the element whose data-id is id. */
+static int html_attr(const char *html, const char *id, const char *attr,
+		     char *out, size_t outlen)
+{
+	char key[128];
+	const char *p, *q, *end;
+
+	snprintf(key, sizeof(key), "data-id=\"%s\"", id);
+	p = strstr(html, key);
+	if (!p)
+		return -1;
+	end = strchr(p, '>');
+	snprintf(key, sizeof(key), "%s=\"", attr);
+	q = strstr(p, key);
+	if (!q || q > end)
+		return -1;
+	q += strlen(key);
+	end = strchr(q, '"');
+	snprintf(out, outlen, "%.*s", (int)(end - q), q);
+	return 0;
+}
+
+static void test_html(void **state)
+{
+	struct tb_report *r = run(db, "hoa-binh-2022-2030", "2025", NULL, 1);
+	size_t len;
+	char *text = mem_text(write_html, r, &len), got[64], want[64];
+
+	(void)state;
+	assert_non_null(strstr(text, "<!DOCTYPE html>"));
+	assert_non_null(strstr(text, "name=\"viewport\""));
+	assert_null(strstr(text, "<script"));
+	assert_null(strstr(text, "http://"));
+	assert_null(strstr(text, "https://"));
+	assert_null(strstr(text, "url("));
+	assert_null(strstr(text, "@import"));
+	for (size_t k = 0; k < r->nrows; k++) {
+		struct ref v;
+
+		ref_eval(r->plan, r->rows[k].ind, NULL, &r->period, &v);
+		assert_int_equal(html_attr(text, r->rows[k].ind->id,
+					   "data-value", got, sizeof(got)), 0);
+		if (v.has_value)
+			ref_num(v.value, want, sizeof(want));
+		else
+			want[0] = '\0';
+		assert_string_equal(got, want);
+	}
+	assert_non_null(strstr(text, "id=\"stale\""));
+	assert_non_null(strstr(text, "id=\"action-month\""));
+	assert_non_null(strstr(text, "data-district=\"DC\""));
+	assert_non_null(strstr(text, "Thành phố Hòa Bình"));
+	free(text);
+	tb_report_destroy(r);
+}
+
+static void answer(const char *method, const char *path, const char *query[5],
+		   const char *bearer, const char *cookie, const char *body,
+		   struct tb_report_resp *a)
+{
+	struct tb_report_req q;
+
+	memset(&q, 0, sizeof(q));
+	q.method = method;
+	q.path = path;
+	if (query) {
+		q.plan = query[0];
+		q.unit = query[1];
+		q.period = query[2];
+		q.format = query[3];
+		q.detail = query[4];
+	}
+	q.bearer = bearer;
+	q.cookie = cookie;
+	q.body = body;
+	q.body_len = body ? strlen(body) : 0;
+	tb_report_http_answer(db, plans, &q, a);
+}
+
+static void test_http(void **state)
+{
+	const char *hb[5] = {"hoa-binh-2022-2030", "DB", "2025-H2", NULL, NULL};
+	const char *csv[5] = {"thanh-oai-2021-2030", NULL, "2025-H1", "csv",
+			      NULL};
+	const char *bad[5] = {"hoa-binh-2022-2030", NULL, "2025-H9", NULL, NULL};
+	const char *noplan[5] = {"nope", NULL, "2025", NULL, NULL};
+	char token[TB_TOKEN_LEN + 1], form[256], *body;
+	struct tb_report_resp a;
+	int64_t id;
+	cJSON *o;
+
+	(void)state;
+	assert_int_equal(tb_auth_admin_new(db, token, &id), 0);
+	answer("GET", "/", NULL, NULL, NULL, NULL, &a);
+	assert_int_equal(a.status, 401);
+	assert_non_null(a.body);
+	assert_true(a.html);
+	assert_non_null(strstr(a.body, "name=\"token\""));
+	tb_free(a.body);
+
+	answer("POST", "/signin", NULL, NULL, NULL,
+	       "token=0000000000000000000000000000000000000000000000000000000000000000",
+	       &a);
+	assert_int_equal(a.status, 401);
+	assert_string_equal(a.set_cookie, "");
+	tb_free(a.body);
+
+	snprintf(form, sizeof(form), "token=%s&next=%%2F%%3Fplan%%3Dthanh-oai-2021-2030",
+		 token);
+	answer("POST", "/signin", NULL, NULL, NULL, form, &a);
+	assert_int_equal(a.status, 303);
+	assert_string_equal(a.location, "/?plan=thanh-oai-2021-2030");
+	assert_non_null(strstr(a.set_cookie, token));
+	assert_non_null(strstr(a.set_cookie, "HttpOnly"));
+	assert_non_null(strstr(a.set_cookie, "Secure"));
+	tb_free(a.body);
+	snprintf(form, sizeof(form), "token=%s&next=%%2F%%2Fevil.example", token);
+	answer("POST", "/signin", NULL, NULL, NULL, form, &a);
+	assert_string_equal(a.location, "/"); /* never off this server */
+	tb_free(a.body);
+
+	answer("GET", "/", hb, NULL, token, NULL, &a);
+	assert_int_equal(a.status, 200);
+	assert_non_null(strstr(a.body, "data-id=\"HB-3.1/parents\""));
+	assert_non_null(strstr(a.body, "<select name=\"plan\">"));
+	tb_free(a.body);
+
+	answer("GET", "/v1/report", hb, NULL, NULL, NULL, &a);
+	assert_int_equal(a.status, 401);
+	assert_non_null(a.error);
+	tb_free(a.body);
+	answer("GET", "/v1/report", hb, token, NULL, NULL, &a);
+	assert_int_equal(a.status, 200);
+	assert_string_equal(a.ctype, "application/json");
+	body = tb_malloc(a.len + 1);
+	memcpy(body, a.body, a.len);
+	body[a.len] = '\0';
+	o = cJSON_Parse(body);
+	assert_non_null(o);
+	assert_string_equal(cJSON_GetObjectItem(o, "unit")->valuestring, "DB");
+	assert_null(cJSON_GetObjectItem(o, "districts")); /* no detail asked */
+	cJSON_Delete(o);
+	tb_free(body);
+	tb_free(a.body);
+
+	answer("GET", "/v1/report", csv, token, NULL, NULL, &a);
+	assert_int_equal(a.status, 200);
+	assert_memory_equal(a.body, "\xEF\xBB\xBF", 3);
+	tb_free(a.body);
+	answer("GET", "/v1/report", bad, token, NULL, NULL, &a);
+	assert_int_equal(a.status, 400);
+	assert_non_null(strstr(a.message, "period"));
+	tb_free(a.body);
+	answer("GET", "/v1/report", noplan, token, NULL, NULL, &a);
+	assert_int_equal(a.status, 404);
+	tb_free(a.body);
+	answer("DELETE", "/v1/report", hb, token, NULL, NULL, &a);
+	assert_int_equal(a.status, 405);
+	tb_free(a.body);
+	answer("POST", "/signout", NULL, NULL, token, NULL, &a);
+	assert_int_equal(a.status, 303);
+	assert_non_null(strstr(a.set_cookie, "Max-Age=0"));
+	tb_free(a.body);
+}
+
+/* Runs the command on argv as main.c does. */
+static int report_cmd(int argc, char **argv)
+{
+	struct tb_config *cfg = NULL;
+	char msg[512] = "";
+	int rc;
+
+	rc = tb_settings_parse(argc, argv, tb_report_cli_opts,
+			       TB_REPORT_CLI_NOPTS, &cfg, msg, sizeof(msg));
+	if (rc == TB_OK)
+		rc = tb_report_cli_run(cfg, msg, sizeof(msg));
+	tb_config_destroy(cfg);
+	if (rc < 0)
+		printf("report: %s\n", msg);
+	return rc;
+}
+
+/* `report` as a command: CSV to a file; a bad plan file stops it. */
+static void test_cli(void **state)
+{
+	char dbpath[128], out[128], bad[128], plan[160];
+	char *argv[16];
+	FILE *f;
+	char head[4] = "";
+
+	(void)state;
+	snprintf(dbpath, sizeof(dbpath), "%s/fixture.db", tmpdir);
+	snprintf(out, sizeof(out), "%s/half-year.csv", tmpdir);
+	argv[0] = "--plan";
+	argv[1] = "hoa-binh-2022-2030";
+	argv[2] = "--period";
+	argv[3] = "2025-H1";
+	argv[4] = "--format";
+	argv[5] = "csv";
+	argv[6] = "--db";
+	argv[7] = dbpath;
+	argv[8] = "--plans-dir";
+	argv[9] = TB_SOURCE_DIR "/plans";
+	argv[10] = "--output";
+	argv[11] = out;
+	assert_int_equal(report_cmd(12, argv), 0);
+	f = fopen(out, "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(head, 1, 3, f), 3);
+	fclose(f);
+	assert_memory_equal(head, "\xEF\xBB\xBF", 3);
+
+	snprintf(bad, sizeof(bad), "%s/plans-bad", tmpdir);
+	assert_int_equal(mkdir(bad, 0700), 0);
+	snprintf(plan, sizeof(plan), "%s/x.json", bad);
+	f = fopen(plan, "wb");
+	assert_non_null(f);
+	fputs("{\"format\": 1, \"id\": \"x\", \"name_vi\": 7}", f);
+	fclose(f);
+	argv[9] = bad;
+	assert_int_equal(report_cmd(12, argv), TB_ECONFIG);
+	argv[9] = TB_SOURCE_DIR "/plans";
+	argv[1] = "no-such-plan";
+	assert_int_equal(report_cmd(12, argv), TB_ENOTFOUND);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -910,6 +1306,11 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_detail),
+		cmocka_unit_test(test_csv),
+		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_html),
+		cmocka_unit_test(test_http),
+		cmocka_unit_test(test_cli),
 		cmocka_unit_test(test_void_and_amend),
 	};
 

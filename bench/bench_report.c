@@ -1,0 +1,362 @@
+/* bench_report.c - the province report over 10,000 schools x 200 events.
+ *
+ *   bench_report [DB] [--schools N] [--events-per-school N] [--plans-dir D]
+ *                [--reuse]  (keep DB if it exists: skip the load)
+ *
+ * Builds DB (default /tmp/tb-bench-report.db, replaced) with one province,
+ * 100 districts and N schools, each with E events spread over 2022-2025
+ * (outreach, Action Month activities, trainings, web posts, 16 snapshots),
+ * inserted as the merge stores them (events rows with a JSON body). Then:
+ *   - fills the roll-ups from those events (tb_report_init, first run);
+ *   - times the province report of both plans for several periods, with
+ *     the per-district, Action Month and staleness detail the dashboard
+ *     uses (first run and best of 3);
+ *   - times, in the same run, a plain SQLite GROUP BY school, kind over the
+ *     same events (json_extract of the same fields), and prints the ratio;
+ *   - times inserting 20,000 more events with the triggers in place, to
+ *     show what the roll-ups add to a merge.
+ * Figures are printed, never asserted (bench/README.md keeps them).
+ */
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/date.h"
+#include "common/err.h"
+#include "server/db.h"
+#include "server/plan.h"
+#include "server/report.h"
+
+static uint64_t rng = 88172645463325252ull;
+
+static uint32_t rnd(uint32_t n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)(rng % n);
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void die(const char *what, const char *msg)
+{
+	fprintf(stderr, "bench_report: %s: %s\n", what, msg);
+	exit(1);
+}
+
+static void exec(sqlite3 *db, const char *sql)
+{
+	char msg[512] = "";
+
+	if (tb_db_exec(db, sql, msg, sizeof(msg)) < 0)
+		die(sql, msg);
+}
+
+static void add_units(sqlite3 *db, long schools)
+{
+	static const char *const levels[] = {"MN", "TH", "THCS", "THPT",
+					     "GDTX", "office"};
+	sqlite3_stmt *st = NULL;
+	char code[32], district[32];
+
+	exec(db, "INSERT INTO units(code, name, type, created_at) VALUES("
+		 "'PV', 'Tỉnh Hòa Bình', 'province', 0)");
+	if (sqlite3_prepare_v2(db, "INSERT INTO units(code, name, type, level,"
+			       " district, province, created_at) VALUES(?1, ?1,"
+			       " ?2, ?3, ?4, 'PV', 0)", -1, &st, NULL))
+		die("units", sqlite3_errmsg(db));
+	for (long d = 0; d < 100; d++) {
+		snprintf(district, sizeof(district), "D%03ld", d);
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, district, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, "district", -1, SQLITE_STATIC);
+		sqlite3_bind_null(st, 3);
+		sqlite3_bind_null(st, 4);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			die("units", sqlite3_errmsg(db));
+	}
+	for (long s = 0; s < schools; s++) {
+		snprintf(code, sizeof(code), "S%05ld", s);
+		snprintf(district, sizeof(district), "D%03ld", s % 100);
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, code, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, "school", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, s % 100 == 0 ? "office" : levels[s % 5],
+				  -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, district, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			die("units", sqlite3_errmsg(db));
+	}
+	sqlite3_finalize(st);
+}
+
+/* One event's kind, date and JSON body (what merge.c stores). */
+static const char *make_event(long school, long j, char *date, char *body,
+			      size_t len)
+{
+	int y = 2022 + (int)rnd(4), m = 1 + (int)rnd(12), d = 1 + (int)rnd(28);
+	const char *kind;
+	int n;
+
+	if (j < 16) {
+		kind = "snapshot";
+		y = 2022 + (int)(j / 4);
+		m = 3 * (int)(j % 4) + 3;
+		n = snprintf(body, len,
+			     "{\"ban_members\":%u,\"ban_members_trained\":%u,"
+			     "\"women_in_planning\":%u,"
+			     "\"women_in_planning_trained\":%u,"
+			     "\"key_posts\":4,\"key_posts_women\":%u,"
+			     "\"masters\":%u,\"masters_female\":%u,"
+			     "\"website_section\":%s,\"curriculum_content\":true}",
+			     10 + rnd(5), rnd(10), 3 + rnd(3), rnd(3), rnd(3),
+			     10 + rnd(5), rnd(10), rnd(5) ? "true" : "false");
+	} else if (j < 32) {
+		kind = "web-post";
+		n = snprintf(body, len, "{\"title\":\"Chuyên mục bình đẳng giới\"}");
+	} else if (j < 48) {
+		kind = "training";
+		n = snprintf(body, len,
+			     "{\"title\":\"Tập huấn\",\"participants\":30,"
+			     "\"female\":%u,\"ban_members\":%u,"
+			     "\"women_in_planning\":%u,\"communicators\":%u}",
+			     10 + rnd(20), rnd(10), rnd(5), rnd(10));
+	} else {
+		kind = j < 64 ? "action-month" : "outreach";
+		if (j < 64) {
+			m = 11 + (int)rnd(2);
+			d = m == 11 ? 15 + (int)rnd(16) : 1 + (int)rnd(15);
+		}
+		n = snprintf(body, len,
+			     "{\"title\":\"Tuyên truyền\",\"parents\":%u,"
+			     "\"students\":%u,\"teachers_staff\":%u,"
+			     "\"officials\":%u,\"channel\":\"meeting\"}",
+			     rnd(60), rnd(300), rnd(30), rnd(3));
+	}
+	if (n < 0 || (size_t)n >= len)
+		die("event", "body too long");
+	snprintf(date, 11, "%04d-%02d-%02d", y, m, d);
+	(void)school;
+	return kind;
+}
+
+static void add_events(sqlite3 *db, long schools, long per, long first_id,
+		       long *count, int own_tx)
+{
+	static const unsigned char hash[32];
+	sqlite3_stmt *st = NULL;
+	char id[48], code[32], date[16], body[512];
+	long n = 0;
+
+	if (sqlite3_prepare_v2(db, "INSERT INTO events(id, school, kind, date,"
+			       " revision, voided, device, seq, recorded_at,"
+			       " received_at, content_hash, body) VALUES(?1, ?2,"
+			       " ?3, ?4, 1, 0, NULL, ?5, 0, 0, ?6, ?7)", -1, &st,
+			       NULL))
+		die("events", sqlite3_errmsg(db));
+	if (own_tx)
+		exec(db, "BEGIN");
+	for (long s = 0; s < schools; s++) {
+		snprintf(code, sizeof(code), "S%05ld", s);
+		for (long j = 0; j < per; j++) {
+			const char *kind = make_event(s, j, date, body,
+						      sizeof(body));
+
+			snprintf(id, sizeof(id), "00000000-0000-4000-8000-%012lx",
+				 first_id + n);
+			sqlite3_reset(st);
+			sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 2, code, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 4, date, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(st, 5, j + 1);
+			sqlite3_bind_blob(st, 6, hash, sizeof(hash),
+					  SQLITE_STATIC);
+			sqlite3_bind_text(st, 7, body, -1, SQLITE_TRANSIENT);
+			if (sqlite3_step(st) != SQLITE_DONE)
+				die("events", sqlite3_errmsg(db));
+			if (++n % 200000 == 0 && own_tx) {
+				exec(db, "COMMIT");
+				exec(db, "BEGIN");
+			}
+		}
+	}
+	if (own_tx)
+		exec(db, "COMMIT");
+	sqlite3_finalize(st);
+	*count = n;
+}
+
+/* A plain GROUP BY over the events of a period; seconds. */
+static double plain_group_by(sqlite3 *db, const char *from, const char *to,
+			     long *rows)
+{
+	sqlite3_stmt *st = NULL;
+	double t0 = now_s();
+	int64_t check = 0;
+
+	if (sqlite3_prepare_v2(
+		    db,
+		    "SELECT school, kind, count(*),"
+		    " sum(json_extract(body, '$.parents')),"
+		    " sum(json_extract(body, '$.students')),"
+		    " sum(json_extract(body, '$.officials')),"
+		    " sum(json_extract(body, '$.teachers_staff')),"
+		    " sum(json_extract(body, '$.communicators'))"
+		    " FROM events WHERE voided = 0 AND date BETWEEN ?1 AND ?2"
+		    " GROUP BY school, kind",
+		    -1, &st, NULL))
+		die("group by", sqlite3_errmsg(db));
+	sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
+	*rows = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		check += sqlite3_column_int64(st, 3);
+		(*rows)++;
+	}
+	sqlite3_finalize(st);
+	if (check < 0)
+		die("group by", "negative sum");
+	return now_s() - t0;
+}
+
+static double time_report(sqlite3 *db, const struct tb_plan *p,
+			  const char *period, double *best)
+{
+	struct tb_report_opts o = {"PV", 0, 1, 0};
+	struct tb_report *r = NULL;
+	char msg[512] = "";
+	double first = 0, t;
+
+	*best = 1e9;
+	for (int i = 0; i < 3; i++) {
+		double t0 = now_s();
+
+		if (tb_report_run(db, p, period, &o, &r, msg, sizeof(msg)))
+			die("report", msg);
+		t = now_s() - t0;
+		if (i == 0)
+			first = t;
+		if (t < *best)
+			*best = t;
+		tb_report_destroy(r);
+	}
+	return first;
+}
+
+int main(int argc, char **argv)
+{
+	static const char *const periods[][3] = {
+		{"2025", "2025-01-01", "2025-12-31"},
+		{"2025-H2", "2025-07-01", "2025-12-31"},
+		{"action-month-2025", "2025-11-15", "2025-12-15"},
+		{"cumulative:2025-12-31", "2021-01-01", "2025-12-31"}};
+	const char *path = "/tmp/tb-bench-report.db";
+	long schools = 10000, per = 200, n = 0, extra = 0, rows;
+	struct tb_db_opts o = {0, 0, 0};
+	struct tb_plan_set *plans = NULL;
+	sqlite3 *db = NULL;
+	char msg[512] = "", wal[600], dir[1024];
+	const char *plans_dir = NULL;
+	double t0, load = 0, init, more, less;
+	int reuse = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--schools") == 0 && i + 1 < argc)
+			schools = strtol(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--reuse") == 0)
+			reuse = 1;
+		else if (strcmp(argv[i], "--plans-dir") == 0 && i + 1 < argc)
+			plans_dir = argv[++i];
+		else if (strcmp(argv[i], "--events-per-school") == 0 &&
+			 i + 1 < argc)
+			per = strtol(argv[++i], NULL, 10);
+		else
+			path = argv[i];
+	}
+	if (schools < 1 || per < 64)
+		die("usage", "--schools >= 1, --events-per-school >= 64");
+	if (!plans_dir) { /* the plans/ beside this source file */
+		const char *slash = strrchr(__FILE__, '/');
+		int len = slash ? (int)(slash - __FILE__) : 0;
+
+		snprintf(dir, sizeof(dir), "%.*s%s../plans", len, __FILE__,
+			 len ? "/" : "bench/");
+		plans_dir = dir;
+	}
+	if (tb_plan_set_load(plans_dir, &plans, msg, sizeof(msg)))
+		die("plans", msg);
+	if (reuse && access(path, F_OK) != 0)
+		reuse = 0;
+	if (!reuse) {
+		unlink(path);
+		snprintf(wal, sizeof(wal), "%s-wal", path);
+		unlink(wal);
+	}
+	if (tb_db_open(path, &o, &db, msg, sizeof(msg)))
+		die(path, msg);
+	exec(db, "PRAGMA synchronous=OFF");
+	if (!reuse) {
+		add_units(db, schools);
+		t0 = now_s();
+		add_events(db, schools, per, 1, &n, 1);
+		load = now_s() - t0;
+	} else {
+		n = schools * per;
+	}
+	t0 = now_s();
+	if (tb_report_init(db, msg, sizeof(msg)))
+		die("init", msg);
+	init = now_s() - t0;
+	printf("database: %s, %ld schools x %ld events = %ld events\n", path,
+	       schools, per, n);
+	if (!reuse)
+		printf("load (no roll-ups yet): %.1f s, %.1f us/event\n", load,
+		       load * 1e6 / (double)n);
+	printf("roll-ups %s (first tb_report_init): %.1f s\n",
+	       init > 0.05 ? "filled from the events" : "already in place",
+	       init);
+	exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+	printf("\n%-22s %-20s %10s %10s %14s %8s\n", "period", "plan",
+	       "report 1st", "best of 3", "GROUP BY", "ratio");
+	for (size_t i = 0; i < sizeof(periods) / sizeof(periods[0]); i++) {
+		double g = plain_group_by(db, periods[i][1], periods[i][2], &rows);
+
+		for (size_t p = 0; p < plans->count; p++) {
+			double best, first = time_report(db, plans->plans[p],
+							 periods[i][0], &best);
+
+			printf("%-22s %-20s %9.3fs %9.3fs %9.3fs(%ld) %7.0fx\n",
+			       periods[i][0], plans->plans[p]->id, first, best,
+			       g, rows, g / best);
+		}
+	}
+	/* 20,000 more events into the full database, rolled back: with the
+	 * triggers, then without them */
+	exec(db, "BEGIN");
+	t0 = now_s();
+	add_events(db, 100, 200, 1L << 40, &extra, 0);
+	more = now_s() - t0;
+	exec(db, "ROLLBACK; BEGIN; DROP TRIGGER report_ev_insert");
+	t0 = now_s();
+	add_events(db, 100, 200, 1L << 40, &extra, 0);
+	less = now_s() - t0;
+	exec(db, "ROLLBACK");
+	printf("\ninsert 20,000 more events: %.1f us/event with the roll-up "
+	       "triggers, %.1f without\n", more * 1e6 / (double)extra,
+	       less * 1e6 / (double)extra);
+	tb_db_close(db);
+	tb_plan_set_destroy(plans);
+	return 0;
+}

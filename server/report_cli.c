@@ -1,0 +1,128 @@
+/* report_cli.c - the `report` command (see report_cli.h). */
+#include "server/report_cli.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "server/db.h"
+#include "server/plan.h"
+#include "server/report.h"
+#include "server/report_html.h"
+#include "server/report_out.h"
+
+const struct tb_opt tb_report_cli_opts[TB_REPORT_CLI_NOPTS] = {
+	{"plan", 0, "ID", "the plan: hoa-binh-2022-2030, thanh-oai-2021-2030"},
+	{"unit", 0, "CODE", "a school, district or province [all units]"},
+	{"period", 0, "P", "2025, 2025-H1, 2025-H2, 2025-Q3, 2025-11, "
+			   "action-month-2025 or cumulative:2025-12-31"},
+	{"format", 0, "json|csv|html", "output format [json]"},
+	{"detail", 1, "", "JSON: add districts, Action Month, stale units"},
+	{"plans-dir", 0, "DIR", "the plan files [" TB_REPORT_PLANS_DIR "]"},
+	{"output", 0, "FILE", "write to FILE instead of standard output"},
+};
+
+enum format { F_JSON, F_CSV, F_HTML };
+
+static int parse_format(const char *s, enum format *f)
+{
+	if (!s || strcmp(s, "json") == 0)
+		*f = F_JSON;
+	else if (strcmp(s, "csv") == 0)
+		*f = F_CSV;
+	else if (strcmp(s, "html") == 0)
+		*f = F_HTML;
+	else
+		return TB_EUSAGE;
+	return TB_OK;
+}
+
+static int open_db(const struct tb_config *cfg, sqlite3 **db, char *msg,
+		   size_t msglen)
+{
+	struct tb_db_opts o;
+	long busy = 5000;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	rc = tb_settings_long(cfg, "busy_timeout_ms", &busy, msg, msglen);
+	if (rc < 0)
+		return rc;
+	o.busy_timeout_ms = (int)busy;
+	o.sync_full = strcmp(tb_settings_get(cfg, "synchronous"), "full") == 0;
+	rc = tb_db_open(tb_settings_get(cfg, "db"), &o, db, msg, msglen);
+	if (rc == TB_OK)
+		rc = tb_report_init(*db, msg, msglen);
+	return rc;
+}
+
+static int write_report(const struct tb_report *r, enum format fmt,
+			const char *path, char *msg, size_t msglen)
+{
+	FILE *f = stdout;
+	int rc;
+
+	if (path && !(f = fopen(path, "wb"))) {
+		snprintf(msg, msglen, "cannot write %s", path);
+		return TB_EIO;
+	}
+	rc = fmt == F_CSV    ? tb_report_out_csv(r, f)
+	     : fmt == F_HTML ? tb_report_html(r, NULL, f)
+			     : tb_report_out_json(r, f);
+	if (fflush(f) != 0 && rc == TB_OK)
+		rc = TB_EIO;
+	if (f != stdout && fclose(f) != 0 && rc == TB_OK)
+		rc = TB_EIO;
+	if (rc < 0)
+		snprintf(msg, msglen, "cannot write the report%s%s: %s",
+			 path ? " to " : "", path ? path : "", tb_strerror(rc));
+	return rc;
+}
+
+int tb_report_cli_run(const struct tb_config *cfg, char *msg, size_t msglen)
+{
+	const char *plan_id = tb_settings_get(cfg, "plan");
+	const char *period = tb_settings_get(cfg, "period");
+	const char *dir = tb_settings_get(cfg, "plans_dir");
+	struct tb_report_opts o;
+	struct tb_plan_set *plans = NULL;
+	const struct tb_plan *plan;
+	struct tb_report *r = NULL;
+	sqlite3 *db = NULL;
+	enum format fmt;
+	int rc;
+
+	if (!plan_id || !period ||
+	    parse_format(tb_settings_get(cfg, "format"), &fmt) < 0) {
+		snprintf(msg, msglen, "report needs --plan ID and --period P; "
+			 "--format is json, csv or html");
+		return TB_EUSAGE;
+	}
+	rc = tb_plan_set_load(dir ? dir : TB_REPORT_PLANS_DIR, &plans, msg,
+			      msglen);
+	if (rc < 0)
+		return rc == TB_EIO ? TB_ECONFIG : rc;
+	plan = tb_plan_set_find(plans, plan_id);
+	if (!plan) {
+		snprintf(msg, msglen, "no plan %s in %s", plan_id,
+			 dir ? dir : TB_REPORT_PLANS_DIR);
+		rc = TB_ENOTFOUND;
+		goto out;
+	}
+	rc = open_db(cfg, &db, msg, msglen);
+	if (rc < 0)
+		goto out;
+	memset(&o, 0, sizeof(o));
+	o.unit = tb_settings_get(cfg, "unit");
+	o.detail = fmt == F_HTML || tb_settings_get(cfg, "detail") != NULL;
+	rc = tb_report_run(db, plan, period, &o, &r, msg, msglen);
+	if (rc == TB_OK)
+		rc = write_report(r, fmt, tb_settings_get(cfg, "output"), msg,
+				  msglen);
+out:
+	tb_report_destroy(r);
+	tb_db_close(db);
+	tb_plan_set_destroy(plans);
+	return rc;
+}

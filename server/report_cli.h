@@ -1,0 +1,41 @@
+/* report_cli.h - the `tienbo-server report` command:
+ *
+ *   tienbo-server report --plan ID [--unit CODE] --period P
+ *                        [--format json|csv|html] [--detail]
+ *                        [--plans-dir DIR] [--output FILE]
+ *                        [--db FILE | --config FILE]
+ *
+ * Loads the plans (all of DIR, so a malformed file is refused here as at
+ * server start), opens the database, brings its report roll-ups up to
+ * date (tb_report_init) and writes the report. JSON is the default;
+ * `--format csv` is the half-year report for Excel (`--period 2025-H1` in
+ * June, `2025-H2` in December); html is the dashboard page, saved to a
+ * file. --detail adds per-district numbers, the Action Month and stale
+ * units to JSON (html always has them).
+ *
+ * Called by server/main.c through its command table: tb_report_cli_run
+ * with the settings tb_settings_parse made of the words after "report"
+ * (tb_report_cli_opts are the command's own options, --db and --config
+ * the server's); main.c turns the result into the exit status.
+ */
+#ifndef TB_REPORT_CLI_H
+#define TB_REPORT_CLI_H
+
+#include <stddef.h>
+
+#include "server/settings.h"
+
+struct tb_config;
+
+#define TB_REPORT_CLI_NOPTS 7
+extern const struct tb_opt tb_report_cli_opts[TB_REPORT_CLI_NOPTS];
+#define TB_REPORT_CLI_HELP "a plan's indicators against their targets " \
+	"(JSON, CSV for Excel, HTML)"
+#define TB_REPORT_PLANS_DIR "plans"
+
+/* Runs the command with settings parsed by tb_settings_parse. 0;
+ * TB_EUSAGE, TB_ECONFIG (a bad plan file), TB_EINVAL (bad period),
+ * TB_ENOTFOUND (unknown plan or unit), TB_EIO, TB_EAGAIN with msg. */
+int tb_report_cli_run(const struct tb_config *cfg, char *msg, size_t msglen);
+
+#endif

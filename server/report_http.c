@@ -1,0 +1,411 @@
+/* report_http.c - the report API, the dashboard and its sign-in (see
+ * report_http.h). Pages are written into an open_memstream buffer and
+ * copied once into a tb_malloc'd body.
+ */
+#include "server/report_http.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/date.h"
+#include "common/err.h"
+#include "common/mem.h"
+#include "server/auth.h"
+#include "server/report.h"
+#include "server/report_html.h"
+#include "server/report_out.h"
+#include "server/store.h"
+#include "server/token.h"
+
+#define CSP "default-src 'none'; style-src 'unsafe-inline'; " \
+	    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+int tb_report_http_route(const char *path)
+{
+	return strcmp(path, "/") == 0 || strcmp(path, "/signin") == 0 ||
+	       strcmp(path, "/signout") == 0 ||
+	       strcmp(path, "/v1/report") == 0;
+}
+
+/* ---- answers ------------------------------------------------------------ */
+
+static void api_error(struct tb_report_resp *out, unsigned status,
+		      const char *code, const char *message)
+{
+	out->status = status;
+	out->error = code ? code : tb_resp_code(status);
+	snprintf(out->message, sizeof(out->message), "%s", message);
+}
+
+enum page_kind { PAGE_REPORT, PAGE_SIGNIN, PAGE_MESSAGE };
+
+struct page_args {
+	const struct tb_report *r;
+	const struct tb_plan_set *plans;
+	const char *title, *message;
+};
+
+/* Writes a page or document into out->body. */
+static int render(struct tb_report_resp *out, enum page_kind kind,
+		  const char *format, const struct page_args *a)
+{
+	struct tb_report_page pg = {a->plans, "/signout"};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int rc;
+
+	if (!f)
+		return TB_ENOMEM;
+	if (kind == PAGE_SIGNIN)
+		rc = tb_report_html_signin(f, "/signin", a->message);
+	else if (kind == PAGE_MESSAGE)
+		rc = tb_report_html_message(f, a->title, a->message);
+	else if (strcmp(format, "csv") == 0)
+		rc = tb_report_out_csv(a->r, f);
+	else if (strcmp(format, "html") == 0)
+		rc = tb_report_html(a->r, a->plans ? &pg : NULL, f);
+	else
+		rc = tb_report_out_json(a->r, f);
+	if (fclose(f) != 0 && rc == TB_OK)
+		rc = TB_EIO;
+	if (rc == TB_OK) {
+		out->body = tb_malloc(len ? len : 1);
+		if (out->body)
+			memcpy(out->body, buf, len);
+		else
+			rc = TB_ENOMEM;
+		out->len = len;
+	}
+	free(buf); /* open_memstream's, from libc */
+	out->html = kind != PAGE_REPORT || strcmp(format, "html") == 0;
+	out->ctype = out->html ? "text/html; charset=utf-8"
+		     : strcmp(format, "csv") == 0 ? "text/csv; charset=utf-8"
+						  : "application/json";
+	return rc;
+}
+
+static void page(struct tb_report_resp *out, unsigned status,
+		 enum page_kind kind, const struct page_args *a)
+{
+	out->status = status;
+	if (render(out, kind, "html", a) < 0)
+		api_error(out, 500, "internal", "cannot write the page");
+}
+
+/* 1 if the admin token is valid; *busy set when the database could not
+ * say. */
+static int admin_ok(sqlite3 *db, const char *token, int *busy)
+{
+	int rc;
+
+	*busy = 0;
+	if (!token || !tb_token_well_formed(token))
+		return 0;
+	rc = tb_auth_admin(db, token);
+	*busy = rc == TB_EAGAIN || rc == TB_EIO;
+	return rc == TB_OK;
+}
+
+/* The current half-year, for a dashboard opened without a period. */
+static void default_period(char *buf, size_t len)
+{
+	int y, m, d;
+
+	tb_date_to_ymd(tb_date_today(), &y, &m, &d);
+	snprintf(buf, len, "%d-H%d", y, m <= 6 ? 1 : 2);
+}
+
+static unsigned status_of(int rc)
+{
+	switch (rc) {
+	case TB_EINVAL: return 400;
+	case TB_ENOTFOUND: return 404;
+	case TB_EAGAIN: return 503;
+	default: return 500;
+	}
+}
+
+static void report(sqlite3 *db, const struct tb_plan_set *plans,
+		   const struct tb_report_req *q, int dashboard,
+		   struct tb_report_resp *out)
+{
+	const char *format = dashboard ? "html" : q->format ? q->format : "json";
+	const struct tb_plan *plan = q->plan ? tb_plan_set_find(plans, q->plan)
+				     : plans->count ? plans->plans[0] : NULL;
+	struct tb_report_opts o = {q->unit, 0, 0, 0};
+	struct page_args a = {NULL, dashboard ? plans : NULL, NULL, NULL};
+	struct tb_report *r = NULL;
+	char period[TB_PERIOD_LEN], msg[256] = "";
+	int rc;
+
+	if (strcmp(format, "json") && strcmp(format, "csv") &&
+	    strcmp(format, "html")) {
+		api_error(out, 400, "bad_request", "format: json, csv or html");
+		return;
+	}
+	if (!plan) {
+		snprintf(msg, sizeof(msg), "plan: no plan %s", q->plan ? q->plan
+								     : "");
+		rc = TB_ENOTFOUND;
+		goto fail;
+	}
+	if (!dashboard && !q->period) {
+		api_error(out, 400, "bad_request", "period: give ?period=, "
+			  "e.g. 2025-H2 or cumulative:2025-12-31");
+		return;
+	}
+	if (q->period)
+		snprintf(period, sizeof(period), "%s", q->period);
+	else
+		default_period(period, sizeof(period));
+	o.detail = dashboard || strcmp(format, "html") == 0 ||
+		   (q->detail && strcmp(q->detail, "0") != 0);
+	rc = tb_report_run(db, plan, period, &o, &r, msg, sizeof(msg));
+	if (rc < 0)
+		goto fail;
+	a.r = r;
+	out->status = 200;
+	if (render(out, PAGE_REPORT, format, &a) < 0)
+		api_error(out, 500, "internal", "cannot write the report");
+	tb_report_destroy(r);
+	return;
+fail:
+	if (!dashboard) {
+		api_error(out, status_of(rc), NULL, msg[0] ? msg
+							   : tb_strerror(rc));
+		return;
+	}
+	a.title = "Không lập được báo cáo";
+	a.message = msg[0] ? msg : tb_strerror(rc);
+	page(out, status_of(rc), PAGE_MESSAGE, &a);
+}
+
+/* ---- sign-in ------------------------------------------------------------ */
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The value of `name` in an application/x-www-form-urlencoded body,
+ * decoded into buf; 0 if absent or too long. */
+static int form_value(const char *body, size_t len, const char *name,
+		      char *buf, size_t buflen)
+{
+	size_t nlen = strlen(name), i = 0;
+
+	while (i < len) {
+		size_t end = i, o = 0;
+
+		while (end < len && body[end] != '&')
+			end++;
+		if (end - i > nlen && memcmp(body + i, name, nlen) == 0 &&
+		    body[i + nlen] == '=') {
+			for (size_t k = i + nlen + 1; k < end; k++) {
+				char c = body[k];
+
+				if (c == '+') {
+					c = ' ';
+				} else if (c == '%' && k + 2 < end &&
+					   hexval(body[k + 1]) >= 0 &&
+					   hexval(body[k + 2]) >= 0) {
+					c = (char)(hexval(body[k + 1]) * 16 +
+						   hexval(body[k + 2]));
+					k += 2;
+				}
+				if (o + 1 >= buflen)
+					return 0;
+				buf[o++] = c;
+			}
+			buf[o] = '\0';
+			return 1;
+		}
+		i = end + 1;
+	}
+	return 0;
+}
+
+/* A `next` the browser may be sent to: a path on this server. */
+static int next_ok(const char *s)
+{
+	if (s[0] != '/' || s[1] == '/' || s[1] == '\\')
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x21 || *s == '\\' || *s == '"' ||
+		    (unsigned char)*s == 0x7f)
+			return 0;
+	return 1;
+}
+
+static void signin(sqlite3 *db, const struct tb_report_req *q,
+		   struct tb_report_resp *out)
+{
+	char token[TB_TOKEN_LEN + 2] = "", next[200] = "";
+	struct page_args a = {NULL, NULL, NULL, NULL};
+	int busy = 0;
+
+	if (q->body && q->body_len <= TB_REPORT_FORM_MAX &&
+	    form_value(q->body, q->body_len, "token", token, sizeof(token)) &&
+	    admin_ok(db, token, &busy)) {
+		if (!form_value(q->body, q->body_len, "next", next,
+				sizeof(next)) ||
+		    !next_ok(next))
+			snprintf(next, sizeof(next), "/");
+		out->status = 303;
+		snprintf(out->location, sizeof(out->location), "%s", next);
+		snprintf(out->set_cookie, sizeof(out->set_cookie),
+			 "%s=%s; Path=/; Max-Age=%d; HttpOnly; Secure; "
+			 "SameSite=Lax", TB_REPORT_COOKIE, token,
+			 TB_REPORT_COOKIE_AGE);
+		memset(token, 0, sizeof(token));
+		return;
+	}
+	memset(token, 0, sizeof(token));
+	a.message = busy ? "Máy chủ đang bận, xin thử lại."
+			 : "Mã quản trị không đúng hoặc đã bị thu hồi.";
+	page(out, busy ? 503 : 401, PAGE_SIGNIN, &a);
+}
+
+void tb_report_http_answer(sqlite3 *db, const struct tb_plan_set *plans,
+			   const struct tb_report_req *q,
+			   struct tb_report_resp *out)
+{
+	struct page_args a = {NULL, NULL, NULL, NULL};
+	int get = strcmp(q->method, "GET") == 0 ||
+		  strcmp(q->method, "HEAD") == 0;
+	int post = strcmp(q->method, "POST") == 0;
+	int busy = 0, ok;
+
+	memset(out, 0, sizeof(*out));
+	out->status = 500;
+	if (strcmp(q->path, "/signin") == 0 || strcmp(q->path, "/signout") == 0) {
+		if (!post) {
+			out->status = 405;
+			out->allow = "POST";
+			api_error(out, 405, NULL, "use POST");
+		} else if (strcmp(q->path, "/signout") == 0) {
+			out->status = 303;
+			snprintf(out->location, sizeof(out->location), "/");
+			snprintf(out->set_cookie, sizeof(out->set_cookie),
+				 "%s=; Path=/; Max-Age=0; HttpOnly; Secure; "
+				 "SameSite=Lax", TB_REPORT_COOKIE);
+		} else {
+			signin(db, q, out);
+		}
+		return;
+	}
+	if (!get) {
+		out->allow = "GET, HEAD";
+		api_error(out, 405, NULL, "use GET");
+		return;
+	}
+	if (strcmp(q->path, "/v1/report") == 0) {
+		ok = admin_ok(db, q->bearer ? q->bearer : q->cookie, &busy);
+		if (busy)
+			api_error(out, 503, NULL, "the database is busy");
+		else if (!ok)
+			api_error(out, 401, NULL, "an admin token is needed "
+				  "(Authorization: Bearer ...)");
+		else
+			report(db, plans, q, 0, out);
+		return;
+	}
+	if (!admin_ok(db, q->cookie, &busy)) {
+		a.message = busy ? "Máy chủ đang bận, xin thử lại." : NULL;
+		page(out, busy ? 503 : 401, PAGE_SIGNIN, &a);
+		return;
+	}
+	report(db, plans, q, 1, out);
+}
+
+/* ---- libmicrohttpd ------------------------------------------------------ */
+
+static enum MHD_Result queue(struct MHD_Connection *c,
+			     const struct tb_resp_env *env, const char *url,
+			     struct tb_report_resp *a)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	if (a->error || (!a->body && a->status != 303)) {
+		if (a->allow && a->status == 405)
+			return tb_resp_not_allowed(c, a->allow, url);
+		return tb_resp_error(c, env, a->status, a->error,
+				     a->message[0] ? a->message : "error", -1, 0);
+	}
+	r = MHD_create_response_from_buffer_with_free_callback(
+		a->len, a->body ? a->body : (char *)"", a->body ? tb_free : NULL);
+	a->body = NULL; /* the response owns it now */
+	if (!r)
+		return MHD_NO;
+	if (a->ctype)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+					a->ctype);
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	if (a->html) {
+		MHD_add_response_header(r, "Content-Security-Policy", CSP);
+		MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	}
+	if (a->set_cookie[0])
+		MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE,
+					a->set_cookie);
+	if (a->location[0])
+		MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION,
+					a->location);
+	ret = MHD_queue_response(c, a->status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+enum MHD_Result tb_report_http_handle(struct MHD_Connection *c,
+				      struct tb_store *store,
+				      const struct tb_plan_set *plans,
+				      const struct tb_resp_env *env,
+				      const char *url, const char *method,
+				      const char *body, size_t body_len)
+{
+	struct tb_report_req q;
+	struct tb_report_resp a;
+	char bearer[TB_TOKEN_LEN + 2];
+	sqlite3 *db = tb_store_conn(store);
+	enum MHD_Result ret;
+
+	if (!db)
+		return tb_resp_error(c, env, 503, NULL, "database unavailable",
+				     -1, 0);
+	memset(&q, 0, sizeof(q));
+	q.method = method;
+	q.path = url;
+#define ARG(k) MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, k)
+	q.plan = ARG("plan");
+	q.unit = ARG("unit");
+	q.period = ARG("period");
+	q.format = ARG("format");
+	q.detail = ARG("detail");
+#undef ARG
+	q.bearer = tb_resp_bearer(c, bearer, sizeof(bearer));
+	q.cookie = MHD_lookup_connection_value(c, MHD_COOKIE_KIND,
+					       TB_REPORT_COOKIE);
+	q.body = body;
+	q.body_len = body_len;
+	if (q.unit && !q.unit[0])
+		q.unit = NULL;
+	if (q.period && !q.period[0])
+		q.period = NULL;
+	tb_report_http_answer(db, plans, &q, &a);
+	ret = queue(c, env, url, &a);
+	tb_free(a.body);
+	memset(bearer, 0, sizeof(bearer));
+	return ret;
+}

@@ -1,0 +1,47 @@
+/* report_out.h - a computed report (server/report.h) as JSON and as CSV
+ * for Excel (the HTML dashboard is server/report_html.h).
+ *
+ * Called by the `report` command and the HTTP front. Both, and the
+ * dashboard, show the same numbers rounded once the same way (two
+ * decimals, trailing zeros dropped: 66.67, 95, 2691), so a figure read
+ * off the dashboard equals the JSON one. JSON (one object):
+ *   plan, plan_name_vi, plan_name_en, unit, unit_type, unit_name, period,
+ *   period_from, period_to, generated_at, units,
+ *   indicators[]: id, name_vi, name_en, unit, formula, value (null when no
+ *     unit reported), cumulative (cumulative formulas), target {cmp, value,
+ *     year} or null, expected_by_now, progress_pct, status (on_track,
+ *     behind, no_target, no_data, not_collected), reason (not_collected),
+ *     units_reported, units_expected, missing[] (unit codes);
+ *   with detail: districts[] {code, name, units, indicators[] (the same
+ *     numbers per district, without names and missing), action_month},
+ *   action_month {year, from, to, activities, parents, students,
+ *     teachers_staff, officials, units_active, units}, stale {days,
+ *     units[] {code, name, district, last_sync (null: never)}}.
+ * CSV: UTF-8 with a BOM and CRLF (common/csv.h), a bilingual header, then
+ * one row per indicator in the plan's order: the half-year report.
+ */
+#ifndef TB_REPORT_OUT_H
+#define TB_REPORT_OUT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "server/report.h"
+
+struct cJSON;
+
+/* The report as a cJSON object (cJSON_Delete). NULL on TB_ENOMEM. */
+struct cJSON *tb_report_out_json_tree(const struct tb_report *r);
+/* Writes the JSON text (pretty, ending in a newline) to f. 0, TB_ENOMEM,
+ * TB_EIO. */
+int tb_report_out_json(const struct tb_report *r, FILE *f);
+/* Writes the CSV (BOM, header, one CRLF row per indicator). 0 or TB_EIO. */
+int tb_report_out_csv(const struct tb_report *r, FILE *f);
+
+/* A number as every output prints it, into buf (at least 32 bytes). */
+const char *tb_report_out_num(double v, char *buf, size_t len);
+/* Vietnamese words for a status ("Chậm tiến độ") and a unit ("lượt"). */
+const char *tb_report_out_status_vi(enum tb_report_status s);
+const char *tb_report_out_unit_vi(enum tb_plan_unit u);
+
+#endif
