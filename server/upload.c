@@ -132,12 +132,21 @@ struct tb_upload *tb_upload_create(const struct tb_upload_env *env)
 	return u;
 }
 
+/* Gives the upload's place in flight back. Done as soon as the answer is
+ * queued, not when MHD reports the request complete: a client that got its
+ * ack may send the next batch before that report comes. */
+static void release(struct tb_upload *u)
+{
+	if (u->counted)
+		tally_give(u->env->tally, u->who.token_id);
+	u->counted = 0;
+}
+
 void tb_upload_destroy(struct tb_upload *u)
 {
 	if (!u)
 		return;
-	if (u->counted)
-		tally_give(u->env->tally, u->who.token_id);
+	release(u);
 	tb_gz_stream_destroy(u->gz);
 	tb_free(u);
 }
@@ -410,5 +419,6 @@ enum MHD_Result tb_upload_finish(struct tb_upload *u, struct MHD_Connection *c)
 		snprintf(u->summary, sizeof(u->summary), "school=%s refused: %s",
 			 u->who.school, u->fail_msg);
 	tb_batch_clear(&b);
+	release(u);
 	return ret;
 }
