@@ -29,6 +29,7 @@
 #include "server/auth.h"
 #include "server/log.h"
 #include "server/merge.h"
+#include "server/report_http.h"
 #include "server/resp.h"
 #include "server/store.h"
 #include "server/upload.h"
@@ -40,6 +41,7 @@
 struct tb_http {
 	struct MHD_Daemon *d;
 	struct tb_store *store;
+	const struct tb_plan_set *plans; /* borrowed, for the report routes */
 	struct tb_upload_env up;
 	char *cert, *key;
 	atomic_long active;      /* requests between first call and completion */
@@ -50,6 +52,8 @@ struct tb_http {
 struct req {
 	struct tb_upload *up;
 	size_t dropped;        /* body bytes of a request that takes none */
+	char form[TB_REPORT_FORM_MAX]; /* a small body (the sign-in form) */
+	size_t form_len;       /* > sizeof(form): it did not fit */
 	unsigned status;
 	struct timespec t0;
 	char what[96]; /* "POST /v1/batches" for the log */
@@ -116,7 +120,8 @@ static enum MHD_Result cursor(struct tb_http *h, struct MHD_Connection *c,
 
 /* Routes a request whose whole body (if any) has been received. */
 static enum MHD_Result route(struct tb_http *h, struct MHD_Connection *c,
-			     const char *url, const char *method)
+			     const char *url, const char *method,
+			     const struct req *r)
 {
 	if (strcmp(url, "/healthz") == 0)
 		return healthz(h, c, method);
@@ -127,6 +132,11 @@ static enum MHD_Result route(struct tb_http *h, struct MHD_Connection *c,
 	if (strncmp(url, "/v1/admin/", 10) == 0)
 		return tb_admin_handle(c, h->store, &h->up.resp,
 				       h->up.busy_timeout_ms, url + 10, method);
+	if (tb_report_http_route(url))
+		return tb_report_http_handle(c, h->store, h->plans,
+					     &h->up.resp, url, method, r->form,
+					     r->form_len <= sizeof(r->form)
+						     ? r->form_len : 0);
 	return tb_resp_error(c, &h->up.resp, 404, NULL, "no such endpoint", -1,
 			     0);
 }
@@ -178,13 +188,17 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c,
 		ret = first_call(h, r, c, url, method);
 	} else if (n) {
 		*size = 0;
+		if (!r->up && r->form_len + n <= sizeof(r->form))
+			memcpy(r->form + r->form_len, data, n);
+		if (!r->up)
+			r->form_len += n;
 		r->dropped += r->up ? 0 : n;
 		ret = r->up ? tb_upload_feed(r->up, data, n)
 			    : r->dropped > OTHER_BODY_MAX ? MHD_NO : MHD_YES;
 	} else if (r->up) {
 		ret = tb_upload_finish(r->up, c);
 	} else {
-		ret = route(h, c, url, method);
+		ret = route(h, c, url, method, r);
 	}
 	if (!r->status)
 		r->status = tb_resp_take_status();
@@ -297,6 +311,7 @@ int tb_http_start(const struct tb_http_opts *o, struct tb_store *store,
 	if (rc < 0)
 		goto out;
 	h->store = store;
+	h->plans = o->plans;
 	h->up.store = store;
 	h->up.resp.retry_after = o->retry_after;
 	h->up.busy_timeout_ms = o->busy_timeout_ms;

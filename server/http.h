@@ -35,6 +35,8 @@ struct tb_http_opts {
 	long busy_timeout_ms;
 	long upload_timeout;    /* seconds */
 	long retry_after;
+	const struct tb_plan_set *plans; /* reports (server/report_http.h);
+					    NULL: /v1/report answers 503 */
 };
 
 /* Starts serving. store is borrowed and must outlive the daemon. 0;

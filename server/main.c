@@ -22,6 +22,8 @@
 #include "server/export.h"
 #include "server/http.h"
 #include "server/log.h"
+#include "server/plan.h"
+#include "server/report_cli.h"
 #include "server/settings.h"
 #include "server/store.h"
 
@@ -166,6 +168,7 @@ static int cmd_serve(const struct tb_config *cfg, char *msg, size_t msglen)
 	struct tb_db_opts dbo;
 	struct tb_store *store = NULL;
 	struct tb_http *http = NULL;
+	struct tb_plan_set *plans = NULL;
 	char *cert = NULL, *key = NULL;
 	long drain = 30, left;
 	sigset_t set;
@@ -185,8 +188,13 @@ static int cmd_serve(const struct tb_config *cfg, char *msg, size_t msglen)
 	db_opts(&dbo, cfg);
 	rc = tb_store_create(tb_settings_get(cfg, "db"), &dbo, &store, msg,
 			     msglen);
+	if (rc == TB_OK) /* plans and report roll-ups (server/report_cli.h) */
+		rc = tb_report_cli_serve(cfg, store, &plans, msg, msglen);
 	if (rc < 0)
 		goto out;
+	if (!plans)
+		tb_slog(TB_SLOG_WARN, "%s", msg);
+	o.plans = plans;
 	signals_block(&set);
 	rc = tb_http_start(&o, store, &http, msg, msglen);
 	if (rc < 0)
@@ -207,6 +215,7 @@ static int cmd_serve(const struct tb_config *cfg, char *msg, size_t msglen)
 out:
 	tb_http_stop(http);
 	tb_store_destroy(store);
+	tb_plan_set_destroy(plans);
 	if (key)
 		memset(key, 0, strlen(key));
 	tb_free(key);
@@ -419,6 +428,8 @@ static const struct command commands[] = {
 	  "print a new admin token for /v1/admin/" },
 	{ "export", cmd_export, OPTS(export_opts), 0,
 	  "current revision of every event, JSON or CSV" },
+	{ "report", tb_report_cli_run, OPTS(tb_report_cli_opts), 0,
+	  TB_REPORT_CLI_HELP },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

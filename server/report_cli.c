@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/err.h"
 #include "server/db.h"
@@ -11,6 +12,7 @@
 #include "server/report.h"
 #include "server/report_html.h"
 #include "server/report_out.h"
+#include "server/store.h"
 
 const struct tb_opt tb_report_cli_opts[TB_REPORT_CLI_NOPTS] = {
 	{"plan", 0, "ID", "the plan: hoa-binh-2022-2030, thanh-oai-2021-2030"},
@@ -19,7 +21,6 @@ const struct tb_opt tb_report_cli_opts[TB_REPORT_CLI_NOPTS] = {
 			   "action-month-2025 or cumulative:2025-12-31"},
 	{"format", 0, "json|csv|html", "output format [json]"},
 	{"detail", 1, "", "JSON: add districts, Action Month, stale units"},
-	{"plans-dir", 0, "DIR", "the plan files [" TB_REPORT_PLANS_DIR "]"},
 	{"output", 0, "FILE", "write to FILE instead of standard output"},
 };
 
@@ -125,4 +126,36 @@ out:
 	tb_db_close(db);
 	tb_plan_set_destroy(plans);
 	return rc;
+}
+
+int tb_report_cli_serve(const struct tb_config *cfg, struct tb_store *store,
+			struct tb_plan_set **plans, char *msg, size_t msglen)
+{
+	const char *dir = tb_settings_get(cfg, "plans_dir");
+	struct sqlite3 *db;
+	int rc;
+
+	*plans = NULL;
+	if (!dir)
+		dir = TB_REPORT_PLANS_DIR;
+	if (strcmp(dir, TB_REPORT_PLANS_DIR) == 0 && access(dir, F_OK) != 0) {
+		snprintf(msg, msglen, "no plans directory \"%s\" here: reports "
+			 "and the dashboard are off (set plans_dir)", dir);
+		return TB_OK;
+	}
+	rc = tb_plan_set_load(dir, plans, msg, msglen);
+	if (rc < 0)
+		return rc == TB_EIO ? TB_ECONFIG : rc;
+	db = tb_store_conn(store);
+	rc = db ? tb_report_init(db, msg, msglen) : TB_EIO;
+	if (rc < 0) {
+		if (!db)
+			snprintf(msg, msglen, "report roll-ups: no database "
+				 "connection");
+		tb_plan_set_destroy(*plans);
+		*plans = NULL;
+		return rc;
+	}
+	msg[0] = '\0';
+	return TB_OK;
 }

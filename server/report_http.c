@@ -308,6 +308,11 @@ void tb_report_http_answer(sqlite3 *db, const struct tb_plan_set *plans,
 		api_error(out, 405, NULL, "use GET");
 		return;
 	}
+	if (!plans || !plans->count) {
+		api_error(out, 503, NULL, "no plans are loaded: start the "
+			  "server with plans_dir set to the plans directory");
+		return;
+	}
 	if (strcmp(q->path, "/v1/report") == 0) {
 		ok = admin_ok(db, q->bearer ? q->bearer : q->cookie, &busy);
 		if (busy)
@@ -363,8 +368,7 @@ static enum MHD_Result queue(struct MHD_Connection *c,
 	if (a->location[0])
 		MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION,
 					a->location);
-	ret = MHD_queue_response(c, a->status, r);
-	MHD_destroy_response(r);
+	ret = tb_resp_queue(c, a->status, r);
 	return ret;
 }
 

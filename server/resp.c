@@ -49,6 +49,12 @@ static enum MHD_Result queue(struct MHD_Connection *c, unsigned status,
 	return ret;
 }
 
+enum MHD_Result tb_resp_queue(struct MHD_Connection *c, unsigned status,
+			      struct MHD_Response *r)
+{
+	return queue(c, status, r);
+}
+
 static struct MHD_Response *make_with(char *body, size_t len,
 				      const char *ctype, void (*freefn)(void *))
 {

@@ -47,6 +47,11 @@ enum MHD_Result tb_resp_errorf(struct MHD_Connection *c,
 			       const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* Queues a response built by the caller (extra headers) with status and
+ * destroys it, noting the status for the access log. */
+enum MHD_Result tb_resp_queue(struct MHD_Connection *c, unsigned status,
+			      struct MHD_Response *r);
+
 /* The status of the last response queued by this thread (0 if none since
  * the last call), so the access log can show it. Resets it to 0. */
 unsigned tb_resp_take_status(void);

@@ -30,6 +30,8 @@ static const struct setting settings[] = {
 	{ "key", ST_TEXT, NULL, 0, 0, NULL, "server private key, PEM" },
 	{ "db", ST_TEXT, "tienbo-server.db", 0, 0, NULL,
 	  "SQLite database file (WAL)" },
+	{ "plans_dir", ST_TEXT, "plans", 0, 0, NULL,
+	  "directory of the plan files (*.json) for reports and the dashboard" },
 	{ "workers", ST_INT, "0", 0, 256, NULL,
 	  "worker threads; 0 = one per core" },
 	{ "max_connections", ST_INT, "1024", 1, 65536, NULL,

@@ -1272,7 +1272,7 @@ static void test_cli(void **state)
 	argv[5] = "csv";
 	argv[6] = "--db";
 	argv[7] = dbpath;
-	argv[8] = "--plans-dir";
+	argv[8] = "--plans-dir"; /* the server setting plans_dir */
 	argv[9] = TB_SOURCE_DIR "/plans";
 	argv[10] = "--output";
 	argv[11] = out;
