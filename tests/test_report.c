@@ -38,6 +38,8 @@
 #include "common/mem.h"
 #include "protocol/codec.h"
 #include "server/auth.h"
+#include "tests/helper_proc.h"
+#include "tests/helper_server.h"
 #include "server/db.h"
 #include "server/merge.h"
 #include "server/plan.h"
@@ -328,11 +330,14 @@ static void enroll_all(sqlite3 *d)
 
 static sqlite3 *open_db(const char *name, int init_first)
 {
-	char path[128], msg[256] = "";
+	char path[600], msg[256] = "";
 	struct tb_db_opts o = {0, 0, 0};
 	sqlite3 *d = NULL;
 
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	if (name[0] == '/')
+		snprintf(path, sizeof(path), "%s", name);
+	else
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
 	if (tb_db_open(path, &o, &d, msg, sizeof(msg)))
 		fail_msg("%s", msg);
 	if (init_first && tb_report_init(d, msg, sizeof(msg)))
@@ -606,22 +611,32 @@ static void test_every_indicator(void **state)
 	check_all(db);
 }
 
+/* Another database with the fixture, leaving fixture.db's tokens and
+ * sequence numbers as they were. */
+static sqlite3 *other_db(const char *path, int init_first)
+{
+	static char saved_tokens[NUNITS][TB_TOKEN_LEN + 1];
+	static int64_t saved_seq[NUNITS];
+	sqlite3 *d;
+
+	memcpy(saved_tokens, tokens, sizeof(tokens));
+	memcpy(saved_seq, next_seq, sizeof(next_seq));
+	d = open_db(path, init_first);
+	memcpy(tokens, saved_tokens, sizeof(tokens));
+	memcpy(next_seq, saved_seq, sizeof(next_seq));
+	return d;
+}
+
 /* The roll-ups filled from events already stored (init after the merge)
  * give the same reports as those kept by the triggers. */
 static void test_rebuild(void **state)
 {
-	static char saved_tokens[NUNITS][TB_TOKEN_LEN + 1];
-	static int64_t saved_seq[NUNITS];
 	sqlite3 *d2;
 
 	(void)state;
-	memcpy(saved_tokens, tokens, sizeof(tokens)); /* fixture.db's */
-	memcpy(saved_seq, next_seq, sizeof(next_seq));
-	d2 = open_db("rebuilt.db", 0);
+	d2 = other_db("rebuilt.db", 0);
 	check_all(d2);
 	tb_db_close(d2);
-	memcpy(tokens, saved_tokens, sizeof(tokens));
-	memcpy(next_seq, saved_seq, sizeof(next_seq));
 }
 
 static void test_missing_never_zero(void **state)
@@ -1297,6 +1312,221 @@ static void test_cli(void **state)
 	assert_int_equal(report_cmd(12, argv), TB_ENOTFOUND);
 }
 
+/* ---- the dashboard in a browser ------------------------------------------ */
+
+static const char *chromium_path(void)
+{
+	static const char *const paths[] = {"/usr/bin/chromium",
+					    "/usr/bin/chromium-browser"};
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		if (access(paths[i], X_OK) == 0)
+			return paths[i];
+	return NULL;
+}
+
+/* base64 SHA-256 of the certificate's public key, for Chromium's
+ * --ignore-certificate-errors-spki-list: it trusts exactly the key the
+ * test CA certified for this server, and nothing else. */
+static void spki_hash(const char *cert, char *out, size_t len)
+{
+	char cmd[1024];
+	struct helper_proc_result r;
+	const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+
+	snprintf(cmd, sizeof(cmd), "openssl x509 -in '%s' -pubkey -noout | "
+		 "openssl pkey -pubin -outform der | openssl dgst -sha256 "
+		 "-binary | base64", cert);
+	assert_int_equal(helper_proc_run(argv, NULL, &r), 0);
+	assert_true(helper_proc_exited_with(&r, 0));
+	snprintf(out, len, "%.*s", (int)strcspn(r.out, "\n"), r.out);
+	assert_int_equal(strlen(out), 44);
+	helper_proc_free(&r);
+}
+
+/* Runs headless Chromium on url with one more flag; its stdout. */
+static char *chromium(const char *dir, const char *spki, const char *flag,
+		      const char *url)
+{
+	char udd[600], spk[128], home[600];
+	const char *env[] = {home, NULL};
+	const char *argv[] = {chromium_path(), "--headless", "--no-sandbox",
+			      "--disable-gpu", "--disable-quic", "--no-first-run",
+			      "--disable-background-networking",
+			      "--disable-component-update", "--disable-sync",
+			      udd, spk, "--window-size=412,2400", flag, url,
+			      NULL};
+	struct helper_proc_opts o;
+	struct helper_proc_result r;
+	char *out;
+
+	snprintf(udd, sizeof(udd), "--user-data-dir=%s/chromium-XXXXXX", dir);
+	assert_non_null(mkdtemp(udd + strlen("--user-data-dir=")));
+	snprintf(home, sizeof(home), "HOME=%s",
+		 udd + strlen("--user-data-dir="));
+	snprintf(spk, sizeof(spk), "--ignore-certificate-errors-spki-list=%s",
+		 spki);
+	memset(&o, 0, sizeof(o));
+	o.env = env;
+	o.timeout_ms = 45000;
+	assert_int_equal(helper_proc_run(argv, &o, &r), 0);
+	if (!helper_proc_exited_with(&r, 0))
+		fail_msg("chromium failed");
+	out = r.out;
+	r.out = NULL;
+	helper_proc_free(&r);
+	return out;
+}
+
+/* The attribute of the first element with data-id="id" at or after from. */
+static int dom_attr(const char *from, const char *id, const char *attr,
+		    char *out, size_t outlen)
+{
+	return html_attr(from, id, attr, out, outlen);
+}
+
+/* A JSON number as the page prints it; "" for null or absent. */
+static void json_num(const cJSON *o, const char *key, char *buf, size_t len)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, key);
+
+	if (!v || !cJSON_IsNumber(v))
+		buf[0] = '\0';
+	else
+		ref_num(v->valuedouble, buf, len);
+}
+
+static void expect_same(const char *dom, const cJSON *ind, const char *id,
+			const char *attr, const char *key)
+{
+	char got[64] = "", want[64];
+
+	json_num(ind, key, want, sizeof(want));
+	if (dom_attr(dom, id, attr, got, sizeof(got)) || strcmp(got, want))
+		fail_msg("%s %s: page \"%s\", JSON \"%s\"", id, attr, got, want);
+}
+
+/* A real server with the fixture; headless Chromium signs in through the
+ * form, the dashboard's numbers equal the JSON report's, a screenshot of
+ * the phone-sized page is written to the build directory. */
+static void test_dashboard_chromium(void **state)
+{
+	struct helper_server srv;
+	struct helper_server_resp resp;
+	char token[TB_TOKEN_LEN + 1], msg[700], spki[64], page_path[700];
+	char url[800], png[600], *dom, *json;
+	const char *const extra[] = {"--plans-dir", TB_SOURCE_DIR "/plans",
+				     NULL};
+	const char *query = "plan=hoa-binh-2022-2030&period=2025-H2";
+	sqlite3 *d;
+	int64_t id;
+	cJSON *o, *it;
+	FILE *f;
+	size_t nind = 0;
+
+	(void)state;
+	if (!chromium_path()) {
+		printf("SKIPPED: chromium is not installed (scripts/deps.sh "
+		       "installs it): the dashboard was not checked in a "
+		       "browser\n");
+		skip();
+	}
+	assert_int_equal(helper_server_setup(&srv), 0);
+	d = other_db(srv.db, 1);
+	assert_int_equal(tb_auth_admin_new(d, token, &id), 0);
+	tb_db_close(d);
+	if (helper_server_start(&srv, extra) != 0)
+		fail_msg("server did not start");
+
+	snprintf(url, sizeof(url), "/v1/report?%s&detail=1", query);
+	assert_int_equal(helper_server_request(&srv, "GET", url, token, NULL,
+					       NULL, NULL, 0, 0, &resp), 0);
+	assert_int_equal(resp.status, 200);
+	json = resp.body;
+	o = cJSON_Parse(json);
+	assert_non_null(o);
+
+	snprintf(page_path, sizeof(page_path), "%s/signin.html", srv.dir);
+	f = fopen(page_path, "wb");
+	assert_non_null(f);
+	fprintf(f, "<!DOCTYPE html><html><body><form method=\"post\" "
+		   "action=\"%s/signin\"><input name=\"token\" value=\"%s\">"
+		   "<input name=\"next\" value=\"/?%s\"></form><script>"
+		   "document.forms[0].submit()</script></body></html>\n",
+		srv.url, token, query);
+	assert_int_equal(fclose(f), 0);
+	spki_hash(srv.cert, spki, sizeof(spki));
+	snprintf(url, sizeof(url), "file://%s", page_path);
+	dom = chromium(srv.dir, spki, "--dump-dom", url);
+	if (!strstr(dom, "id=\"indicators\""))
+		fail_msg("the dashboard did not render:\n%.2000s", dom);
+
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "indicators")) {
+		const char *iid = cJSON_GetObjectItem(it, "id")->valuestring;
+
+		expect_same(dom, it, iid, "data-value", "value");
+		expect_same(dom, it, iid, "data-cumulative", "cumulative");
+		expect_same(dom, it, iid, "data-progress", "progress_pct");
+		expect_same(dom, it, iid, "data-reported", "units_reported");
+		expect_same(dom, it, iid, "data-expected", "units_expected");
+		nind++;
+	}
+	assert_int_equal(nind, plan_ind("hoa-binh-2022-2030", "HB-3.3") -
+				       tb_plan_set_find(plans,
+							"hoa-binh-2022-2030")->ind +
+				       1);
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "districts")) {
+		char key[64];
+		const char *from;
+		cJSON *di;
+
+		snprintf(key, sizeof(key), "data-district=\"%s\"",
+			 cJSON_GetObjectItem(it, "code")->valuestring);
+		from = strstr(dom, key);
+		assert_non_null(from);
+		cJSON_ArrayForEach(di, cJSON_GetObjectItem(it, "indicators"))
+			expect_same(from, di,
+				    cJSON_GetObjectItem(di, "id")->valuestring,
+				    "data-value", "value");
+	}
+	{
+		cJSON *am = cJSON_GetObjectItem(o, "action_month");
+		char want[160];
+
+		snprintf(want, sizeof(want), "data-year=\"%d\" data-activities="
+			 "\"%d\" data-parents=\"%d\"",
+			 cJSON_GetObjectItem(am, "year")->valueint,
+			 cJSON_GetObjectItem(am, "activities")->valueint,
+			 cJSON_GetObjectItem(am, "parents")->valueint);
+		assert_non_null(strstr(dom, want));
+		snprintf(want, sizeof(want), "(<span class=\"count\">%d</span>)",
+			 cJSON_GetArraySize(cJSON_GetObjectItem(
+				 cJSON_GetObjectItem(o, "stale"), "units")));
+		assert_non_null(strstr(dom, want));
+	}
+	free(dom);
+
+	snprintf(png, sizeof(png), "%s/dashboard.png", TB_BUILD_DIR);
+	unlink(png);
+	snprintf(msg, sizeof(msg), "--screenshot=%s", png);
+	free(chromium(srv.dir, spki, msg, url));
+	f = fopen(png, "rb");
+	assert_non_null(f);
+	{
+		unsigned char magic[8];
+
+		assert_int_equal(fread(magic, 1, 8, f), 8);
+		assert_memory_equal(magic, "\x89PNG\r\n\x1a\n", 8);
+		assert_int_equal(fseek(f, 0, SEEK_END), 0);
+		assert_true(ftell(f) > 20000); /* a page, not a blank */
+	}
+	fclose(f);
+	printf("dashboard screenshot: %s\n", png);
+	cJSON_Delete(o);
+	helper_server_resp_free(&resp);
+	helper_server_teardown(&srv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1311,6 +1541,7 @@ int main(void)
 		cmocka_unit_test(test_html),
 		cmocka_unit_test(test_http),
 		cmocka_unit_test(test_cli),
+		cmocka_unit_test(test_dashboard_chromium),
 		cmocka_unit_test(test_void_and_amend),
 	};
 
