@@ -110,7 +110,7 @@ struct helper_server_slow *helper_server_slow_start(struct helper_server *s,
 						     const char *token,
 						     const void *gz,
 						     size_t len);
-/* 1 once the body has been asked for (the headers are on the wire). */
+/* 1 once the headers and the first body byte have been sent. */
 int helper_server_slow_started(const struct helper_server_slow *sl);
 long helper_server_slow_finish(struct helper_server_slow *sl);
 
