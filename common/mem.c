@@ -1,16 +1,24 @@
 /* mem.c - allocation wrappers with a failure-injection counter (see mem.h). */
 #include "common/mem.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-static long fail_at;
-static long count;
+/* Atomic because the server's worker threads allocate too (failures are
+ * only injected in single-threaded tests). Unarmed, an allocation costs one
+ * relaxed load: nothing is counted. */
+static atomic_long fail_at;
+static atomic_long count;
 
 static int should_fail(void)
 {
-	count++;
-	return fail_at > 0 && count == fail_at;
+	long at = atomic_load_explicit(&fail_at, memory_order_relaxed);
+
+	if (at <= 0)
+		return 0;
+	return atomic_fetch_add_explicit(&count, 1, memory_order_relaxed) + 1 ==
+	       at;
 }
 
 void *tb_malloc(size_t n)
@@ -63,11 +71,11 @@ void tb_free(void *p)
 
 void tb_mem_fail_at(long nth)
 {
-	fail_at = nth;
-	count = 0;
+	atomic_store(&count, 0);
+	atomic_store(&fail_at, nth);
 }
 
 long tb_mem_count(void)
 {
-	return count;
+	return atomic_load(&count);
 }

@@ -21,7 +21,9 @@ void tb_free(void *p);
 
 /* Make the nth allocation from now fail (1 = the next one); 0 disables. */
 void tb_mem_fail_at(long nth);
-/* How many allocations were made since the last tb_mem_fail_at(). */
+/* How many allocations were made since the last tb_mem_fail_at(nth > 0);
+ * tb_mem_fail_at(LONG_MAX) counts an operation's allocations without
+ * failing any. Nothing is counted while disarmed. */
 long tb_mem_count(void);
 
 #endif

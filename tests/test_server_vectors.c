@@ -438,37 +438,6 @@ static void send_it(const char *name, const struct request *q,
 	}
 }
 
-/* A vector that expects 200 for a batch starting past seq 1 on a device
- * the server has never seen (no `requires`) contradicts WIRE.md / the
- * sequence rules (cursor 0: first_seq > 1 is a 409 gap). Such a vector is
- * reported and checked against the rule instead: 409, expected_seq 1. */
-static int contradicts_wire(const char *dir, const char *name, cJSON *exp)
-{
-	char path[1024];
-	cJSON *batch, *fs;
-	int bad;
-
-	if (cJSON_GetObjectItem(exp, "requires") ||
-	    cJSON_GetObjectItem(exp, "request") ||
-	    cJSON_GetObjectItem(exp, "http_status")->valuedouble != 200)
-		return 0;
-	snprintf(path, sizeof(path), VEC "%s/%s.json", dir, name);
-	batch = read_json(path);
-	fs = cJSON_GetObjectItem(batch, "first_seq");
-	bad = cJSON_IsNumber(fs) && fs->valuedouble > 1;
-	cJSON_Delete(batch);
-	if (!bad)
-		return 0;
-	fprintf(stderr, "note: vector %s/%s expects 200 for first_seq > 1 on a "
-		"new device; WIRE.md says 409 sequence_gap, checking that\n",
-		dir, name);
-	cJSON_DeleteItemFromObject(exp, "ack");
-	cJSON_ReplaceItemInObject(exp, "http_status", cJSON_CreateNumber(409));
-	cJSON_AddStringToObject(exp, "error", "sequence_gap");
-	cJSON_AddNumberToObject(exp, "expected_seq", 1);
-	return 1;
-}
-
 static void run_vector(const char *dir, const char *name)
 {
 	char path[1024], full[256], school[TB_CODE_MAX + 1], token[65];
@@ -484,7 +453,6 @@ static void run_vector(const char *dir, const char *name)
 		fail_vec(full, "cannot read its expectation");
 		goto out;
 	}
-	contradicts_wire(dir, name, exp);
 	req = cJSON_GetObjectItem(exp, "request");
 	bspec = cJSON_GetObjectItem(req, "body");
 	if (!bspec)
