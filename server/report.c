@@ -34,16 +34,6 @@ struct unit {
 	int64_t last_sync;
 };
 
-struct latest {      /* one unit's latest snapshot figures */
-	int64_t v[TB_FIELDS_MAX];
-	unsigned char set[TB_FIELDS_MAX];
-};
-
-struct pair {
-	int64_t num, den;
-	int set;
-};
-
 /* What the report owns besides its public arrays. */
 struct priv {
 	size_t nunits;
@@ -59,14 +49,14 @@ struct run {
 	const struct tb_report_opts *o;
 	const char *school; /* SQL filter when the org unit is one school */
 	size_t stride;      /* 1 + columns per (unit, kind) */
+	uint32_t cols;      /* the roll-up columns the plan reads */
 	int64_t *acc;       /* period: [unit][kind][0 = n, 1.. = columns] */
 	int64_t *cum;       /* plan start .. period end (may be acc) */
-	struct latest *snap;
 	int32_t q0;         /* first quarter index of the period */
 	size_t nq;
 	unsigned char *quarters; /* [unit][quarter], for one formula */
-	struct pair *pairs;      /* [ratio row][unit] */
-	int *pair_of;            /* row -> index in pairs, or -1 */
+	struct tb_rollup_got *got;     /* [unit][row]: latest figures */
+	int *col_of;             /* row -> 1 + roll-up column of its sum */
 };
 
 static int fail(int rc, char *msg, size_t msglen, const char *what,
@@ -315,7 +305,8 @@ static int gather(struct run *x, int32_t from, int32_t to, unsigned kinds,
 		return TB_ENOMEM;
 	a.x = x;
 	a.acc = *out;
-	rc = tb_rollup_scan(x->db, from, to, kinds, x->school, 0, acc_row, &a);
+	rc = tb_rollup_scan(x->db, from, to, kinds, x->cols, x->school, 0,
+			    acc_row, &a);
 	return rc;
 }
 
@@ -367,56 +358,52 @@ static int gather_quarters(struct run *x, unsigned kinds)
 	x->quarters = tb_calloc(x->p->nunits ? x->p->nunits * x->nq : 1, 1);
 	if (!x->quarters)
 		return TB_ENOMEM;
-	return tb_rollup_scan(x->db, pd->from, pd->to, kinds, x->school, 1,
+	return tb_rollup_scan(x->db, pd->from, pd->to, kinds, 0, x->school, 1,
 			      quarter_row, x);
 }
 
-static int snap_row(void *arg, const struct tb_rollup_snap *s)
-{
-	struct run *x = arg;
-	const struct tb_plan *plan = x->r->plan;
-	int i = unit_find(x->p, s->school);
-	struct latest *l;
-
-	if (i < 0)
-		return 0;
-	l = &x->snap[i];
-	for (size_t f = 0; f < TB_FIELDS_MAX; f++)
-		if (s->set[f]) {
-			l->v[f] = s->v[f];
-			l->set[f] = 1;
-		}
-	for (size_t k = 0; k < plan->count; k++) {
-		const struct tb_plan_formula *fo = &plan->ind[k].f;
-		struct pair *pr;
-
-		if (x->pair_of[k] < 0 || !s->set[fo->num] || !s->set[fo->den])
-			continue;
-		pr = &x->pairs[(size_t)x->pair_of[k] * x->p->nunits + (size_t)i];
-		pr->num = s->v[fo->num];
-		pr->den = s->v[fo->den];
-		pr->set = 1;
-	}
-	return 0;
-}
-
+/* Each unit's latest figures as of the period's end, for the share and
+ * ratio rows that apply to its level (so a primary school's snapshots are
+ * not searched for kindergarten figures it never gives). */
 static int gather_snaps(struct run *x)
 {
 	const struct tb_plan *plan = x->r->plan;
-	size_t n = x->p->nunits ? x->p->nunits : 1, nratio = 0;
+	size_t nk = plan->count, n = x->p->nunits;
+	struct tb_rollup_want *want = NULL;
+	unsigned char *active = NULL;
+	struct tb_rollup_snaps *rd = NULL;
+	int rc = TB_OK;
 
-	x->pair_of = tb_malloc(plan->count * sizeof(*x->pair_of));
-	x->snap = tb_calloc(n, sizeof(*x->snap));
-	if (!x->pair_of || !x->snap)
-		return TB_ENOMEM;
-	for (size_t k = 0; k < plan->count; k++)
-		x->pair_of[k] = plan->ind[k].f.type == TB_F_RATIO
-					? (int)nratio++
-					: -1;
-	x->pairs = tb_calloc(nratio ? nratio * n : 1, sizeof(*x->pairs));
-	if (!x->pairs)
-		return TB_ENOMEM;
-	return tb_rollup_snaps(x->db, x->r->period.to, x->school, snap_row, x);
+	want = tb_calloc(nk ? nk : 1, sizeof(*want));
+	active = tb_calloc(nk ? nk : 1, 1);
+	x->got = tb_calloc(n && nk ? n * nk : 1, sizeof(*x->got));
+	if (!want || !active || !x->got)
+		rc = TB_ENOMEM;
+	for (size_t k = 0; rc == TB_OK && k < nk; k++) {
+		const struct tb_plan_formula *f = &plan->ind[k].f;
+
+		if (f->type == TB_F_SHARE_UNITS) {
+			want[k].n = 1;
+			want[k].field[0] = f->field;
+		} else if (f->type == TB_F_RATIO) {
+			want[k].n = 2;
+			want[k].field[0] = f->num;
+			want[k].field[1] = f->den;
+		}
+	}
+	if (rc == TB_OK)
+		rc = tb_rollup_snaps_open(x->db, &rd);
+	for (size_t i = 0; rc == TB_OK && i < n; i++) {
+		for (size_t k = 0; k < nk; k++)
+			active[k] = (plan->ind[k].levels &
+				     x->p->units[i].level) != 0;
+		rc = tb_rollup_latest(rd, x->p->units[i].code, x->r->period.to,
+				      want, active, nk, &x->got[i * nk]);
+	}
+	tb_rollup_snaps_close(rd);
+	tb_free(want);
+	tb_free(active);
+	return rc;
 }
 
 /* ---- evaluating --------------------------------------------------------- */
@@ -459,9 +446,8 @@ static int all_quarters(const struct run *x, size_t i)
 static int contribute(const struct run *x, size_t k, size_t i, struct agg *a)
 {
 	const struct tb_plan_formula *f = &x->r->plan->ind[k].f;
-	int col = f->type == TB_F_SUM ? tb_rollup_col(f->name) + 1 : 0;
-	const struct latest *l = &x->snap[i];
-	const struct pair *pr;
+	int col = x->col_of[k];
+	const struct tb_rollup_got *g = &x->got[i * x->r->plan->count + k];
 
 	switch (f->type) {
 	case TB_F_SUM:
@@ -478,16 +464,15 @@ static int contribute(const struct run *x, size_t k, size_t i, struct agg *a)
 		a->sum += kinds_sum(x, x->acc, i, f->kinds, col);
 		return 1;
 	case TB_F_SHARE_UNITS:
-		if (!l->set[f->field])
+		if (!g->found)
 			return 0;
-		a->yes += l->v[f->field] > 0;
+		a->yes += g->v[0] > 0;
 		return 1;
 	case TB_F_RATIO:
-		pr = &x->pairs[(size_t)x->pair_of[k] * x->p->nunits + i];
-		if (!pr->set)
+		if (!g->found)
 			return 0;
-		a->num += pr->num;
-		a->den += pr->den;
+		a->num += g->v[0];
+		a->den += g->v[1];
 		return 1;
 	case TB_F_EVERY_QUARTER:
 		if (!active(x, i))
@@ -751,11 +736,36 @@ static int needs_cumulative(const struct tb_plan *p)
 	return 0;
 }
 
+/* The roll-up columns the plan's sums and the Action Month read. */
+static uint32_t columns(const struct tb_plan *p, int detail)
+{
+	static const char *const am[] = {"parents", "students",
+					 "teachers_staff", "officials"};
+	uint32_t m = 0;
+	int c;
+
+	for (size_t k = 0; k < p->count; k++)
+		if (p->ind[k].f.type == TB_F_SUM &&
+		    (c = tb_rollup_col(p->ind[k].f.name)) >= 0)
+			m |= 1u << c;
+	for (size_t i = 0; detail && i < sizeof(am) / sizeof(am[0]); i++)
+		if ((c = tb_rollup_col(am[i])) >= 0)
+			m |= 1u << c;
+	return m;
+}
+
 static int compute(struct run *x, char *msg, size_t msglen)
 {
 	struct tb_report *r = x->r;
 	int rc;
 
+	x->cols = columns(r->plan, x->o->detail);
+	x->col_of = tb_calloc(r->plan->count ? r->plan->count : 1, sizeof(int));
+	if (!x->col_of)
+		return TB_ENOMEM;
+	for (size_t k = 0; k < r->plan->count; k++)
+		if (r->plan->ind[k].f.type == TB_F_SUM)
+			x->col_of[k] = tb_rollup_col(r->plan->ind[k].f.name) + 1;
 	rc = org_unit(x, msg, msglen);
 	if (rc == TB_OK)
 		rc = units_load(x, msg, msglen);
@@ -786,10 +796,9 @@ static void run_free(struct run *x)
 	if (x->cum != x->acc)
 		tb_free(x->cum);
 	tb_free(x->acc);
-	tb_free(x->snap);
+	tb_free(x->got);
 	tb_free(x->quarters);
-	tb_free(x->pairs);
-	tb_free(x->pair_of);
+	tb_free(x->col_of);
 }
 
 int tb_report_run(sqlite3 *db, const struct tb_plan *plan, const char *period,

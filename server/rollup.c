@@ -471,6 +471,7 @@ struct scan {
 	sqlite3 *db;
 	sqlite3_stmt *st[3];
 	unsigned kinds;
+	uint32_t cols;
 	const char *school;
 	tb_rollup_fn fn;
 	void *arg;
@@ -486,7 +487,8 @@ static int scan_prepare(struct scan *s)
 		b.len = 0;
 		sb_add(&b, "SELECT %s, school, n", keys[t]);
 		for (size_t i = 0; i < l->ncols; i++)
-			sb_add(&b, ", c_%s", l->cols[i]);
+			if (s->cols & (1u << i))
+				sb_add(&b, ", c_%s", l->cols[i]);
 		sb_add(&b, " FROM %s WHERE kind = ?1 AND %s BETWEEN ?2 AND ?3%s",
 		       tables[t], keys[t], s->school ? " AND school = ?4" : "");
 		if (b.oom)
@@ -507,6 +509,7 @@ static int scan_range(struct scan *s, int t, int64_t lo, int64_t hi)
 	struct tb_rollup_row r;
 	int src, rc = TB_OK;
 
+	memset(&r, 0, sizeof(r));
 	for (int k = 0; k < TB_KIND_COUNT && rc == TB_OK; k++) {
 		if (!(s->kinds & (1u << k)))
 			continue;
@@ -522,8 +525,9 @@ static int scan_range(struct scan *s, int t, int64_t lo, int64_t hi)
 				 &r.last);
 			r.school = (const char *)sqlite3_column_text(st, 1);
 			r.n = sqlite3_column_int64(st, 2);
-			for (size_t i = 0; i < l->ncols; i++)
-				r.c[i] = sqlite3_column_int64(st, (int)i + 3);
+			for (size_t i = 0, c = 3; i < l->ncols; i++)
+				if (s->cols & (1u << i))
+					r.c[i] = sqlite3_column_int64(st, (int)c++);
 			if (r.school)
 				rc = s->fn(s->arg, &r);
 		}
@@ -595,8 +599,8 @@ static int scan_split(struct scan *s, int32_t from, int32_t to,
 }
 
 int tb_rollup_scan(sqlite3 *db, int32_t from, int32_t to, unsigned kinds,
-		   const char *school, int months_only, tb_rollup_fn fn,
-		   void *arg)
+		   uint32_t cols, const char *school, int months_only,
+		   tb_rollup_fn fn, void *arg)
 {
 	struct scan s;
 	int32_t lo = tb_date_from_ymd(TB_YEAR_MIN, 1, 1);
@@ -606,6 +610,7 @@ int tb_rollup_scan(sqlite3 *db, int32_t from, int32_t to, unsigned kinds,
 	memset(&s, 0, sizeof(s));
 	s.db = db;
 	s.kinds = kinds;
+	s.cols = cols;
 	s.school = school;
 	s.fn = fn;
 	s.arg = arg;
@@ -621,50 +626,96 @@ int tb_rollup_scan(sqlite3 *db, int32_t from, int32_t to, unsigned kinds,
 	return rc;
 }
 
-int tb_rollup_snaps(sqlite3 *db, int32_t upto, const char *school,
-		    tb_rollup_snap_fn fn, void *arg)
+struct tb_rollup_snaps {
+	sqlite3_stmt *st;
+	int col[TB_FIELDS_MAX]; /* field index -> result column, or -1 */
+};
+
+int tb_rollup_snaps_open(sqlite3 *db, struct tb_rollup_snaps **out)
 {
 	const struct layout *l = layout();
-	struct tb_rollup_snap r;
+	struct tb_rollup_snaps *s;
 	struct sb b = {0};
-	sqlite3_stmt *st = NULL;
-	int src, rc = TB_OK;
+	int rc = TB_OK;
 
-	sb_add(&b, "SELECT school, day");
-	for (size_t i = 0; i < l->nsnap; i++)
+	*out = NULL;
+	s = tb_calloc(1, sizeof(*s));
+	if (!s)
+		return TB_ENOMEM;
+	for (size_t f = 0; f < TB_FIELDS_MAX; f++)
+		s->col[f] = -1;
+	sb_add(&b, "SELECT day");
+	for (size_t i = 0; i < l->nsnap; i++) {
 		sb_add(&b, ", s_%s", l->snap_names[i]);
-	sb_add(&b, " FROM report_snap WHERE day <= ?1%s ORDER BY school, day,"
-	       " recorded_at, id", school ? " AND school = ?2" : "");
-	if (b.oom) {
+		s->col[l->snap[i]] = (int)i + 1;
+	}
+	sb_add(&b, " FROM report_snap WHERE school = ?1 AND day <= ?2 ORDER BY"
+	       " day DESC, recorded_at DESC, id DESC");
+	if (b.oom)
 		rc = TB_ENOMEM;
-		goto out;
-	}
-	if (sqlite3_prepare_v2(db, b.p, -1, &st, NULL) != SQLITE_OK) {
+	else if (sqlite3_prepare_v2(db, b.p, -1, &s->st, NULL) != SQLITE_OK)
 		rc = tb_db_err(sqlite3_errcode(db));
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, upto < tb_date_from_ymd(TB_YEAR_MIN, 1, 1)
-					  ? 0
-					  : day_key(upto));
-	if (school)
-		sqlite3_bind_text(st, 2, school, -1, SQLITE_STATIC);
-	memset(&r, 0, sizeof(r));
-	while (rc == TB_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		r.school = (const char *)sqlite3_column_text(st, 0);
-		r.day = ymd_key_day(sqlite3_column_int64(st, 1));
-		for (size_t i = 0; i < l->nsnap; i++) {
-			int c = (int)i + 2, f = l->snap[i];
-
-			r.set[f] = sqlite3_column_type(st, c) != SQLITE_NULL;
-			r.v[f] = sqlite3_column_int64(st, c);
-		}
-		if (r.school)
-			rc = fn(arg, &r);
-	}
-	if (rc == TB_OK && src != SQLITE_DONE)
-		rc = tb_db_err(src);
-out:
-	sqlite3_finalize(st);
 	tb_free(b.p);
+	if (rc < 0) {
+		tb_rollup_snaps_close(s);
+		return rc;
+	}
+	*out = s;
+	return TB_OK;
+}
+
+/* Takes want w from the current row if the row gives all of it. */
+static int take(const struct tb_rollup_snaps *s, const struct tb_rollup_want *w,
+		struct tb_rollup_got *g)
+{
+	int c[2];
+
+	for (int j = 0; j < w->n; j++) {
+		c[j] = w->field[j] >= 0 && w->field[j] < TB_FIELDS_MAX
+			       ? s->col[w->field[j]]
+			       : -1;
+		if (c[j] < 0 || sqlite3_column_type(s->st, c[j]) == SQLITE_NULL)
+			return 0;
+	}
+	for (int j = 0; j < w->n; j++)
+		g->v[j] = sqlite3_column_int64(s->st, c[j]);
+	g->found = 1;
+	return 1;
+}
+
+int tb_rollup_latest(struct tb_rollup_snaps *s, const char *school,
+		     int32_t upto, const struct tb_rollup_want *want,
+		     const unsigned char *active, size_t n,
+		     struct tb_rollup_got *got)
+{
+	sqlite3_stmt *st = s->st;
+	size_t left = 0;
+	int src = SQLITE_DONE, rc = TB_OK;
+
+	for (size_t i = 0; i < n; i++) {
+		memset(&got[i], 0, sizeof(got[i]));
+		left += active[i] && want[i].n > 0;
+	}
+	if (!left || upto < tb_date_from_ymd(TB_YEAR_MIN, 1, 1))
+		return TB_OK;
+	sqlite3_reset(st);
+	sqlite3_bind_text(st, 1, school, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, day_key(upto));
+	while (left && (src = sqlite3_step(st)) == SQLITE_ROW)
+		for (size_t i = 0; i < n; i++)
+			if (active[i] && want[i].n > 0 && !got[i].found &&
+			    take(s, &want[i], &got[i]))
+				left--;
+	if (left && src != SQLITE_DONE)
+		rc = tb_db_err(src);
+	sqlite3_reset(st);
 	return rc;
+}
+
+void tb_rollup_snaps_close(struct tb_rollup_snaps *s)
+{
+	if (!s)
+		return;
+	sqlite3_finalize(s->st);
+	tb_free(s);
 }

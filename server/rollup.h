@@ -65,27 +65,40 @@ typedef int (*tb_rollup_fn)(void *arg, const struct tb_rollup_row *r);
 
 /* Calls fn for every roll-up row of the kinds (bit 1 << kind) that lies in
  * [from, to], using whole years, then whole months, then days, so that
- * every day is covered exactly once. months_only: no year rows (so each
- * row lies in one quarter). school NULL: every school. Stops at fn's first
- * non-zero return and returns it; else 0 or a database error. */
+ * every day is covered exactly once. Only the columns in `cols` (bit
+ * 1 << tb_rollup_col) are read; the others are 0 in the row. months_only:
+ * no year rows (so each row lies in one quarter). school NULL: every
+ * school. Stops at fn's first non-zero return and returns it; else 0 or a
+ * database error. */
 int tb_rollup_scan(struct sqlite3 *db, int32_t from, int32_t to,
-		   unsigned kinds, const char *school, int months_only,
-		   tb_rollup_fn fn, void *arg);
+		   unsigned kinds, uint32_t cols, const char *school,
+		   int months_only, tb_rollup_fn fn, void *arg);
 
-/* One snapshot; v and set are indexed like tb_kind_fields(TB_KIND_SNAPSHOT)
- * (text fields are never set). */
-struct tb_rollup_snap {
-	const char *school; /* borrowed for the callback */
-	int32_t day;
-	int64_t v[TB_FIELDS_MAX];
-	unsigned char set[TB_FIELDS_MAX];
+/* A figure the report wants from a unit's snapshots: one field, or two
+ * that must come from the same snapshot (a ratio's numerator and
+ * denominator). Fields are indexes in the snapshot's field table. */
+struct tb_rollup_want {
+	int n;        /* 0 (nothing), 1 or 2 */
+	int field[2];
 };
-typedef int (*tb_rollup_snap_fn)(void *arg, const struct tb_rollup_snap *s);
+struct tb_rollup_got {
+	int found;
+	int64_t v[2];
+};
 
-/* Calls fn for every non-voided snapshot dated on or before `upto`
- * (of school, if not NULL), ordered by school, then date, then the time it
- * was recorded, so the last one of a school is its latest. */
-int tb_rollup_snaps(struct sqlite3 *db, int32_t upto, const char *school,
-		    tb_rollup_snap_fn fn, void *arg);
+/* A prepared reader of one school's snapshots at a time. */
+struct tb_rollup_snaps;
+int tb_rollup_snaps_open(struct sqlite3 *db, struct tb_rollup_snaps **out);
+/* For each want[i] with active[i] set, got[i] = the figure(s) from the
+ * school's newest non-voided snapshot dated on or before `upto` that gives
+ * it (by date, then the time recorded); got[i].found = 0 if none does.
+ * Snapshots are read newest first, and only until every active figure
+ * is found; a column is decoded only while its figure is still wanted.
+ * 0 or a database error. */
+int tb_rollup_latest(struct tb_rollup_snaps *s, const char *school,
+		     int32_t upto, const struct tb_rollup_want *want,
+		     const unsigned char *active, size_t n,
+		     struct tb_rollup_got *got);
+void tb_rollup_snaps_close(struct tb_rollup_snaps *s);
 
 #endif
