@@ -11,10 +11,16 @@
  * few milliseconds at every start, and `record`, `list` or `import` - most
  * runs of the agent, on old office PCs - never touch the network. Only the
  * nine functions below are used; they are called through the table `cu`.
+ *
+ * tb_http_post_start runs the same POST on a thread of its own, with every
+ * signal blocked there, so SIGTERM still reaches the caller's thread (and
+ * cuts its sleeps short). The caller does not touch the client until
+ * tb_http_post_finish has joined that thread.
  */
 #include "agent/http.h"
 
 #include <ctype.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +104,12 @@ struct tb_http {
 	int overflow;
 	char errbuf[CURL_ERROR_SIZE];
 	char msg[512];
+	/* the request of tb_http_post_start */
+	pthread_t bg;
+	int bg_running, bg_rc;
+	char *bg_path;
+	const void *bg_body;
+	size_t bg_len;
 };
 
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
@@ -264,8 +276,13 @@ fail:
 
 void tb_http_destroy(struct tb_http *h)
 {
+	const struct tb_http_reply *r;
+
 	if (!h)
 		return;
+	if (h->bg_running)
+		tb_http_post_finish(h, &r);
+	tb_free(h->bg_path);
 	if (h->curl)
 		cu.easy_cleanup(h->curl);
 	cu.slist_free_all(h->auth_header);
@@ -413,4 +430,53 @@ int tb_http_post_gzip_json(struct tb_http *h, const char *path,
 out:
 	cu.slist_free_all(hdr);
 	return rc;
+}
+
+static void *post_thread(void *arg)
+{
+	struct tb_http *h = arg;
+	const struct tb_http_reply *r = NULL;
+
+	h->bg_rc = tb_http_post_gzip_json(h, h->bg_path, h->bg_body,
+					  h->bg_len, &r);
+	return NULL;
+}
+
+int tb_http_post_start(struct tb_http *h, const char *path, const void *body,
+		       size_t len)
+{
+	sigset_t all, old;
+	int err;
+
+	if (h->bg_running)
+		return TB_EINVAL;
+	tb_free(h->bg_path);
+	h->bg_path = tb_strdup(path);
+	if (!h->bg_path) {
+		snprintf(h->msg, sizeof(h->msg), "out of memory");
+		return TB_ENOMEM;
+	}
+	h->bg_body = body;
+	h->bg_len = len;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&h->bg, NULL, post_thread, h);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		snprintf(h->msg, sizeof(h->msg), "cannot start a thread");
+		return TB_ENOMEM;
+	}
+	h->bg_running = 1;
+	return 0;
+}
+
+int tb_http_post_finish(struct tb_http *h, const struct tb_http_reply **reply)
+{
+	if (!h->bg_running)
+		return TB_EINVAL;
+	pthread_join(h->bg, NULL);
+	h->bg_running = 0;
+	if (h->bg_rc == 0)
+		*reply = &h->reply;
+	return h->bg_rc;
 }

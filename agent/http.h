@@ -57,6 +57,18 @@ int tb_http_get(struct tb_http *h, const char *path,
 int tb_http_post_gzip_json(struct tb_http *h, const char *path,
 			   const void *body, size_t len,
 			   const struct tb_http_reply **reply);
+/* The same POST, in the background: starts it on a thread of its own and
+ * returns at once, so the caller can work (read the next batch, commit the
+ * last acknowledgement) while the request travels and the server works.
+ * path is copied; body is borrowed and must stay as it is until
+ * tb_http_post_finish. One request at a time per client: no other call on
+ * h until finish (destroy waits for it). The thread takes no signals.
+ * 0, or TB_ENOMEM when it could not start (nothing was sent). */
+int tb_http_post_start(struct tb_http *h, const char *path, const void *body,
+		       size_t len);
+/* Waits for the request started above and returns what
+ * tb_http_post_gzip_json would have; TB_EINVAL if none was started. */
+int tb_http_post_finish(struct tb_http *h, const struct tb_http_reply **reply);
 /* Why the last request failed; "" after a success. */
 const char *tb_http_errmsg(const struct tb_http *h);
 

@@ -1,16 +1,28 @@
 /* sync.c - the sync engine (see sync.h for the algorithm and guarantees).
  *
- * Memory: one batch at a time. Rows stream out of SQLite into one growing
+ * Memory: two batches at a time. Rows stream out of SQLite into a growing
  * buffer bounded by batch_bytes, which is gzip'd and posted; the queue is
  * never loaded whole, so syncing a million events costs the same memory as
- * syncing one batch.
+ * syncing two batches.
  *
- * "sent_through" in the store's key-value table is the highest seq this
- * agent has ever put on the wire, written before the POST. The server's
- * cursor can only be above it if the server holds sequence numbers this
- * store never sent - the store was restored from an old copy, or copied to
- * a second machine - and then nothing is uploaded: marking rows as sent on
- * the cursor's word would lose them.
+ * Overlap. While batch k travels and the server merges it (its POST runs on
+ * a thread of the HTTP client, tb_http_post_start), this thread reads and
+ * compresses batch k+1. When k's acknowledgement arrives, k+1 is posted at
+ * once and k's acknowledgement is committed to the store while k+1
+ * travels. The server still sees one batch at a time per device, in seq
+ * order (it answers a batch that arrives before its predecessor committed
+ * with 409); only the agent's own work is hidden behind the server's.
+ * Anything unusual (a retry, 409, 413, a stop) drops the prepared batch and
+ * goes on one request at a time from the server's word.
+ *
+ * "sent_through" in the store's key-value table bounds what this agent may
+ * have put on the wire: it is written before a POST whose last seq is above
+ * it (as the store's last seq then, so one write covers a whole pass). The
+ * server's cursor can only be above it if the server holds sequence
+ * numbers this store never sent - the store was restored from an old copy,
+ * or copied to a second machine - and then nothing is uploaded: marking
+ * rows as sent on the cursor's word would lose them. align() checks this
+ * before anything of the pass is written.
  */
 #include "agent/sync.h"
 
@@ -36,6 +48,21 @@ struct buf {
 	size_t len, cap;
 };
 
+/* Room kept in front of the rows of a batch for its envelope, so the
+ * whole JSON is built in one buffer without a copy. */
+#define HEAD_MAX 256
+
+/* One batch: seq first..last (n rows; n == 0: none), its JSON in buf at
+ * buf.p + head, and its gzip. */
+struct batch {
+	struct buf buf;
+	size_t head;
+	unsigned char *gz;
+	size_t gzlen;
+	int64_t first, last;
+	size_t n;
+};
+
 struct ctx {
 	struct tb_store *s;
 	const struct tb_sync_opts *o;
@@ -47,6 +74,7 @@ struct ctx {
 	int max_tries;
 	long base_ms, max_ms;
 	int stopped;
+	int64_t sent_through; /* as stored */
 };
 
 static int buf_add(struct buf *b, const char *s, size_t n)
@@ -131,17 +159,22 @@ static int transient_status(long status)
 }
 
 /* One request, tried again on temporary failures. 0 with *r set when a
- * non-temporary HTTP status arrived. */
+ * non-temporary HTTP status arrived. started: the first try is the POST
+ * already running (tb_http_post_start); only its outcome is collected. */
 static int request(struct ctx *c, const char *path, const void *body,
-		   size_t len, const struct tb_http_reply **r)
+		   size_t len, int started, const struct tb_http_reply **r)
 {
 	int attempt, rc = TB_ENET;
 
 	for (attempt = 1;; attempt++) {
 		long retry_after = -1;
 
-		rc = body ? tb_http_post_gzip_json(c->http, path, body, len, r)
-			  : tb_http_get(c->http, path, r);
+		if (attempt == 1 && started)
+			rc = tb_http_post_finish(c->http, r);
+		else
+			rc = body ? tb_http_post_gzip_json(c->http, path, body,
+							   len, r)
+				  : tb_http_get(c->http, path, r);
 		if (rc == 0 && !transient_status((*r)->status))
 			return 0;
 		if (rc == 0) {
@@ -186,7 +219,7 @@ static int get_cursor(struct ctx *c, int64_t *cursor)
 
 	snprintf(path, sizeof(path), "/v1/cursor?device=%s",
 		 tb_store_device(c->s));
-	rc = request(c, path, NULL, 0, &r);
+	rc = request(c, path, NULL, 0, 0, &r);
 	if (rc)
 		return rc;
 	if (r->status != 200)
@@ -232,6 +265,7 @@ static int align(struct ctx *c, int64_t cursor)
 	if ((rc = kv_get_i64(c->s, "sent_through", &sent_through)) ||
 	    (rc = tb_store_last_seq(c->s, &last)))
 		goto store_fail;
+	c->sent_through = sent_through;
 	if (cursor > sent_through || cursor > last) {
 		snprintf(c->msg, c->msglen,
 			 "the server holds events up to sequence %" PRId64
@@ -274,27 +308,40 @@ static int collect_row(void *arg, int64_t seq, const char *json, size_t len)
 	return 0;
 }
 
-/* Builds the next batch after `cursor` into *out (gzip). 0 with *n == 0
- * when nothing is pending. */
-static int build_batch(struct ctx *c, int64_t cursor, struct buf *events,
-		       unsigned char **gz, size_t *gzlen, int64_t *first,
-		       int64_t *last, size_t *n)
+static void batch_clear(struct batch *b)
 {
-	struct collect k = { events, 0, 0, 0 };
-	struct buf whole = { 0 };
-	char head[256];
+	tb_free(b->buf.p);
+	tb_free(b->gz);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Builds the next batch after `after` into b (its buffer reused, its old
+ * gzip freed): the rows streamed from the store behind HEAD_MAX bytes of
+ * room, the envelope written into the end of that room, the whole gzip'd.
+ * 0 with b->n == 0 when nothing is pending. */
+static int build_batch(struct ctx *c, int64_t after, struct batch *b)
+{
+	struct collect k = { &b->buf, 0, 0, 0 };
+	char head[HEAD_MAX];
 	int hl, rc;
 
-	events->len = 0;
-	rc = tb_store_pending_each(c->s, cursor, c->batch_events,
-				   c->batch_bytes, collect_row, &k, NULL, NULL);
+	tb_free(b->gz);
+	b->gz = NULL;
+	b->gzlen = 0;
+	b->n = 0;
+	b->buf.len = 0;
+	memset(head, ' ', sizeof(head));
+	rc = buf_add(&b->buf, head, HEAD_MAX); /* room, filled below */
+	if (rc == 0)
+		rc = tb_store_pending_each(c->s, after, c->batch_events,
+					   c->batch_bytes, collect_row, &k,
+					   NULL, NULL);
 	if (rc < 0) {
 		snprintf(c->msg, c->msglen, "%s",
 			 rc == TB_ENOMEM ? "out of memory"
 					 : tb_store_errmsg(c->s));
 		return rc;
 	}
-	*n = k.n;
 	if (!k.n)
 		return 0;
 	hl = snprintf(head, sizeof(head),
@@ -303,115 +350,184 @@ static int build_batch(struct ctx *c, int64_t cursor, struct buf *events,
 		      ",\"events\":[",
 		      TB_PROTOCOL_VERSION, tb_store_device(c->s),
 		      tb_store_school(c->s), k.first, k.last);
-	rc = TB_ENOMEM;
-	if (buf_add(&whole, head, (size_t)hl) ||
-	    buf_add(&whole, events->p, events->len) || buf_add(&whole, "]}", 2))
-		goto out;
-	rc = tb_gz_compress(whole.p, whole.len, 6, gz, gzlen);
-	if (rc)
-		goto out;
-	c->st->bytes_raw += whole.len;
-	*first = k.first;
-	*last = k.last;
-out:
-	if (rc)
+	if (hl < 0 || hl >= HEAD_MAX) {
+		snprintf(c->msg, c->msglen, "batch envelope too long");
+		return TB_EINVAL;
+	}
+	b->head = HEAD_MAX - (size_t)hl;
+	memcpy(b->buf.p + b->head, head, (size_t)hl);
+	rc = buf_add(&b->buf, "]}", 2);
+	if (rc == 0)
+		rc = tb_gz_compress(b->buf.p + b->head, b->buf.len - b->head,
+				    6, &b->gz, &b->gzlen);
+	if (rc) {
 		snprintf(c->msg, c->msglen, "out of memory");
-	tb_free(whole.p);
-	return rc;
+		return rc;
+	}
+	b->first = k.first;
+	b->last = k.last;
+	b->n = k.n;
+	return 0;
 }
 
-/* Applies a 200 reply to the batch first..last. */
-static int take_ack(struct ctx *c, const struct tb_http_reply *r,
-		    int64_t first, int64_t last, int64_t *cursor)
+/* Before a POST ending at `last`: makes sure sent_through covers it (see
+ * the top of this file). */
+static int cover_sent(struct ctx *c, int64_t last)
 {
-	struct tb_ack ack;
-	char why[TB_MSG_LEN];
+	int64_t top = 0;
 	int rc;
 
-	tb_ack_init(&ack);
-	rc = tb_ack_decode(r->body, r->body_len, &ack, why, sizeof(why));
-	if (rc || strcmp(ack.device, tb_store_device(c->s)) != 0 ||
-	    ack.committed_through < first - 1 || ack.committed_through > last) {
+	if (last <= c->sent_through)
+		return 0;
+	rc = tb_store_last_seq(c->s, &top);
+	if (rc == 0)
+		rc = kv_set_i64(c->s, "sent_through", top > last ? top : last);
+	if (rc) {
+		snprintf(c->msg, c->msglen, "%s", tb_store_errmsg(c->s));
+		return rc;
+	}
+	c->sent_through = top > last ? top : last;
+	return 0;
+}
+
+/* Reads a 200 reply to the batch b into ack (the caller clears it). */
+static int read_ack(struct ctx *c, const struct tb_http_reply *r,
+		    const struct batch *b, struct tb_ack *ack)
+{
+	char why[TB_MSG_LEN];
+	int rc = tb_ack_decode(r->body, r->body_len, ack, why, sizeof(why));
+
+	if (rc || strcmp(ack->device, tb_store_device(c->s)) != 0 ||
+	    ack->committed_through < b->first - 1 ||
+	    ack->committed_through > b->last) {
 		snprintf(c->msg, c->msglen,
 			 "the server's acknowledgement could not be used (%s)",
 			 rc ? why : "it does not match the batch sent");
-		rc = TB_EINVAL;
-		goto out;
+		return TB_EINVAL;
 	}
-	rc = tb_store_apply_ack(c->s, &ack);
+	return 0;
+}
+
+/* Commits an acknowledgement to the store and counts it. */
+static int apply_ack(struct ctx *c, const struct tb_ack *ack, int64_t *cursor)
+{
+	int rc = tb_store_apply_ack(c->s, ack);
+
 	if (rc) {
 		snprintf(c->msg, c->msglen, "%s", tb_store_errmsg(c->s));
-		goto out;
+		return rc;
 	}
-	c->st->sent += ack.committed_through - *cursor;
-	c->st->duplicates += ack.duplicates;
-	c->st->rejected += (int64_t)ack.nrejected;
+	c->st->sent += ack->committed_through - *cursor;
+	c->st->duplicates += ack->duplicates;
+	c->st->rejected += (int64_t)ack->nrejected;
 	c->st->batches++;
-	*cursor = ack.committed_through;
-out:
-	tb_ack_clear(&ack);
+	*cursor = ack->committed_through;
+	if (c->o->progress)
+		c->o->progress(c->o->progress_arg, c->st);
+	return 0;
+}
+
+/* Starts the POST of b in the background (sent_through first). */
+static int start_post(struct ctx *c, const struct batch *b)
+{
+	int rc = cover_sent(c, b->last);
+
+	if (rc == 0 && (rc = tb_http_post_start(c->http, "/v1/batches", b->gz,
+						b->gzlen)) != 0)
+		snprintf(c->msg, c->msglen, "%s", tb_http_errmsg(c->http));
 	return rc;
 }
 
-/* Sends batches until nothing is pending. */
+/* A reply other than 200 to the batch b: 0 to go on from *cursor (413
+ * halved the batch, 409 moved the cursor back), else the error. */
+static int other_reply(struct ctx *c, const struct tb_http_reply *r,
+		       const struct batch *b, int64_t *cursor, int *gaps)
+{
+	struct tb_error_body e;
+	int rc;
+
+	if (r->status == 413 && c->batch_events > 1) {
+		c->batch_events = c->batch_events / 2;
+		c->batch_bytes = c->batch_bytes / 2;
+		return 0;
+	}
+	if (r->status != 409 || (*gaps)++ >= GAP_RECOVERIES_MAX)
+		return refused(c, r);
+	/* the server lost what we thought it held: resend */
+	if (tb_error_decode(r->body, r->body_len, &e) != 0 ||
+	    e.expected_seq < 1 || e.expected_seq > b->first)
+		return refused(c, r);
+	*cursor = e.expected_seq - 1;
+	rc = tb_store_requeue(c->s, e.expected_seq, NULL);
+	if (rc)
+		snprintf(c->msg, c->msglen, "%s", tb_store_errmsg(c->s));
+	return rc;
+}
+
+/* Sends batches until nothing is pending (see "Overlap" at the top).
+ * cur is the batch whose POST is running (started) or to be sent; next is
+ * prepared behind it while it travels. */
 static int upload(struct ctx *c, int64_t cursor)
 {
-	struct buf events = { 0 };
-	unsigned char *gz = NULL;
-	int gaps = 0, rc = 0;
+	struct batch cur = { 0 }, next = { 0 }, t;
+	int gaps = 0, started = 0, rc;
 
-	while (!stopping(c)) {
+	rc = build_batch(c, cursor, &cur);
+	while (rc == 0 && cur.n && (started || !stopping(c))) {
 		const struct tb_http_reply *r = NULL;
-		int64_t first = 0, last = 0;
-		size_t gzlen = 0, n = 0;
+		struct tb_ack ack;
+		int build_rc = 0;
 
-		tb_free(gz);
-		gz = NULL;
-		rc = build_batch(c, cursor, &events, &gz, &gzlen, &first, &last,
-				 &n);
-		if (rc || n == 0)
+		if (!started && (rc = start_post(c, &cur)) != 0)
 			break;
-		rc = kv_set_i64(c->s, "sent_through", last);
-		if (rc) {
-			snprintf(c->msg, c->msglen, "%s", tb_store_errmsg(c->s));
-			break;
-		}
-		rc = request(c, "/v1/batches", gz, gzlen, &r);
+		/* while cur travels: the next batch */
+		if (!stopping(c))
+			build_rc = build_batch(c, cur.last, &next);
+		rc = request(c, "/v1/batches", cur.gz, cur.gzlen, 1, &r);
+		started = 0;
 		if (rc)
 			break;
-		c->st->bytes_up += gzlen;
-		if (r->status == 200) {
-			rc = take_ack(c, r, first, last, &cursor);
-			if (rc)
-				break;
-			if (c->o->progress)
-				c->o->progress(c->o->progress_arg, c->st);
-		} else if (r->status == 413 && c->batch_events > 1) {
-			c->batch_events = c->batch_events / 2;
-			c->batch_bytes = c->batch_bytes / 2;
-		} else if (r->status == 409 && gaps++ < GAP_RECOVERIES_MAX) {
-			struct tb_error_body e;
-
-			/* the server lost what we thought it held: resend */
-			if (tb_error_decode(r->body, r->body_len, &e) != 0 ||
-			    e.expected_seq < 1 || e.expected_seq > first) {
-				rc = refused(c, r);
-				break;
-			}
-			cursor = e.expected_seq - 1;
-			rc = tb_store_requeue(c->s, e.expected_seq, NULL);
-			if (rc) {
-				snprintf(c->msg, c->msglen, "%s",
-					 tb_store_errmsg(c->s));
-				break;
-			}
-		} else {
-			rc = refused(c, r);
+		c->st->bytes_up += cur.gzlen;
+		c->st->bytes_raw += cur.buf.len - cur.head;
+		if (r->status != 200) {
+			rc = other_reply(c, r, &cur, &cursor, &gaps);
+			if (rc == 0)
+				rc = build_batch(c, cursor, &cur);
+			continue;
+		}
+		tb_ack_init(&ack);
+		rc = read_ack(c, r, &cur, &ack);
+		/* next goes out before cur's ack is committed */
+		if (rc == 0 && build_rc == 0 && next.n &&
+		    ack.committed_through == cur.last && !stopping(c) &&
+		    start_post(c, &next) == 0)
+			started = 1;
+		if (rc == 0)
+			rc = apply_ack(c, &ack, &cursor);
+		tb_ack_clear(&ack);
+		if (rc)
 			break;
+		if (started) {
+			t = cur;
+			cur = next;
+			next = t;
+		} else if (build_rc) {
+			rc = build_rc;
+		} else if (stopping(c)) {
+			break;
+		} else {
+			rc = build_batch(c, cursor, &cur);
 		}
 	}
-	tb_free(gz);
-	tb_free(events.p);
+	if (started) {
+		/* an error while the next batch travelled: let it land; the
+		 * next pass learns from the cursor what it did */
+		const struct tb_http_reply *r;
+
+		tb_http_post_finish(c->http, &r);
+	}
+	batch_clear(&cur);
+	batch_clear(&next);
 	return rc;
 }
 

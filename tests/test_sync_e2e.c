@@ -914,6 +914,84 @@ static void test_rejected_event(void **state)
 	agent_free(a);
 }
 
+/* ---- a store restored from an old copy ------------------------------------ */
+
+static void copy_file(const char *from, const char *to)
+{
+	size_t len = 0;
+	char *data = helper_proc_read_file(from, &len);
+
+	if (!data) {
+		unlink(to); /* no such file: none in the copy either */
+		return;
+	}
+	assert_int_equal(helper_proc_write_file(to, data, len), 0);
+	free(data);
+}
+
+/* The store file and its WAL, as a backup taken while no agent runs. */
+static void copy_store(const struct agent *a, const char *from_suffix,
+		       const char *to_suffix)
+{
+	static const char *const parts[] = { "", "-wal", "-shm" };
+	char from[512], to[512];
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(from, sizeof(from), "%s%s%s", a->db, from_suffix,
+			 parts[i]);
+		snprintf(to, sizeof(to), "%s%s%s", a->db, to_suffix, parts[i]);
+		copy_file(from, to);
+	}
+}
+
+/* An agent whose store was restored from a copy older than what the server
+ * holds must not upload: its new events reuse sequence numbers the server
+ * already has, and marking them sent on the cursor's word would lose them. */
+static void test_restored_store(void **state)
+{
+	struct helper_proc_result r;
+	struct agent *a;
+	char token[80];
+	int i;
+
+	(void)state;
+	enroll("HB-901", "HB-D9", token);
+	a = agent_new(&srv, "HB-901", token, NULL);
+	for (i = 0; i < 3; i++)
+		record_simple(a, "Trước khi sao lưu");
+	sync_run(a, &r, NULL, NULL);
+	assert_true(helper_proc_exited_with(&r, 0));
+	helper_proc_free(&r);
+	copy_store(a, "", ".bak");
+	for (i = 0; i < 2; i++)
+		record_simple(a, "Sau khi sao lưu");
+	sync_run(a, &r, NULL, NULL);
+	assert_true(helper_proc_exited_with(&r, 0));
+	helper_proc_free(&r);
+	assert_int_equal(COUNT("SELECT count(*) FROM events WHERE device = "
+			       "'%s'", a->device), 5);
+
+	/* the machine dies; the backup comes back; the clerk goes on */
+	copy_store(a, ".bak", "");
+	for (i = 0; i < 4; i++)
+		record_simple(a, "Sau khi khôi phục");
+	expect_status(a, 4, 3, 0);
+	sync_run(a, &r, NULL, NULL);
+	assert_true(helper_proc_exited_with(&r, 65));
+	assert_non_null(strstr(r.err, "older copy"));
+	expect_summary(&r, 0, 0, 0, 4);
+	helper_proc_free(&r);
+	expect_status(a, 4, 3, 0);
+	/* nothing of the restored store went up: the server has the 5 */
+	assert_int_equal(COUNT("SELECT count(*) FROM event_history WHERE "
+			       "device = '%s'", a->device), 5);
+	assert_int_equal(COUNT("SELECT count(*) FROM event_history WHERE "
+			       "device = '%s' AND body LIKE '%%khôi phục%%'",
+			       a->device), 0);
+	agent_free(a);
+}
+
 /* ---- run ----------------------------------------------------------------- */
 
 /* Waits (at most 20 s) until the server holds n events of device. */
@@ -975,6 +1053,7 @@ int main(void)
 		cmocka_unit_test(test_server_down),
 		cmocka_unit_test(test_unknown_ca),
 		cmocka_unit_test(test_rejected_event),
+		cmocka_unit_test(test_restored_store),
 		cmocka_unit_test(test_run_daemon),
 	};
 
