@@ -233,19 +233,34 @@ static int get_cursor(struct ctx *c, int64_t *cursor)
 	return 0;
 }
 
-static int kv_get_i64(struct tb_store *s, const char *key, int64_t *v)
+/* A whole number >= 0 kept under key; 0 when there is none. A value that
+ * does not read back whole is damage, not 0: taken as 0, sent_through
+ * would make align() tell the clerk to enroll the machine anew. */
+static int kv_get_i64(struct ctx *c, const char *key, int64_t *v)
 {
-	char *text = NULL;
-	int rc = tb_store_kv_get(s, key, &text);
+	char *text = NULL, *end = NULL;
+	int rc = tb_store_kv_get(c->s, key, &text);
+	long long n;
 
 	*v = 0;
 	if (rc == TB_ENOTFOUND)
 		return 0;
-	if (rc)
+	if (rc) {
+		snprintf(c->msg, c->msglen, "%s", tb_store_errmsg(c->s));
 		return rc;
-	*v = strtoll(text, NULL, 10);
+	}
+	errno = 0;
+	n = strtoll(text, &end, 10);
+	if (end == text || *end || errno || n < 0) {
+		snprintf(c->msg, c->msglen,
+			 "the sync state in the data file is damaged (%s = "
+			 "'%.40s'); nothing was uploaded",
+			 key, text);
+		rc = TB_EIO;
+	}
+	*v = rc ? 0 : (int64_t)n;
 	tb_free(text);
-	return 0;
+	return rc;
 }
 
 static int kv_set_i64(struct tb_store *s, const char *key, int64_t v)
@@ -262,8 +277,9 @@ static int align(struct ctx *c, int64_t cursor)
 	int64_t sent_through, last;
 	int rc;
 
-	if ((rc = kv_get_i64(c->s, "sent_through", &sent_through)) ||
-	    (rc = tb_store_last_seq(c->s, &last)))
+	if ((rc = kv_get_i64(c, "sent_through", &sent_through)))
+		return rc;
+	if ((rc = tb_store_last_seq(c->s, &last)))
 		goto store_fail;
 	c->sent_through = sent_through;
 	if (cursor > sent_through || cursor > last) {

@@ -929,18 +929,19 @@ static void copy_file(const char *from, const char *to)
 	free(data);
 }
 
-/* The store file and its WAL, as a backup taken while no agent runs. */
-static void copy_store(const struct agent *a, const char *from_suffix,
-		       const char *to_suffix)
+/* A SQLite file and its WAL, db + from_suffix to db + to_suffix: a
+ * backup taken, or put back, while no process has the file open. */
+static void copy_db(const char *db, const char *from_suffix,
+		    const char *to_suffix)
 {
 	static const char *const parts[] = { "", "-wal", "-shm" };
-	char from[512], to[512];
+	char from[600], to[600];
 	size_t i;
 
 	for (i = 0; i < 3; i++) {
-		snprintf(from, sizeof(from), "%s%s%s", a->db, from_suffix,
+		snprintf(from, sizeof(from), "%s%s%s", db, from_suffix,
 			 parts[i]);
-		snprintf(to, sizeof(to), "%s%s%s", a->db, to_suffix, parts[i]);
+		snprintf(to, sizeof(to), "%s%s%s", db, to_suffix, parts[i]);
 		copy_file(from, to);
 	}
 }
@@ -963,7 +964,7 @@ static void test_restored_store(void **state)
 	sync_run(a, &r, NULL, NULL);
 	assert_true(helper_proc_exited_with(&r, 0));
 	helper_proc_free(&r);
-	copy_store(a, "", ".bak");
+	copy_db(a->db, "", ".bak");
 	for (i = 0; i < 2; i++)
 		record_simple(a, "Sau khi sao lưu");
 	sync_run(a, &r, NULL, NULL);
@@ -973,7 +974,7 @@ static void test_restored_store(void **state)
 			       "'%s'", a->device), 5);
 
 	/* the machine dies; the backup comes back; the clerk goes on */
-	copy_store(a, ".bak", "");
+	copy_db(a->db, ".bak", "");
 	for (i = 0; i < 4; i++)
 		record_simple(a, "Sau khi khôi phục");
 	expect_status(a, 4, 3, 0);
@@ -989,6 +990,97 @@ static void test_restored_store(void **state)
 	assert_int_equal(COUNT("SELECT count(*) FROM event_history WHERE "
 			       "device = '%s' AND body LIKE '%%khôi phục%%'",
 			       a->device), 0);
+	agent_free(a);
+}
+
+/* A damaged sync state is said as such: read as 0 it would pass for a
+ * store restored from an old copy, and the clerk would be told to enroll
+ * the machine anew. */
+static void test_damaged_sync_state(void **state)
+{
+	struct helper_proc_result r;
+	struct agent *a;
+	sqlite3 *db = NULL;
+	char token[80];
+
+	(void)state;
+	enroll("HB-903", "HB-D9", token);
+	a = agent_new(&srv, "HB-903", token, NULL);
+	record_simple(a, "Trước khi hỏng");
+	sync_run(a, &r, NULL, NULL);
+	assert_true(helper_proc_exited_with(&r, 0));
+	helper_proc_free(&r);
+	record_simple(a, "Sau khi hỏng");
+	assert_int_equal(sqlite3_open(a->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE sync_state SET value = 'x1' "
+				      "WHERE key = 'sent_through'", NULL, NULL,
+				      NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_changes(db), 1);
+	sqlite3_close(db);
+	sync_run(a, &r, NULL, NULL);
+	assert_true(helper_proc_exited_with(&r, 74));
+	assert_non_null(strstr(r.err, "damaged"));
+	assert_non_null(strstr(r.err, "sent_through"));
+	assert_null(strstr(r.err, "enroll"));
+	helper_proc_free(&r);
+	expect_status(a, 1, 1, 0);
+	assert_int_equal(COUNT("SELECT count(*) FROM events WHERE device = "
+			       "'%s'", a->device), 1);
+	agent_free(a);
+}
+
+/* The server's database comes back from a backup older than what the
+ * agent has sent: the agent learns it from the cursor and sends the rest
+ * again (sync.h, step 1), once. */
+static void test_server_restored(void **state)
+{
+	struct helper_server s;
+	struct helper_proc_result r;
+	struct agent *a;
+	char token[80];
+	unsigned port;
+	int i;
+
+	(void)state;
+	assert_int_equal(helper_server_up(&s), 0);
+	port = s.port;
+	assert_int_equal(helper_server_enroll(&s, "HB-902", "HB-D9", token), 0);
+	a = agent_new(&s, "HB-902", token, NULL);
+	for (i = 0; i < 3; i++)
+		record_simple(a, "Trước bản sao lưu của máy chủ");
+	sync_run(a, &r, NULL, NULL);
+	assert_true(helper_proc_exited_with(&r, 0));
+	helper_proc_free(&r);
+	assert_int_equal(helper_server_stop(&s), 0);
+	copy_db(s.db, "", ".bak");
+	assert_int_equal(helper_server_start_on(&s, port, NULL), 0);
+	for (i = 0; i < 2; i++)
+		record_simple(a, "Sau bản sao lưu của máy chủ");
+	sync_run(a, &r, NULL, NULL);
+	assert_true(helper_proc_exited_with(&r, 0));
+	expect_summary(&r, 2, 0, 0, 0);
+	helper_proc_free(&r);
+
+	/* the server's disk dies; last night's backup comes back */
+	assert_int_equal(helper_server_stop(&s), 0);
+	copy_db(s.db, ".bak", "");
+	assert_int_equal(helper_server_start_on(&s, port, NULL), 0);
+	assert_int_equal(helper_server_countf(&s, "SELECT count(*) FROM "
+					      "events"), 3);
+	expect_status(a, 0, 5, 0);
+	sync_run(a, &r, NULL, NULL);
+	assert_true(helper_proc_exited_with(&r, 0));
+	expect_summary(&r, 2, 0, 0, 0);
+	helper_proc_free(&r);
+	expect_status(a, 0, 5, 0);
+	assert_int_equal(helper_server_countf(&s, "SELECT count(*) FROM "
+					      "event_history WHERE device = "
+					      "'%s'", a->device), 5);
+	assert_int_equal(helper_server_countf(&s, "SELECT committed_through "
+					      "FROM cursors WHERE device = "
+					      "'%s'", a->device), 5);
+	assert_int_equal(helper_server_stop(&s), 0);
+	helper_server_teardown(&s);
 	agent_free(a);
 }
 
@@ -1073,6 +1165,8 @@ int main(void)
 		cmocka_unit_test(test_unknown_ca),
 		cmocka_unit_test(test_rejected_event),
 		cmocka_unit_test(test_restored_store),
+		cmocka_unit_test(test_server_restored),
+		cmocka_unit_test(test_damaged_sync_state),
 		cmocka_unit_test(test_run_daemon),
 	};
 
