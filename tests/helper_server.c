@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "common/mem.h"
+#include "protocol/codec.h"
 #include "protocol/gz.h"
 
 #define HS_ARGS_MAX 64
@@ -773,4 +774,107 @@ int helper_server_integrity(const char *path)
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return ok ? 0 : -1;
+}
+
+long helper_server_vmhwm_kb(const struct helper_server *s)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	if (!s->pid)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)s->pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "VmHWM:", 6) == 0)
+			kb = strtol(line + 6, NULL, 10);
+	fclose(f);
+	return kb;
+}
+
+/* ---- a well-behaved uploader beside the test -------------------------- */
+
+struct helper_server_feed {
+	struct helper_server *s;
+	char token[80], device[40], school[40];
+	unsigned tag;
+	int n, max, sent, ok;
+	atomic_int stop;
+	pthread_t thread;
+};
+
+static void *hs_feed_thread(void *arg)
+{
+	struct helper_server_feed *f = arg;
+	long t0 = hs_now_ms();
+
+	while (!atomic_load(&f->stop) && f->sent < f->max &&
+	       hs_now_ms() - t0 < 120000) {
+		int64_t first = 1 + (int64_t)f->sent * f->n;
+		char *json = helper_server_batch(f->device, f->school, first,
+						 f->n, f->tag, 1, 0);
+		struct helper_server_resp r;
+		struct tb_ack ack;
+		char msg[128];
+
+		memset(&r, 0, sizeof(r));
+		tb_ack_init(&ack);
+		if (json && helper_server_post(f->s, f->token, json, &r) == 0 &&
+		    r.status == 200 &&
+		    tb_ack_decode(r.body, r.len, &ack, msg, sizeof(msg)) == 0 &&
+		    ack.accepted == f->n &&
+		    ack.committed_through == first + f->n - 1)
+			f->ok++;
+		else
+			fprintf(stderr, "feed: batch %d: status %ld %s\n",
+				f->sent + 1, r.status, r.body ? r.body : "");
+		f->sent++;
+		tb_ack_clear(&ack);
+		helper_server_resp_free(&r);
+		free(json);
+	}
+	return NULL;
+}
+
+struct helper_server_feed *helper_server_feed_start(struct helper_server *s,
+						     const char *token,
+						     const char *device,
+						     const char *school,
+						     unsigned tag, int n,
+						     int max)
+{
+	struct helper_server_feed *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->s = s;
+	snprintf(f->token, sizeof(f->token), "%s", token);
+	snprintf(f->device, sizeof(f->device), "%s", device);
+	snprintf(f->school, sizeof(f->school), "%s", school);
+	f->tag = tag;
+	f->n = n;
+	f->max = max;
+	if (pthread_create(&f->thread, NULL, hs_feed_thread, f) != 0) {
+		free(f);
+		return NULL;
+	}
+	return f;
+}
+
+int helper_server_feed_stop(struct helper_server_feed *f, int *ok)
+{
+	int sent;
+
+	if (!f)
+		return 0;
+	atomic_store(&f->stop, 1);
+	pthread_join(f->thread, NULL);
+	sent = f->sent;
+	if (ok)
+		*ok = f->ok;
+	free(f);
+	return sent;
 }

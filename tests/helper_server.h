@@ -139,4 +139,25 @@ int64_t helper_server_db_int(const char *path, const char *sql);
 int64_t helper_server_countf(struct helper_server *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Peak resident memory (VmHWM) of the running server in KiB, from
+ * /proc/PID/status; -1 if it is not running or cannot be read. */
+long helper_server_vmhwm_kb(const struct helper_server *s);
+
+/* A well-behaved uploader in a background thread: batches of n events
+ * (helper_server_batch with tag, revision 1) for device and school, seq
+ * 1, n+1, ... one after another until helper_server_feed_stop, max
+ * batches, or 120 s. Strings are copied. NULL if the thread could not
+ * start. */
+struct helper_server_feed;
+struct helper_server_feed *helper_server_feed_start(struct helper_server *s,
+						     const char *token,
+						     const char *device,
+						     const char *school,
+						     unsigned tag, int n,
+						     int max);
+/* Stops after the batch in flight and frees the feed. Returns how many
+ * batches were sent; *ok (may be NULL) gets how many were acknowledged in
+ * full (200, accepted == n, committed_through == the batch's last seq). */
+int helper_server_feed_stop(struct helper_server_feed *f, int *ok);
+
 #endif
