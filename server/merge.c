@@ -319,6 +319,24 @@ out:
 	return rc;
 }
 
+/* Notes that the device behind `token` was heard from at `now` (what
+ * `devices` and the dashboard's "not synced for 14 days" read). */
+static int touch_device(sqlite3 *db, int64_t token, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int src;
+
+	src = sqlite3_prepare_v2(db, "UPDATE devices SET last_seen = ?1"
+				 " WHERE id = ?2", -1, &st, NULL);
+	if (src == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_int64(st, 2, token);
+		src = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	return src == SQLITE_DONE ? TB_OK : tb_db_err(src);
+}
+
 /* Checks the device uuid may be used with p's token. With bind set and the
  * token unbound, binds it. 0 with res->status 200 or 401/403. */
 static int device_check(sqlite3 *db, const struct tb_principal *p,
@@ -402,9 +420,7 @@ static int cursor_put(struct merge_ctx *c, int64_t through, int64_t token)
 	rc = src == SQLITE_DONE ? TB_OK : tb_db_err(src);
 	sqlite3_finalize(st);
 	if (rc == TB_OK)
-		rc = query_one(c->db, "UPDATE devices SET last_seen = ?1"
-			       " WHERE id = ?2 RETURNING id", "", token, NULL,
-			       NULL, 0);
+		rc = touch_device(c->db, token, c->now);
 	return rc;
 }
 

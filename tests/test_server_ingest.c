@@ -172,6 +172,12 @@ static void test_upload_replay(void **state)
 			       "school='%s'", "HB-101"), 3);
 	assert_int_equal(count("SELECT committed_through FROM cursors WHERE "
 			       "device='%s'", DEV1), 3);
+	/* the upload is the device's last contact: an integer time within
+	 * the last minute (the dashboard's "not synced for 14 days") */
+	assert_int_equal(count("SELECT count(*) FROM devices WHERE device='%s'"
+			       " AND typeof(last_seen) = 'integer' AND"
+			       " last_seen > strftime('%%s','now') - 60",
+			       DEV1), 1);
 
 	before = export_text(exp);
 	post_ack(token, json, &ack); /* the same batch again */
