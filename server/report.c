@@ -47,7 +47,7 @@ struct run {
 	struct tb_report *r;
 	struct priv *p;
 	const struct tb_report_opts *o;
-	const char *school; /* SQL filter when the org unit is one school */
+	const char **codes; /* the units' codes, for tb_rollup_scan */
 	size_t stride;      /* 1 + columns per (unit, kind) */
 	uint32_t cols;      /* the roll-up columns the plan reads */
 	int64_t *acc;       /* period: [unit][kind][0 = n, 1.. = columns] */
@@ -153,8 +153,6 @@ static int org_unit(struct run *x, char *msg, size_t msglen)
 		r->unit_name = tb_strdup((const char *)sqlite3_column_text(st, 1));
 		if (!r->unit_name)
 			rc = TB_ENOMEM;
-		if (strcmp(r->unit_type, "school") == 0)
-			x->school = r->unit;
 	} else if (src == SQLITE_DONE) {
 		snprintf(msg, msglen, "unit: no school, district or province "
 			 "with code %s", x->o->unit);
@@ -221,6 +219,14 @@ static int units_load(struct run *x, char *msg, size_t msglen)
 	sqlite3_finalize(st);
 	if (rc == TB_OK)
 		rc = index_build(p);
+	if (rc == TB_OK) {
+		x->codes = tb_malloc((p->nunits ? p->nunits : 1) *
+				     sizeof(*x->codes));
+		if (!x->codes)
+			rc = TB_ENOMEM;
+		for (size_t i = 0; rc == TB_OK && i < p->nunits; i++)
+			x->codes[i] = p->units[i].code;
+	}
 	x->r->units = (long)p->nunits;
 	return rc < 0 ? fail(rc, msg, msglen, "units", x->db) : rc;
 }
@@ -279,12 +285,9 @@ static int acc_row(void *arg, const struct tb_rollup_row *row)
 {
 	struct acc_arg *a = arg;
 	struct run *x = a->x;
-	int i = unit_find(x->p, row->school);
-	int64_t *b;
+	int64_t *b = a->acc + (row->school * TB_KIND_COUNT + row->kind) *
+				      x->stride;
 
-	if (i < 0)
-		return 0;
-	b = a->acc + ((size_t)i * TB_KIND_COUNT + row->kind) * x->stride;
 	b[0] += row->n;
 	for (size_t c = 1; c < x->stride; c++)
 		b[c] += row->c[c - 1];
@@ -305,8 +308,8 @@ static int gather(struct run *x, int32_t from, int32_t to, unsigned kinds,
 		return TB_ENOMEM;
 	a.x = x;
 	a.acc = *out;
-	rc = tb_rollup_scan(x->db, from, to, kinds, x->cols, x->school, 0,
-			    acc_row, &a);
+	rc = tb_rollup_scan(x->db, from, to, kinds, x->cols, x->codes,
+			    x->p->nunits, 0, acc_row, &a);
 	return rc;
 }
 
@@ -339,11 +342,10 @@ static int32_t quarter_index(int32_t day)
 static int quarter_row(void *arg, const struct tb_rollup_row *row)
 {
 	struct run *x = arg;
-	int i = unit_find(x->p, row->school);
 	int32_t q = quarter_index(row->first) - x->q0;
 
-	if (i >= 0 && row->n > 0 && q >= 0 && (size_t)q < x->nq)
-		x->quarters[(size_t)i * x->nq + (size_t)q] = 1;
+	if (row->n > 0 && q >= 0 && (size_t)q < x->nq)
+		x->quarters[row->school * x->nq + (size_t)q] = 1;
 	return 0;
 }
 
@@ -358,8 +360,8 @@ static int gather_quarters(struct run *x, unsigned kinds)
 	x->quarters = tb_calloc(x->p->nunits ? x->p->nunits * x->nq : 1, 1);
 	if (!x->quarters)
 		return TB_ENOMEM;
-	return tb_rollup_scan(x->db, pd->from, pd->to, kinds, 0, x->school, 1,
-			      quarter_row, x);
+	return tb_rollup_scan(x->db, pd->from, pd->to, kinds, 0, x->codes,
+			      x->p->nunits, 1, quarter_row, x);
 }
 
 /* Each unit's latest figures as of the period's end, for the share and
@@ -627,7 +629,7 @@ static int action_month(struct run *x)
 	struct tb_report *r = x->r;
 	struct tb_report_am *am = &r->am;
 	int64_t *acc = NULL;
-	int y, m, d, rc;
+	int y, m, d, rc = TB_OK;
 	int cols[4];
 	static const char *const names[4] = {"parents", "students",
 					     "teachers_staff", "officials"};
@@ -641,7 +643,11 @@ static int action_month(struct run *x)
 	tb_action_month(y, &am->from, &am->to);
 	for (int c = 0; c < 4; c++)
 		cols[c] = tb_rollup_col(names[c]) + 1;
-	rc = gather(x, am->from, am->to, 1u << TB_KIND_ACTION_MONTH, &acc);
+	if (am->from == r->period.from && am->to == r->period.to)
+		acc = x->acc; /* the period is the Action Month */
+	else
+		rc = gather(x, am->from, am->to, 1u << TB_KIND_ACTION_MONTH,
+			    &acc);
 	for (size_t i = 0; rc == TB_OK && i < x->p->nunits; i++) {
 		const int64_t *b = acc + (i * TB_KIND_COUNT +
 					  TB_KIND_ACTION_MONTH) * x->stride;
@@ -665,7 +671,8 @@ static int action_month(struct run *x)
 		r->districts[j].am.from = am->from;
 		r->districts[j].am.to = am->to;
 	}
-	tb_free(acc);
+	if (acc != x->acc)
+		tb_free(acc);
 	return rc;
 }
 
@@ -799,6 +806,7 @@ static void run_free(struct run *x)
 	tb_free(x->got);
 	tb_free(x->quarters);
 	tb_free(x->col_of);
+	tb_free(x->codes);
 }
 
 int tb_report_run(sqlite3 *db, const struct tb_plan *plan, const char *period,

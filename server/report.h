@@ -11,9 +11,13 @@
  * The engine reads only the roll-ups of server/rollup.h and the units,
  * devices and cursors tables, inside one read transaction, so a report is
  * one consistent snapshot of the database even while batches are merged.
- * Cost: one pass over the roll-up rows of the period (whole years, whole
- * months and days; see tb_rollup_scan), one over the snapshots up to the
- * period's end, and per indicator one loop over the units expected.
+ * Cost, per unit under the org unit: one indexed query over its roll-up
+ * rows for the period (whole years, whole months and days; see
+ * tb_rollup_scan), one more for the cumulative sums before the period and
+ * one for the Action Month when they are needed, one over its snapshots
+ * (newest first, stopping when every figure is found); then per indicator
+ * one loop over the units expected. About 0.2-0.4 s for a province of
+ * 10,000 schools and 2,000,000 events (bench/README.md).
  */
 #ifndef TB_REPORT_H
 #define TB_REPORT_H

@@ -10,6 +10,12 @@
  * one statement SQLite parses a body once for all the fields it takes.
  * A row whose kind the model does not know is skipped (never an error: a
  * trigger failing would fail the merge).
+ *
+ * Reading: a period is cut into runs of whole years, whole months and days
+ * (scan_split), and each school's rows in every run come from one UNION
+ * ALL query of index ranges on (school, key): the tables are keyed school
+ * first so that writes stay local (see rollup.h), and a report pays one
+ * query per school instead.
  */
 #include "server/rollup.h"
 
@@ -24,7 +30,7 @@
 #include "common/mem.h"
 #include "server/db.h"
 
-#define LAYOUT_VERSION 2
+#define LAYOUT_VERSION 3
 
 /* ---- layout ------------------------------------------------------------ */
 
@@ -180,7 +186,7 @@ static void sql_add(struct sb *b, int t, const char *x)
 	}
 	sb_add(b, " WHERE %s.voided = 0 AND ", x);
 	sql_kind(b, x);
-	sb_add(b, " IS NOT NULL ON CONFLICT(kind, %s, school) DO UPDATE SET"
+	sb_add(b, " IS NOT NULL ON CONFLICT(school, %s, kind) DO UPDATE SET"
 	       " n = n + excluded.n", keys[t]);
 	for (i = 0; i < l->ncols; i++)
 		sb_add(b, ", c_%s = c_%s + excluded.c_%s", l->cols[i],
@@ -281,7 +287,7 @@ static void sql_create(struct sb *b)
 		       tables[t], keys[t]);
 		for (i = 0; i < l->ncols; i++)
 			sb_add(b, ", c_%s INTEGER NOT NULL", l->cols[i]);
-		sb_add(b, ", PRIMARY KEY(kind, %s, school)) WITHOUT ROWID;\n",
+		sb_add(b, ", PRIMARY KEY(school, %s, kind)) WITHOUT ROWID;\n",
 		       keys[t]);
 	}
 	sb_add(b, "CREATE TABLE report_snap(id TEXT NOT NULL, school TEXT"
@@ -467,14 +473,22 @@ static void key_days(int t, int64_t key, int32_t *first, int32_t *last)
 	}
 }
 
+/* A run of whole years (t = 2), whole months (1) or days (0): keys. */
+struct range {
+	int t;
+	int64_t lo, hi;
+};
+#define MAX_RANGES 8
+
 struct scan {
 	sqlite3 *db;
-	sqlite3_stmt *st[3];
+	sqlite3_stmt *st; /* every run of one school, one UNION ALL */
 	unsigned kinds;
 	uint32_t cols;
-	const char *school;
 	tb_rollup_fn fn;
 	void *arg;
+	size_t n;
+	struct range r[MAX_RANGES];
 };
 
 static int scan_prepare(struct scan *s)
@@ -483,57 +497,57 @@ static int scan_prepare(struct scan *s)
 	struct sb b = {0};
 	int rc = TB_OK;
 
-	for (int t = 0; t < 3 && rc == TB_OK; t++) {
-		b.len = 0;
-		sb_add(&b, "SELECT %s, school, n", keys[t]);
+	for (size_t g = 0; g < s->n; g++) {
+		int t = s->r[g].t;
+
+		sb_add(&b, "%sSELECT %d, %s, kind, n", g ? " UNION ALL " : "",
+		       t, keys[t]);
 		for (size_t i = 0; i < l->ncols; i++)
 			if (s->cols & (1u << i))
 				sb_add(&b, ", c_%s", l->cols[i]);
-		sb_add(&b, " FROM %s WHERE kind = ?1 AND %s BETWEEN ?2 AND ?3%s",
-		       tables[t], keys[t], s->school ? " AND school = ?4" : "");
-		if (b.oom)
-			rc = TB_ENOMEM;
-		else if (sqlite3_prepare_v2(s->db, b.p, -1, &s->st[t], NULL) !=
-			 SQLITE_OK)
-			rc = tb_db_err(sqlite3_errcode(s->db));
+		sb_add(&b, " FROM %s WHERE school = ?1 AND %s BETWEEN ?%zu AND"
+		       " ?%zu", tables[t], keys[t], 2 * g + 2, 2 * g + 3);
 	}
+	if (b.oom)
+		rc = TB_ENOMEM;
+	else if (s->n &&
+		 sqlite3_prepare_v2(s->db, b.p, -1, &s->st, NULL) != SQLITE_OK)
+		rc = tb_db_err(sqlite3_errcode(s->db));
 	tb_free(b.p);
 	return rc;
 }
 
-/* Every row of table t, kinds of the scan, keys lo..hi. */
-static int scan_range(struct scan *s, int t, int64_t lo, int64_t hi)
+/* The rows of one school in every run. */
+static int scan_school(struct scan *s, const char *school, size_t idx)
 {
 	const struct layout *l = layout();
-	sqlite3_stmt *st = s->st[t];
+	sqlite3_stmt *st = s->st;
 	struct tb_rollup_row r;
-	int src, rc = TB_OK;
+	int src, k, t, rc = TB_OK;
 
 	memset(&r, 0, sizeof(r));
-	for (int k = 0; k < TB_KIND_COUNT && rc == TB_OK; k++) {
-		if (!(s->kinds & (1u << k)))
-			continue;
-		sqlite3_reset(st);
-		sqlite3_bind_int(st, 1, k);
-		sqlite3_bind_int64(st, 2, lo);
-		sqlite3_bind_int64(st, 3, hi);
-		if (s->school)
-			sqlite3_bind_text(st, 4, s->school, -1, SQLITE_STATIC);
-		r.kind = (enum tb_kind)k;
-		while (rc == TB_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
-			key_days(t, sqlite3_column_int64(st, 0), &r.first,
-				 &r.last);
-			r.school = (const char *)sqlite3_column_text(st, 1);
-			r.n = sqlite3_column_int64(st, 2);
-			for (size_t i = 0, c = 3; i < l->ncols; i++)
-				if (s->cols & (1u << i))
-					r.c[i] = sqlite3_column_int64(st, (int)c++);
-			if (r.school)
-				rc = s->fn(s->arg, &r);
-		}
-		if (rc == TB_OK && src != SQLITE_DONE)
-			rc = tb_db_err(src);
+	r.school = idx;
+	sqlite3_reset(st);
+	sqlite3_bind_text(st, 1, school, -1, SQLITE_STATIC);
+	for (size_t g = 0; g < s->n; g++) {
+		sqlite3_bind_int64(st, (int)(2 * g + 2), s->r[g].lo);
+		sqlite3_bind_int64(st, (int)(2 * g + 3), s->r[g].hi);
 	}
+	while (rc == TB_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		k = sqlite3_column_int(st, 2);
+		if (k < 0 || k >= TB_KIND_COUNT || !(s->kinds & (1u << k)))
+			continue;
+		t = sqlite3_column_int(st, 0);
+		r.kind = (enum tb_kind)k;
+		key_days(t, sqlite3_column_int64(st, 1), &r.first, &r.last);
+		r.n = sqlite3_column_int64(st, 3);
+		for (size_t i = 0, c = 4; i < l->ncols; i++)
+			if (s->cols & (1u << i))
+				r.c[i] = sqlite3_column_int64(st, (int)c++);
+		rc = s->fn(s->arg, &r);
+	}
+	if (rc == TB_OK && src != SQLITE_DONE)
+		rc = tb_db_err(src);
 	sqlite3_reset(st);
 	return rc;
 }
@@ -551,14 +565,32 @@ static int32_t month_end(int y, int m)
 	return tb_date_from_ymd(y, m, tb_days_in_month(y, m));
 }
 
-/* Splits [from, to] into runs of whole years, whole months and days. */
-static int scan_split(struct scan *s, int32_t from, int32_t to,
-		      int months_only)
+/* Adds a run; one that follows a run of the same table in time extends
+ * it (between yyyymmdd keys of consecutive days, or yyyymm keys of
+ * consecutive months, lie only keys no row has), saving a query per
+ * school. */
+static void add_range(struct scan *s, int t, int64_t lo, int64_t hi)
+{
+	if (s->n && s->r[s->n - 1].t == t) {
+		s->r[s->n - 1].hi = hi;
+		return;
+	}
+	if (s->n < MAX_RANGES) {
+		s->r[s->n].t = t;
+		s->r[s->n].lo = lo;
+		s->r[s->n].hi = hi;
+		s->n++;
+	}
+}
+
+/* Splits [from, to] into runs of whole years, whole months and days:
+ * at most days, months, years, months, days (5 runs). */
+static void scan_split(struct scan *s, int32_t from, int32_t to,
+		       int months_only)
 {
 	int32_t c = from;
-	int rc = TB_OK;
 
-	while (c <= to && rc == TB_OK) {
+	while (c <= to && s->n < MAX_RANGES) {
 		int y, m, d, y2, m2;
 
 		tb_date_to_ymd(c, &y, &m, &d);
@@ -568,7 +600,7 @@ static int scan_split(struct scan *s, int32_t from, int32_t to,
 				     tb_date_from_ymd(y2 + 1, 12, 31) <= to;
 			     y2++)
 				;
-			rc = scan_range(s, 2, y, y2);
+			add_range(s, 2, y, y2);
 			c = tb_date_from_ymd(y2, 12, 31) + 1;
 		} else if (d == 1 && month_end(y, m) <= to) {
 			y2 = y;
@@ -583,24 +615,23 @@ static int scan_split(struct scan *s, int32_t from, int32_t to,
 				y2 = ny;
 				m2 = nm;
 			}
-			rc = scan_range(s, 1, (int64_t)y * 100 + m,
-					(int64_t)y2 * 100 + m2);
+			add_range(s, 1, (int64_t)y * 100 + m,
+				  (int64_t)y2 * 100 + m2);
 			c = month_end(y2, m2) + 1;
 		} else {
 			int32_t e = month_end(y, m);
 
 			if (e > to)
 				e = to;
-			rc = scan_range(s, 0, day_key(c), day_key(e));
+			add_range(s, 0, day_key(c), day_key(e));
 			c = e + 1;
 		}
 	}
-	return rc;
 }
 
 int tb_rollup_scan(sqlite3 *db, int32_t from, int32_t to, unsigned kinds,
-		   uint32_t cols, const char *school, int months_only,
-		   tb_rollup_fn fn, void *arg)
+		   uint32_t cols, const char *const *schools, size_t nschools,
+		   int months_only, tb_rollup_fn fn, void *arg)
 {
 	struct scan s;
 	int32_t lo = tb_date_from_ymd(TB_YEAR_MIN, 1, 1);
@@ -611,18 +642,17 @@ int tb_rollup_scan(sqlite3 *db, int32_t from, int32_t to, unsigned kinds,
 	s.db = db;
 	s.kinds = kinds;
 	s.cols = cols;
-	s.school = school;
 	s.fn = fn;
 	s.arg = arg;
 	if (from < lo)
 		from = lo;
 	if (to > hi)
 		to = hi;
+	scan_split(&s, from, to, months_only);
 	rc = scan_prepare(&s);
-	if (rc == TB_OK)
-		rc = scan_split(&s, from, to, months_only);
-	for (int t = 0; t < 3; t++)
-		sqlite3_finalize(s.st[t]);
+	for (size_t i = 0; rc == TB_OK && s.n && i < nschools; i++)
+		rc = scan_school(&s, schools[i], i);
+	sqlite3_finalize(s.st);
 	return rc;
 }
 

@@ -14,10 +14,13 @@
  *
  * Tables (created by tb_rollup_init; all derived, rebuilt at will):
  *   report_meta   key PK, value: "rollup" = the layout fingerprint
- *   report_day    kind INT, day INT (YYYYMMDD), school, n, c_<field>...
- *   report_month  kind, month (YYYYMM), school, n, c_<field>...
- *   report_year   kind, year (YYYY), school, n, c_<field>...
- *                 PK (kind, key, school), WITHOUT ROWID; kind is the
+ *   report_day    school, day INT (YYYYMMDD), kind INT, n, c_<field>...
+ *   report_month  school, month (YYYYMM), kind, n, c_<field>...
+ *   report_year   school, year (YYYY), kind, n, c_<field>...
+ *                 PK (school, key, kind), WITHOUT ROWID: a school's rows
+ *                 lie together, so a batch from one school dirties a few
+ *                 pages of each table, and a report reads each school's
+ *                 period with one index range per run; kind is the
  *                 enum tb_kind value; n = non-voided events; c_<field> =
  *                 sum of a count field of the activity kinds (parents,
  *                 students, ..., communicators; 0 where absent). Only n is
@@ -56,23 +59,24 @@ int tb_rollup_col(const char *field);
 
 struct tb_rollup_row {
 	enum tb_kind kind;
-	const char *school;  /* borrowed for the callback */
+	size_t school;       /* index in the schools given to tb_rollup_scan */
 	int32_t first, last; /* the days the row covers, within the range */
 	int64_t n;
 	int64_t c[TB_ROLLUP_MAXCOLS];
 };
 typedef int (*tb_rollup_fn)(void *arg, const struct tb_rollup_row *r);
 
-/* Calls fn for every roll-up row of the kinds (bit 1 << kind) that lies in
- * [from, to], using whole years, then whole months, then days, so that
- * every day is covered exactly once. Only the columns in `cols` (bit
- * 1 << tb_rollup_col) are read; the others are 0 in the row. months_only:
- * no year rows (so each row lies in one quarter). school NULL: every
- * school. Stops at fn's first non-zero return and returns it; else 0 or a
- * database error. */
+/* Calls fn for every roll-up row of the given schools and kinds (bit
+ * 1 << kind) that lies in [from, to], using whole years, then whole
+ * months, then days, so that every day is covered exactly once: per
+ * school, one index range per run of years, months or days. Only the
+ * columns in `cols` (bit 1 << tb_rollup_col) are read; the others are 0.
+ * months_only: no year rows (so each row lies in one quarter). Stops at
+ * fn's first non-zero return and returns it; else 0 or a database error. */
 int tb_rollup_scan(struct sqlite3 *db, int32_t from, int32_t to,
-		   unsigned kinds, uint32_t cols, const char *school,
-		   int months_only, tb_rollup_fn fn, void *arg);
+		   unsigned kinds, uint32_t cols, const char *const *schools,
+		   size_t nschools, int months_only, tb_rollup_fn fn,
+		   void *arg);
 
 /* A figure the report wants from a unit's snapshots: one field, or two
  * that must come from the same snapshot (a ratio's numerator and
