@@ -13,7 +13,9 @@
  *     of stored wire JSON after C (oldest first) into one batch, gzip it,
  *     POST it, and apply the acknowledgement in one store transaction
  *     (rejections with their reasons, then sent through committed_through).
- *     C = committed_through.
+ *     C = committed_through. The server gets one batch at a time, in seq
+ *     order; the agent prepares the next one while a batch travels, and
+ *     posts it before committing the last acknowledgement (sync.c).
  * Every request that fails for a temporary reason (no route, timeout, cut
  * connection, 429, 503, 5xx) is tried again up to max_tries times, waiting
  * an exponentially growing delay with jitter, or the server's Retry-After

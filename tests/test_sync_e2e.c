@@ -1084,6 +1084,38 @@ static void test_server_restored(void **state)
 	agent_free(a);
 }
 
+/* On a terminal, sync shows its progress after each batch (events sent of
+ * the total, bytes on the wire), then the one-line summary. */
+static void test_progress_on_terminal(void **state)
+{
+	const char *argv[] = { TB_AGENT_BIN, "sync", "--batch", "10", NULL };
+	struct helper_proc_pty *p;
+	struct agent *a;
+	char token[80];
+	int i;
+
+	(void)state;
+	enroll("HB-904", "HB-D9", token);
+	a = agent_new(&srv, "HB-904", token, NULL);
+	for (i = 0; i < 25; i++)
+		record_simple(a, "Hiện tiến độ");
+	p = helper_proc_pty_start(argv, a->sb.env);
+	assert_non_null(p);
+	assert_int_equal(helper_proc_pty_expect(p, "sent 10 of 25 events, ",
+						20000), 0);
+	assert_int_equal(helper_proc_pty_expect(p, "KB on the wire", 20000), 0);
+	assert_int_equal(helper_proc_pty_expect(p, "sent 20 of 25 events, ",
+						20000), 0);
+	assert_int_equal(helper_proc_pty_expect(p, "sent 25 of 25 events, ",
+						20000), 0);
+	assert_int_equal(helper_proc_pty_expect(p, "sync: 25 sent (0 already "
+						"held, 0 rejected) in 3 "
+						"batches", 20000), 0);
+	assert_int_equal(helper_proc_pty_wait(p, 20000), 0);
+	helper_proc_pty_free(p);
+	agent_free(a);
+}
+
 /* ---- run ----------------------------------------------------------------- */
 
 /* Waits (at most 20 s) until the server holds n events of device. */
@@ -1167,6 +1199,7 @@ int main(void)
 		cmocka_unit_test(test_restored_store),
 		cmocka_unit_test(test_server_restored),
 		cmocka_unit_test(test_damaged_sync_state),
+		cmocka_unit_test(test_progress_on_terminal),
 		cmocka_unit_test(test_run_daemon),
 	};
 
