@@ -1187,6 +1187,68 @@ static void test_run_daemon(void **state)
 	agent_free(a);
 }
 
+/* SIGTERM while batches flow: `run` finishes the batch in flight and
+ * commits its acknowledgement before it exits, so the agent's "sent"
+ * rows are exactly what the server holds: nothing committed there is
+ * left unmarked here. */
+static void test_run_stops_between_batches(void **state)
+{
+	const char *argv[] = { TB_AGENT_BIN, "run", "--batch", "10", NULL };
+	struct helper_proc_bg bg;
+	struct helper_proc_result r;
+	struct timespec nap = { 0, 5 * 1000000L };
+	struct agent *a;
+	char token[80], csv[600], line[64];
+	char *rows = malloc(2000 * 64 + 64);
+	size_t len;
+	int64_t held = 0, sent;
+	int i;
+
+	(void)state;
+	assert_non_null(rows);
+	enroll("HB-905", "HB-D9", token);
+	a = agent_new(&srv, "HB-905", token, NULL);
+	len = (size_t)snprintf(rows, 64, "kind,date,title,parents\n");
+	for (i = 0; i < 2000; i++) {
+		int k = snprintf(line, sizeof(line),
+				 "outreach,2025-11-20,Hàng %d,%d\n", i + 1,
+				 i % 50 + 1);
+
+		memcpy(rows + len, line, (size_t)k + 1);
+		len += (size_t)k;
+	}
+	snprintf(csv, sizeof(csv), "%s/rows.csv", a->sb.dir);
+	assert_int_equal(helper_proc_write_file(csv, rows, len), 0);
+	free(rows);
+	AGENT(a, &r, "import", csv);
+	assert_true(helper_proc_exited_with(&r, 0));
+	helper_proc_free(&r);
+	assert_int_equal(helper_proc_bg_start(&bg, argv, &a->o, a->sb.dir,
+					      "run"), 0);
+	for (i = 0; i < 2000 && held < 50; i++) {
+		held = COUNT("SELECT count(*) FROM events WHERE device = '%s'",
+			     a->device);
+		nanosleep(&nap, NULL);
+	}
+	assert_true(held >= 50);
+	helper_proc_bg_signal(&bg, SIGTERM);
+	assert_int_equal(helper_proc_bg_wait(&bg, 20000, &r), 0);
+	assert_true(helper_proc_exited_with(&r, 0));
+	assert_non_null(strstr(r.err, "stopped"));
+	helper_proc_free(&r);
+	sent = helper_server_db_int(a->db, "SELECT count(*) FROM queue WHERE "
+					   "state = 1");
+	held = COUNT("SELECT count(*) FROM events WHERE device = '%s'",
+		     a->device);
+	fprintf(stderr, "test_sync_e2e: run stopped with %lld of 2000 sent\n",
+		(long long)sent);
+	assert_int_equal(sent, held);
+	assert_int_equal(COUNT("SELECT coalesce(max(committed_through), 0) "
+			       "FROM cursors WHERE device = '%s'", a->device),
+			 sent);
+	agent_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1201,6 +1263,7 @@ int main(void)
 		cmocka_unit_test(test_damaged_sync_state),
 		cmocka_unit_test(test_progress_on_terminal),
 		cmocka_unit_test(test_run_daemon),
+		cmocka_unit_test(test_run_stops_between_batches),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
