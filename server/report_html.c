@@ -58,6 +58,10 @@ static const char css[] =
 	"@media(min-width:900px){#indicators .list{display:grid;"
 	"grid-template-columns:1fr 1fr;gap:0 12px}}";
 
+/* Missing units listed per indicator on the page; the rest are counted
+ * (a province can have thousands). */
+#define HTML_MISSING_MAX 200
+
 struct page {
 	FILE *f;
 };
@@ -231,10 +235,14 @@ static void indicator(struct page *p, const struct tb_report_row *w)
 	if (w->nmissing) {
 		out(p, "<details><summary>Chưa báo cáo (%zu)</summary><p "
 		       "class=\"missing\">", w->nmissing);
-		for (size_t i = 0; i < w->nmissing; i++) {
+		for (size_t i = 0; i < w->nmissing && i < HTML_MISSING_MAX;
+		     i++) {
 			out(p, "%s", i ? " " : "");
 			esc(p, w->missing[i]);
 		}
+		if (w->nmissing > HTML_MISSING_MAX)
+			out(p, " … và %zu đơn vị khác (xem JSON/CSV)",
+			    w->nmissing - HTML_MISSING_MAX);
 		out(p, "</p></details>");
 	}
 	out(p, "</article>\n");

@@ -337,26 +337,30 @@ static int csv_row(FILE *f, const char *const *cells)
 	return rc;
 }
 
-/* The missing codes joined by spaces (caller frees), or NULL. */
+/* The missing codes joined by spaces (tb_free), or NULL. An Excel cell
+ * holds 32,767 characters: a longer list stops at a code and says how
+ * many more there are (the JSON has them all). */
+#define CSV_CELL_MAX 32000
 static char *join_missing(const struct tb_report_row *w)
 {
-	size_t len = 1, at = 0;
-	char *s;
+	char *s = tb_malloc(CSV_CELL_MAX + 64);
+	size_t at = 0, i;
 
-	for (size_t i = 0; i < w->nmissing; i++)
-		len += strlen(w->missing[i]) + 1;
-	s = tb_malloc(len);
 	if (!s)
 		return NULL;
-	for (size_t i = 0; i < w->nmissing; i++) {
+	for (i = 0; i < w->nmissing; i++) {
 		size_t n = strlen(w->missing[i]);
 
+		if (at + n + 1 > CSV_CELL_MAX)
+			break;
 		if (at)
 			s[at++] = ' ';
 		memcpy(s + at, w->missing[i], n);
 		at += n;
 	}
 	s[at] = '\0';
+	if (i < w->nmissing)
+		snprintf(s + at, 64, " ... (+%zu)", w->nmissing - i);
 	return s;
 }
 
