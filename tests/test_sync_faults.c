@@ -41,8 +41,8 @@
 #include "tests/helper_server.h"
 
 /* cuts */
-#define CUT_CHUNKS 30          /* chunks recorded, one sync run after each */
-#define CUT_CHUNK_ROWS 100     /* events per chunk: 3000 in all */
+#define CUT_CHUNKS 24          /* chunks recorded, one sync run after each */
+#define CUT_CHUNK_ROWS 125     /* events per chunk: 3000 in all */
 #define CUT_BATCH "25"         /* events per batch: 120 batches */
 #define CUT_RATE "0.5"
 #define CUT_MAX_BYTES "3000"   /* the TLS handshake and a batch or two */
@@ -52,7 +52,7 @@
 #define CONVERGE_MS 40000      /* ... and for this long at most */
 /* server kills */
 #define KILL_ROUNDS 12
-#define KILL_ROWS 300          /* new events per round */
+#define KILL_ROWS 200          /* new events per round */
 #define KILL_BATCH "10"
 /* agent kills */
 #define AGENT_KILLS 6
