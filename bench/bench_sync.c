@@ -33,7 +33,10 @@
  *             own libcurl handle (keep-alive, certificate verified), post
  *             pre-built gzip batches one after another; batches/s over the
  *             wall time, p50 and p99 of the request latency.
- * peak RSS    the agent's sync from wait4 (ru_maxrss); the server's from
+ * peak RSS    the agent's sync from wait4 (ru_maxrss), its private memory
+ *             (RssAnon) sampled every 2 ms, and for comparison a second
+ *             sync with nothing left to send (libcurl, OpenSSL and one
+ *             TLS handshake: the fixed cost); the server's from
  *             /proc/PID/status VmHWM, after the sync and after the
  *             concurrent phase.
  */
@@ -80,7 +83,8 @@ struct bench {
 struct results {
 	double import_s, sync_s, bare_s, gzip_s, gunzip_s, insert_s;
 	double wire_kb, json_kb, bare_gz_bytes;
-	long sent, agent_rss_kb, agent_anon_kb, server_hwm_sync_kb;
+	long sent, agent_rss_kb, agent_anon_kb, agent_idle_rss_kb;
+	long server_hwm_sync_kb;
 	long server_hwm_kb;
 	int sync_exit;
 	double up_s, p50_ms, p99_ms;
@@ -408,6 +412,13 @@ static void end_to_end(struct bench *b, struct results *res)
 		res->sync_s = now_s() - t0;
 	}
 	res->server_hwm_sync_kb = server_hwm_kb(b);
+	{
+		/* the fixed cost: a sync with nothing left to send still
+		 * loads libcurl, starts OpenSSL and makes a TLS handshake */
+		char *argv[] = { b->agent_bin, "sync", NULL };
+
+		run(b, argv, NULL, err, &res->agent_idle_rss_kb, NULL);
+	}
 	/* "sync: N sent (...) in B batches, X KB on the wire (Y KB of JSON)" */
 	text = slurp(out);
 	if (!text || sscanf(text, "sync: %ld sent", &res->sent) != 1 ||
@@ -784,6 +795,8 @@ static void print_table(const struct bench *b, const struct results *r)
 	       (double)r->agent_rss_kb / 1024.0);
 	printf("%-44s %13.1f MB\n", "  of it private (RssAnon, sampled)",
 	       (double)r->agent_anon_kb / 1024.0);
+	printf("%-44s %13.1f MB\n", "  a sync with nothing to send",
+	       (double)r->agent_idle_rss_kb / 1024.0);
 	printf("%-44s %13.1f MB\n", "server peak RSS after the sync",
 	       (double)r->server_hwm_sync_kb / 1024.0);
 	printf("%-44s %14.2f s\n", "(agent import of the CSV, not timed above)",
