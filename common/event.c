@@ -614,9 +614,21 @@ static int check_envelope(const struct tb_event *e, char *msg, size_t msglen)
 	if (e->seq < 1)
 		return tb_msg(TB_EINVAL, msg, msglen,
 		              "seq: must be at least 1");
-	if (e->recorded_at <= 0)
+	/* The wire accepts only these years (tb_time_parse): an event
+	 * stamped outside them by a machine whose clock is wrong would be
+	 * stored here and refused by the server, so it is refused now. */
+	if (e->recorded_at < (int64_t)tb_date_from_ymd(TB_YEAR_MIN, 1, 1) *
+	                             86400 ||
+	    e->recorded_at >= (int64_t)tb_date_from_ymd(TB_YEAR_MAX + 1, 1, 1) *
+	                              86400) {
+		char at[TB_TIME_LEN];
+
 		return tb_msg(TB_EINVAL, msg, msglen,
-		              "recorded_at: must be a time after 1970-01-01");
+		              "recorded_at: must be a time in the years %d-%d, "
+		              "not %s (is the computer's clock right?)",
+		              TB_YEAR_MIN, TB_YEAR_MAX,
+		              tb_time_format(e->recorded_at, at));
+	}
 	return 0;
 }
 
