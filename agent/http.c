@@ -249,8 +249,13 @@ struct tb_http *tb_http_create(const struct tb_http_opts *o, int *rc,
 	cu.easy_setopt(h->curl, CURLOPT_SSL_VERIFYPEER, 1L);
 	cu.easy_setopt(h->curl, CURLOPT_SSL_VERIFYHOST, 2L);
 	cu.easy_setopt(h->curl, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
-	if (h->ca_file)
+	if (h->ca_file) {
+		/* This CA and no other: libcurl would also trust the system's
+		 * CA directory (Debian builds it with --with-ca-path), and so
+		 * anyone with a public certificate for the server's name. */
 		cu.easy_setopt(h->curl, CURLOPT_CAINFO, h->ca_file);
+		cu.easy_setopt(h->curl, CURLOPT_CAPATH, (char *)NULL);
+	}
 	cu.easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
 	cu.easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS,
 			 o->connect_timeout_ms > 0 ? o->connect_timeout_ms
@@ -310,8 +315,11 @@ static int fail(struct tb_http *h, CURLcode cc)
 	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
 		snprintf(h->msg, sizeof(h->msg),
 			 "the server's certificate could not be verified (%s); "
-			 "check ca_file in the agent's config",
-			 detail);
+			 "check %sca_file in the agent's config", detail,
+			 strstr(detail, "not yet valid") ||
+					 strstr(detail, "expired")
+				 ? "this computer's date and time, then "
+				 : "");
 		return TB_EAUTH;
 	case CURLE_URL_MALFORMAT:
 	case CURLE_UNSUPPORTED_PROTOCOL:
