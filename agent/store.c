@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "agent/schema.h"
@@ -358,12 +359,16 @@ static int load_meta(struct tb_store *s, const char *key, char *out,
 	return rc;
 }
 
-/* Adds a hint when the data directory itself is the problem. */
+/* Adds a hint when the data directory itself is the problem: not
+ * writable, or on a full disk (which SQLite reports while opening as a
+ * bare "disk I/O error" when the -shm file cannot be made). */
 static void explain_open(struct tb_store *s)
 {
 	char dir[4096];
 	char *slash;
-	size_t len;
+	size_t len = strlen(s->errmsg);
+	int sys = sqlite3_system_errno(s->db);
+	struct statvfs vfs;
 
 	snprintf(dir, sizeof(dir), "%s", s->path);
 	slash = strrchr(dir, '/');
@@ -371,9 +376,16 @@ static void explain_open(struct tb_store *s)
 		snprintf(dir, sizeof(dir), ".");
 	else
 		*(slash == dir ? slash + 1 : slash) = '\0';
+	if (sys == ENOSPC || sys == EDQUOT || sys == EFBIG ||
+	    (statvfs(dir, &vfs) == 0 && vfs.f_bavail == 0)) {
+		snprintf(s->errmsg + len, sizeof(s->errmsg) - len,
+			 "; the disk holding the data directory %s is full%s",
+			 dir, sys == EFBIG ? " (or a file size limit was "
+					     "reached)" : "");
+		return;
+	}
 	if (access(dir, W_OK) == 0)
 		return;
-	len = strlen(s->errmsg);
 	snprintf(s->errmsg + len, sizeof(s->errmsg) - len,
 		 "; the data directory %s is not writable (%s)", dir,
 		 strerror(errno));
