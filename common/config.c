@@ -262,7 +262,11 @@ static int parse_file(struct reader *r, struct tb_config *c)
 	while ((rc = read_line(r)) == 1) {
 		if (!tb_utf8_valid(r->buf))
 			return problem(r, TB_ECONFIG, "invalid UTF-8");
-		s = trim(r->buf);
+		s = r->buf;
+		/* Windows editors save UTF-8 with a byte order mark */
+		if (r->line == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
+			s += 3;
+		s = trim(s);
 		if (!*s || *s == '#')
 			continue;
 		rc = parse_setting(r, c, s);

@@ -6,7 +6,9 @@
  *     school = HB-001
  * Keys are [a-z][a-z0-9_-]*; a value runs to the end of the line with
  * surrounding blanks trimmed (no quoting; a value may contain '=' and '#').
- * Blank lines and lines whose first non-blank is '#' are ignored. A line
+ * Blank lines and lines whose first non-blank is '#' are ignored; a UTF-8
+ * byte order mark at the start of the file and CRLF line ends are read as
+ * if they were not there. A line
  * without '=', a bad key, a duplicate key, invalid UTF-8 or a line over
  * 4096 bytes is refused with a message "FILE:LINE: problem (key 'k')".
  * Files are written atomically (temporary file, fsync, rename).
