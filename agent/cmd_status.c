@@ -141,8 +141,11 @@ static int print_json(struct tb_cli *cli, const struct tb_store_status *st,
 	     add_time(o, "oldest_pending", st->oldest_pending) &&
 	     (st->oldest_pending > 0
 		      ? cJSON_AddNumberToObject(o, "oldest_pending_age_s",
-						(double)(now -
-							 st->oldest_pending))
+						/* 0, as in the text, when
+						 * the clock went back */
+						(double)(now > st->oldest_pending
+							 ? now - st->oldest_pending
+							 : 0))
 		      : cJSON_AddNullToObject(o, "oldest_pending_age_s")) &&
 	     cJSON_AddNumberToObject(o, "last_seq", (double)st->last_seq) &&
 	     add_time(o, "last_attempt", st->last_attempt) &&
