@@ -8,6 +8,7 @@ pkgs=(
   libcurl4-openssl-dev libsqlite3-dev libcjson-dev zlib1g-dev
   libcmocka-dev libmicrohttpd-dev libgnutls28-dev
   sqlite3 curl openssl ca-certificates procps
+  faketime
   chromium
 )
 

@@ -28,6 +28,10 @@ struct helper_server {
 	pid_t pid;                     /* 0 when not running */
 	unsigned port;
 	char url[64];                  /* "https://127.0.0.1:PORT" */
+	int no_health_check;           /* start: ready once the port is
+					* logged, without the verified
+					* /healthz (an impostor whose
+					* certificate is made to fail) */
 };
 
 struct helper_server_resp {
@@ -86,6 +90,11 @@ struct helper_server_agent {
 int helper_server_agent_init(const struct helper_server *s,
 			     struct helper_server_agent *a, const char *url,
 			     const char *school, const char *token);
+/* The same in a sandbox the caller has made already (a->sb, e.g. with its
+ * data dir on a small file system); the rest of a is filled in here. */
+int helper_server_agent_init_in(const struct helper_server *s,
+				struct helper_server_agent *a, const char *url,
+				const char *school, const char *token);
 /* Removes the sandbox. */
 void helper_server_agent_cleanup(struct helper_server_agent *a);
 
