@@ -72,8 +72,9 @@ struct cJSON *tb_event_to_json(const struct tb_event *e);
 /* Reads one event object. Envelope keys not present in the object are left
  * as they are in e (so a batch can supply school and device). 0 or
  * TB_EINVAL with msg naming the field, TB_ENOMEM. e is initialised by the
- * callee; on failure it is left cleared. (school and device are kept only
- * when they hold a valid code / UUID, so an uninitialised e gets "".) */
+ * callee; on failure it is left cleared. school and device are kept only
+ * when they hold a valid code / UUID; e must hold initialised bytes there
+ * (tb_event_init or zeroed), as they are read. */
 int tb_event_from_json(const struct cJSON *obj, struct tb_event *e, char *msg,
 		       size_t msglen);
 

@@ -125,6 +125,7 @@ static int csv_event(FILE *out, const struct columns *cols, const char *body,
 		snprintf(msg, msglen, "export: a stored event is not JSON");
 		return TB_EIO;
 	}
+	tb_event_init(&e, TB_KIND_OUTREACH); /* its envelope is read first */
 	rc = tb_event_from_json(o, &e, msg, msglen);
 	cJSON_Delete(o);
 	if (rc < 0)
