@@ -1291,6 +1291,91 @@ static void test_injection_is_data(void **state)
 	assert_int_equal(helper_server_integrity(srv.db), 0);
 }
 
+
+/* Another school's event: A sends revision 2 of the event B holds. The
+ * id is held for B, so A's revision is rejected; B's event is as it was. */
+static void test_other_schools_event(void **state)
+{
+	struct sbuf b = { 0 };
+	struct tb_ack ack;
+	struct out o;
+	char id[37], msg[256], want[128];
+
+	(void)state;
+	helper_server_id(0x902, 1, id); /* B's setup event */
+	sb_fmt(&b, "{\"version\":1,\"device\":\"" DEV_A "\",\"school\":\""
+	       SCHOOL_A "\",\"first_seq\":%lld,\"last_seq\":%lld,\"events\":["
+	       "{\"id\":\"%s\",\"seq\":%lld," EV_HEAD("outreach", "2025-11-20",
+	       "2", "2025-11-21T08:00:00Z") ",\"voided\":true,\"void_reason\":"
+	       "\"x\",\"title\":\"t\",\"parents\":1}]}", (long long)next_seq,
+	       (long long)next_seq, id, (long long)next_seq);
+	memset(&o, 0, sizeof(o));
+	post_sb(&o, &b);
+	assert_int_equal(o.status, 200);
+	tb_ack_init(&ack);
+	assert_int_equal(tb_ack_decode(o.body, o.len, &ack, msg, sizeof(msg)),
+			 0);
+	assert_int_equal(ack.accepted, 0);
+	assert_int_equal(ack.nrejected, 1);
+	snprintf(want, sizeof(want), "id %s is held for another school", id);
+	assert_string_equal(ack.rejected[0].reason, want);
+	tb_ack_clear(&ack);
+	free(o.body);
+	next_seq++;
+	assert_int_equal(helper_server_countf(&srv, "SELECT revision * 10 + "
+		"voided FROM events WHERE id = '%s' AND school = '" SCHOOL_B
+		"'", id), 10);
+	assert_int_equal(helper_server_countf(&srv, "SELECT count(*) FROM "
+		"event_history WHERE id = '%s'", id), 1);
+}
+
+/* Clients that send their headers a byte at a time hold a connection
+ * each for as long as the bytes keep coming (MHD's timeout counts only
+ * silence, upload_timeout starts once the headers are in): that costs
+ * them a connection slot each (max_connections, per_ip_connections; see
+ * SECURITY.md), and must cost nobody else anything: uploads beside them
+ * are served as usual. */
+#define SLOW_CONNS 16
+
+static void test_slow_headers(void **state)
+{
+	static const char head[] = "GET /healthz HTTP/1.1\r\nX-Slow: ";
+	struct helper_tls *slow[SLOW_CONNS];
+	struct timespec nap = { 0, 200 * 1000000L };
+	struct helper_server_feed *f;
+	char msg[128], tok[65], dev[37];
+	int i, k, why, sent, ok = 0, held = 0;
+
+	(void)state;
+	assert_int_equal(helper_server_enroll(&srv, "HB-907", "HB-D90", tok), 0);
+	helper_server_id(0x907, 0, dev);
+	for (i = 0; i < SLOW_CONNS; i++) {
+		slow[i] = helper_tls_open(srv.port, srv.ca, NULL, &why, msg,
+					  sizeof(msg));
+		assert_non_null(slow[i]);
+		assert_int_equal(helper_tls_send(slow[i], head, strlen(head)),
+				 0);
+	}
+	f = helper_server_feed_start(&srv, tok, dev, "HB-907", 0x907, 10, 20);
+	assert_non_null(f);
+	/* 4 s of trickle: twice TIMEOUT_S, past UPLOAD_TIMEOUT_S */
+	for (k = 0; k < 20; k++) {
+		for (i = 0; i < SLOW_CONNS; i++)
+			helper_tls_send(slow[i], "a", 1);
+		nanosleep(&nap, NULL);
+	}
+	sent = helper_server_feed_stop(f, &ok);
+	for (i = 0; i < SLOW_CONNS; i++) {
+		held += helper_tls_send(slow[i], "a", 1) == 0;
+		helper_tls_close(slow[i]);
+	}
+	fprintf(stderr, "test_hostile: %d of %d header tricklers still held "
+		"after 4 s; beside them %d of %d batches acknowledged\n", held,
+		SLOW_CONNS, ok, sent);
+	assert_true(sent >= 5);
+	assert_int_equal(ok, sent);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1298,6 +1383,8 @@ int main(void)
 		cmocka_unit_test(test_same_id_twice),
 		cmocka_unit_test(test_revoked_mid_upload),
 		cmocka_unit_test(test_injection_is_data),
+		cmocka_unit_test(test_other_schools_event),
+		cmocka_unit_test(test_slow_headers),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
