@@ -177,6 +177,8 @@ int tb_schema_migrate(struct sqlite3 *db, const char *path, char *msg,
 	rc = inspect(db, path, &version, msg, msglen);
 	for (v = (int)version + 1; rc == TB_OK && v <= TB_SCHEMA_VERSION;
 	     v++) {
+		/* inspect() returned TB_OK, so 0 <= version < v. */
+		/* cppcheck-suppress negativeIndex */
 		src = sqlite3_exec(db, steps[v - 1], NULL, NULL, NULL);
 		if (src != SQLITE_OK)
 			rc = fail(db, src, path, "cannot upgrade the store",

@@ -400,6 +400,8 @@ int tb_uuid_for_device(const char *device, int64_t n, char *out)
 	for (i = 0; k < 8; i += 2) {
 		if (device[i] == '-')
 			i++;
+		/* tb_uuid_valid above: hexval never returns -1 here.
+		 * NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult) */
 		b[k++] = (unsigned char)(hexval(device[i]) << 4 |
 					 hexval(device[i + 1]));
 	}

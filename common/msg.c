@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#undef tb_msg /* msg.h's model for the static analyzer, if defined */
+
 int tb_msg(int rc, char *msg, size_t msglen, const char *fmt, ...)
 {
 	va_list ap;

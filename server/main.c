@@ -416,7 +416,7 @@ struct command {
 	const char *help;
 };
 
-#define OPTS(a) a, sizeof(a) / sizeof(a[0])
+#define OPTS(a) (a), sizeof(a) / sizeof((a)[0])
 static const struct command commands[] = {
 	{ "serve", cmd_serve, NULL, 0, 1, "serve HTTPS until SIGTERM" },
 	{ "enroll", cmd_enroll, OPTS(enroll_opts), 0,

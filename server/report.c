@@ -241,7 +241,8 @@ static int districts_load(struct run *x, char *msg, size_t msglen)
 	int rc = TB_OK;
 
 	for (i = 0; i < p->nunits; i++)
-		if (i == 0 || strcmp(p->units[i].dcode, p->units[i - 1].dcode))
+		if (i == 0 ||
+		    strcmp(p->units[i].dcode, p->units[i - 1].dcode) != 0)
 			n++;
 	r->districts = tb_calloc(n ? n : 1, sizeof(*r->districts));
 	if (!r->districts)
@@ -249,7 +250,7 @@ static int districts_load(struct run *x, char *msg, size_t msglen)
 	for (i = 0; i < p->nunits; i++) {
 		struct unit *u = &p->units[i];
 
-		if (i == 0 || strcmp(u->dcode, p->units[i - 1].dcode))
+		if (i == 0 || strcmp(u->dcode, p->units[i - 1].dcode) != 0)
 			snprintf(r->districts[r->ndistricts++].code,
 				 sizeof(r->districts[0].code), "%s", u->dcode);
 		u->district = (int)r->ndistricts - 1;
@@ -355,6 +356,9 @@ static int gather_quarters(struct run *x, unsigned kinds)
 	const struct tb_period *pd = &x->r->period;
 
 	x->q0 = quarter_index(pd->from);
+	/* a period ends on or after its start, so the int difference is >= 0
+	 * and small.
+	 * NOLINTNEXTLINE(bugprone-misplaced-widening-cast) */
 	x->nq = (size_t)(quarter_index(pd->to) - x->q0 + 1);
 	tb_free(x->quarters);
 	x->quarters = tb_calloc(x->p->nunits ? x->p->nunits * x->nq : 1, 1);

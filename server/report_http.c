@@ -141,8 +141,8 @@ static void report(sqlite3 *db, const struct tb_plan_set *plans,
 	char period[TB_PERIOD_LEN], msg[256] = "";
 	int rc;
 
-	if (strcmp(format, "json") && strcmp(format, "csv") &&
-	    strcmp(format, "html")) {
+	if (strcmp(format, "json") != 0 && strcmp(format, "csv") != 0 &&
+	    strcmp(format, "html") != 0) {
 		api_error(out, 400, "bad_request", "format: json, csv or html");
 		return;
 	}

@@ -254,6 +254,8 @@ static int argv_apply(int argc, char **argv, const struct tb_opt *opts,
 		char key[64];
 		size_t nlen;
 
+		/* argv[i] is not NULL for i < argc.
+		 * NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker) */
 		if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
 			snprintf(msg, msglen, "unexpected argument '%s'", arg);
 			return TB_EUSAGE;
