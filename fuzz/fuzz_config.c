@@ -4,7 +4,8 @@
  *
  * The input is written to a scratch file and loaded. When it loads, a
  * small reference reading of the same bytes (split on LF, drop one CR
- * before it, trim blanks, skip blank and '#' lines, cut at the first '=')
+ * before it, skip a BOM at the very start, trim blanks, skip blank and
+ * '#' lines, cut at the first '=')
  * must find every setting with the same value and line number. Then the
  * settings are copied into a new config with tb_config_set, which may
  * refuse only what config.h says it refuses (a CR in the value, a line
@@ -58,6 +59,8 @@ static void ref_read(char *copy, struct ref_setting *set, size_t cap,
 		lineno++;
 		if (*line && line[strlen(line) - 1] == '\r')
 			line[strlen(line) - 1] = '\0';
+		if (lineno == 1 && strncmp(line, "\xEF\xBB\xBF", 3) == 0)
+			line += 3; /* a BOM at the very start is skipped */
 		s = ref_trim(line);
 		if (*s && *s != '#') {
 			eq = strchr(s, '=');
