@@ -92,6 +92,15 @@ int helper_proc_bg_wait(struct helper_proc_bg *bg, int timeout_ms,
  * signal, stdout and stderr to stderr (for assert_true in a test). */
 int helper_proc_exited_with(const struct helper_proc_result *r, int code);
 
+/* execv(argv[0], argv) in a forked child, or, when the environment has
+ * TB_TEST_WRAPPER and argv[0] is one of tienbo's binaries (its file name
+ * starts with "tienbo-"), the wrapper's blank-separated words in front of
+ * it, found on PATH: TB_TEST_WRAPPER="valgrind --leak-check=full" runs
+ * every tienbo-agent and tienbo-server a test starts under valgrind
+ * (scripts/valgrind.sh). Other programs (curl, openssl, the fault proxy)
+ * run as they are. Returns only if the exec failed. */
+void helper_proc_execv(const char *const argv[]);
+
 /* helper_proc_run with the arguments as a NULL-terminated list after
  * bin (at most 62 of them). */
 int helper_proc_runl(struct helper_proc_result *r,

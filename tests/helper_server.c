@@ -191,7 +191,7 @@ int helper_server_start_on(struct helper_server *s, unsigned port,
 			dup2(fd, STDOUT_FILENO);
 			dup2(fd, STDERR_FILENO);
 		}
-		execv(argv[0], (char *const *)argv);
+		helper_proc_execv(argv);
 		_exit(127);
 	}
 	s->port = 0;
@@ -303,7 +303,7 @@ int helper_server_run(struct helper_server *s, char *out, size_t outlen,
 		if (fd >= 0)
 			dup2(fd, STDERR_FILENO);
 		close(pipefd[0]);
-		execv(argv[0], (char *const *)argv);
+		helper_proc_execv(argv);
 		_exit(127);
 	}
 	close(pipefd[1]);
