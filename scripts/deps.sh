@@ -10,6 +10,9 @@ pkgs=(
   sqlite3 curl openssl ca-certificates procps
   faketime
   chromium
+  # the checks: scripts/fuzz.sh (clang + libFuzzer's runtime),
+  # scripts/lint.sh, scripts/valgrind.sh
+  clang libclang-rt-14-dev clang-tidy cppcheck valgrind
 )
 
 missing=()
