@@ -11,6 +11,9 @@
  * refuse only what config.h says it refuses (a CR in the value, a line
  * over 4096 bytes once written as "key = value"), saved with
  * tb_config_save and loaded again: every value must read back unchanged.
+ * The same file is then read as the server's settings (server/settings.h,
+ * `--config FILE`): refused with TB_ECONFIG or TB_EUSAGE and a message,
+ * or accepted with every integer setting either in its limits or refused.
  * Seeds: tests/data/common/config/ and tests/data/server/ (scripts/fuzz.sh).
  */
 #include <stdint.h>
@@ -22,6 +25,7 @@
 #include "common/err.h"
 #include "common/mem.h"
 #include "fuzz/fuzz_util.h"
+#include "server/settings.h"
 
 #define LINE_MAX_BYTES 4096
 
@@ -130,6 +134,32 @@ static void check_save_roundtrip(const struct ref_setting *set, size_t n)
 	tb_config_destroy(c);
 }
 
+/* The file as server.conf. */
+static void check_settings(const char *path)
+{
+	static const char *const ints[] = {
+		"workers", "max_connections", "per_ip_connections", "timeout",
+		"max_uploads", "device_uploads", "upload_timeout",
+		"busy_timeout_ms", "retry_after", "drain_timeout"};
+	char *argv[] = {"--config", (char *)path, NULL};
+	struct tb_config *c = NULL;
+	char msg[512] = "";
+	long n;
+	int rc;
+
+	rc = tb_settings_parse(2, argv, NULL, 0, &c, msg, sizeof(msg));
+	fuzz_util_check(rc == 0 || rc == TB_ECONFIG || rc == TB_EUSAGE,
+			"settings: 0, TB_ECONFIG or TB_EUSAGE");
+	fuzz_util_check((rc == 0) == (c != NULL) && (rc == 0 || msg[0]),
+			"settings: a config, or a message");
+	for (size_t i = 0; c && i < sizeof(ints) / sizeof(*ints); i++) {
+		rc = tb_settings_long(c, ints[i], &n, msg, sizeof(msg));
+		fuzz_util_check(rc == 0 || rc == TB_ECONFIG,
+				"an integer setting is read or refused");
+	}
+	tb_config_destroy(c);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct ref_setting set[8192];
@@ -141,6 +171,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_util_path(path, sizeof(path), "input.conf");
 	fuzz_util_write(path, data, size);
 	msg[0] = '\0';
+	check_settings(path);
 	rc = tb_config_load(path, &c, msg, sizeof(msg));
 	fuzz_util_check(rc == 0 || rc == TB_ECONFIG,
 			"load returns 0 or TB_ECONFIG");

@@ -148,6 +148,14 @@ static int file_check(const char *path, struct tb_config *file,
 		if (!v)
 			continue;
 		rc = tb_config_set(into, settings[i].key, v);
+		if (rc == TB_EINVAL) { /* a CR inside the value (config.h) */
+			snprintf(msg, msglen, "%s:%d: the value holds a control "
+				 "character (key '%s')", path,
+				 tb_config_line(file, v == v2 ? hyph
+							      : settings[i].key),
+				 v == v2 ? hyph : settings[i].key);
+			return TB_ECONFIG;
+		}
 		if (rc < 0)
 			return rc;
 	}
