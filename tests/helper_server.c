@@ -342,6 +342,13 @@ int helper_server_enroll(struct helper_server *s, const char *school,
 {
 	const char *args[] = { "enroll", "--school", school, "--name",
 			       "Trường thử", "--district", district, NULL };
+
+	return helper_server_run_token(s, args, token);
+}
+
+int helper_server_run_token(struct helper_server *s, const char *const *args,
+			    char *token)
+{
 	char out[2048];
 	char *last, *end;
 

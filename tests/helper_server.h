@@ -68,6 +68,10 @@ void helper_server_teardown(struct helper_server *s);
  * (outlen bytes, NUL-terminated; may be NULL). Returns the exit status. */
 int helper_server_run(struct helper_server *s, char *out, size_t outlen,
 		      const char *const *args);
+/* Runs a command that prints a new token on its last line (enroll,
+ * admin-token) and puts it in token (65 bytes). 0 or -1. */
+int helper_server_run_token(struct helper_server *s, const char *const *args,
+			    char *token);
 /* Enrolls school in district and puts the printed token (last line) in
  * token (65 bytes). 0 or -1. */
 int helper_server_enroll(struct helper_server *s, const char *school,

@@ -61,6 +61,11 @@ struct agent {
 	int64_t parents;       /* sum over the current revisions */
 };
 
+/* What a test has running, so that a failed test (cmocka jumps out of
+ * it) leaves no tmpfs mounted and no impostor serving: see teardown. */
+static struct agent *live_agent;
+static struct helper_server *live_imp;
+
 #define AGENT(a, r, ...) \
 	helper_proc_runl((r), &(a)->h.o, TB_AGENT_BIN, __VA_ARGS__, NULL)
 
@@ -118,6 +123,7 @@ static struct agent *agent_new(const char *school, const char *url,
 	snprintf(a->filler, sizeof(a->filler), "%s/filler", a->h.sb.data);
 	assert_int_equal(helper_server_agent_init_in(&srv, &a->h, url, school,
 						     token), 0);
+	live_agent = a;
 	for (i = 0; a->h.sb.env[i]; i++)
 		a->env[i] = a->h.sb.env[i];
 	/* libfaketime is preloaded: ASan must not insist on coming first */
@@ -130,10 +136,23 @@ static void agent_free(struct agent *a)
 {
 	if (!a)
 		return;
+	if (a == live_agent)
+		live_agent = NULL;
 	if (a->tmpfs)
 		umount2(a->h.sb.data, MNT_DETACH);
 	helper_server_agent_cleanup(&a->h);
 	free(a);
+}
+
+/* After each test: whatever a failed test left. */
+static int teardown(void **state)
+{
+	(void)state;
+	if (live_imp)
+		helper_server_teardown(live_imp);
+	live_imp = NULL;
+	agent_free(live_agent);
+	return 0;
 }
 
 static void expect_exit(struct helper_proc_result *r, int code,
@@ -678,6 +697,7 @@ static void impostor_start(struct helper_server *imp, const char *name)
 	snprintf(imp->cert, sizeof(imp->cert), "%s/%s.pem", bad, name);
 	snprintf(imp->key, sizeof(imp->key), "%s/%s.key", bad, name);
 	imp->no_health_check = 1;
+	live_imp = imp;
 	assert_int_equal(helper_server_start(imp, NULL), 0);
 }
 
@@ -695,6 +715,7 @@ static int impostor_requests(const struct helper_server *imp)
 
 static void impostor_stop(struct helper_server *imp)
 {
+	live_imp = NULL;
 	assert_int_equal(helper_server_stop(imp), 0);
 	helper_server_teardown(imp);
 }
@@ -727,7 +748,7 @@ static void test_bad_certificates(void **state)
 	sync_ok(a);
 	record(a, "Không được gửi cho kẻ giả mạo", 3);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct helper_server imp;
+		static struct helper_server imp; /* see live_imp */
 
 		snprintf(path, sizeof(path), "%s/%s.pem", bad, cases[i].cert);
 		if (access(path, R_OK) != 0) {
@@ -785,7 +806,7 @@ static void sync_with_system_cas(struct agent *a, const char *dir,
  * replaced, for the agent only, by a directory holding that CA. */
 static void test_ca_file_only(void **state)
 {
-	struct helper_server imp;
+	static struct helper_server imp; /* see live_imp */
 	struct helper_proc_result r;
 	struct agent *a;
 	char sys[HELPER_SERVER_PATH + 16];
@@ -840,14 +861,14 @@ static void test_ca_file_only(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_disk_full),
-		cmocka_unit_test(test_read_only),
-		cmocka_unit_test(test_corrupt_config),
-		cmocka_unit_test(test_corrupt_store),
-		cmocka_unit_test(test_clock_backwards),
-		cmocka_unit_test(test_clock_out_of_range),
-		cmocka_unit_test(test_bad_certificates),
-		cmocka_unit_test(test_ca_file_only),
+		cmocka_unit_test_teardown(test_disk_full, teardown),
+		cmocka_unit_test_teardown(test_read_only, teardown),
+		cmocka_unit_test_teardown(test_corrupt_config, teardown),
+		cmocka_unit_test_teardown(test_corrupt_store, teardown),
+		cmocka_unit_test_teardown(test_clock_backwards, teardown),
+		cmocka_unit_test_teardown(test_clock_out_of_range, teardown),
+		cmocka_unit_test_teardown(test_bad_certificates, teardown),
+		cmocka_unit_test_teardown(test_ca_file_only, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -298,6 +298,23 @@ static void post_event(struct out *o, const char *pre, const char *rep,
 	post_sb(o, &b);
 }
 
+/* Posts b (freed) as A's, expects 200 and decodes the ack into *ack
+ * (clear it with tb_ack_clear). */
+static void post_ack(struct sbuf *b, struct tb_ack *ack)
+{
+	struct out o;
+	char msg[256];
+
+	memset(&o, 0, sizeof(o));
+	post_sb(&o, b);
+	if (o.status != 200)
+		fail_msg("expected 200, got %ld: %s", o.status, o.body);
+	tb_ack_init(ack);
+	assert_int_equal(tb_ack_decode(o.body, o.len, ack, msg, sizeof(msg)),
+			 0);
+	free(o.body);
+}
+
 static void request(struct out *o, const char *method, const char *path,
 		    const char *token, const char *ctype, const char *cenc,
 		    const void *body, size_t len)
@@ -1190,8 +1207,7 @@ static void test_same_id_twice(void **state)
 {
 	struct tb_ack ack;
 	struct sbuf b = { 0 };
-	char id[37], msg[256], want[160];
-	struct out o;
+	char id[37], want[160];
 	int64_t s = next_seq;
 
 	(void)state;
@@ -1204,12 +1220,7 @@ static void test_same_id_twice(void **state)
 	       EV_OK ",\"title\":\"t\",\"parents\":5}]}", (long long)s,
 	       (long long)s + 2, id, (long long)s, id, (long long)s + 1, id,
 	       (long long)s + 2);
-	memset(&o, 0, sizeof(o));
-	post_sb(&o, &b);
-	assert_int_equal(o.status, 200);
-	tb_ack_init(&ack);
-	assert_int_equal(tb_ack_decode(o.body, o.len, &ack, msg, sizeof(msg)),
-			 0);
+	post_ack(&b, &ack);
 	assert_int_equal(ack.committed_through, s + 2);
 	assert_int_equal(ack.accepted, 1);
 	assert_int_equal(ack.duplicates, 1);
@@ -1219,7 +1230,6 @@ static void test_same_id_twice(void **state)
 		 "different content", id);
 	assert_string_equal(ack.rejected[0].reason, want);
 	tb_ack_clear(&ack);
-	free(o.body);
 	next_seq += 3;
 	assert_int_equal(helper_server_countf(&srv, "SELECT count(*) FROM "
 		"event_history WHERE id = '%s'", id), 1);
@@ -1265,21 +1275,16 @@ static void test_injection_is_data(void **state)
 {
 	static const char title[] =
 		"x'); DROP TABLE events; -- <script>alert(1)</script>";
-	struct out o;
+	struct sbuf b = { 0 };
 	struct tb_ack ack;
-	char msg[256], id[37];
+	char id[37];
 
 	(void)state;
-	memset(&o, 0, sizeof(o));
-	post_event(&o, EV_OK ",\"parents\":1,\"title\":\"x'); DROP TABLE "
-		   "events; -- <script>alert(1)</script>\"", "", 0, "");
-	assert_int_equal(o.status, 200);
-	tb_ack_init(&ack);
-	assert_int_equal(tb_ack_decode(o.body, o.len, &ack, msg, sizeof(msg)),
-			 0);
+	sb_batch1(&b, EV_OK ",\"parents\":1,\"title\":\"x'); DROP TABLE "
+		  "events; -- <script>alert(1)</script>\"", "", 0, "");
+	post_ack(&b, &ack);
 	assert_int_equal(ack.accepted, 1);
 	tb_ack_clear(&ack);
-	free(o.body);
 	helper_server_id(TAG_A, next_seq, id);
 	next_seq++;
 	assert_int_equal(helper_server_countf(&srv, "SELECT count(*) FROM events "
@@ -1291,15 +1296,13 @@ static void test_injection_is_data(void **state)
 	assert_int_equal(helper_server_integrity(srv.db), 0);
 }
 
-
 /* Another school's event: A sends revision 2 of the event B holds. The
  * id is held for B, so A's revision is rejected; B's event is as it was. */
 static void test_other_schools_event(void **state)
 {
 	struct sbuf b = { 0 };
 	struct tb_ack ack;
-	struct out o;
-	char id[37], msg[256], want[128];
+	char id[37], want[128];
 
 	(void)state;
 	helper_server_id(0x902, 1, id); /* B's setup event */
@@ -1309,18 +1312,12 @@ static void test_other_schools_event(void **state)
 	       "2", "2025-11-21T08:00:00Z") ",\"voided\":true,\"void_reason\":"
 	       "\"x\",\"title\":\"t\",\"parents\":1}]}", (long long)next_seq,
 	       (long long)next_seq, id, (long long)next_seq);
-	memset(&o, 0, sizeof(o));
-	post_sb(&o, &b);
-	assert_int_equal(o.status, 200);
-	tb_ack_init(&ack);
-	assert_int_equal(tb_ack_decode(o.body, o.len, &ack, msg, sizeof(msg)),
-			 0);
+	post_ack(&b, &ack);
 	assert_int_equal(ack.accepted, 0);
 	assert_int_equal(ack.nrejected, 1);
 	snprintf(want, sizeof(want), "id %s is held for another school", id);
 	assert_string_equal(ack.rejected[0].reason, want);
 	tb_ack_clear(&ack);
-	free(o.body);
 	next_seq++;
 	assert_int_equal(helper_server_countf(&srv, "SELECT revision * 10 + "
 		"voided FROM events WHERE id = '%s' AND school = '" SCHOOL_B
