@@ -21,7 +21,9 @@ void fuzz_util_path(char *buf, size_t buflen, const char *name);
 void fuzz_util_write(const char *path, const void *data, size_t len);
 /* FNV-1a of the input: a deterministic choice derived from it. */
 uint64_t fuzz_util_hash(const void *data, size_t len);
-/* Aborts with "fuzz property broken: what" when !ok. */
-void fuzz_util_check(int ok, const char *what);
+/* Aborts with "fuzz property broken: what" when !ok. A macro so that
+ * static analysers see the abort. */
+#define fuzz_util_check(ok, what) ((ok) ? (void)0 : fuzz_util_fail(what))
+_Noreturn void fuzz_util_fail(const char *what);
 
 #endif

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # lint.sh - static analysis of the product code (common/ protocol/ agent/
-# server/): clang-tidy with the checked-in .clang-tidy over the compile
-# commands of a clang configure in build-lint, then cppcheck with the
+# server/) and the fuzz targets (fuzz/): clang-tidy with the checked-in
+# .clang-tidy over the compile commands of a clang configure in build-lint
+# (with TB_FUZZ, so fuzz/ is in them), then cppcheck with the
 # project's defines and scripts/cppcheck-tienbo.cfg (the allocation
 # wrappers). Any finding fails; a proven false positive is silenced on its
 # line with the reason (NOLINT / cppcheck-suppress), never in bulk.
@@ -12,12 +13,12 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 out=build-lint
 jobs=$(nproc)
-dirs=(common protocol agent server)
+dirs=(common protocol agent server fuzz)
 t0=$(date +%s)
 
 # Configure only: compile_commands.json is all clang-tidy needs.
 CC=${LINT_CC:-clang} cmake -S . -B "$out" -DCMAKE_EXPORT_COMPILE_COMMANDS=ON \
-  -DCMAKE_BUILD_TYPE=Debug >/dev/null
+  -DCMAKE_BUILD_TYPE=Debug -DTB_FUZZ=ON >/dev/null
 pattern="^$here/($(IFS='|'; echo "${dirs[*]}"))/[^/]*\\.c\$"
 mapfile -t files < <(sed -n 's/^ *"file": "\(.*\)",\{0,1\}$/\1/p' \
   "$out/compile_commands.json" | grep -E "$pattern" | sort -u)
