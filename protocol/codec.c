@@ -643,8 +643,9 @@ cJSON *tb_event_to_json(const struct tb_event *e)
 	return event_json(e, 0);
 }
 
-int tb_event_from_json(const cJSON *obj, struct tb_event *e, char *msg,
-                       size_t msglen)
+/* Reads obj into e; with `rules`, also checks the event model's rules. */
+static int event_from_json(const cJSON *obj, struct tb_event *e, int rules,
+                           char *msg, size_t msglen)
 {
 	char school[sizeof(e->school)], device[sizeof(e->device)];
 	int rc;
@@ -661,11 +662,23 @@ int tb_event_from_json(const cJSON *obj, struct tb_event *e, char *msg,
 	memcpy(e->school, school, sizeof(school));
 	memcpy(e->device, device, sizeof(device));
 	rc = event_read(obj, e, msg, msglen);
-	if (rc == 0)
+	if (rc == 0 && rules)
 		rc = tb_event_validate(e, 0, msg, msglen);
 	if (rc)
 		tb_event_clear(e);
 	return rc;
+}
+
+int tb_event_from_json(const cJSON *obj, struct tb_event *e, char *msg,
+                       size_t msglen)
+{
+	return event_from_json(obj, e, 1, msg, msglen);
+}
+
+int tb_event_read_json(const cJSON *obj, struct tb_event *e, char *msg,
+                       size_t msglen)
+{
+	return event_from_json(obj, e, 0, msg, msglen);
 }
 
 /* ---- batches ------------------------------------------------------------ */

@@ -77,6 +77,12 @@ struct cJSON *tb_event_to_json(const struct tb_event *e);
  * (tb_event_init or zeroed), as they are read. */
 int tb_event_from_json(const struct cJSON *obj, struct tb_event *e, char *msg,
 		       size_t msglen);
+/* The same, checking only the shape (known fields, JSON types, value
+ * ranges of each type) and not the event model's rules: for reading back
+ * what a store already holds, where a row the server refused on its rules
+ * must still be shown to the clerk with its reason. */
+int tb_event_read_json(const struct cJSON *obj, struct tb_event *e, char *msg,
+		       size_t msglen);
 
 struct tb_reject {
 	char id[TB_ID_LEN];

@@ -877,10 +877,21 @@ static void test_rejected_event(void **state)
 	assert_true(helper_proc_exited_with(&r, 0));
 	assert_non_null(strstr(r.out, "rejected:      1"));
 	helper_proc_free(&r);
-	/* The reason is kept on the row (read from the file: `show` decodes
-	 * the row's wire JSON with the event rules and refuses this one). */
+	/* The reason is kept on the row, and `show` and `list` display it:
+	 * the clerk must see what the server refused and why, even though
+	 * the row breaks a rule of the event model. */
 	assert_int_equal(row_state(a, 2, why, sizeof(why)), TB_STATE_REJECTED);
 	assert_string_equal(why, reason);
+	AGENT(a, &r, "show", ids[1]);
+	assert_true(helper_proc_exited_with(&r, 0));
+	assert_non_null(strstr(r.out, reason));
+	assert_non_null(strstr(r.out, "rejected"));
+	helper_proc_free(&r);
+	AGENT(a, &r, "list", "--json");
+	assert_true(helper_proc_exited_with(&r, 0));
+	assert_non_null(strstr(r.out, ids[1]));
+	assert_non_null(strstr(r.out, reason));
+	helper_proc_free(&r);
 	for (i = 0; i < 5; i++)
 		if (i != 1)
 			assert_int_equal(row_state(a, i + 1, NULL, 0),
