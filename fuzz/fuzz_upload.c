@@ -40,7 +40,8 @@
  * and after the input: every current event is a revision of the history,
  * and the roll-ups count exactly the current non-voided events.
  * Seeds: the vectors' batches, alone and after their setup batches
- * (scripts/fuzz.sh).
+ * (scripts/fuzz.sh). FUZZ_VERBOSE=1 in the environment prints each
+ * request's flags, size and outcome (to read what an input does).
  */
 #define _GNU_SOURCE /* memmem */
 #include <sqlite3.h>
@@ -373,6 +374,11 @@ static void request(const unsigned char *req, size_t len, uint64_t h)
 	counts_get(&before);
 	upload_once(flags, data, dlen, h, &s);
 	counts_get(&after);
+	if (getenv("FUZZ_VERBOSE"))
+		fprintf(stderr, "flags 0x%02x, %zu bytes: %u, accepted %lld, "
+			"duplicates %lld, rejected %zu\n", flags, dlen, s.status,
+			(long long)s.ack.accepted, (long long)s.ack.duplicates,
+			s.ack.nrejected);
 	if (s.status != 200) {
 		fuzz_util_check(counts_equal(&before, &after),
 				"a refused request changes nothing");
