@@ -21,6 +21,10 @@
  * well-behaved uploader runs in a thread (helper_server_feed) and every
  * one of its batches must be acknowledged in full; at the end the
  * server's peak memory (VmHWM) must stay under a bound worked out below.
+ * Then, one test each: an id sent twice in a batch with different content,
+ * a token revoked while its upload is in flight, SQL and HTML in a title
+ * kept as data, another school's event id, and clients that trickle their
+ * headers (they hold their own connections only; SECURITY.md).
  */
 #include <setjmp.h>
 #include <stdarg.h>
