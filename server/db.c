@@ -1,14 +1,37 @@
 /* db.c - opening the server's SQLite database and creating its schema
  * (see db.h for the tables). Schema creation runs inside BEGIN IMMEDIATE
  * so two processes opening a new file at once create it exactly once.
+ *
+ * Statement journals: an INSERT into events fires the report roll-up
+ * triggers (server/rollup.c), so SQLite journals every page the statement
+ * changes, to undo the statement alone if it fails. That journal lives in
+ * memory up to SQLITE_CONFIG_STMTJRNL_SPILL bytes (64 KiB by default);
+ * once one statement passes it, the journal becomes a temporary file for
+ * the rest of the transaction, and every later event of the batch writes
+ * its pages (~26 KB) to that file with pwrite. One statement per batch of
+ * 1000 did, so the spill limit is raised to DB_STMTJRNL_SPILL, once per
+ * process before the first connection (sqlite3_config can only be called
+ * before SQLite initialises; if it already has, the default stays). With
+ * it the merge spent 18 us of CPU per event instead of 32.
  */
 #include "server/db.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "common/err.h"
+
+#define DB_STMTJRNL_SPILL (1024 * 1024)
+
+static pthread_once_t db_config_once = PTHREAD_ONCE_INIT;
+
+static void db_config(void)
+{
+	/* SQLITE_MISUSE when SQLite is already initialised: keep the default */
+	(void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, DB_STMTJRNL_SPILL);
+}
 
 static const char *const schema_v1 =
 	"CREATE TABLE units("
@@ -176,6 +199,7 @@ int tb_db_open(const char *path, const struct tb_db_opts *o, sqlite3 **out,
 	int src, rc, flags, busy = 5000, version = 0;
 
 	*out = NULL;
+	pthread_once(&db_config_once, db_config);
 	if (o && o->busy_timeout_ms > 0)
 		busy = o->busy_timeout_ms;
 	flags = (o && o->readonly) ? SQLITE_OPEN_READONLY
