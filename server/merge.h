@@ -5,7 +5,9 @@
  * IMMEDIATE ... COMMIT); when tb_merge_batch returns 0 with status 200 the
  * COMMIT has succeeded and only then may the acknowledgement be sent. On
  * any other outcome the transaction is rolled back and nothing of the
- * batch is stored.
+ * batch is stored. The statements it uses stay prepared on the connection
+ * for the next batch, so close it with tb_db_close (which finalizes them),
+ * not a bare sqlite3_close.
  *
  * Rules (WIRE.md / PROTOCOL.md), with C the device's committed_through:
  *   - the token must still be active (401), the batch and every event must
