@@ -56,7 +56,9 @@ struct tb_merge_prep {
 };
 
 /* Fills in school and device where b's events left them empty, then
- * computes prep for b. 0 or TB_ENOMEM (prep cleared). */
+ * computes prep for b (a batch of 256 events or more is split with one
+ * more thread when the machine has a second core). 0 or TB_ENOMEM (prep
+ * cleared). */
 int tb_merge_prepare(struct tb_batch *b, struct tb_merge_prep *prep);
 /* Frees what prep holds; accepts a zeroed or half-built prep. */
 void tb_merge_prep_clear(struct tb_merge_prep *prep);
