@@ -392,8 +392,10 @@ static void test_too_many_429_503(void **state)
 		usleep(10000);
 	assert_true(helper_server_slow_started(sl));
 	/* The slow upload holds the only slot once its headers are in: the
-	 * same token gets 429, another one 503, both with Retry-After. */
-	for (i = 0; i < 100 && !got429; i++) {
+	 * same token gets 429, another one 503, both with Retry-After. Up to
+	 * 10 s for its headers to reach the server: on a loaded 2-core CI
+	 * machine (load 11 seen) 2 s was not always enough. */
+	for (i = 0; i < 500 && !got429; i++) {
 		assert_int_equal(helper_server_post(&s2, tok, json, &r), 0);
 		if (r.status == 429) {
 			got429 = 1;
