@@ -6,8 +6,10 @@
  * the list of columns is the layout fingerprint stored in report_meta,
  * and a database whose fingerprint differs is rebuilt from its events.
  *
- * Each trigger statement reads the event body with json_extract: within
- * one statement SQLite parses a body once for all the fields it takes.
+ * Each trigger statement reads the event body with json_extract: SQLite
+ * parses a body once per trigger run for all the fields its statements
+ * take, but every lookup walks the body's keys, so a column is read only
+ * for the kinds that have its field (sql_count).
  * A row whose kind the model does not know is skipped (never an error: a
  * trigger failing would fail the merge).
  *
@@ -30,13 +32,14 @@
 #include "common/mem.h"
 #include "server/db.h"
 
-#define LAYOUT_VERSION 3
+#define LAYOUT_VERSION 4
 
 /* ---- layout ------------------------------------------------------------ */
 
 struct layout {
 	size_t ncols;
 	const char *cols[TB_ROLLUP_MAXCOLS];
+	unsigned col_kinds[TB_ROLLUP_MAXCOLS]; /* bit 1 << kind: has the field */
 	size_t nsnap;
 	int snap[TB_FIELDS_MAX]; /* snapshot field indexes (count, bool) */
 	const char *snap_names[TB_FIELDS_MAX];
@@ -62,6 +65,8 @@ static void layout_build(void)
 					break;
 			if (j == L.ncols && L.ncols < TB_ROLLUP_MAXCOLS)
 				L.cols[L.ncols++] = f[i].name;
+			if (j < L.ncols)
+				L.col_kinds[j] |= 1u << k;
 		}
 	}
 	f = tb_kind_fields(TB_KIND_SNAPSHOT, &n);
@@ -160,10 +165,23 @@ static void sql_key(struct sb *b, const char *x, int t)
 	       divisors[t]);
 }
 
-static void sql_count(struct sb *b, const char *x, const char *field)
+/* Count column i of row x: the field from the body for the kinds that
+ * have it, 0 for the others without looking into the body (each lookup
+ * walks the body's keys; an outreach event has 4 of the 9 fields). */
+static void sql_count(struct sb *b, const char *x, size_t i)
 {
-	sb_add(b, "coalesce(CAST(json_extract(%s.body, '$.%s') AS INTEGER), 0)",
-	       x, field);
+	const struct layout *l = layout();
+	const char *sep = "";
+
+	sb_add(b, "(CASE WHEN %s.kind IN (", x);
+	for (int k = 0; k < TB_KIND_COUNT; k++) {
+		if (!(l->col_kinds[i] & (1u << k)))
+			continue;
+		sb_add(b, "%s'%s'", sep, tb_kind_name((enum tb_kind)k));
+		sep = ", ";
+	}
+	sb_add(b, ") THEN coalesce(CAST(json_extract(%s.body, '$.%s') AS "
+	       "INTEGER), 0) ELSE 0 END)", x, l->cols[i]);
 }
 
 /* Adds row x to table t (trigger body). */
@@ -182,7 +200,7 @@ static void sql_add(struct sb *b, int t, const char *x)
 	sb_add(b, ", %s.school, 1", x);
 	for (i = 0; i < l->ncols; i++) {
 		sb_add(b, ", ");
-		sql_count(b, x, l->cols[i]);
+		sql_count(b, x, i);
 	}
 	sb_add(b, " WHERE %s.voided = 0 AND ", x);
 	sql_kind(b, x);
@@ -211,7 +229,7 @@ static void sql_sub(struct sb *b, int t, const char *x)
 	sb_add(b, "UPDATE %s SET n = n - 1", tables[t]);
 	for (size_t i = 0; i < l->ncols; i++) {
 		sb_add(b, ", c_%s = c_%s - ", l->cols[i], l->cols[i]);
-		sql_count(b, x, l->cols[i]);
+		sql_count(b, x, i);
 	}
 	sql_row_where(b, t, x);
 	sb_add(b, ";\nDELETE FROM %s", tables[t]);
@@ -325,7 +343,7 @@ static void sql_fill(struct sb *b)
 	sb_add(b, ", e.school, count(*)");
 	for (i = 0; i < l->ncols; i++) {
 		sb_add(b, ", sum(");
-		sql_count(b, "e", l->cols[i]);
+		sql_count(b, "e", i);
 		sb_add(b, ")");
 	}
 	sb_add(b, " FROM events e WHERE e.voided = 0 AND ");

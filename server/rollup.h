@@ -23,8 +23,10 @@
  *                 period with one index range per run; kind is the
  *                 enum tb_kind value; n = non-voided events; c_<field> =
  *                 sum of a count field of the activity kinds (parents,
- *                 students, ..., communicators; 0 where absent). Only n is
- *                 meaningful on snapshot rows.
+ *                 students, ..., communicators) over the events of the
+ *                 kinds that have the field (0 where absent; a key in a
+ *                 body of another kind is not read). Only n is meaningful
+ *                 on snapshot rows.
  *   report_snap   school, day (YYYYMMDD), recorded_at, id, s_<field>...
  *                 PK in that order, WITHOUT ROWID (a unit's snapshots are
  *                 read in date order); one row per non-voided snapshot;
