@@ -63,6 +63,8 @@ struct merge_ctx {
 	struct tb_batch *b;
 	struct tb_ack *ack;
 	int64_t now;
+	sqlite3_stmt *sel;  /* current revision of an id (from stmt_get) */
+	sqlite3_stmt *rows[2][3]; /* [history, events][shape], found on use */
 	struct pending pend;
 };
 
@@ -294,18 +296,23 @@ static void bind_revision(sqlite3_stmt *st, int base, int64_t now,
 	sqlite3_bind_text(st, base + 12, body, -1, SQLITE_STATIC);
 }
 
-/* Writes rows pending revisions from `from` to table (upsert: events). */
+/* Writes rows pending revisions from `from` to table (upsert: events)
+ * with the statement of that many rows (flush's shape number). */
 static int write_rows(struct merge_ctx *c, const char *table, int upsert,
-		      size_t from, size_t rows)
+		      size_t shape, size_t from, size_t rows)
 {
 	char sql[64 + sizeof(sql_cols) + sizeof(sql_upsert) + 26 * PENDING_MAX];
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	sql_insert_rows(sql, sizeof(sql), table, rows, upsert);
-	rc = stmt_get(c->db, sql, &st);
-	if (rc < 0)
-		return rc;
+	st = c->rows[upsert][shape];
+	if (!st) {
+		sql_insert_rows(sql, sizeof(sql), table, rows, upsert);
+		rc = stmt_get(c->db, sql, &st);
+		if (rc < 0)
+			return rc;
+		c->rows[upsert][shape] = st;
+	}
 	for (size_t i = 0; i < rows; i++)
 		bind_revision(st, (int)(i * NCOLS), c->now,
 			      c->pend.ev[from + i], c->pend.body[from + i],
@@ -327,7 +334,7 @@ static int flush(struct merge_ctx *c)
 		for (size_t k = 0; k < 3 && rc == TB_OK; k++)
 			while (rc == TB_OK && c->pend.n - done >= shapes[k]) {
 				rc = write_rows(c, t ? "events" : "event_history",
-						t, done, shapes[k]);
+						t, k, done, shapes[k]);
 				done += shapes[k];
 			}
 	}
@@ -367,11 +374,12 @@ static int merge_event(struct merge_ctx *c, const struct tb_event *e,
 
 	if (pending_has(&c->pend, e->id))
 		rc = flush(c);
-	if (rc == TB_OK)
+	if (rc == TB_OK && !c->sel)
 		rc = stmt_get(c->db, "SELECT school, revision, content_hash FROM"
-			      " events WHERE id = ?1", &sel);
+			      " events WHERE id = ?1", &c->sel);
 	if (rc < 0)
 		return rc;
+	sel = c->sel;
 	sqlite3_bind_text(sel, 1, e->id, -1, SQLITE_STATIC);
 	src = sqlite3_step(sel);
 	if (src == SQLITE_ROW) {
