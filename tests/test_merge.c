@@ -1,0 +1,247 @@
+/* test_merge.c - server/merge.c on batches of hundreds of events, where
+ * accepted revisions are written 32 rows per INSERT: a second revision of
+ * an event still waiting in that list, a conflicting copy of a revision
+ * accepted a few events earlier, duplicates and stale revisions, all in one
+ * batch, give the counts, rows and roll-ups the merge rules say (worked
+ * out below from the batch, event by event). A real database file, merged
+ * in-process through tb_merge_batch.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "common/date.h"
+#include "common/event.h"
+#include "protocol/codec.h"
+#include "server/auth.h"
+#include "server/db.h"
+#include "server/merge.h"
+#include "server/report.h"
+
+#define SCHOOL "HB-301"
+#define DEVICE "21111111-2222-4333-8444-000000000001"
+
+static char tmpdir[64];
+static sqlite3 *db;
+static struct tb_principal who;
+
+/* Outreach event: id "a" or "b" series number n, `parents` reached. */
+static void make(struct tb_event *e, char series, int n, int64_t revision,
+		 int64_t seq, int parents)
+{
+	char msg[TB_MSG_LEN] = "", num[24];
+
+	tb_event_init(e, TB_KIND_OUTREACH);
+	snprintf(e->id, sizeof(e->id), "%c0000000-0000-4000-8000-%012d",
+		 series, n);
+	snprintf(e->school, sizeof(e->school), "%s", SCHOOL);
+	e->date = tb_date_from_ymd(2025, 3, 8);
+	e->revision = revision;
+	e->seq = seq;
+	e->recorded_at = 1741392000 + seq;
+	assert_int_equal(tb_event_set(e, "title", "Họp phụ huynh", msg,
+				      sizeof(msg)), 0);
+	snprintf(num, sizeof(num), "%d", parents);
+	assert_int_equal(tb_event_set(e, "parents", num, msg, sizeof(msg)), 0);
+}
+
+/* An empty batch of the test's school and device. */
+static void batch_start(struct tb_batch *b)
+{
+	tb_batch_init(b);
+	snprintf(b->school, sizeof(b->school), "%s", SCHOOL);
+	snprintf(b->device, sizeof(b->device), "%s", DEVICE);
+}
+
+static void add(struct tb_batch *b, char series, int n, int64_t revision,
+		int parents)
+{
+	struct tb_event e;
+
+	make(&e, series, n, revision, (int64_t)b->count + 1, parents);
+	assert_int_equal(tb_batch_add(b, &e), 0);
+	tb_event_clear(&e);
+}
+
+/* Merges b and checks the acknowledgement's counts; ack is left filled
+ * for the caller to look at and clear. */
+static void merge_expect(struct tb_batch *b, struct tb_ack *ack,
+			 int64_t accepted, int64_t duplicates, size_t rejected,
+			 int64_t through)
+{
+	struct tb_merge_result res;
+
+	tb_ack_init(ack);
+	assert_int_equal(tb_merge_batch(db, &who, b, ack, &res), 0);
+	assert_int_equal(res.status, 200);
+	assert_int_equal(ack->accepted, accepted);
+	assert_int_equal(ack->duplicates, duplicates);
+	assert_int_equal(ack->nrejected, rejected);
+	assert_int_equal(ack->committed_through, through);
+}
+
+static int64_t count(const char *fmt, ...)
+{
+	char sql[512];
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Rows in events and event_history, and the roll-up of the test's day. */
+static void expect_held(int64_t events, int64_t history, int64_t day_n)
+{
+	assert_int_equal(count("SELECT count(*) FROM events"), events);
+	assert_int_equal(count("SELECT count(*) FROM event_history"), history);
+	assert_int_equal(count("SELECT n FROM report_day WHERE school = '"
+			       SCHOOL "' AND day = 20250308"), day_n);
+}
+
+static int setup(void **state)
+{
+	struct tb_org_school s = {SCHOOL, "Trường thử", "TH", "HB-D3", NULL};
+	struct tb_db_opts o = {0, 1, 0};
+	char path[128], msg[256] = "", token[TB_TOKEN_LEN + 1];
+	int64_t id;
+
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tb-merge-XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/server.db", tmpdir);
+	if (tb_db_open(path, &o, &db, msg, sizeof(msg)) ||
+	    tb_report_init(db, msg, sizeof(msg)) ||
+	    tb_auth_enroll(db, &s, token, &id, msg, sizeof(msg)) ||
+	    tb_auth_device(db, token, &who)) {
+		fprintf(stderr, "setup: %s\n", msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	tb_db_close(db);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* One batch of 100 (seq 1..100):
+ *   1..70   a0..a69, revision 1, parents = n        70 accepted
+ *   71      a66 revision 2, parents 1000             accepted (a66, seq
+ *           67, still waits in the list: the list is written at 32 and 64)
+ *   72      a66 revision 2, parents 2000             rejected: the same
+ *           revision with other content (the one of seq 71, itself waiting)
+ *   73      a10 revision 1, parents 10               duplicate (= seq 11)
+ *   74      a10 revision 1, parents 11               rejected
+ *   75      a66 revision 1                           duplicate (held at 2)
+ *   76..100 b0..b24, revision 1, parents 1           25 accepted
+ * accepted 96, duplicates 2, rejected 2; events: 70 + 25 rows, a66 at
+ * revision 2; history: 96 rows, a66 twice. Roll-up of 2025-03-08:
+ * n = 95, parents = (0 + ... + 69) - 66 + 1000 + 25 = 2415 - 66 + 1025
+ * = 3374. */
+static void test_big_batch_in_runs_of_32(void **state)
+{
+	struct tb_batch b;
+	struct tb_ack ack;
+
+	(void)state;
+	batch_start(&b);
+	for (int n = 0; n < 70; n++)
+		add(&b, 'a', n, 1, n);
+	add(&b, 'a', 66, 2, 1000);
+	add(&b, 'a', 66, 2, 2000);
+	add(&b, 'a', 10, 1, 10);
+	add(&b, 'a', 10, 1, 11);
+	add(&b, 'a', 66, 1, 66);
+	for (int n = 0; n < 25; n++)
+		add(&b, 'b', n, 1, 1);
+	assert_int_equal(b.count, 100);
+	merge_expect(&b, &ack, 96, 2, 2, 100);
+	assert_int_equal(ack.rejected[0].seq, 72);
+	assert_int_equal(ack.rejected[1].seq, 74);
+	assert_non_null(strstr(ack.rejected[0].reason, "different content"));
+	tb_ack_clear(&ack);
+	tb_batch_clear(&b);
+
+	expect_held(95, 96, 95);
+	assert_int_equal(count("SELECT revision FROM events WHERE id ="
+			       " 'a0000000-0000-4000-8000-000000000066'"), 2);
+	assert_int_equal(count("SELECT json_extract(body, '$.parents') FROM"
+			       " events WHERE id ="
+			       " 'a0000000-0000-4000-8000-000000000066'"), 1000);
+	assert_int_equal(count("SELECT count(*) FROM event_history WHERE id ="
+			       " 'a0000000-0000-4000-8000-000000000066'"), 2);
+	assert_int_equal(count("SELECT json_extract(body, '$.parents') FROM"
+			       " events WHERE id ="
+			       " 'a0000000-0000-4000-8000-000000000010'"), 10);
+	assert_int_equal(count("SELECT sum(seq) FROM event_history WHERE id"
+			       " LIKE 'b%%'"), (76 + 100) * 25 / 2);
+	assert_int_equal(count("SELECT c_parents FROM report_day WHERE school"
+			       " = '" SCHOOL "' AND day = 20250308"), 3374);
+	assert_int_equal(count("SELECT c_parents FROM report_year WHERE school"
+			       " = '" SCHOOL "' AND year = 2025"), 3374);
+	assert_int_equal(count("SELECT count(*) FROM rejections"), 2);
+}
+
+/* The next batch (seq 101..140) resends a0..a31 with revision 2 (40
+ * parents each; 32 rows: exactly one full INSERT) and 8 new c events, and
+ * the one after it resends the whole batch: all duplicates, nothing
+ * changes. Roll-up: n = 95 + 8 = 103; parents = 3374 - (0 + ... + 31)
+ * + 32 * 40 + 8 * 7 = 3374 - 496 + 1280 + 56 = 4214. */
+static void test_second_revisions_and_resend(void **state)
+{
+	struct tb_batch b;
+	struct tb_ack ack;
+	struct tb_event e;
+
+	(void)state;
+	batch_start(&b);
+	for (int n = 0; n < 40; n++) {
+		make(&e, n < 32 ? 'a' : 'c', n, n < 32 ? 2 : 1, 101 + n,
+		     n < 32 ? 40 : 7);
+		assert_int_equal(tb_batch_add(&b, &e), 0);
+		tb_event_clear(&e);
+	}
+	for (int round = 0; round < 2; round++) {
+		merge_expect(&b, &ack, round ? 0 : 40, round ? 40 : 0, 0, 140);
+		tb_ack_clear(&ack);
+	}
+	tb_batch_clear(&b);
+	expect_held(103, 136, 103);
+	assert_int_equal(count("SELECT count(*) FROM events WHERE revision ="
+			       " 2"), 33);
+	assert_int_equal(count("SELECT c_parents FROM report_month WHERE"
+			       " school = '" SCHOOL "' AND month = 202503"),
+			 4214);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_big_batch_in_runs_of_32),
+		cmocka_unit_test(test_second_revisions_and_resend),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
