@@ -60,6 +60,26 @@ bodies() {
   done
 }
 
+# gen_batch N DEVICE: a batch of N outreach events on seq 1..N; every
+# fifth is revision 2 of the event before it (an amendment in the same
+# batch), so batches over 32 or 256 events reach the server's multi-row
+# writes and its two-thread preparation.
+gen_batch() {
+  local n=$1 dev=$2 i id rev
+  printf '{"version":1,"device":"%s","school":"HB-001","first_seq":1,' "$dev"
+  printf '"last_seq":%d,"events":[' "$n"
+  for ((i = 1; i <= n; i++)); do
+    id=$i rev=1
+    if [ $((i % 5)) -eq 0 ]; then id=$((i - 1)) rev=2; fi
+    [ "$i" -gt 1 ] && printf ','
+    printf '{"id":"e%07d-0000-4000-8000-000000000000","seq":%d,' "$((id + 9000000))" "$i"
+    printf '"kind":"outreach","date":"2025-11-20","revision":%d,' "$rev"
+    printf '"recorded_at":"2025-11-2%dT09:00:00Z","title":"t%d","parents":%d}' \
+      "$rev" "$id" "$i"
+  done
+  printf ']}'
+}
+
 # One upload request of fuzz_upload's input: a flag byte, then the body.
 upload_req() { printf "\\x$(printf %02x "$1")"; cat "$2"; }
 
@@ -71,7 +91,8 @@ seed() {
     for f in $(bodies); do
       seed_copy "$d" "$f"
       gzip -nc "$f" >"$d/$(echo "$f" | tr '/' '_').gz"
-    done ;;
+    done
+    gen_batch 40 d0900040-0000-4000-8000-000000000000 >"$d/gen-40" ;;
   messages)
     seed_copy "$d" protocol/vectors/examples/*.json ;;
   plan)
@@ -102,7 +123,13 @@ seed() {
     done
     # a batch gzipped here, the same batch then resent under another token
     { upload_req 48 protocol/vectors/valid/example.json; printf '\n@@\n'
-      upload_req 49 protocol/vectors/valid/example.json; } >"$d/two-tokens" ;;
+      upload_req 49 protocol/vectors/valid/example.json; } >"$d/two-tokens"
+    # batches over 32 and 256 events (see gen_batch)
+    for v in 40 300; do
+      gen_batch "$v" "d0900$(printf %03d "$v")-0000-4000-8000-000000000000" \
+        >"$out/gen-$v.json"
+      upload_req 48 "$out/gen-$v.json" >"$d/gen-$v"
+    done ;;
   esac
   if [ -d "fuzz/regress/$t" ]; then
     seed_copy "$d" fuzz/regress/"$t"/*
@@ -148,7 +175,7 @@ run() {
 
 echo "== fuzz: ${targets[*]} for ${secs}s each, $jobs at a time"
 rm -f "$out"/logs/*.result
-export -f run seed seed_copy bodies upload_req dict_of max_len_of
+export -f run seed seed_copy bodies gen_batch upload_req dict_of max_len_of
 export out secs
 printf '%s\n' "${targets[@]}" | xargs -P "$jobs" -I{} bash -c 'run {}'
 
