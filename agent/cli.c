@@ -60,23 +60,6 @@ void tb_cli_error(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-int tb_cli_exit_code(int rc)
-{
-	switch (rc) {
-	case TB_OK: return TB_EXIT_OK;
-	case TB_EUSAGE: return TB_EXIT_USAGE;
-	case TB_EINVAL:
-	case TB_ENOTFOUND:
-	case TB_ECONFLICT:
-	case TB_ETOOBIG: return TB_EXIT_DATAERR;
-	case TB_ENET:
-	case TB_EAGAIN: return TB_EXIT_UNAVAILABLE;
-	case TB_ECONFIG:
-	case TB_EAUTH: return TB_EXIT_CONFIG;
-	default: return TB_EXIT_IOERR;
-	}
-}
-
 int tb_cli_bad_option(const char *cmd, char **argv, int optind_now, int c)
 {
 	const char *arg = optind_now > 0 ? argv[optind_now - 1] : "?";
@@ -171,7 +154,7 @@ int tb_cli_main(int argc, char **argv)
 	cli.prog = PROG;
 	rc = global_options(&cli, argc, argv, &first);
 	if (rc != 0)
-		return rc > 0 ? TB_EXIT_OK : tb_cli_exit_code(rc);
+		return rc > 0 ? TB_EXIT_OK : tb_err_exit(rc);
 	if (first >= argc) {
 		usage(stderr);
 		tb_cli_error("no command given");
@@ -182,7 +165,7 @@ int tb_cli_main(int argc, char **argv)
 			char *args[] = { argv[first + 1], "--help", NULL };
 
 			optind = 0;
-			return tb_cli_exit_code(cmd->run(&cli, 2, args));
+			return tb_err_exit(cmd->run(&cli, 2, args));
 		}
 		usage(stdout);
 		return TB_EXIT_OK;
@@ -201,7 +184,7 @@ int tb_cli_main(int argc, char **argv)
 		tb_cli_error("cannot write the output: %s", strerror(errno));
 		rc = TB_EIO;
 	}
-	return tb_cli_exit_code(rc);
+	return tb_err_exit(rc);
 }
 
 /* ---- config and store --------------------------------------------------- */

@@ -21,16 +21,10 @@
 #include <limits.h>
 #include <stdio.h>
 
+#include "common/err.h" /* TB_EXIT_* */
+
 struct tb_config;
 struct tb_store;
-
-/* Exit codes (sysexits.h values). */
-#define TB_EXIT_OK 0
-#define TB_EXIT_USAGE 64       /* bad command line */
-#define TB_EXIT_DATAERR 65     /* bad data: a field broke a rule, no event */
-#define TB_EXIT_UNAVAILABLE 69 /* server unreachable */
-#define TB_EXIT_IOERR 74       /* disk full, read-only, damaged file */
-#define TB_EXIT_CONFIG 78      /* config missing or malformed */
 
 #define TB_CLI_PATH_MAX 4096
 
@@ -45,9 +39,6 @@ struct tb_cli {
 
 /* Runs the program; returns the process exit code. */
 int tb_cli_main(int argc, char **argv);
-
-/* The exit code for a code of common/err.h. */
-int tb_cli_exit_code(int rc);
 
 /* "tienbo-agent: <message>\n" on stderr. */
 void tb_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

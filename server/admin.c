@@ -53,11 +53,7 @@ static enum MHD_Result send_json(struct admin *a, unsigned status, cJSON *j)
 
 static enum MHD_Result from_rc(struct admin *a, int rc, const char *msg)
 {
-	unsigned status = rc == TB_ENOTFOUND ? 404
-			  : rc == TB_EINVAL || rc == TB_ECONFLICT ? 400
-			  : rc == TB_EAGAIN || rc == TB_ENOMEM ? 503 : 500;
-
-	return tb_resp_error(a->c, a->env, status, NULL, msg, -1, 0);
+	return tb_resp_error(a->c, a->env, tb_err_http(rc), NULL, msg, -1, 0);
 }
 
 static void time_add(cJSON *o, const char *key, int64_t t)

@@ -30,21 +30,6 @@
 #define MSG_LEN 512
 #define PEM_MAX (1024 * 1024)
 
-static int exit_code(int rc)
-{
-	switch (rc) {
-	case TB_OK: return 0;
-	case TB_EUSAGE: return 64;
-	case TB_EINVAL:
-	case TB_ECONFLICT: return 65;
-	case TB_ENOTFOUND: return 66;
-	case TB_ENET: return 69;
-	case TB_EAGAIN: return 75;
-	case TB_ECONFIG: return 78;
-	default: return 74;
-	}
-}
-
 static int fail(int rc, const char *msg)
 {
 	fprintf(stderr, "tienbo-server: %s\n", msg[0] ? msg : tb_strerror(rc));
@@ -485,7 +470,7 @@ int main(int argc, char **argv)
 			       msg, sizeof(msg));
 	if (rc < 0) {
 		fail(rc, msg);
-		return exit_code(rc);
+		return tb_err_exit(rc);
 	}
 	level = tb_settings_get(cfg, "log_level");
 	tb_slog_set_level(strcmp(level, "debug") == 0 ? TB_SLOG_DEBUG
@@ -496,5 +481,5 @@ int main(int argc, char **argv)
 	tb_config_destroy(cfg);
 	if (rc < 0)
 		fail(rc, msg);
-	return exit_code(rc);
+	return tb_err_exit(rc);
 }

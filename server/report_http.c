@@ -118,16 +118,6 @@ static void default_period(char *buf, size_t len)
 	snprintf(buf, len, "%d-H%d", y, m <= 6 ? 1 : 2);
 }
 
-static unsigned status_of(int rc)
-{
-	switch (rc) {
-	case TB_EINVAL: return 400;
-	case TB_ENOTFOUND: return 404;
-	case TB_EAGAIN: return 503;
-	default: return 500;
-	}
-}
-
 static void report(sqlite3 *db, const struct tb_plan_set *plans,
 		   const struct tb_report_req *q, int dashboard,
 		   struct tb_report_resp *out)
@@ -174,13 +164,13 @@ static void report(sqlite3 *db, const struct tb_plan_set *plans,
 	return;
 fail:
 	if (!dashboard) {
-		api_error(out, status_of(rc), NULL, msg[0] ? msg
+		api_error(out, tb_err_http(rc), NULL, msg[0] ? msg
 							   : tb_strerror(rc));
 		return;
 	}
 	a.title = "Không lập được báo cáo";
 	a.message = msg[0] ? msg : tb_strerror(rc);
-	page(out, status_of(rc), PAGE_MESSAGE, &a);
+	page(out, tb_err_http(rc), PAGE_MESSAGE, &a);
 }
 
 /* ---- sign-in ------------------------------------------------------------ */
