@@ -8,26 +8,24 @@
  */
 #include "agent/cmd.h"
 
-#include <getopt.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "agent/form.h"
+#include "agent/opts.h"
 #include "agent/store.h"
 #include "common/date.h"
 #include "common/err.h"
 #include "common/event.h"
 
 #define OPT_DATE 'd'
-#define OPT_CONFIG 'C'
-#define OPT_REASON 'r'
 #define MAX_OPTS (TB_KIND_COUNT * TB_FIELDS_MAX + 8)
 
 struct event_args {
 	struct tb_form form;
 	const char *reason;
 	const char *positional; /* KIND or ID */
-	int help;
+	const char *cmd;        /* for messages */
 };
 
 static void kinds_line(FILE *out)
@@ -40,93 +38,100 @@ static void kinds_line(FILE *out)
 	fputc('\n', out);
 }
 
-static void record_help(FILE *out, const char *kind_name)
+/* record KIND --help: that kind's fields; record --help: the kinds. */
+static void record_more(FILE *out, const char *kind_name)
 {
 	enum tb_kind kind;
 
+	fputc('\n', out);
 	if (kind_name && tb_kind_parse(kind_name, &kind) == TB_OK) {
-		fprintf(out, "Usage: tienbo-agent record %s [--FIELD VALUE...]"
-			"\n\n", kind_name);
 		tb_form_help(out, kind);
 		fputs("\nWith no field options on a terminal, asks for each "
 		      "field in turn.\nPrints the new event's id.\n", out);
 		return;
 	}
-	fputs("Usage: tienbo-agent record KIND [--date YYYY-MM-DD] "
-	      "[--FIELD VALUE...]\n\n"
-	      "Records a new event, committed to the store before the id is "
-	      "printed.\nEvery field is a long option; with none given on a "
-	      "terminal, it asks for\neach field, showing the rule and the "
-	      "default.\n", out);
 	kinds_line(out);
 	fputs("'tienbo-agent record KIND --help' lists the fields of a "
 	      "kind.\n", out);
 }
 
-static void amend_help(FILE *out)
-{
-	fputs("Usage: tienbo-agent amend ID [--date YYYY-MM-DD] --FIELD VALUE"
-	      "...\n\n"
-	      "Writes a new revision of event ID with the given fields "
-	      "changed; an empty\nVALUE clears a field. The old revision "
-	      "stays in the history; reports use\nthe latest. The fields of "
-	      "each kind are listed by 'tienbo-agent record KIND\n--help'.\n"
-	      "ID is the full id, or 6 or more of its characters that no "
-	      "other id has\n(its end, e.g. 000000000012).\n", out);
-}
+static const struct tb_cmd_spec record_spec = {
+	"record", "KIND [--date YYYY-MM-DD] [--FIELD VALUE...]",
+	"Records a new event, committed to the store before the id is "
+	"printed.\nEvery field is a long option; with none given on a "
+	"terminal, it asks for\neach field, showing the rule and the "
+	"default.\n",
+	NULL, 0, 0, 1, NULL, record_more
+};
 
-static void void_help(FILE *out)
-{
-	fputs("Usage: tienbo-agent void ID --reason TEXT\n\n"
-	      "Voids event ID: a new revision that reports leave out. The "
-	      "reason is\nrequired and travels with it. ID is the full id, or "
-	      "6 or more of its\ncharacters that no other id has.\n", out);
-}
+static const struct tb_cmd_spec amend_spec = {
+	"amend", "ID [--date YYYY-MM-DD] --FIELD VALUE...",
+	"Writes a new revision of event ID with the given fields changed; an "
+	"empty\nVALUE clears a field. The old revision stays in the history; "
+	"reports use\nthe latest. The fields of each kind are listed by "
+	"'tienbo-agent record KIND\n--help'. ID is the full id, or 6 or more "
+	"of its characters that no other id\nhas (its end, e.g. "
+	"000000000012).\n",
+	NULL, 0, 0, 1, NULL, NULL
+};
 
-/* Parses options: field options into a->form, plus --date, --reason
- * (void only), --config, --help; one positional argument. */
-static int parse(struct tb_cli *cli, const char *cmd, int with_fields,
-		 int argc, char **argv, struct event_args *a)
-{
-	struct option opts[MAX_OPTS];
-	size_t n = 0;
-	int c, taken;
+static const struct tb_opt void_opts[] = {
+	{ "reason", 0, TB_OPT_TEXT, "TEXT", 0, 0, NULL,
+	  "why the event is voided (required; it travels with it)" },
+};
 
-	opts[n++] = (struct option){ "config", required_argument, NULL,
-				     OPT_CONFIG };
-	opts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
-	if (with_fields) {
-		opts[n++] = (struct option){ "date", required_argument, NULL,
-					     OPT_DATE };
-		if (tb_form_add_options(opts, MAX_OPTS - 1, &n) != TB_OK)
-			return TB_ENOMEM;
-	} else {
-		opts[n++] = (struct option){ "reason", required_argument, NULL,
-					     OPT_REASON };
+static const struct tb_cmd_spec void_spec = {
+	"void", "ID --reason TEXT",
+	"Voids event ID: a new revision that reports leave out. ID is the "
+	"full id,\nor 6 or more of its characters that no other id has.\n",
+	void_opts, 1, 0, 1, NULL, NULL
+};
+
+/* The form's options (--date and the field options) for tb_opts_parse. */
+static int take_field(void *ctx, int val, const char *value)
+{
+	struct event_args *a = ctx;
+	int taken;
+
+	if (val == OPT_DATE) {
+		a->form.date = value;
+		return 1;
 	}
-	opts[n] = (struct option){ NULL, 0, NULL, 0 };
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		taken = tb_form_take(&a->form, c, optarg);
-		if (taken == 1)
-			continue;
-		if (taken < 0) {
-			tb_cli_error("%s: too many field options", cmd);
-			return TB_EUSAGE;
-		}
-		switch (c) {
-		case OPT_CONFIG: cli->config_opt = optarg; break;
-		case OPT_DATE: a->form.date = optarg; break;
-		case OPT_REASON: a->reason = optarg; break;
-		case 'h': a->help = 1; break;
-		default: return tb_cli_bad_option(cmd, argv, optind, c);
-		}
-	}
-	if (optind < argc)
-		a->positional = argv[optind++];
-	if (optind < argc) {
-		tb_cli_error("%s: unexpected argument '%s'", cmd, argv[optind]);
+	taken = tb_form_take(&a->form, val, value);
+	if (taken < 0) {
+		tb_cli_error("%s: too many field options", a->cmd);
 		return TB_EUSAGE;
 	}
+	return taken;
+}
+
+/* Parses options: field options and --date into a->form when
+ * with_fields, else --reason; one positional argument. 0, 1 when --help
+ * was answered, or a negative code. */
+static int parse(struct tb_cli *cli, const struct tb_cmd_spec *spec,
+		 int with_fields, int argc, char **argv, struct event_args *a)
+{
+	struct option opts[MAX_OPTS];
+	struct tb_opts_extra extra = { opts, 0, take_field, a };
+	struct tb_opt_val v[1];
+	const char *args[TB_OPTS_ARGS_MAX];
+	size_t nargs;
+	int rc;
+
+	a->cmd = spec->name;
+	if (with_fields) {
+		opts[extra.count++] = (struct option){ "date", required_argument,
+						       NULL, OPT_DATE };
+		if (tb_form_add_options(opts, MAX_OPTS, &extra.count) != TB_OK)
+			return TB_ENOMEM;
+	}
+	rc = tb_opts_parse(cli, spec, with_fields ? &extra : NULL, argc, argv,
+			   v, args, &nargs);
+	if (rc != TB_OK)
+		return rc;
+	a->positional = nargs ? args[0] : NULL;
+	if (!with_fields && v[0].set)
+		a->reason = v[0].text;
 	return TB_OK;
 }
 
@@ -158,14 +163,11 @@ int tb_cmd_record(struct tb_cli *cli, int argc, char **argv)
 	int rc;
 
 	memset(&a, 0, sizeof(a));
-	rc = parse(cli, "record", 1, argc, argv, &a);
-	if (rc != TB_OK || a.help) {
-		if (a.help)
-			record_help(stdout, a.positional);
-		return rc;
-	}
+	rc = parse(cli, &record_spec, 1, argc, argv, &a);
+	if (rc != TB_OK)
+		return rc > 0 ? TB_OK : rc;
 	if (!a.positional) {
-		record_help(stderr, NULL);
+		tb_opts_help(stderr, &record_spec, NULL);
 		tb_cli_error("record: which kind of event? (record KIND)");
 		return TB_EUSAGE;
 	}
@@ -226,14 +228,11 @@ int tb_cmd_amend(struct tb_cli *cli, int argc, char **argv)
 	int rc, have = 0;
 
 	memset(&a, 0, sizeof(a));
-	rc = parse(cli, "amend", 1, argc, argv, &a);
-	if (rc != TB_OK || a.help) {
-		if (a.help)
-			amend_help(stdout);
-		return rc;
-	}
+	rc = parse(cli, &amend_spec, 1, argc, argv, &a);
+	if (rc != TB_OK)
+		return rc > 0 ? TB_OK : rc;
 	if (a.form.n == 0 && !a.form.date) {
-		amend_help(stderr);
+		tb_opts_help(stderr, &amend_spec, NULL);
 		tb_cli_error("amend: give at least one --FIELD VALUE to change");
 		return TB_EUSAGE;
 	}
@@ -271,14 +270,11 @@ int tb_cmd_void(struct tb_cli *cli, int argc, char **argv)
 	int rc;
 
 	memset(&a, 0, sizeof(a));
-	rc = parse(cli, "void", 0, argc, argv, &a);
-	if (rc != TB_OK || a.help) {
-		if (a.help)
-			void_help(stdout);
-		return rc;
-	}
+	rc = parse(cli, &void_spec, 0, argc, argv, &a);
+	if (rc != TB_OK)
+		return rc > 0 ? TB_OK : rc;
 	if (!a.reason) {
-		void_help(stderr);
+		tb_opts_help(stderr, &void_spec, NULL);
 		tb_cli_error("void: --reason TEXT is required");
 		return TB_EUSAGE;
 	}

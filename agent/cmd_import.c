@@ -19,10 +19,10 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdarg.h>
 #include <string.h>
 
+#include "agent/opts.h"
 #include "agent/store.h"
 #include "common/csv.h"
 #include "common/date.h"
@@ -49,20 +49,24 @@ struct import {
 	char msg[TB_MSG_LEN + 256];
 };
 
-static void help(FILE *out)
-{
-	fputs("Usage: tienbo-agent import [--dry-run] FILE.csv\n\n"
-	      "Records every row of FILE as a new event, all or nothing: one "
-	      "bad row\nrejects the whole file, and the message names the row "
-	      "(the header is\nrow 1), the field and the rule. '-' reads "
-	      "standard input.\n\n"
-	      "The header row names the columns: kind, date (YYYY-MM-DD) and "
-	      "the fields,\nby their option names (see 'tienbo-agent record "
-	      "KIND --help'). A cell of a\nfield that the row's kind does not "
-	      "have must be empty; an empty cell\nleaves the field out. UTF-8, "
-	      "with or without a BOM; comma-separated.\n\n"
-	      "  --dry-run   check every row, record nothing\n", out);
-}
+static const struct tb_opt import_opts[] = {
+	{ "dry-run", 0, TB_OPT_FLAG, NULL, 0, 0, NULL,
+	  "check every row, record nothing" },
+};
+
+static const struct tb_cmd_spec import_spec = {
+	"import", "[--dry-run] FILE.csv",
+	"Records every row of FILE as a new event, all or nothing: one bad "
+	"row\nrejects the whole file, and the message names the row (the "
+	"header is\nrow 1), the field and the rule. '-' reads standard "
+	"input.\n\n"
+	"The header row names the columns: kind, date (YYYY-MM-DD) and the "
+	"fields,\nby their option names (see 'tienbo-agent record KIND "
+	"--help'). A cell of a\nfield that the row's kind does not have must "
+	"be empty; an empty cell\nleaves the field out. UTF-8, with or "
+	"without a BOM; comma-separated.\n",
+	import_opts, 1, 1, 1, "give exactly one FILE.csv", NULL
+};
 
 /* The known name of a header cell: "kind", "date", or the snake_case
  * name of a field of some kind. 0 and role/name set, or -1. */
@@ -308,31 +312,20 @@ static int import_all(struct import *im, FILE *f)
 
 int tb_cmd_import(struct tb_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "config", required_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	static struct import im; /* large: kept off the stack */
+	struct tb_opt_val v[1];
+	const char *args[TB_OPTS_ARGS_MAX];
+	size_t nargs;
 	FILE *f = NULL;
-	int c, rc = TB_OK, dry = 0;
+	int rc = TB_OK, dry;
 
 	memset(&im, 0, sizeof(im));
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n': dry = 1; break;
-		case 'C': cli->config_opt = optarg; break;
-		case 'h': help(stdout); return TB_OK;
-		default: return tb_cli_bad_option("import", argv, optind, c);
-		}
-	}
-	if (optind + 1 != argc) {
-		help(stderr);
-		tb_cli_error("import: give exactly one FILE.csv");
-		return TB_EUSAGE;
-	}
-	im.file = argv[optind];
+	rc = tb_opts_parse(cli, &import_spec, NULL, argc, argv, v, args,
+			   &nargs);
+	if (rc != TB_OK)
+		return rc > 0 ? TB_OK : rc;
+	dry = v[0].set;
+	im.file = args[0];
 	rc = tb_cli_open_store(cli);
 	if (rc != TB_OK)
 		return rc;

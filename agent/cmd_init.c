@@ -8,9 +8,9 @@
  * next init adopts; the token is never printed.
  */
 #include "agent/cmd.h"
+#include "agent/opts.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,60 +25,47 @@ struct init_args {
 	char token_buf[1024];
 };
 
-static void help(FILE *out)
-{
-	fputs("Usage: tienbo-agent init --server URL --school CODE --token "
-	      "TOKEN\n"
-	      "                         [--ca-file FILE] [--data-dir DIR] "
-	      "[--config FILE]\n\n"
-	      "Writes the config file (mode 0600), creates the store in the "
-	      "data directory\nand makes this device's id (once: running init "
-	      "again keeps it and updates\nthe other settings).\n\n"
-	      "  --server URL     the central server, https://host[:port]\n"
-	      "  --school CODE    this school's code, e.g. HB-001\n"
-	      "  --token TOKEN    this device's token from the central office "
-	      "('-' reads it\n"
-	      "                   from the first line of standard input)\n"
-	      "  --ca-file FILE   trust this CA certificate instead of the "
-	      "system's\n"
-	      "  --data-dir DIR   where the store lives (default "
-	      "~/.local/share/tienbo)\n"
-	      "  --config FILE    where to write the config\n\n"
-	      "Prints the device id. The token is never printed back.\n",
-	      out);
-}
+enum { O_SERVER, O_SCHOOL, O_TOKEN, O_CA_FILE, O_DATA_DIR, O_COUNT };
+
+static const struct tb_opt init_opts[O_COUNT] = {
+	{ "server", 0, TB_OPT_TEXT, "URL", 0, 0, NULL,
+	  "the central server, https://host[:port]" },
+	{ "school", 0, TB_OPT_TEXT, "CODE", 0, 0, NULL,
+	  "this school's code, e.g. HB-001" },
+	{ "token", 0, TB_OPT_TEXT, "TOKEN", 0, 0, NULL,
+	  "this device's token from the central office ('-' reads it from "
+	  "the first line of standard input)" },
+	{ "ca-file", 0, TB_OPT_TEXT, "FILE", 0, 0, NULL,
+	  "trust this CA certificate instead of the system's" },
+	{ "data-dir", 0, TB_OPT_TEXT, "DIR", 0, 0, "~/.local/share/tienbo",
+	  "where the store lives" },
+};
+
+static const struct tb_cmd_spec init_spec = {
+	"init", "--server URL --school CODE --token TOKEN [OPTIONS]",
+	"Writes the config file (mode 0600), creates the store in the data "
+	"directory\nand makes this device's id (once: running init again keeps "
+	"it and updates\nthe other settings). Prints the device id. The token "
+	"is never printed back.\n",
+	init_opts, O_COUNT, 0, 0, NULL, NULL
+};
 
 static int parse(struct tb_cli *cli, int argc, char **argv,
 		 struct init_args *a)
 {
-	static const struct option opts[] = {
-		{ "server", required_argument, NULL, 's' },
-		{ "school", required_argument, NULL, 'S' },
-		{ "token", required_argument, NULL, 't' },
-		{ "ca-file", required_argument, NULL, 'a' },
-		{ "data-dir", required_argument, NULL, 'd' },
-		{ "config", required_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	int c;
+	struct tb_opt_val v[O_COUNT];
+	const char *args[TB_OPTS_ARGS_MAX];
+	size_t nargs;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's': a->server = optarg; break;
-		case 'S': a->school = optarg; break;
-		case 't': a->token = optarg; break;
-		case 'a': a->ca_file = optarg; break;
-		case 'd': a->data_dir = optarg; break;
-		case 'C': cli->config_opt = optarg; break;
-		case 'h': help(stdout); return 1;
-		default: return tb_cli_bad_option("init", argv, optind, c);
-		}
-	}
-	if (optind < argc) {
-		tb_cli_error("init: unexpected argument '%s'", argv[optind]);
-		return TB_EUSAGE;
-	}
+	rc = tb_opts_parse(cli, &init_spec, NULL, argc, argv, v, args, &nargs);
+	if (rc != TB_OK)
+		return rc;
+	a->server = v[O_SERVER].text;
+	a->school = v[O_SCHOOL].text;
+	a->token = v[O_TOKEN].text;
+	a->ca_file = v[O_CA_FILE].text;
+	a->data_dir = v[O_DATA_DIR].text;
 	return TB_OK;
 }
 

@@ -9,9 +9,9 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <getopt.h>
 #include <string.h>
 
+#include "agent/opts.h"
 #include "agent/store.h"
 #include "common/csv.h"
 #include "common/date.h"
@@ -24,7 +24,6 @@ enum { FMT_TABLE, FMT_JSON, FMT_CSV };
 struct view_args {
 	struct tb_store_filter filter;
 	int format;
-	int help;
 	const char *output;     /* export --output */
 	const char *positional; /* show ID */
 };
@@ -38,6 +37,61 @@ struct out {
 
 /* ---- options ------------------------------------------------------------ */
 
+enum { O_KIND, O_FROM, O_TO, O_PENDING, O_JSON, O_FORMAT, O_OUTPUT,
+       O_COUNT };
+
+#define ROW_KIND { "kind", 0, TB_OPT_TEXT, "KIND", 0, 0, NULL, \
+		   "only events of this kind" }
+#define ROW_FROM { "from", 0, TB_OPT_TEXT, "YYYY-MM-DD", 0, 0, NULL, \
+		   "only events on or after this day" }
+#define ROW_TO { "to", 0, TB_OPT_TEXT, "YYYY-MM-DD", 0, 0, NULL, \
+		 "only events on or before this day" }
+#define ROW_JSON { "json", 0, TB_OPT_FLAG, NULL, 0, 0, NULL, \
+		   "print JSON instead of text" }
+
+/* Each command's rows, and where each row of the full set is in them. */
+static const struct tb_opt list_opts[] = {
+	ROW_KIND, ROW_FROM, ROW_TO,
+	{ "pending", 0, TB_OPT_FLAG, NULL, 0, 0, NULL,
+	  "only events with a change not yet uploaded" },
+	ROW_JSON,
+};
+static const int list_map[O_COUNT] = { 0, 1, 2, 3, 4, -1, -1 };
+
+static const struct tb_opt show_opts[] = { ROW_JSON };
+static const int show_map[O_COUNT] = { -1, -1, -1, -1, 0, -1, -1 };
+
+static const struct tb_opt export_opts[] = {
+	{ "format", 0, TB_OPT_TEXT, "csv|json", 0, 0, "csv",
+	  "CSV (UTF-8 with a BOM, opens cleanly in Excel) or a JSON array" },
+	ROW_KIND, ROW_FROM, ROW_TO,
+	{ "output", 'o', TB_OPT_TEXT, "FILE", 0, 0, "standard output",
+	  "write to FILE" },
+};
+static const int export_map[O_COUNT] = { 1, 2, 3, -1, -1, 0, 4 };
+
+static const struct tb_cmd_spec list_spec = {
+	"list", "[OPTIONS]",
+	"Lists the latest revision of each event, by date.\n",
+	list_opts, sizeof(list_opts) / sizeof(list_opts[0]), 0, 0, NULL, NULL
+};
+
+static const struct tb_cmd_spec show_spec = {
+	"show", "ID [--json]",
+	"Shows the latest revision of event ID, every field, and each "
+	"revision\nwith its upload state. ID is the full id, or 6 or more of "
+	"its characters\nthat no other id has (its end, e.g. 000000000012).\n",
+	show_opts, 1, 1, 1, "which event? give its ID", NULL
+};
+
+static const struct tb_cmd_spec export_spec = {
+	"export", "[OPTIONS]",
+	"Writes the latest revision of every event (voided ones too, marked) "
+	"as\nCSV or a JSON array.\n",
+	export_opts, sizeof(export_opts) / sizeof(export_opts[0]), 0, 0, NULL,
+	NULL
+};
+
 static int parse_date_opt(const char *cmd, const char *opt, const char *v,
 			  int32_t *out)
 {
@@ -49,70 +103,63 @@ static int parse_date_opt(const char *cmd, const char *opt, const char *v,
 	return TB_OK;
 }
 
-static int parse(struct tb_cli *cli, const char *cmd, int argc, char **argv,
-		 struct view_args *a)
+/* The value of row `row` of the full set, or NULL if the command has no
+ * such row or it was not given. */
+static const struct tb_opt_val *val(const struct tb_opt_val *v,
+				    const int *map, int row)
 {
-	static const struct option opts[] = {
-		{ "kind", required_argument, NULL, 'k' },
-		{ "from", required_argument, NULL, 'f' },
-		{ "to", required_argument, NULL, 't' },
-		{ "pending", no_argument, NULL, 'p' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "format", required_argument, NULL, 'F' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "config", required_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
+	return map[row] >= 0 && v[map[row]].set ? &v[map[row]] : NULL;
+}
+
+/* 0, 1 when --help was answered, or TB_EUSAGE. */
+static int parse(struct tb_cli *cli, const struct tb_cmd_spec *spec,
+		 const int *map, int argc, char **argv, struct view_args *a)
+{
+	struct tb_opt_val v[TB_OPTS_MAX];
+	const char *args[TB_OPTS_ARGS_MAX];
+	const struct tb_opt_val *x;
 	enum tb_kind kind;
-	int c, rc = TB_OK;
+	size_t nargs;
+	int rc;
 
 	tb_store_filter_init(&a->filter);
-	while (rc == TB_OK &&
-	       (c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k':
-			if (tb_kind_parse(optarg, &kind) != TB_OK) {
-				tb_cli_error("%s: unknown kind '%s'", cmd,
-					     optarg);
-				rc = TB_EUSAGE;
-			}
-			a->filter.kind = (int)kind;
-			break;
-		case 'f':
-			a->filter.has_from = 1;
-			rc = parse_date_opt(cmd, "from", optarg,
-					    &a->filter.from);
-			break;
-		case 't':
-			a->filter.has_to = 1;
-			rc = parse_date_opt(cmd, "to", optarg, &a->filter.to);
-			break;
-		case 'p': a->filter.pending_only = 1; break;
-		case 'j': a->format = FMT_JSON; break;
-		case 'F':
-			if (strcmp(optarg, "csv") == 0)
-				a->format = FMT_CSV;
-			else if (strcmp(optarg, "json") == 0)
-				a->format = FMT_JSON;
-			else {
-				tb_cli_error("%s: --format must be csv or json "
-					     "(got '%s')", cmd, optarg);
-				rc = TB_EUSAGE;
-			}
-			break;
-		case 'o': a->output = optarg; break;
-		case 'C': cli->config_opt = optarg; break;
-		case 'h': a->help = 1; break;
-		default: return tb_cli_bad_option(cmd, argv, optind, c);
+	rc = tb_opts_parse(cli, spec, NULL, argc, argv, v, args, &nargs);
+	if (rc != TB_OK)
+		return rc;
+	a->positional = nargs ? args[0] : NULL;
+	if ((x = val(v, map, O_KIND))) {
+		if (tb_kind_parse(x->text, &kind) != TB_OK) {
+			tb_cli_error("%s: unknown kind '%s'", spec->name,
+				     x->text);
+			return TB_EUSAGE;
+		}
+		a->filter.kind = (int)kind;
+	}
+	if ((x = val(v, map, O_FROM))) {
+		a->filter.has_from = 1;
+		rc = parse_date_opt(spec->name, "from", x->text,
+				    &a->filter.from);
+	}
+	if (rc == TB_OK && (x = val(v, map, O_TO))) {
+		a->filter.has_to = 1;
+		rc = parse_date_opt(spec->name, "to", x->text, &a->filter.to);
+	}
+	a->filter.pending_only = val(v, map, O_PENDING) != NULL;
+	if (val(v, map, O_JSON))
+		a->format = FMT_JSON;
+	if (rc == TB_OK && (x = val(v, map, O_FORMAT))) {
+		if (strcmp(x->text, "csv") == 0)
+			a->format = FMT_CSV;
+		else if (strcmp(x->text, "json") == 0)
+			a->format = FMT_JSON;
+		else {
+			tb_cli_error("%s: --format must be csv or json (got "
+				     "'%s')", spec->name, x->text);
+			rc = TB_EUSAGE;
 		}
 	}
-	if (rc == TB_OK && optind < argc)
-		a->positional = argv[optind++];
-	if (rc == TB_OK && optind < argc) {
-		tb_cli_error("%s: unexpected argument '%s'", cmd, argv[optind]);
-		rc = TB_EUSAGE;
-	}
+	if ((x = val(v, map, O_OUTPUT)))
+		a->output = x->text;
 	return rc;
 }
 
@@ -315,21 +362,9 @@ int tb_cmd_list(struct tb_cli *cli, int argc, char **argv)
 	int rc;
 
 	memset(&a, 0, sizeof(a));
-	rc = parse(cli, "list", argc, argv, &a);
-	if (rc == TB_OK && a.help) {
-		fputs("Usage: tienbo-agent list [--kind KIND] [--from "
-		      "YYYY-MM-DD] [--to YYYY-MM-DD]\n"
-		      "                         [--pending] [--json]\n\n"
-		      "Lists the latest revision of each event, by date. "
-		      "--pending keeps only\nevents with a change not yet "
-		      "uploaded; --json prints a JSON array.\n", stdout);
-		return TB_OK;
-	}
-	if (rc == TB_OK && (a.positional || a.output || a.format == FMT_CSV)) {
-		tb_cli_error("list: unexpected argument (see 'tienbo-agent "
-			     "list --help')");
-		rc = TB_EUSAGE;
-	}
+	rc = parse(cli, &list_spec, list_map, argc, argv, &a);
+	if (rc != TB_OK)
+		return rc > 0 ? TB_OK : rc;
 	if (rc == TB_OK)
 		rc = tb_cli_open_store(cli);
 	if (rc == TB_OK) {
@@ -438,19 +473,9 @@ int tb_cmd_show(struct tb_cli *cli, int argc, char **argv)
 	int rc, have = 0;
 
 	memset(&a, 0, sizeof(a));
-	rc = parse(cli, "show", argc, argv, &a);
-	if (rc == TB_OK && a.help) {
-		fputs("Usage: tienbo-agent show ID [--json]\n\n"
-		      "Shows the latest revision of event ID, every field, and "
-		      "each revision\nwith its upload state. ID is the full "
-		      "id, or 6 or more of its characters\nthat no other id "
-		      "has (its end, e.g. 000000000012).\n", stdout);
-		return TB_OK;
-	}
-	if (rc == TB_OK && !a.positional) {
-		tb_cli_error("show: which event? give its ID");
-		rc = TB_EUSAGE;
-	}
+	rc = parse(cli, &show_spec, show_map, argc, argv, &a);
+	if (rc != TB_OK)
+		return rc > 0 ? TB_OK : rc;
 	if (rc == TB_OK)
 		rc = tb_cli_open_store(cli);
 	if (rc == TB_OK)
@@ -484,22 +509,9 @@ int tb_cmd_export(struct tb_cli *cli, int argc, char **argv)
 
 	memset(&a, 0, sizeof(a));
 	a.format = FMT_CSV;
-	rc = parse(cli, "export", argc, argv, &a);
-	if (rc == TB_OK && a.help) {
-		fputs("Usage: tienbo-agent export [--format csv|json] [--kind "
-		      "KIND]\n"
-		      "                           [--from YYYY-MM-DD] [--to "
-		      "YYYY-MM-DD] [--output FILE]\n\n"
-		      "Writes the latest revision of every event (voided ones "
-		      "too, marked) as\nCSV (default; UTF-8 with a BOM, opens "
-		      "cleanly in Excel) or a JSON array.\n", stdout);
-		return TB_OK;
-	}
-	if (rc == TB_OK && (a.positional || a.filter.pending_only)) {
-		tb_cli_error("export: unexpected argument (see 'tienbo-agent "
-			     "export --help')");
-		rc = TB_EUSAGE;
-	}
+	rc = parse(cli, &export_spec, export_map, argc, argv, &a);
+	if (rc != TB_OK)
+		return rc > 0 ? TB_OK : rc;
 	if (rc == TB_OK)
 		rc = tb_cli_open_store(cli);
 	if (rc == TB_OK && a.output && !(o.f = fopen(a.output, "w"))) {

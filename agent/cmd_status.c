@@ -7,27 +7,31 @@
 #include "agent/cmd.h"
 
 #include <cjson/cJSON.h>
-#include <getopt.h>
 #include <string.h>
 
+#include "agent/opts.h"
 #include "agent/store.h"
 #include "common/config.h"
 #include "common/date.h"
 #include "common/err.h"
 
-static void help(FILE *out)
-{
-	fputs("Usage: tienbo-agent status [--json]\n\n"
-	      "Shows this device and school, how many event revisions are "
-	      "pending, sent\nor rejected, the bytes waiting, how old the "
-	      "oldest pending one is, and\nwhen the last sync was tried, when "
-	      "it last worked, and the last error.\n"
-	      "--json prints the same as one JSON object (keys device, "
-	      "school, server,\nevents, pending, sent, rejected, "
-	      "bytes_waiting, oldest_pending,\noldest_pending_age_s, "
-	      "last_seq, last_attempt, last_success, last_error,\n"
-	      "last_error_at; times in UTC, null when there is none).\n", out);
-}
+static const struct tb_opt status_opts[] = {
+	{ "json", 0, TB_OPT_FLAG, NULL, 0, 0, NULL,
+	  "print the same as one JSON object" },
+};
+
+static const struct tb_cmd_spec status_spec = {
+	"status", "[--json]",
+	"Shows this device and school, how many event revisions are pending, "
+	"sent\nor rejected, the bytes waiting, how old the oldest pending one "
+	"is, and\nwhen the last sync was tried, when it last worked, and the "
+	"last error.\n--json prints the same as one JSON object (keys device, "
+	"school, server,\nevents, pending, sent, rejected, bytes_waiting, "
+	"oldest_pending,\noldest_pending_age_s, last_seq, last_attempt, "
+	"last_success, last_error,\nlast_error_at; times in UTC, null when "
+	"there is none).\n",
+	status_opts, 1, 0, 0, NULL, NULL
+};
 
 /* "3 days", "5 hours", "12 minutes", "40 seconds". */
 static const char *age(int64_t seconds, char *buf, size_t len)
@@ -164,27 +168,17 @@ static int print_json(struct tb_cli *cli, const struct tb_store_status *st,
 
 int tb_cmd_status(struct tb_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "config", required_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
+	struct tb_opt_val v[1];
+	const char *args[TB_OPTS_ARGS_MAX];
 	struct tb_store_status st;
-	int c, rc, json = 0;
+	size_t nargs;
+	int rc, json;
 
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j': json = 1; break;
-		case 'C': cli->config_opt = optarg; break;
-		case 'h': help(stdout); return TB_OK;
-		default: return tb_cli_bad_option("status", argv, optind, c);
-		}
-	}
-	if (optind < argc) {
-		tb_cli_error("status: unexpected argument '%s'", argv[optind]);
-		return TB_EUSAGE;
-	}
+	rc = tb_opts_parse(cli, &status_spec, NULL, argc, argv, v, args,
+			   &nargs);
+	if (rc != TB_OK)
+		return rc > 0 ? TB_OK : rc;
+	json = v[0].set;
 	rc = tb_cli_open_store(cli);
 	if (rc != TB_OK)
 		return rc;

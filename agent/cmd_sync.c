@@ -14,7 +14,6 @@
  * batches (a batch in flight is finished and its acknowledgement applied
  * first); it then exits 0.
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +23,7 @@
 
 #include "agent/cli.h"
 #include "agent/cmd.h"
+#include "agent/opts.h"
 #include "agent/store.h"
 #include "agent/sync.h"
 #include "common/config.h"
@@ -44,123 +44,67 @@ struct sync_args {
 	int quiet;
 };
 
-static int parse_long(const char *cmd, const char *opt, const char *s,
-		      long min, long max, long *out)
+enum { O_BATCH, O_TRIES, O_BACKOFF, O_BACKOFF_MAX, O_TIMEOUT, O_QUIET,
+       O_INTERVAL, O_COUNT };
+
+/* sync takes every row but the last; run takes them all. */
+static const struct tb_opt sync_opts[O_COUNT] = {
+	{ "batch", 0, TB_OPT_INT, "N", 1, TB_BATCH_MAX_EVENTS,
+	  "1000", "events per batch" },
+	{ "tries", 0, TB_OPT_INT, "N", 1, 100, "5",
+	  "tries per request before giving up" },
+	{ "backoff-ms", 0, TB_OPT_INT, "N", 1, 3600000, "500",
+	  "first wait before a retry, in milliseconds" },
+	{ "backoff-max-ms", 0, TB_OPT_INT, "N", 1, 86400000, "60000",
+	  "longest wait before a retry, in milliseconds" },
+	{ "timeout", 0, TB_OPT_INT, "S", 1, 86400, "120",
+	  "seconds a request may take" },
+	{ "quiet", 'q', TB_OPT_FLAG, NULL, 0, 0, NULL, "no progress line" },
+	{ "interval", 0, TB_OPT_INT, "S", 1, 86400, "300",
+	  "seconds between passes when idle" },
+};
+
+static const struct tb_cmd_spec sync_spec = {
+	"sync", "[OPTIONS]",
+	"Uploads every event still waiting, oldest first, in gzip batches "
+	"over HTTPS,\nresuming where the server's last acknowledgement left "
+	"off.\n",
+	sync_opts, O_COUNT - 1, 0, 0, NULL, NULL
+};
+
+static const struct tb_cmd_spec run_spec = {
+	"run", "[OPTIONS]",
+	"Syncs in a loop: whenever events wait and the server answers; backs "
+	"off\nwhile offline; one log line per attempt. SIGTERM stops it "
+	"between batches.\n",
+	sync_opts, O_COUNT, 0, 0, NULL, NULL
+};
+
+/* 0, 1 when --help was answered, or TB_EUSAGE. */
+static int parse_args(const struct tb_cmd_spec *spec, struct tb_cli *cli,
+		      int argc, char **argv, struct sync_args *a)
 {
-	char *end = NULL;
-	long v;
+	struct tb_opt_val v[O_COUNT];
+	const char *args[TB_OPTS_ARGS_MAX];
+	size_t nargs;
+	int rc;
 
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
-		goto bad;
-	v = strtol(s, &end, 10);
-	if (*end || v < min || v > max)
-		goto bad;
-	*out = v;
-	return 0;
-bad:
-	tb_cli_error("%s: --%s must be a whole number from %ld to %ld (got '%s')",
-		     cmd, opt, min, max, s ? s : "");
-	return TB_EUSAGE;
-}
-
-static void usage(FILE *out, const char *cmd)
-{
-	int run = strcmp(cmd, "run") == 0;
-
-	fprintf(out,
-		"Usage: tienbo-agent %s [OPTIONS]\n\n%s\n\nOptions:\n"
-		"  --batch N           events per batch (1-%d, default 1000)\n"
-		"  --tries N           tries per request before giving up "
-		"(1-100, default 5)\n"
-		"  --backoff-ms N      first wait before a retry (default 500)\n"
-		"  --backoff-max-ms N  longest wait before a retry (default "
-		"60000)\n"
-		"  --timeout S         seconds a request may take (default 120)\n"
-		"%s"
-		"  -q, --quiet         no progress line\n"
-		"  --help              this text\n",
-		cmd,
-		run ? "Syncs in a loop: whenever events wait and the server "
-		      "answers; backs off\nwhile offline; one log line per "
-		      "attempt. SIGTERM stops it between batches."
-		    : "Uploads every event still waiting, oldest first, in "
-		      "gzip batches over HTTPS,\nresuming where the server's "
-		      "last acknowledgement left off.",
-		TB_BATCH_MAX_EVENTS,
-		run ? "  --interval S        seconds between passes when idle "
-		      "(default 300)\n"
-		    : "");
-}
-
-static int parse_args(const char *cmd, int argc, char **argv,
-		      struct sync_args *a)
-{
-	static const struct option opts[] = {
-		{ "batch", required_argument, NULL, 'b' },
-		{ "tries", required_argument, NULL, 't' },
-		{ "backoff-ms", required_argument, NULL, 'B' },
-		{ "backoff-max-ms", required_argument, NULL, 'M' },
-		{ "timeout", required_argument, NULL, 'T' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	int run = strcmp(cmd, "run") == 0;
-	long v;
-	int c;
-
-	a->interval_s = 300;
-	while ((c = getopt_long(argc, argv, ":q", opts, NULL)) != -1) {
-		switch (c) {
-		case 'b':
-			if (parse_long(cmd, "batch", optarg, 1,
-				       TB_BATCH_MAX_EVENTS, &v))
-				return TB_EUSAGE;
-			a->o.batch_events = (size_t)v;
-			break;
-		case 't':
-			if (parse_long(cmd, "tries", optarg, 1, 100, &v))
-				return TB_EUSAGE;
-			a->o.max_tries = (int)v;
-			break;
-		case 'B':
-			if (parse_long(cmd, "backoff-ms", optarg, 1, 3600000,
-				       &a->o.backoff_base_ms))
-				return TB_EUSAGE;
-			break;
-		case 'M':
-			if (parse_long(cmd, "backoff-max-ms", optarg, 1,
-				       86400000, &a->o.backoff_max_ms))
-				return TB_EUSAGE;
-			break;
-		case 'T':
-			if (parse_long(cmd, "timeout", optarg, 1, 86400, &v))
-				return TB_EUSAGE;
-			a->o.timeout_ms = v * 1000;
-			break;
-		case 'i':
-			if (!run)
-				return tb_cli_bad_option(cmd, argv, optind, '?');
-			if (parse_long(cmd, "interval", optarg, 1, 86400,
-				       &a->interval_s))
-				return TB_EUSAGE;
-			break;
-		case 'q':
-			a->quiet = 1;
-			break;
-		case 'h':
-			usage(stdout, cmd);
-			return 1;
-		default:
-			return tb_cli_bad_option(cmd, argv, optind, c);
-		}
-	}
-	if (optind < argc) {
-		tb_cli_error("%s: unexpected argument '%s'", cmd, argv[optind]);
-		return TB_EUSAGE;
-	}
-	return 0;
+	rc = tb_opts_parse(cli, spec, NULL, argc, argv, v, args, &nargs);
+	if (rc != TB_OK)
+		return rc;
+	if (v[O_BATCH].set)
+		a->o.batch_events = (size_t)v[O_BATCH].num;
+	if (v[O_TRIES].set)
+		a->o.max_tries = (int)v[O_TRIES].num;
+	if (v[O_BACKOFF].set)
+		a->o.backoff_base_ms = v[O_BACKOFF].num;
+	if (v[O_BACKOFF_MAX].set)
+		a->o.backoff_max_ms = v[O_BACKOFF_MAX].num;
+	if (v[O_TIMEOUT].set)
+		a->o.timeout_ms = v[O_TIMEOUT].num * 1000;
+	a->quiet = v[O_QUIET].set;
+	a->interval_s = v[O_INTERVAL].set ? v[O_INTERVAL].num : 300;
+	return TB_OK;
 }
 
 static void progress(void *arg, const struct tb_sync_stats *st)
@@ -211,7 +155,7 @@ int tb_cmd_sync(struct tb_cli *cli, int argc, char **argv)
 	int rc;
 
 	memset(&a, 0, sizeof(a));
-	rc = parse_args("sync", argc, argv, &a);
+	rc = parse_args(&sync_spec, cli, argc, argv, &a);
 	if (rc)
 		return rc > 0 ? 0 : rc;
 	rc = tb_cli_open_store(cli);
@@ -236,7 +180,7 @@ int tb_cmd_run(struct tb_cli *cli, int argc, char **argv)
 	int failures = 0, rc;
 
 	memset(&a, 0, sizeof(a));
-	rc = parse_args("run", argc, argv, &a);
+	rc = parse_args(&run_spec, cli, argc, argv, &a);
 	if (rc)
 		return rc > 0 ? 0 : rc;
 	rc = tb_cli_open_store(cli);

@@ -1,0 +1,237 @@
+/* opts.c - command options from tables (see opts.h): one getopt_long loop
+ * and one help printer for every command of the agent.
+ */
+#include "agent/opts.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/cli.h"
+#include "common/err.h"
+
+#define VAL_BASE 256 /* getopt val of table row i: VAL_BASE + i */
+#define VAL_CONFIG (VAL_BASE + TB_OPTS_MAX)
+#define VAL_HELP (VAL_CONFIG + 1)
+#define GETOPT_MAX (TB_OPTS_MAX + 256)
+#define HELP_COL 22   /* where the help text of an option starts */
+#define HELP_WIDTH 79 /* the last column help text uses */
+
+static const struct tb_opt common_opts[] = {
+	{ "config", 0, TB_OPT_TEXT, "FILE", 0, 0, NULL,
+	  "the config file (see 'tienbo-agent --help')" },
+	{ "help", 'h', TB_OPT_FLAG, NULL, 0, 0, NULL, "this text" },
+};
+
+/* Strict: digits only (no sign, no space), within the row's range. */
+static int parse_num(const char *cmd, const struct tb_opt *o, const char *s,
+		     long *out)
+{
+	char *end = NULL;
+	long v = 0;
+
+	if (s && *s >= '0' && *s <= '9') {
+		v = strtol(s, &end, 10);
+		if (!*end && v >= o->min && v <= o->max) {
+			*out = v;
+			return TB_OK;
+		}
+	}
+	tb_cli_error("%s: --%s must be a whole number from %ld to %ld (got "
+		     "'%s')", cmd, o->name, o->min, o->max, s ? s : "");
+	return TB_EUSAGE;
+}
+
+/* Prints text from column HELP_COL (where the cursor is) to HELP_WIDTH,
+ * breaking lines between words. */
+static void wrap(FILE *out, const char *text)
+{
+	size_t col = HELP_COL, word;
+	const char *p = text;
+
+	while (*p) {
+		word = strcspn(p, " ");
+		if (col > HELP_COL && col + 1 + word > HELP_WIDTH) {
+			fprintf(out, "\n%*s", HELP_COL, "");
+			col = HELP_COL;
+		} else if (col > HELP_COL) {
+			fputc(' ', out);
+			col++;
+		}
+		fwrite(p, 1, word, out);
+		col += word;
+		p += word;
+		while (*p == ' ')
+			p++;
+	}
+	fputc('\n', out);
+}
+
+static void help_row(FILE *out, const struct tb_opt *o)
+{
+	char head[64], text[512];
+	int n;
+
+	if (o->short_name)
+		n = snprintf(head, sizeof(head), "  -%c, --%s%s%s",
+			     o->short_name, o->name, o->metavar ? " " : "",
+			     o->metavar ? o->metavar : "");
+	else
+		n = snprintf(head, sizeof(head), "  --%s%s%s", o->name,
+			     o->metavar ? " " : "", o->metavar ? o->metavar : "");
+	if (n >= HELP_COL)
+		fprintf(out, "%s\n%*s", head, HELP_COL, "");
+	else
+		fprintf(out, "%-*s", HELP_COL, head);
+	if (o->type == TB_OPT_INT && o->def)
+		snprintf(text, sizeof(text), "%s (%ld-%ld, default %s)", o->help,
+			 o->min, o->max, o->def);
+	else if (o->type == TB_OPT_INT)
+		snprintf(text, sizeof(text), "%s (%ld-%ld)", o->help, o->min,
+			 o->max);
+	else if (o->def)
+		snprintf(text, sizeof(text), "%s (default %s)", o->help, o->def);
+	else
+		snprintf(text, sizeof(text), "%s", o->help);
+	wrap(out, text);
+}
+
+void tb_opts_help(FILE *out, const struct tb_cmd_spec *spec,
+		  const char *first_arg)
+{
+	size_t i;
+
+	fprintf(out, "Usage: tienbo-agent %s%s%s\n\n%s", spec->name,
+		spec->usage ? " " : "", spec->usage ? spec->usage : "",
+		spec->about);
+	fputs("\nOptions:\n", out);
+	for (i = 0; i < spec->count; i++)
+		help_row(out, &spec->opts[i]);
+	for (i = 0; i < sizeof(common_opts) / sizeof(common_opts[0]); i++)
+		help_row(out, &common_opts[i]);
+	if (spec->more_help)
+		spec->more_help(out, first_arg);
+}
+
+/* The getopt rows: the table's, --config, --help, then the extra ones.
+ * The short options string goes into shorts. */
+static int build(const struct tb_cmd_spec *spec,
+		 const struct tb_opts_extra *extra, struct option *rows,
+		 char *shorts, size_t shortslen)
+{
+	size_t i, n = 0, s = 0;
+
+	if (spec->count > TB_OPTS_MAX ||
+	    (extra && extra->count > GETOPT_MAX - TB_OPTS_MAX - 2))
+		return TB_ETOOBIG;
+	shorts[s++] = ':';
+	shorts[s++] = 'h';
+	for (i = 0; i < spec->count; i++) {
+		const struct tb_opt *o = &spec->opts[i];
+
+		rows[n++] = (struct option){ o->name, o->type == TB_OPT_FLAG
+						 ? no_argument
+						 : required_argument,
+					     NULL, VAL_BASE + (int)i };
+		if (o->short_name && s + 3 < shortslen) {
+			shorts[s++] = o->short_name;
+			if (o->type != TB_OPT_FLAG)
+				shorts[s++] = ':';
+		}
+	}
+	shorts[s] = '\0';
+	rows[n++] = (struct option){ "config", required_argument, NULL,
+				     VAL_CONFIG };
+	rows[n++] = (struct option){ "help", no_argument, NULL, VAL_HELP };
+	for (i = 0; extra && i < extra->count; i++)
+		rows[n++] = extra->opts[i];
+	rows[n] = (struct option){ NULL, 0, NULL, 0 };
+	return TB_OK;
+}
+
+/* The table row of a short option character, or -1. */
+static int short_row(const struct tb_cmd_spec *spec, int c)
+{
+	size_t i;
+
+	for (i = 0; i < spec->count; i++)
+		if (spec->opts[i].short_name && spec->opts[i].short_name == c)
+			return (int)i;
+	return -1;
+}
+
+/* One getopt result: 0, 1 for --help, or a negative code. */
+static int take(struct tb_cli *cli, const struct tb_cmd_spec *spec,
+		const struct tb_opts_extra *extra, char **argv, int c,
+		struct tb_opt_val *vals, int *help)
+{
+	int row = c >= VAL_BASE && c < VAL_BASE + (int)spec->count
+			  ? c - VAL_BASE
+			  : short_row(spec, c);
+	int rc;
+
+	if (c == VAL_HELP || c == 'h') {
+		*help = 1;
+		return TB_OK;
+	}
+	if (c == VAL_CONFIG) {
+		cli->config_opt = optarg;
+		return TB_OK;
+	}
+	if (row >= 0) {
+		const struct tb_opt *o = &spec->opts[row];
+
+		vals[row].set = 1;
+		vals[row].text = optarg;
+		if (o->type == TB_OPT_INT)
+			return parse_num(spec->name, o, optarg, &vals[row].num);
+		return TB_OK;
+	}
+	if (extra && c != '?' && c != ':') {
+		rc = extra->take(extra->ctx, c, optarg);
+		if (rc != 0)
+			return rc > 0 ? TB_OK : rc;
+	}
+	return tb_cli_bad_option(spec->name, argv, optind, c);
+}
+
+int tb_opts_parse(struct tb_cli *cli, const struct tb_cmd_spec *spec,
+		  const struct tb_opts_extra *extra, int argc, char **argv,
+		  struct tb_opt_val *vals, const char **args, size_t *nargs)
+{
+	struct option rows[GETOPT_MAX + 1];
+	char shorts[2 * TB_OPTS_MAX + 4];
+	int c, help = 0, rc;
+
+	*nargs = 0;
+	memset(vals, 0, spec->count * sizeof(*vals));
+	rc = build(spec, extra, rows, shorts, sizeof(shorts));
+	if (rc != TB_OK) {
+		tb_cli_error("%s: too many options", spec->name);
+		return TB_EUSAGE;
+	}
+	while ((c = getopt_long(argc, argv, shorts, rows, NULL)) != -1) {
+		rc = take(cli, spec, extra, argv, c, vals, &help);
+		if (rc != TB_OK)
+			return rc;
+	}
+	while (optind < argc && *nargs < spec->args_max &&
+	       *nargs < TB_OPTS_ARGS_MAX)
+		args[(*nargs)++] = argv[optind++];
+	if (help) {
+		tb_opts_help(stdout, spec, *nargs ? args[0] : NULL);
+		return 1;
+	}
+	if (optind < argc) {
+		tb_cli_error("%s: unexpected argument '%s'", spec->name,
+			     argv[optind]);
+		return TB_EUSAGE;
+	}
+	if (*nargs < spec->args_min) {
+		tb_opts_help(stderr, spec, NULL);
+		tb_cli_error("%s: %s", spec->name, spec->args_missing
+							? spec->args_missing
+							: "an argument is missing");
+		return TB_EUSAGE;
+	}
+	return TB_OK;
+}
