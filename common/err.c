@@ -4,8 +4,8 @@
 #include <stddef.h>
 
 struct row {
-	int code;
 	const char *phrase;
+	int code;
 	int exit_status;
 	unsigned http;
 	int retry;
@@ -13,19 +13,19 @@ struct row {
 
 /* Codes are 0, -1, ..., -11: the row of code c is rows[-c]. */
 static const struct row rows[] = {
-	{ TB_OK, "ok", TB_EXIT_OK, 200, 0 },
-	{ TB_EINVAL, "invalid data", TB_EXIT_DATAERR, 400, 0 },
-	{ TB_ENOMEM, "out of memory", TB_EXIT_IOERR, 503, 0 },
-	{ TB_EIO, "input/output error", TB_EXIT_IOERR, 500, 0 },
-	{ TB_EAGAIN, "temporarily unavailable, try again later",
+	{ "ok", TB_OK, TB_EXIT_OK, 200, 0 },
+	{ "invalid data", TB_EINVAL, TB_EXIT_DATAERR, 400, 0 },
+	{ "out of memory", TB_ENOMEM, TB_EXIT_IOERR, 503, 0 },
+	{ "input/output error", TB_EIO, TB_EXIT_IOERR, 500, 0 },
+	{ "temporarily unavailable, try again later", TB_EAGAIN,
 	  TB_EXIT_UNAVAILABLE, 503, 1 },
-	{ TB_ENOTFOUND, "not found", TB_EXIT_DATAERR, 404, 0 },
-	{ TB_ETOOBIG, "too large", TB_EXIT_DATAERR, 413, 0 },
-	{ TB_ECONFIG, "configuration error", TB_EXIT_CONFIG, 500, 0 },
-	{ TB_ENET, "network error", TB_EXIT_UNAVAILABLE, 502, 1 },
-	{ TB_EAUTH, "not authorised", TB_EXIT_CONFIG, 401, 0 },
-	{ TB_ECONFLICT, "conflict", TB_EXIT_DATAERR, 409, 0 },
-	{ TB_EUSAGE, "usage error", TB_EXIT_USAGE, 400, 0 },
+	{ "not found", TB_ENOTFOUND, TB_EXIT_DATAERR, 404, 0 },
+	{ "too large", TB_ETOOBIG, TB_EXIT_DATAERR, 413, 0 },
+	{ "configuration error", TB_ECONFIG, TB_EXIT_CONFIG, 500, 0 },
+	{ "network error", TB_ENET, TB_EXIT_UNAVAILABLE, 502, 1 },
+	{ "not authorised", TB_EAUTH, TB_EXIT_CONFIG, 401, 0 },
+	{ "conflict", TB_ECONFLICT, TB_EXIT_DATAERR, 409, 0 },
+	{ "usage error", TB_EUSAGE, TB_EXIT_USAGE, 400, 0 },
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
