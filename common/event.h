@@ -32,9 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TB_ID_LEN 37          /* UUID text + NUL */
-#define TB_CODE_MIN 2
-#define TB_CODE_MAX 32
+#include "common/ids.h" /* TB_ID_LEN, TB_CODE_*, tb_uuid_*, tb_code_valid */
+
 #define TB_COUNT_MAX 1000000  /* no single record counts more people */
 #define TB_TEXT_MAX 1000      /* bytes of UTF-8 in a text field */
 #define TB_REVISION_MAX 1000000
@@ -127,23 +126,8 @@ const char *tb_event_get(const struct tb_event *e, int idx, char *buf,
 int tb_event_validate(const struct tb_event *e, int check_envelope, char *msg,
 		      size_t msglen);
 
-/* Rule checks usable on their own (1 = passes). */
-int tb_code_valid(const char *code);
-int tb_uuid_valid(const char *id);
-/* Valid UTF-8, no C0/C1 control characters or DEL, at most maxbytes. */
+/* Valid UTF-8, no C0/C1 control characters or DEL, at most maxbytes
+ * (1 = passes). */
 int tb_text_valid(const char *s, size_t maxbytes);
-
-/* A new random (version 4) UUID from the OS's random source into
- * out (TB_ID_LEN). 0 or TB_EIO. */
-int tb_uuid_new(char *out);
-/* The id of the event a device first records under sequence number n
- * (1 <= n < 2^62): an RFC 4122 version-8 UUID made of the first 64 bits of the
- * device id (itself random, version 4) and n, the variant and version bits
- * overwriting 6 of them. Distinct devices' ids differ in their random
- * prefix; one device's ids differ in n, which its store never reuses.
- * Unlike random ids they compress: a batch of consecutive events shares
- * the prefix, which halves the bytes on the wire per event.
- * 0, or TB_EINVAL for a device that is not a UUID or n < 1. */
-int tb_uuid_for_device(const char *device, int64_t n, char *out);
 
 #endif

@@ -72,7 +72,7 @@ static void test_values(void **state)
 	(void)state;
 	memset(&cli, 0, sizeof(cli));
 	assert_int_equal(run(&cli, NULL, v, args, &n, "demo", "--batch", "50",
-			     "-q", "--config", "/x.conf", "f.csv", NULL),
+			     "-q", "--config", "/x.conf", "f.csv", (char *)NULL),
 			 TB_OK);
 	assert_true(v[0].set);
 	assert_int_equal(v[0].num, 50);
@@ -96,16 +96,16 @@ static void test_refusals(void **state)
 	memset(&cli, 0, sizeof(cli));
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(run(&cli, NULL, v, args, &n, "demo", "--batch",
-				     bad[i], "f", NULL),
+				     bad[i], "f", (char *)NULL),
 				 TB_EUSAGE);
 	assert_int_equal(run(&cli, NULL, v, args, &n, "demo", "--nope", "f",
 			     NULL), TB_EUSAGE);
-	assert_int_equal(run(&cli, NULL, v, args, &n, "demo", "--name", NULL),
+	assert_int_equal(run(&cli, NULL, v, args, &n, "demo", "--name", (char *)NULL),
 			 TB_EUSAGE);
-	assert_int_equal(run(&cli, NULL, v, args, &n, "demo", NULL), TB_EUSAGE);
-	assert_int_equal(run(&cli, NULL, v, args, &n, "demo", "a", "b", NULL),
+	assert_int_equal(run(&cli, NULL, v, args, &n, "demo", (char *)NULL), TB_EUSAGE);
+	assert_int_equal(run(&cli, NULL, v, args, &n, "demo", "a", "b", (char *)NULL),
 			 TB_EUSAGE);
-	assert_int_equal(run(&cli, NULL, v, args, &n, "demo", "--help", NULL),
+	assert_int_equal(run(&cli, NULL, v, args, &n, "demo", "--help", (char *)NULL),
 			 1);
 }
 
@@ -124,7 +124,7 @@ static void test_extra(void **state)
 	(void)state;
 	memset(&cli, 0, sizeof(cli));
 	assert_int_equal(run(&cli, &x, v, args, &n, "demo", "--field", "a",
-			     "f", "--field", "b", NULL),
+			     "f", "--field", "b", (char *)NULL),
 			 TB_OK);
 	assert_int_equal(t.n, 2);
 	assert_string_equal(t.last, "b");
