@@ -29,6 +29,7 @@
 #include <dlfcn.h>
 #include <pthread.h>
 
+#include "common/buf.h"
 #include "common/err.h"
 #include "common/mem.h"
 
@@ -99,8 +100,8 @@ struct tb_http {
 	char *base_url;
 	char *ca_file;
 	struct curl_slist *auth_header; /* "Authorization: Bearer ..." */
-	struct tb_http_reply reply;
-	size_t body_cap;
+	struct tb_http_reply reply;   /* reply.body is body.p */
+	struct tb_buf body;
 	int overflow;
 	char errbuf[CURL_ERROR_SIZE];
 	char msg[512];
@@ -116,27 +117,15 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
 	struct tb_http *h = arg;
 	size_t len = size * n;
-	size_t need = h->reply.body_len + len + 1;
 
-	if (need > TB_HTTP_REPLY_MAX + 1) {
+	if (h->body.len + len > TB_HTTP_REPLY_MAX) {
 		h->overflow = 1;
 		return 0; /* aborts the transfer */
 	}
-	if (need > h->body_cap) {
-		size_t cap = h->body_cap ? h->body_cap : 4096;
-		char *p;
-
-		while (cap < need)
-			cap *= 2;
-		p = tb_realloc(h->reply.body, cap);
-		if (!p)
-			return 0;
-		h->reply.body = p;
-		h->body_cap = cap;
-	}
-	memcpy(h->reply.body + h->reply.body_len, data, len);
-	h->reply.body_len += len;
-	h->reply.body[h->reply.body_len] = '\0';
+	if (tb_buf_add(&h->body, data, len) != TB_OK)
+		return 0;
+	h->reply.body = h->body.p;
+	h->reply.body_len = h->body.len;
 	return len;
 }
 
@@ -291,7 +280,7 @@ void tb_http_destroy(struct tb_http *h)
 	if (h->curl)
 		cu.easy_cleanup(h->curl);
 	cu.slist_free_all(h->auth_header);
-	tb_free(h->reply.body);
+	tb_buf_free(&h->body);
 	tb_free(h->base_url);
 	tb_free(h->ca_file);
 	tb_free(h);
@@ -369,9 +358,8 @@ static int perform(struct tb_http *h, const char *path, struct curl_slist *hdr,
 		return TB_ECONFIG;
 	}
 	h->reply.status = 0;
+	tb_buf_reset(&h->body);
 	h->reply.body_len = 0;
-	if (h->reply.body)
-		h->reply.body[0] = '\0';
 	h->reply.retry_after = -1;
 	h->overflow = 0;
 	h->errbuf[0] = '\0';
@@ -386,14 +374,11 @@ static int perform(struct tb_http *h, const char *path, struct curl_slist *hdr,
 	cu.easy_getinfo(h->curl, CURLINFO_SIZE_DOWNLOAD_T, &down);
 	h->reply.bytes_up = (uint64_t)up;
 	h->reply.bytes_down = (uint64_t)down;
-	if (!h->reply.body) {
-		/* an empty reply still hands out a valid string */
-		h->reply.body = tb_malloc(1);
-		if (!h->reply.body)
-			return TB_ENOMEM;
-		h->reply.body[0] = '\0';
-		h->body_cap = 1;
-	}
+	/* an empty reply still hands out a valid string */
+	if (tb_buf_reserve(&h->body, 0) != TB_OK)
+		return TB_ENOMEM;
+	h->reply.body = h->body.p;
+	h->reply.body_len = h->body.len;
 	*reply = &h->reply;
 	return 0;
 }
