@@ -32,6 +32,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/mem.h"
+#include "protocol/wire.h"
 
 #define TB_LIBCURL_SONAME "libcurl.so.4"
 
@@ -221,7 +222,8 @@ struct tb_http *tb_http_create(const struct tb_http_opts *o, int *rc,
 		auth = tb_malloc(alen);
 		if (!auth)
 			goto fail;
-		snprintf(auth, alen, "Authorization: Bearer %s", o->token);
+		snprintf(auth, alen, TB_HDR_AUTHORIZATION ": " TB_AUTH_SCHEME " %s",
+			 o->token);
 		h->auth_header = cu.slist_append(NULL, auth);
 		/* the token is not left lying in freed heap memory */
 		memset(auth, 0, alen);
@@ -411,8 +413,8 @@ int tb_http_post_gzip_json(struct tb_http *h, const char *path,
 	for (p = h->auth_header; p; p = p->next)
 		if (add_header(&hdr, p->data))
 			goto out;
-	if (add_header(&hdr, "Content-Type: application/json") ||
-	    add_header(&hdr, "Content-Encoding: gzip"))
+	if (add_header(&hdr, TB_HDR_CONTENT_TYPE ": " TB_MEDIA_JSON) ||
+	    add_header(&hdr, TB_HDR_CONTENT_ENCODING ": " TB_ENCODING_GZIP))
 		goto out;
 	cu.easy_setopt(h->curl, CURLOPT_POST, 1L);
 	cu.easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);

@@ -217,7 +217,8 @@ static int get_cursor(struct ctx *c, int64_t *cursor)
 	char path[128], device[TB_ID_LEN];
 	int rc;
 
-	snprintf(path, sizeof(path), "/v1/cursor?device=%s",
+	snprintf(path, sizeof(path),
+		 TB_ROUTE_CURSOR "?" TB_ROUTE_CURSOR_QUERY "=%s",
 		 tb_store_device(c->s));
 	rc = request(c, path, NULL, 0, 0, &r);
 	if (rc)
@@ -448,7 +449,7 @@ static int start_post(struct ctx *c, const struct batch *b)
 {
 	int rc = cover_sent(c, b->last);
 
-	if (rc == 0 && (rc = tb_http_post_start(c->http, "/v1/batches", b->gz,
+	if (rc == 0 && (rc = tb_http_post_start(c->http, TB_ROUTE_BATCHES, b->gz,
 						b->gzlen)) != 0)
 		snprintf(c->msg, c->msglen, "%s", tb_http_errmsg(c->http));
 	return rc;
@@ -499,7 +500,7 @@ static int upload(struct ctx *c, int64_t cursor)
 		/* while cur travels: the next batch */
 		if (!stopping(c))
 			build_rc = build_batch(c, cur.last, &next);
-		rc = request(c, "/v1/batches", cur.gz, cur.gzlen, 1, &r);
+		rc = request(c, TB_ROUTE_BATCHES, cur.gz, cur.gzlen, 1, &r);
 		started = 0;
 		if (rc)
 			break;
