@@ -439,7 +439,7 @@ static void show_text(const struct tb_event *e, enum tb_store_state st)
 static int show_json(struct tb_cli *cli, const char *id,
 		     const struct tb_event *e, enum tb_store_state st)
 {
-	struct tb_store_row row = { 0, st, NULL, NULL, 0, e };
+	struct tb_store_row row = { 0, st, NULL, 0, e };
 	struct show_ctx c = { NULL, 0 };
 	cJSON *obj = row_json(&row);
 	char *text = NULL;

@@ -29,8 +29,10 @@
 #include <dlfcn.h>
 #include <pthread.h>
 
+#include "common/buf.h"
 #include "common/err.h"
 #include "common/mem.h"
+#include "protocol/wire.h"
 
 #define TB_LIBCURL_SONAME "libcurl.so.4"
 
@@ -99,8 +101,8 @@ struct tb_http {
 	char *base_url;
 	char *ca_file;
 	struct curl_slist *auth_header; /* "Authorization: Bearer ..." */
-	struct tb_http_reply reply;
-	size_t body_cap;
+	struct tb_http_reply reply;   /* reply.body is body.p */
+	struct tb_buf body;
 	int overflow;
 	char errbuf[CURL_ERROR_SIZE];
 	char msg[512];
@@ -116,27 +118,15 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
 	struct tb_http *h = arg;
 	size_t len = size * n;
-	size_t need = h->reply.body_len + len + 1;
 
-	if (need > TB_HTTP_REPLY_MAX + 1) {
+	if (h->body.len + len > TB_HTTP_REPLY_MAX) {
 		h->overflow = 1;
 		return 0; /* aborts the transfer */
 	}
-	if (need > h->body_cap) {
-		size_t cap = h->body_cap ? h->body_cap : 4096;
-		char *p;
-
-		while (cap < need)
-			cap *= 2;
-		p = tb_realloc(h->reply.body, cap);
-		if (!p)
-			return 0;
-		h->reply.body = p;
-		h->body_cap = cap;
-	}
-	memcpy(h->reply.body + h->reply.body_len, data, len);
-	h->reply.body_len += len;
-	h->reply.body[h->reply.body_len] = '\0';
+	if (tb_buf_add(&h->body, data, len) != TB_OK)
+		return 0;
+	h->reply.body = h->body.p;
+	h->reply.body_len = h->body.len;
 	return len;
 }
 
@@ -232,7 +222,8 @@ struct tb_http *tb_http_create(const struct tb_http_opts *o, int *rc,
 		auth = tb_malloc(alen);
 		if (!auth)
 			goto fail;
-		snprintf(auth, alen, "Authorization: Bearer %s", o->token);
+		snprintf(auth, alen, TB_HDR_AUTHORIZATION ": " TB_AUTH_SCHEME " %s",
+			 o->token);
 		h->auth_header = cu.slist_append(NULL, auth);
 		/* the token is not left lying in freed heap memory */
 		memset(auth, 0, alen);
@@ -291,7 +282,7 @@ void tb_http_destroy(struct tb_http *h)
 	if (h->curl)
 		cu.easy_cleanup(h->curl);
 	cu.slist_free_all(h->auth_header);
-	tb_free(h->reply.body);
+	tb_buf_free(&h->body);
 	tb_free(h->base_url);
 	tb_free(h->ca_file);
 	tb_free(h);
@@ -369,9 +360,8 @@ static int perform(struct tb_http *h, const char *path, struct curl_slist *hdr,
 		return TB_ECONFIG;
 	}
 	h->reply.status = 0;
+	tb_buf_reset(&h->body);
 	h->reply.body_len = 0;
-	if (h->reply.body)
-		h->reply.body[0] = '\0';
 	h->reply.retry_after = -1;
 	h->overflow = 0;
 	h->errbuf[0] = '\0';
@@ -386,14 +376,11 @@ static int perform(struct tb_http *h, const char *path, struct curl_slist *hdr,
 	cu.easy_getinfo(h->curl, CURLINFO_SIZE_DOWNLOAD_T, &down);
 	h->reply.bytes_up = (uint64_t)up;
 	h->reply.bytes_down = (uint64_t)down;
-	if (!h->reply.body) {
-		/* an empty reply still hands out a valid string */
-		h->reply.body = tb_malloc(1);
-		if (!h->reply.body)
-			return TB_ENOMEM;
-		h->reply.body[0] = '\0';
-		h->body_cap = 1;
-	}
+	/* an empty reply still hands out a valid string */
+	if (tb_buf_reserve(&h->body, 0) != TB_OK)
+		return TB_ENOMEM;
+	h->reply.body = h->body.p;
+	h->reply.body_len = h->body.len;
 	*reply = &h->reply;
 	return 0;
 }
@@ -426,8 +413,8 @@ int tb_http_post_gzip_json(struct tb_http *h, const char *path,
 	for (p = h->auth_header; p; p = p->next)
 		if (add_header(&hdr, p->data))
 			goto out;
-	if (add_header(&hdr, "Content-Type: application/json") ||
-	    add_header(&hdr, "Content-Encoding: gzip"))
+	if (add_header(&hdr, TB_HDR_CONTENT_TYPE ": " TB_MEDIA_JSON) ||
+	    add_header(&hdr, TB_HDR_CONTENT_ENCODING ": " TB_ENCODING_GZIP))
 		goto out;
 	cu.easy_setopt(h->curl, CURLOPT_POST, 1L);
 	cu.easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);

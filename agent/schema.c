@@ -1,6 +1,6 @@
 /* schema.c - the agent store's tables, and the steps between versions.
  *
- * Called by agent/store.c on every open. The layout (version 2):
+ * Called by agent/store.c on every open. The layout (version 3):
  *
  *   meta(key, value)         identity of the file: device, school
  *   queue                    one row per revision, in seq order
@@ -12,11 +12,11 @@
  *     recorded_at  INTEGER  UTC seconds when this revision was made
  *     voided       INTEGER  0 / 1
  *     void_reason  TEXT     non-NULL iff voided
- *     fields       TEXT     the kind's set fields as one JSON object
+ *     fields       TEXT     the kind's set fields as one JSON object, the
+ *                            codec's (tb_event_fields_write)
  *     state        INTEGER  0 pending, 1 sent, 2 rejected
  *     reject_reason TEXT    the server's reason when rejected
- *     wire         TEXT     the event object of a batch, compact JSON
- *     wire_bytes   INTEGER  length of wire in bytes          (since v2)
+ *     wire_bytes   INTEGER  bytes of the revision's batch encoding (v2)
  *     UNIQUE(id, revision)
  *   index queue_state_seq(state, seq)  pending walk and counts (since v2)
  *   sync_state(key, value)   last_attempt, last_success, last_error, ...
@@ -24,6 +24,13 @@
  *
  * Version 1 kept the sync times in meta and had no wire_bytes: step 2 moves
  * them and fills wire_bytes from the stored JSON.
+ * Versions 1 and 2 also kept `wire`, the event object of a batch as JSON
+ * made by the agent itself. Since version 3 the codec encodes each batch
+ * from the columns above (protocol/batch.h); step 3 drops the column. The
+ * columns hold everything that JSON held (it was made from them), so an
+ * upgraded store sends the same bytes for its pending rows as it would
+ * have before (tests/test_store.c checks it on a version 1 file), and
+ * wire_bytes stays right.
  */
 #include "agent/schema.h"
 
@@ -68,6 +75,8 @@ static const char *const steps[TB_SCHEMA_VERSION] = {
 	"  ('last_attempt', 'last_success', 'last_error', 'last_error_at');\n"
 	"DELETE FROM meta WHERE key IN\n"
 	"  ('last_attempt', 'last_success', 'last_error', 'last_error_at');\n",
+	/* 2 -> 3 */
+	"ALTER TABLE queue DROP COLUMN wire;\n",
 };
 
 const char *tb_schema_step(int v)

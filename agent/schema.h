@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#define TB_SCHEMA_VERSION 2
+#define TB_SCHEMA_VERSION 3
 /* PRAGMA application_id of a tienbo agent store: "tbag" in ASCII. */
 #define TB_SCHEMA_APP_ID 0x74626167
 

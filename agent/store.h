@@ -12,12 +12,12 @@
  * amend, void), 1, 2, 3, ... strictly increasing, never reused, never
  * rewritten. An amendment or a void is a new row for the same event id with
  * revision + 1 and a new seq; earlier rows stay as they were. Each row keeps
- * id, revision, kind, date, recorded_at, voided, void_reason, the fields, the
- * upload state (pending -> sent, or pending -> rejected with the server's
- * reason) and the exact wire JSON of that revision: the event object a batch
- * carries (PROTOCOL.md), compact, with "seq" and without "school"/"device"
- * (which travel in the batch envelope). A batch is assembled by
- * concatenating stored wire JSON; nothing is re-encoded at upload time.
+ * id, revision, kind, date, recorded_at, voided, void_reason, the set fields
+ * (the codec's fields object), the upload state (pending -> sent, or
+ * pending -> rejected with the server's reason) and the length of the
+ * revision's batch encoding. No wire bytes are stored: a batch is encoded
+ * at upload time by the codec's batch writer (protocol/batch.h) from the
+ * rows, so the agent sends exactly what protocol/vectors pin.
  *
  * Guarantees:
  *  - A write function returns 0 only after COMMIT with synchronous=FULL: the
@@ -45,7 +45,7 @@
 #include "common/event.h"
 #include "protocol/codec.h"
 
-#define TB_STORE_SCHEMA_VERSION 2
+#define TB_STORE_SCHEMA_VERSION 3
 #define TB_STORE_FILE "agent.db" /* the file's name inside the data dir */
 
 struct tb_store;
@@ -68,7 +68,7 @@ const char *tb_store_state_name(enum tb_store_state st);
  * the schema up to TB_STORE_SCHEMA_VERSION. *out is the handle (caller
  * destroys with tb_store_close) or NULL on failure, with msg saying why:
  * TB_ENOTFOUND (no file and no TB_STORE_CREATE), TB_ECONFLICT (a newer
- * schema: "... schema version 3, this agent knows up to 2 ..."), TB_EIO
+ * schema: "... schema version 4, this agent knows up to 3 ..."), TB_EIO
  * (unreadable, not a database, read-only when a migration is needed,
  * disk full), TB_ENOMEM. */
 int tb_store_open(const char *path, int flags, struct tb_store **out,
@@ -107,8 +107,7 @@ void tb_store_rollback(struct tb_store *s);
 /* Records a new event. The store sets e->id (tb_uuid_for_device of the
  * device and the row's seq), revision 1, device, school, recorded_at (now)
  * and seq, validates every rule
- * (TB_EINVAL, errmsg from tb_event_validate), builds the wire JSON and
- * writes the row. e is updated in place on success only. TB_ECONFIG if the
+ * (TB_EINVAL, errmsg from tb_event_validate) and writes the row. e is updated in place on success only. TB_ECONFIG if the
  * identity is not set. */
 int tb_store_record(struct tb_store *s, struct tb_event *e);
 
@@ -135,8 +134,7 @@ struct tb_store_row {
 	int64_t seq;
 	enum tb_store_state state;
 	const char *reject_reason;   /* NULL unless state is rejected */
-	const char *wire;            /* the stored wire JSON, NUL-terminated */
-	size_t wire_len;             /* bytes of wire, without the NUL */
+	size_t wire_len;             /* bytes of its batch encoding */
 	const struct tb_event *ev;   /* decoded, with school and device set */
 };
 
@@ -177,7 +175,8 @@ int tb_store_history(struct tb_store *s, const char *id, tb_store_row_cb cb,
 
 /* ---- for the sync engine ------------------------------------------------ */
 
-/* Counts and sizes of the queue. bytes = sum of wire JSON lengths. */
+/* Counts and sizes of the queue. bytes = sum of the rows' batch encoding
+ * lengths. */
 int tb_store_pending_count(struct tb_store *s, int64_t *count);
 int tb_store_pending_bytes(struct tb_store *s, int64_t *bytes);
 /* recorded_at and seq of the oldest pending row; both 0 if none. */
@@ -186,17 +185,19 @@ int tb_store_pending_oldest(struct tb_store *s, int64_t *recorded_at,
 /* Highest seq ever assigned (0 for an empty queue). */
 int tb_store_last_seq(struct tb_store *s, int64_t *seq);
 
-/* Streams pending rows with seq > after, in seq order, to cb(arg, seq,
- * json, len) (json borrowed for the call, NUL-terminated). Stops after
- * max_rows rows, or before the row that would bring the sum of lengths past
- * max_bytes (the first row is always handed over, so a walk always makes
- * progress), or when cb returns non-zero (that value is returned). *nrows
- * and *nbytes (either may be NULL) get what was handed over. One read
- * transaction; cb must not write through the same handle. */
-typedef int (*tb_store_wire_cb)(void *arg, int64_t seq, const char *json,
-				size_t len);
+/* Streams pending rows with seq > after, in seq order, to cb(arg, e,
+ * wire_bytes): e is the row's revision as a batch carries it (seq, school
+ * and device set; borrowed for the call), wire_bytes the length of its
+ * batch encoding (tb_event_write). Stops after max_rows rows, or before
+ * the row that would bring the sum of lengths past max_bytes (the first
+ * row is always handed over, so a walk always makes progress), or when cb
+ * returns non-zero (that value is returned). *nrows and *nbytes (either
+ * may be NULL) get what was handed over. One read transaction; cb must not
+ * write through the same handle. A row that cannot be read is TB_EIO. */
+typedef int (*tb_store_event_cb)(void *arg, const struct tb_event *e,
+				 size_t wire_bytes);
 int tb_store_pending_each(struct tb_store *s, int64_t after, size_t max_rows,
-			  size_t max_bytes, tb_store_wire_cb cb, void *arg,
+			  size_t max_bytes, tb_store_event_cb cb, void *arg,
 			  size_t *nrows, size_t *nbytes);
 
 /* Marks every pending row with seq <= through as sent. *changed (may be

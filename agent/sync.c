@@ -43,20 +43,12 @@
 
 #define GAP_RECOVERIES_MAX 3 /* 409s tolerated in one pass */
 
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
-/* Room kept in front of the rows of a batch for its envelope, so the
- * whole JSON is built in one buffer without a copy. */
-#define HEAD_MAX 256
-
-/* One batch: seq first..last (n rows; n == 0: none), its JSON in buf at
- * buf.p + head, and its gzip. */
+/* One batch: seq first..last (n rows; n == 0: none), its JSON (written
+ * by the codec's batch writer, borrowed from w) and its gzip. */
 struct batch {
-	struct buf buf;
-	size_t head;
+	struct tb_batch_writer w;
+	const char *json;
+	size_t len;
 	unsigned char *gz;
 	size_t gzlen;
 	int64_t first, last;
@@ -76,26 +68,6 @@ struct ctx {
 	int stopped;
 	int64_t sent_through; /* as stored */
 };
-
-static int buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 16384;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = tb_realloc(b->p, cap);
-		if (!p)
-			return TB_ENOMEM;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return 0;
-}
 
 static int stopping(const struct ctx *c)
 {
@@ -217,7 +189,8 @@ static int get_cursor(struct ctx *c, int64_t *cursor)
 	char path[128], device[TB_ID_LEN];
 	int rc;
 
-	snprintf(path, sizeof(path), "/v1/cursor?device=%s",
+	snprintf(path, sizeof(path),
+		 TB_ROUTE_CURSOR "?" TB_ROUTE_CURSOR_QUERY "=%s",
 		 tb_store_device(c->s));
 	rc = request(c, path, NULL, 0, 0, &r);
 	if (rc)
@@ -302,87 +275,83 @@ store_fail:
 }
 
 struct collect {
-	struct buf *events;
+	struct tb_batch_writer *w;
 	int64_t first, last;
 	size_t n;
 };
 
-static int collect_row(void *arg, int64_t seq, const char *json, size_t len)
+static int collect_row(void *arg, const struct tb_event *e, size_t len)
 {
 	struct collect *k = arg;
 
-	if (k->n && seq != k->last + 1)
+	if (k->n && e->seq != k->last + 1)
 		return 1; /* a hole: send what is consecutive */
-	if (k->n && buf_add(k->events, ",", 1))
-		return TB_ENOMEM;
-	if (buf_add(k->events, json, len))
+	if (tb_batch_writer_add(k->w, e))
 		return TB_ENOMEM;
 	if (!k->n)
-		k->first = seq;
-	k->last = seq;
+		k->first = e->seq;
+	k->last = e->seq;
 	k->n++;
 	return 0;
 }
 
 static void batch_clear(struct batch *b)
 {
-	tb_free(b->buf.p);
+	tb_batch_writer_cleanup(&b->w);
 	tb_free(b->gz);
 	memset(b, 0, sizeof(*b));
 }
 
-/* Builds the next batch after `after` into b (its buffer reused, its old
- * gzip freed): the rows streamed from the store behind HEAD_MAX bytes of
- * room, the envelope written into the end of that room, the whole gzip'd.
- * 0 with b->n == 0 when nothing is pending. */
+/* Builds the next batch after `after` into b (its memory reused, its old
+ * gzip freed): the rows streamed from the store into the codec's batch
+ * writer, the whole gzip'd. 0 with b->n == 0 when nothing is pending. */
+int tb_sync_build_batch(struct tb_store *s, int64_t after, size_t max_events,
+			size_t max_bytes, struct tb_batch_writer *w,
+			const char **json, size_t *len, size_t *n)
+{
+	struct collect k = { w, 0, 0, 0 };
+	int rc;
+
+	*json = NULL;
+	*len = 0;
+	*n = 0;
+	rc = tb_batch_writer_begin(w, tb_store_device(s), tb_store_school(s));
+	if (rc == 0)
+		rc = tb_store_pending_each(s, after, max_events, max_bytes,
+					   collect_row, &k, NULL, NULL);
+	if (rc < 0)
+		return rc;
+	if (!k.n)
+		return 0;
+	rc = tb_batch_writer_finish(w, json, len);
+	if (rc == 0)
+		*n = k.n;
+	return rc;
+}
+
 static int build_batch(struct ctx *c, int64_t after, struct batch *b)
 {
-	struct collect k = { &b->buf, 0, 0, 0 };
-	char head[HEAD_MAX];
-	int hl, rc;
+	int rc;
 
 	tb_free(b->gz);
 	b->gz = NULL;
 	b->gzlen = 0;
 	b->n = 0;
-	b->buf.len = 0;
-	memset(head, ' ', sizeof(head));
-	rc = buf_add(&b->buf, head, HEAD_MAX); /* room, filled below */
-	if (rc == 0)
-		rc = tb_store_pending_each(c->s, after, c->batch_events,
-					   c->batch_bytes, collect_row, &k,
-					   NULL, NULL);
+	rc = tb_sync_build_batch(c->s, after, c->batch_events, c->batch_bytes,
+				 &b->w, &b->json, &b->len, &b->n);
+	if (rc == 0 && b->n)
+		rc = tb_gz_compress(b->json, b->len, 6, &b->gz, &b->gzlen);
 	if (rc < 0) {
+		b->n = 0;
 		snprintf(c->msg, c->msglen, "%s",
 			 rc == TB_ENOMEM ? "out of memory"
 					 : tb_store_errmsg(c->s));
 		return rc;
 	}
-	if (!k.n)
-		return 0;
-	hl = snprintf(head, sizeof(head),
-		      "{\"version\":%d,\"device\":\"%s\",\"school\":\"%s\","
-		      "\"first_seq\":%" PRId64 ",\"last_seq\":%" PRId64
-		      ",\"events\":[",
-		      TB_PROTOCOL_VERSION, tb_store_device(c->s),
-		      tb_store_school(c->s), k.first, k.last);
-	if (hl < 0 || hl >= HEAD_MAX) {
-		snprintf(c->msg, c->msglen, "batch envelope too long");
-		return TB_EINVAL;
+	if (b->n) {
+		b->first = b->w.first_seq;
+		b->last = b->w.last_seq;
 	}
-	b->head = HEAD_MAX - (size_t)hl;
-	memcpy(b->buf.p + b->head, head, (size_t)hl);
-	rc = buf_add(&b->buf, "]}", 2);
-	if (rc == 0)
-		rc = tb_gz_compress(b->buf.p + b->head, b->buf.len - b->head,
-				    6, &b->gz, &b->gzlen);
-	if (rc) {
-		snprintf(c->msg, c->msglen, "out of memory");
-		return rc;
-	}
-	b->first = k.first;
-	b->last = k.last;
-	b->n = k.n;
 	return 0;
 }
 
@@ -448,7 +417,7 @@ static int start_post(struct ctx *c, const struct batch *b)
 {
 	int rc = cover_sent(c, b->last);
 
-	if (rc == 0 && (rc = tb_http_post_start(c->http, "/v1/batches", b->gz,
+	if (rc == 0 && (rc = tb_http_post_start(c->http, TB_ROUTE_BATCHES, b->gz,
 						b->gzlen)) != 0)
 		snprintf(c->msg, c->msglen, "%s", tb_http_errmsg(c->http));
 	return rc;
@@ -499,12 +468,12 @@ static int upload(struct ctx *c, int64_t cursor)
 		/* while cur travels: the next batch */
 		if (!stopping(c))
 			build_rc = build_batch(c, cur.last, &next);
-		rc = request(c, "/v1/batches", cur.gz, cur.gzlen, 1, &r);
+		rc = request(c, TB_ROUTE_BATCHES, cur.gz, cur.gzlen, 1, &r);
 		started = 0;
 		if (rc)
 			break;
 		c->st->bytes_up += cur.gzlen;
-		c->st->bytes_raw += cur.buf.len - cur.head;
+		c->st->bytes_raw += cur.len;
 		if (r->status != 200) {
 			rc = other_reply(c, r, &cur, &cursor, &gaps);
 			if (rc == 0)

@@ -10,7 +10,8 @@
  *     server's commit). So a cut upload resumes at C + 1, never from zero,
  *     and never sends what the server already holds.
  *  2. While rows are pending: stream up to batch_events rows / batch_bytes
- *     of stored wire JSON after C (oldest first) into one batch, gzip it,
+ *     after C (oldest first) into one batch (encoded by the codec from the
+ *     stored rows: protocol/batch.h), gzip it,
  *     POST it, and apply the acknowledgement in one store transaction
  *     (rejections with their reasons, then sent through committed_through).
  *     C = committed_through. The server gets one batch at a time, in seq
@@ -74,6 +75,19 @@ struct tb_sync_opts {
  * (last attempt, last success or last error) for `status`. */
 int tb_sync_pass(struct tb_store *s, const struct tb_sync_opts *o,
 		 struct tb_sync_stats *st, char *msg, size_t msglen);
+
+/* Builds the body of the next batch after seq `after`: the pending rows
+ * (at most max_events, and max_bytes of encoding, at least one) streamed
+ * out of the store into the codec's batch writer w (protocol/batch.h,
+ * begun here; its memory is reused across calls, the caller cleans it up
+ * with tb_batch_writer_cleanup). *json / *len are borrowed from w until
+ * the next call; *n is the number of events, 0 when nothing is pending.
+ * Stops at a hole in the seqs (sends what is consecutive). 0, TB_ENOMEM,
+ * TB_EIO (store errmsg). This is exactly the body tb_sync_pass posts
+ * (gzip'd). */
+int tb_sync_build_batch(struct tb_store *s, int64_t after, size_t max_events,
+			size_t max_bytes, struct tb_batch_writer *w,
+			const char **json, size_t *len, size_t *n);
 
 /* The wait before try number `attempt` (1 = first retry): uniformly
  * random in [d/2, d] with d = min(max_ms, base_ms * 2^(attempt-1)), and

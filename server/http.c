@@ -33,6 +33,7 @@
 #include "server/resp.h"
 #include "server/store.h"
 #include "server/upload.h"
+#include "protocol/wire.h"
 
 /* Bytes of body dropped from a request that takes none before cutting. */
 #define OTHER_BODY_MAX (64 * 1024)
@@ -74,7 +75,7 @@ static enum MHD_Result healthz(struct tb_http *h, struct MHD_Connection *c,
 	char *body;
 
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-		return tb_resp_not_allowed(c, "GET, HEAD", "/healthz");
+		return tb_resp_not_allowed(c, "GET, HEAD", TB_ROUTE_HEALTHZ);
 	if (!tb_store_conn(h->store))
 		return tb_resp_error(c, &h->up.resp, 503, NULL,
 				     "database unavailable", -1, 0);
@@ -97,7 +98,7 @@ static enum MHD_Result cursor(struct tb_http *h, struct MHD_Connection *c,
 	int rc;
 
 	if (strcmp(method, "GET") != 0)
-		return tb_resp_not_allowed(c, "GET", "/v1/cursor");
+		return tb_resp_not_allowed(c, "GET", TB_ROUTE_CURSOR);
 	if (!tb_upload_auth(&h->up, c, &who, &ret))
 		return ret;
 	device = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "device");
@@ -123,13 +124,13 @@ static enum MHD_Result route(struct tb_http *h, struct MHD_Connection *c,
 			     const char *url, const char *method,
 			     const struct req *r)
 {
-	if (strcmp(url, "/healthz") == 0)
+	if (strcmp(url, TB_ROUTE_HEALTHZ) == 0)
 		return healthz(h, c, method);
-	if (strcmp(url, "/v1/batches") == 0)
+	if (strcmp(url, TB_ROUTE_BATCHES) == 0)
 		return tb_resp_not_allowed(c, "POST", url);
-	if (strcmp(url, "/v1/cursor") == 0)
+	if (strcmp(url, TB_ROUTE_CURSOR) == 0)
 		return cursor(h, c, method);
-	if (strncmp(url, "/v1/admin/", 10) == 0)
+	if (strncmp(url, TB_ROUTE_ADMIN_PREFIX, 10) == 0)
 		return tb_admin_handle(c, h->store, &h->up.resp,
 				       h->up.busy_timeout_ms, url + 10, method);
 	if (tb_report_http_route(url))
@@ -154,7 +155,7 @@ static enum MHD_Result first_call(struct tb_http *h, struct req *r,
 	if (atomic_load(&h->draining))
 		return tb_resp_error(c, &h->up.resp, 503, NULL,
 				     "the server is shutting down", -1, 1);
-	if (strcmp(url, "/v1/batches") != 0 || strcmp(method, "POST") != 0)
+	if (strcmp(url, TB_ROUTE_BATCHES) != 0 || strcmp(method, "POST") != 0)
 		return MHD_YES;
 	r->up = tb_upload_create(&h->up);
 	if (!r->up)

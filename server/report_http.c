@@ -18,6 +18,7 @@
 #include "server/report_out.h"
 #include "server/store.h"
 #include "server/token.h"
+#include "protocol/wire.h"
 
 #define CSP "default-src 'none'; style-src 'unsafe-inline'; " \
 	    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -26,7 +27,7 @@ int tb_report_http_route(const char *path)
 {
 	return strcmp(path, "/") == 0 || strcmp(path, "/signin") == 0 ||
 	       strcmp(path, "/signout") == 0 ||
-	       strcmp(path, "/v1/report") == 0;
+	       strcmp(path, TB_ROUTE_REPORT) == 0;
 }
 
 /* ---- answers ------------------------------------------------------------ */
@@ -303,7 +304,7 @@ void tb_report_http_answer(sqlite3 *db, const struct tb_plan_set *plans,
 			  "server with plans_dir set to the plans directory");
 		return;
 	}
-	if (strcmp(q->path, "/v1/report") == 0) {
+	if (strcmp(q->path, TB_ROUTE_REPORT) == 0) {
 		ok = admin_ok(db, q->bearer ? q->bearer : q->cookie, &busy);
 		if (busy)
 			api_error(out, 503, NULL, "the database is busy");

@@ -24,6 +24,7 @@
 #include "server/auth.h"
 #include "server/merge.h"
 #include "server/store.h"
+#include "protocol/wire.h"
 
 #define DRAIN_MAX (2 * (size_t)TB_BODY_MAX)
 
@@ -246,13 +247,13 @@ int tb_upload_begin(struct tb_upload *u, struct MHD_Connection *c,
 
 	if (!tb_upload_auth(u->env, c, &u->who, ret))
 		return 0;
-	if (!header_is(c, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json")) {
+	if (!header_is(c, MHD_HTTP_HEADER_CONTENT_TYPE, TB_MEDIA_JSON)) {
 		*ret = tb_resp_error(c, re, 415, NULL,
 				     "Content-Type must be application/json",
 				     -1, 1);
 		return 0;
 	}
-	if (!header_is(c, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip")) {
+	if (!header_is(c, MHD_HTTP_HEADER_CONTENT_ENCODING, TB_ENCODING_GZIP)) {
 		*ret = tb_resp_error(c, re, 415, NULL,
 				     "Content-Encoding must be gzip", -1, 1);
 		return 0;

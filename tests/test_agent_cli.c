@@ -20,6 +20,8 @@
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
 
+#include "agent/store.h"
+#include "agent/sync.h"
 #include "common/event.h"
 #include "tests/helper_proc.h"
 
@@ -551,7 +553,7 @@ static void test_status(void **state)
 	assert_int_equal(cJSON_GetObjectItem(j, "sent")->valuedouble, 1);
 	assert_int_equal(cJSON_GetObjectItem(j, "rejected")->valuedouble, 1);
 	assert_int_equal(cJSON_GetObjectItem(j, "bytes_waiting")->valuedouble,
-			 sql_int(f->db, "SELECT length(CAST(wire AS BLOB)) "
+			 sql_int(f->db, "SELECT wire_bytes "
 					"FROM queue WHERE seq = 3"));
 	assert_string_equal(cJSON_GetObjectItem(j, "device")->valuestring,
 			    f->device);
@@ -826,6 +828,64 @@ static void test_server_unreachable(void **state)
 	helper_proc_free(&r);
 }
 
+/* The body the real agent builds for the events of vector valid/example,
+ * recorded with the real binary, equals the canonical bytes of the
+ * vector file. The two things the agent picks itself - the event ids and
+ * the times of recording - and the device and school are set in the
+ * store to the vector's; everything else comes from the command line. */
+static void test_batch_body_is_canonical(void **state)
+{
+	struct fx *f = *state;
+	struct helper_proc_result r;
+	struct tb_batch_writer w = TB_BATCH_WRITER_INIT;
+	struct tb_store *s = NULL;
+	sqlite3 *db = NULL;
+	const char *json = NULL;
+	char msg[512], *want;
+	size_t len = 0, n = 0, wlen = 0;
+
+	AGENT(f, &r, "record", "outreach", "--date", "2025-11-20", "--title",
+	      "Họp phụ huynh về bình đẳng giới", "--parents", "40",
+	      "--students", "120", "--occasion", "action-month", "--channel",
+	      "meeting");
+	expect_exit(&r, 0);
+	helper_proc_free(&r);
+	AGENT(f, &r, "record", "training", "--date", "2025-11-21", "--title",
+	      "Tập huấn kỹ năng truyền thông", "--topic",
+	      "Bình đẳng giới trong trường học", "--participants", "10",
+	      "--female", "7", "--ban-members", "3", "--women-in-planning",
+	      "2", "--communicators", "4");
+	expect_exit(&r, 0);
+	helper_proc_free(&r);
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+		"UPDATE meta SET value = 'd0000001-0000-4000-8000-000000000000' "
+		"WHERE key = 'device';"
+		"UPDATE meta SET value = 'HB-001' WHERE key = 'school';"
+		"UPDATE queue SET id = 'e0010001-0000-4000-8000-000000000000', "
+		"recorded_at = 1763629200 WHERE seq = 1;"
+		"UPDATE queue SET id = 'e0010002-0000-4000-8000-000000000000', "
+		"recorded_at = 1763802000 WHERE seq = 2;", NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(tb_store_open(f->db, 0, &s, msg, sizeof(msg)), 0);
+	assert_int_equal(tb_sync_build_batch(s, 0, 1000, 512 * 1024, &w, &json,
+					     &len, &n), 0);
+	assert_int_equal(n, 2);
+	want = helper_proc_read_file(TB_SOURCE_DIR
+				     "/protocol/vectors/valid/example.canonical"
+				     ".json", &wlen);
+	assert_non_null(want);
+	while (wlen && (want[wlen - 1] == '\n' || want[wlen - 1] == '\r'))
+		wlen--;
+	assert_int_equal(len, wlen);
+	assert_memory_equal(json, want, wlen);
+	free(want);
+	tb_batch_writer_cleanup(&w);
+	tb_store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -852,6 +912,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_batch_body_is_canonical,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_unreachable, setup,
 						teardown),
 	};

@@ -195,7 +195,7 @@ static void test_kill_during_record_and_import(void **state)
 	/* Seqs consecutive from 1: nothing half-written left a gap. */
 	assert_int_equal(one_int(db, "SELECT max(seq) FROM queue"), total);
 	assert_int_equal(one_int(db, "SELECT count(*) FROM queue WHERE "
-				 "wire_bytes <> length(CAST(wire AS BLOB))"),
+				 "wire_bytes <= 0 OR NOT json_valid(fields)"),
 			 0);
 	{
 		sqlite3_stmt *st = NULL;

@@ -19,6 +19,8 @@
 
 #include "agent/schema.h"
 #include "agent/store.h"
+#include "agent/sync.h"
+#include "common/buf.h"
 #include "common/date.h"
 #include "common/err.h"
 #include "common/event.h"
@@ -192,23 +194,26 @@ static void test_record_get_list(void **state)
 				 "json_type(fields, '$.topic') IS NULL"), 1);
 }
 
-/* The stored wire JSON is the codec's event object less school and device,
- * with seq; bytes waiting are its length. */
+/* A pending row, as the batch writer encodes it, is the codec's event
+ * object less school and device, with seq; bytes waiting are its length. */
 struct wire_seen {
 	int64_t seq[8];
 	char *json[8];
 	size_t n, bytes;
 };
 
-static int collect_wire(void *arg, int64_t seq, const char *json, size_t len)
+static int collect_wire(void *arg, const struct tb_event *e, size_t len)
 {
 	struct wire_seen *w = arg;
+	struct tb_buf b = TB_BUF_INIT;
 
-	assert_int_equal(strlen(json), len);
-	w->seq[w->n] = seq;
-	w->json[w->n] = strdup(json);
+	assert_int_equal(tb_event_write(&b, e), 0);
+	assert_int_equal(b.len, len);
+	w->seq[w->n] = e->seq;
+	w->json[w->n] = strdup(b.p);
 	w->n++;
 	w->bytes += len;
+	tb_buf_free(&b);
 	return 0;
 }
 
@@ -332,12 +337,10 @@ static void test_bad_event_writes_nothing(void **state)
 
 /* ---- the sync engine's side --------------------------------------------- */
 
-static int stop_at_second(void *arg, int64_t seq, const char *json,
-			  size_t len)
+static int stop_at_second(void *arg, const struct tb_event *e, size_t len)
 {
-	(void)json;
+	(void)e;
 	(void)len;
-	(void)seq;
 	return ++*(int *)arg == 2 ? 7 : 0;
 }
 
@@ -520,12 +523,51 @@ static void exec_sql(const char *db_path, const char *sql)
 	sqlite3_close(db);
 }
 
+/* One text from a one-row query, malloc'd (caller frees). */
+static char *sql_text(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	char *v = NULL;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY,
+					 NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
+			 SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		v = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	assert_non_null(v);
+	return v;
+}
+
+/* An upgraded store sends for its pending rows exactly the wire JSON the
+ * old agent had stored for them (the column step 3 drops). */
+static void check_old_wire_sent(struct tb_store *s, const char *old_events)
+{
+	struct tb_batch_writer w = TB_BATCH_WRITER_INIT;
+	const char *json = NULL, *events;
+	size_t len = 0, n = 0;
+
+	assert_int_equal(tb_sync_build_batch(s, 0, 100, 1 << 20, &w, &json,
+					     &len, &n), 0);
+	assert_int_equal(n, 2);
+	events = strstr(json, "\"events\":[");
+	assert_non_null(events);
+	events += strlen("\"events\":[");
+	assert_int_equal(strlen(events), strlen(old_events) + 2);
+	assert_memory_equal(events, old_events, strlen(old_events));
+	assert_string_equal(events + strlen(old_events), "]}");
+	tb_batch_writer_cleanup(&w);
+}
+
 static void test_upgrade_from_v1(void **state)
 {
 	struct fixture *f = *state;
 	struct tb_store_status st;
 	struct tb_event e;
-	char msg[512], buf[32];
+	char msg[512], buf[32], *old_events;
 	int64_t wire_len;
 
 	exec_file(f->path, TB_SOURCE_DIR "/tests/data/agent/store_v1.sql");
@@ -534,6 +576,9 @@ static void test_upgrade_from_v1(void **state)
 	wire_len = sql_int(f->path, "SELECT sum(length(CAST(wire AS BLOB))) "
 			   "FROM queue WHERE state = 0");
 	assert_true(wire_len > 300);
+	old_events = sql_text(f->path, "SELECT group_concat(wire, ',') FROM "
+			      "(SELECT wire FROM queue WHERE state = 0 "
+			      "ORDER BY seq)");
 
 	assert_int_equal(tb_store_open(f->path, 0, &f->s, msg, sizeof(msg)),
 			 0);
@@ -544,6 +589,8 @@ static void test_upgrade_from_v1(void **state)
 	assert_int_equal(st.pending, 2);
 	assert_int_equal(st.sent, 1);
 	assert_int_equal(st.pending_bytes, wire_len);
+	check_old_wire_sent(f->s, old_events);
+	free(old_events);
 	assert_int_equal(st.oldest_pending, 1763715600);
 	assert_int_equal(st.last_attempt, 1763881200);
 	assert_int_equal(st.last_success, 1763715600);
@@ -562,9 +609,9 @@ static void test_upgrade_from_v1(void **state)
 			 TB_STORE_SCHEMA_VERSION);
 	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM meta WHERE "
 				 "key LIKE 'last_%'"), 0);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM queue WHERE "
-				 "wire_bytes <> length(CAST(wire AS BLOB))"),
-			 0);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM "
+				 "pragma_table_info('queue') WHERE name = "
+				 "'wire'"), 0);
 }
 
 static void test_newer_file_refused(void **state)
@@ -578,7 +625,7 @@ static void test_newer_file_refused(void **state)
 	assert_int_equal(tb_store_set_identity(f->s, DEVICE, "HB-001"), 0);
 	tb_store_close(f->s);
 	f->s = NULL;
-	exec_sql(f->path, "PRAGMA user_version = 3");
+	exec_sql(f->path, "PRAGMA user_version = 4");
 	before = helper_proc_read_file(f->path, &blen);
 	assert_non_null(before);
 
@@ -586,8 +633,8 @@ static void test_newer_file_refused(void **state)
 	assert_int_equal(tb_store_open(f->path, 0, &f->s, msg, sizeof(msg)),
 			 TB_ECONFLICT);
 	assert_null(f->s);
-	assert_non_null(strstr(msg, "schema version 3"));
-	assert_non_null(strstr(msg, "up to version 2"));
+	assert_non_null(strstr(msg, "schema version 4"));
+	assert_non_null(strstr(msg, "up to version 3"));
 	after = helper_proc_read_file(f->path, &alen);
 	assert_int_equal(alen, blen);
 	assert_memory_equal(before, after, blen);

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "agent/store.h"
+#include "agent/sync.h"
 #include "common/date.h"
 #include "common/event.h"
 #include "common/mem.h"
@@ -392,46 +393,47 @@ static void check_export(const char *district, int include_voided,
 	cJSON_Delete(arr);
 }
 
-/* The batch first..last exactly as the agent's sync builds it: the
- * envelope, then the stored wire JSON of each row (agent/store.h: "a batch
- * is assembled by concatenating stored wire JSON"). malloc'd. */
+/* The batch first..last exactly as the agent's sync builds it
+ * (tb_sync_build_batch, the codec's batch writer over the stored rows),
+ * from a copy of its store in which those rows are pending again.
+ * malloc'd. */
 static char *stored_batch(const struct agent *a, int64_t first, int64_t last)
 {
+	struct tb_batch_writer w = TB_BATCH_WRITER_INIT;
+	struct tb_store *s = NULL;
 	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	size_t cap = 1 << 16, len;
-	char *out = malloc(cap);
-	int64_t want = first;
+	char copy[600], sql[800], msg[512];
+	const char *json = NULL;
+	size_t len = 0, n = 0;
+	char *out;
 
-	assert_non_null(out);
-	len = (size_t)snprintf(out, cap,
-			       "{\"version\":1,\"device\":\"%s\",\"school\":"
-			       "\"%s\",\"first_seq\":%lld,\"last_seq\":%lld,"
-			       "\"events\":[",
-			       a->device, a->school, (long long)first,
-			       (long long)last);
-	assert_int_equal(sqlite3_open_v2(a->db, &db, SQLITE_OPEN_READONLY,
-					 NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db,
-		"SELECT seq, wire FROM queue WHERE seq BETWEEN ? AND ? "
-		"ORDER BY seq", -1, &st, NULL), SQLITE_OK);
-	sqlite3_bind_int64(st, 1, first);
-	sqlite3_bind_int64(st, 2, last);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *w = (const char *)sqlite3_column_text(st, 1);
-		size_t wl = (size_t)sqlite3_column_bytes(st, 1);
-
-		assert_int_equal(sqlite3_column_int64(st, 0), want++);
-		assert_true(len + wl + 4 < cap);
-		if (want - 1 > first)
-			out[len++] = ',';
-		memcpy(out + len, w, wl);
-		len += wl;
-	}
-	assert_int_equal(want, last + 1);
-	memcpy(out + len, "]}", 3);
-	sqlite3_finalize(st);
+	snprintf(copy, sizeof(copy), "%s.replay", a->db);
+	unlink(copy);
+	assert_int_equal(sqlite3_open(a->db, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	snprintf(sql, sizeof(sql), "VACUUM INTO '%s'", copy);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
+	assert_int_equal(sqlite3_open(copy, &db), SQLITE_OK);
+	snprintf(sql, sizeof(sql), "UPDATE queue SET state = 0 WHERE seq "
+		 "BETWEEN %lld AND %lld", (long long)first, (long long)last);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(tb_store_open(copy, 0, &s, msg, sizeof(msg)), 0);
+	assert_int_equal(tb_sync_build_batch(s, first - 1,
+					     (size_t)(last - first + 1),
+					     SIZE_MAX, &w, &json, &len, &n),
+			 0);
+	assert_int_equal(n, (size_t)(last - first + 1));
+	out = strdup(json);
+	assert_non_null(out);
+	tb_batch_writer_cleanup(&w);
+	tb_store_close(s);
+	unlink(copy);
+	snprintf(sql, sizeof(sql), "%s-wal", copy);
+	unlink(sql);
+	snprintf(sql, sizeof(sql), "%s-shm", copy);
+	unlink(sql);
 	return out;
 }
 
@@ -795,7 +797,7 @@ static void test_unknown_ca(void **state)
  * refuses cannot be made through the CLI. It happens when the bytes a row
  * sends differ from what the agent checked: a store written by a release
  * with another encoder, or edited outside the agent. We make such a row by
- * changing only its stored wire JSON (what sync sends, byte for byte):
+ * changing only its stored fields (what sync encodes and sends):
  * female 30 of 10 participants. */
 static void break_row(const struct agent *a, int64_t seq)
 {
@@ -805,13 +807,13 @@ static void break_row(const struct agent *a, int64_t seq)
 	assert_int_equal(sqlite3_open(a->db, &db), SQLITE_OK);
 	sqlite3_busy_timeout(db, 5000);
 	snprintf(sql, sizeof(sql),
-		 "UPDATE queue SET wire = replace(wire, '\"female\":3}', "
+		 "UPDATE queue SET fields = replace(fields, '\"female\":3}', "
 		 "'\"female\":30}') WHERE seq = %lld AND state = 0",
 		 (long long)seq);
 	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_changes(db), 1);
 	snprintf(sql, sizeof(sql),
-		 "UPDATE queue SET wire_bytes = length(CAST(wire AS BLOB)) "
+		 "UPDATE queue SET wire_bytes = wire_bytes + 1 "
 		 "WHERE seq = %lld", (long long)seq);
 	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);

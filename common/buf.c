@@ -1,0 +1,105 @@
+/* buf.c - the growable byte buffer (see buf.h). Capacity doubles from
+ * BUF_MIN, so appending n bytes one at a time costs O(n). */
+#include "common/buf.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "common/mem.h"
+
+#define BUF_MIN 256
+
+int tb_buf_reserve(struct tb_buf *b, size_t n)
+{
+	size_t cap;
+	char *p;
+
+	if (n >= SIZE_MAX / 2 - b->len)
+		return TB_ENOMEM;
+	if (b->len + n + 1 <= b->cap)
+		return TB_OK;
+	cap = b->cap ? b->cap : BUF_MIN;
+	while (cap < b->len + n + 1)
+		cap *= 2;
+	p = tb_realloc(b->p, cap);
+	if (!p)
+		return TB_ENOMEM;
+	if (!b->p)
+		p[0] = '\0';
+	b->p = p;
+	b->cap = cap;
+	return TB_OK;
+}
+
+int tb_buf_add(struct tb_buf *b, const void *data, size_t n)
+{
+	if (tb_buf_reserve(b, n) != TB_OK)
+		return TB_ENOMEM;
+	if (n)
+		memcpy(b->p + b->len, data, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return TB_OK;
+}
+
+int tb_buf_puts(struct tb_buf *b, const char *s)
+{
+	return tb_buf_add(b, s, strlen(s));
+}
+
+int tb_buf_putc(struct tb_buf *b, char c)
+{
+	if (b->len + 1 < b->cap) {
+		b->p[b->len++] = c;
+		b->p[b->len] = '\0';
+		return TB_OK;
+	}
+	return tb_buf_add(b, &c, 1);
+}
+
+int tb_buf_put_i64(struct tb_buf *b, long long v)
+{
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
+				     : (unsigned long long)v;
+	char tmp[24];
+	size_t n = sizeof(tmp);
+
+	do {
+		tmp[--n] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		tmp[--n] = '-';
+	return tb_buf_add(b, tmp + n, sizeof(tmp) - n);
+}
+
+void tb_buf_reset(struct tb_buf *b)
+{
+	b->len = 0;
+	if (b->p)
+		b->p[0] = '\0';
+}
+
+char *tb_buf_detach(struct tb_buf *b, size_t *len)
+{
+	char *p;
+
+	if (!b->p && tb_buf_reserve(b, 0) != TB_OK)
+		return NULL;
+	p = b->p;
+	if (len)
+		*len = b->len;
+	b->p = NULL;
+	b->len = b->cap = 0;
+	return p;
+}
+
+void tb_buf_free(struct tb_buf *b)
+{
+	if (!b)
+		return;
+	tb_free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}

@@ -1,0 +1,45 @@
+/* buf.h - the one growable byte buffer of tienbo.
+ *
+ * Used wherever bytes are gathered whose length is not known in advance:
+ * the agent's batch bodies (protocol/batch.c), the fields JSON of a store
+ * row, HTTP reply bodies (agent/http.c). Memory comes from tb_malloc /
+ * tb_realloc, so allocation-failure tests reach it.
+ *
+ * Guarantees: after any successful call, p[len] == '\0' (the bytes are
+ * always a C string too, though they may hold NULs); a failed call leaves
+ * the buffer exactly as it was (TB_ENOMEM). A zeroed struct is an empty
+ * buffer (TB_BUF_INIT); tb_buf_free accepts NULL and an empty buffer.
+ * The buffer owns p; tb_buf_detach hands it over.
+ */
+#ifndef TB_BUF_H
+#define TB_BUF_H
+
+#include <stddef.h>
+
+struct tb_buf {
+	char *p;    /* NULL until the first byte, else NUL-terminated */
+	size_t len; /* bytes held, without the NUL */
+	size_t cap; /* bytes allocated */
+};
+
+#define TB_BUF_INIT { NULL, 0, 0 }
+
+/* Makes room for n more bytes (and the NUL). 0 or TB_ENOMEM. */
+int tb_buf_reserve(struct tb_buf *b, size_t n);
+/* Appends n bytes of data. 0 or TB_ENOMEM (b unchanged). */
+int tb_buf_add(struct tb_buf *b, const void *data, size_t n);
+/* Appends a C string. */
+int tb_buf_puts(struct tb_buf *b, const char *s);
+/* Appends one byte. */
+int tb_buf_putc(struct tb_buf *b, char c);
+/* Appends the decimal digits of v. */
+int tb_buf_put_i64(struct tb_buf *b, long long v);
+/* Empties b, keeping its memory for reuse. */
+void tb_buf_reset(struct tb_buf *b);
+/* Hands p to the caller (who tb_free's it) and leaves b empty. Returns a
+ * valid "" (allocated) for an empty buffer, NULL on TB_ENOMEM. */
+char *tb_buf_detach(struct tb_buf *b, size_t *len);
+/* Frees what b holds; b is left empty. Accepts NULL. */
+void tb_buf_free(struct tb_buf *b);
+
+#endif
