@@ -321,15 +321,15 @@ static void test_disk_full(void **state)
 	expect_exit(&r, 74, "full");
 	assert_int_equal(server_events(a), 2);
 
-	/* 256 KiB left: the store opens and the batch goes out, but its
+	/* 64 KiB left: the store opens and the batch goes out, but its
 	 * acknowledgement cannot be written down: the server holds the
 	 * 1000 events, the agent still has them waiting. */
-	disk_fill(a, 256 * 1024);
+	disk_fill(a, 64 * 1024);
 	AGENT(a, &r, "sync", "--batch", "1000", "--tries", "2", "--timeout",
 	      "15");
 	expect_exit(&r, 74, "disk is full");
 	held = server_events(a);
-	fprintf(stderr, "test_agent_faults: with 256 KiB left the server "
+	fprintf(stderr, "test_agent_faults: with 64 KiB left the server "
 		"holds %lld events, the agent has %lld waiting (%s)\n",
 		(long long)held, (long long)pending(a),
 		a->tmpfs ? "tmpfs" : "RLIMIT_FSIZE");

@@ -473,7 +473,7 @@ static void test_export_csv_and_district(void **state)
 	cJSON_Delete(arr);
 	free(out);
 
-	assert_int_equal(helper_server_run(&srv, NULL, 0, bad), 66);
+	assert_int_equal(helper_server_run(&srv, NULL, 0, bad), 65);
 }
 
 static void test_admin_http(void **state)
