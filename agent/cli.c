@@ -7,6 +7,12 @@
  */
 #include "agent/cli.h"
 
+/* TB_VERSION is project(VERSION) in CMakeLists.txt (a compile definition
+ * of tb_agent), so both binaries print the one version. */
+#ifndef TB_VERSION
+#error "TB_VERSION comes from CMakeLists.txt: build with CMake"
+#endif
+
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -132,7 +138,7 @@ static int global_options(struct tb_cli *cli, int argc, char **argv,
 			usage(stdout);
 			return 1;
 		case 'V':
-			printf(PROG " 0.1.0 (store schema %d)\n",
+			printf(PROG " %s (store schema %d)\n", TB_VERSION,
 			       TB_STORE_SCHEMA_VERSION);
 			return 1;
 		default:

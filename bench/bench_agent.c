@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "agent/schema.h"
+#include "tests/helper_proc.h"
 
 #define COLS "seq, id, revision, kind, date, recorded_at, voided, " \
 	     "void_reason, fields, state, reject_reason, wire, wire_bytes"
@@ -43,7 +44,7 @@
 
 #define REPEAT 3 /* import runs, best taken (the machine may be shared) */
 
-static char dir[64];
+static char dir[64]; /* a helper_proc_sandbox dir */
 static char conf_env[128];
 static char store[160]; /* the current agent's agent.db */
 
@@ -55,43 +56,25 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Runs argv with its output to /dev/null; its exit code, or -1. *rss_kb
+/* Runs argv (tests/helper_proc.c: output captured and dropped, an hour
+ * at most) with the current agent's config; its exit code, or -1. *rss_kb
  * gets the larger of itself and the child's peak RSS. */
 static int run(char *const argv[], long *rss_kb)
 {
-	struct rusage ru;
-	int status = 0, fd;
-	pid_t pid = fork();
+	const char *env[] = { conf_env, NULL };
+	struct helper_proc_opts o = { 0 };
+	struct helper_proc_result r;
+	int rc;
 
-	if (pid < 0)
+	o.env = env;
+	o.timeout_ms = 3600 * 1000;
+	if (helper_proc_run((const char *const *)argv, &o, &r) != 0)
 		return -1;
-	if (pid == 0) {
-		fd = open("/dev/null", O_RDWR);
-		dup2(fd, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		putenv(conf_env);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	memset(&ru, 0, sizeof(ru));
-	while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR)
-		;
-	if (rss_kb && ru.ru_maxrss > *rss_kb)
-		*rss_kb = ru.ru_maxrss;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static int rm_one(const char *path, const struct stat *sb, int flag,
-		  struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	if (flag == FTW_DP)
-		rmdir(path);
-	else
-		unlink(path);
-	return 0;
+	rc = r.exited ? r.exit_code : -1;
+	if (rss_kb && r.maxrss_kb > *rss_kb)
+		*rss_kb = r.maxrss_kb;
+	helper_proc_free(&r);
+	return rc;
 }
 
 /* A fresh SQLite file with the agent's schema and pragmas. */
@@ -277,6 +260,7 @@ int main(int argc, char **argv)
 	long rows = argc > 3 ? strtol(argv[3], NULL, 10) : 100000;
 	long rss_record = 0, rss_import = 0, i;
 	double t, rec_s, imp_s = 1e9, base_rec_s, base_imp_s = 1e9;
+	struct helper_proc_sandbox sb;
 	struct rowset rs;
 	int k;
 
@@ -286,9 +270,9 @@ int main(int argc, char **argv)
 			"[IMPORT_ROWS] (no agent at %s)\n", bin);
 		return 64;
 	}
-	snprintf(dir, sizeof(dir), "/tmp/tienbo-bench.XXXXXX");
-	if (!mkdtemp(dir))
+	if (helper_proc_sandbox_make(&sb) != 0 || strlen(sb.dir) >= sizeof(dir))
 		return 74;
+	memcpy(dir, sb.dir, strlen(sb.dir) + 1);
 	snprintf(csv, sizeof(csv), "%s/rows.csv", dir);
 
 	/* record, one durable process at a time */
@@ -347,6 +331,6 @@ int main(int argc, char **argv)
 	       "(best of %d)\n(ratio = agent rate / bare sqlite3 rate; "
 	       "target: import >= 50%%, RSS <= 8 MB)\n", records, rec_s,
 	       rows, imp_s, REPEAT);
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	helper_proc_sandbox_remove(&sb);
 	return 0;
 }

@@ -64,6 +64,7 @@
 #include "common/mem.h"
 #include "protocol/gz.h"
 #include "server/db.h"
+#include "tests/helper_proc.h"
 
 #define BATCH_EVENTS 1000 /* the agent's default batch (agent/sync.c) */
 #define ARGS_MAX 32
@@ -112,32 +113,8 @@ static void die(const char *what)
 /* ---- processes ------------------------------------------------------------ */
 
 /* A whole file (procfs too, whose size reads as 0), NUL-terminated. */
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *p = NULL, *q;
-	size_t len = 0, cap = 0, got;
-
-	if (!f)
-		return NULL;
-	do {
-		if (len + 4096 + 1 > cap) {
-			cap = (len + 4096 + 1) * 2;
-			q = realloc(p, cap);
-			if (!q) {
-				free(p);
-				p = NULL;
-				break;
-			}
-			p = q;
-		}
-		got = fread(p + len, 1, 4096, f);
-		len += got;
-		p[len] = '\0';
-	} while (got > 0);
-	fclose(f);
-	return p;
-}
+/* Whole files: helper_proc_read_file (tests/helper_proc.c). */
+#define slurp(path) helper_proc_read_file((path), NULL)
 
 /* A "Key:  N kB" figure of /proc/PID/status, or -1. */
 static long proc_kb(pid_t pid, const char *key)
@@ -816,16 +793,6 @@ static void print_table(const struct bench *b, const struct results *r)
 
 /* ---- setup ---------------------------------------------------------------- */
 
-static int rm_one(const char *path, const struct stat *sb, int flag,
-		  struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
 static long parse_long(const char *opt, const char *s, long min)
 {
 	char *end = NULL;
@@ -865,6 +832,7 @@ int main(int argc, char **argv)
 {
 	struct bench b = { .events = 1000000, .uploaders = 50,
 			   .up_batches = 40, .up_events = 20 };
+	struct helper_proc_sandbox sb;
 	struct results res;
 	char cmd[PATH_MAX * 2 + 64];
 	int i;
@@ -894,9 +862,9 @@ int main(int argc, char **argv)
 		    "<= 100000");
 	locate(&b, argv[0]);
 	memset(&res, 0, sizeof(res));
-	snprintf(b.dir, sizeof(b.dir), "/tmp/tb-bench-sync-XXXXXX");
-	if (!mkdtemp(b.dir))
+	if (helper_proc_sandbox_make(&sb) != 0 || strlen(sb.dir) >= sizeof(b.dir))
 		die("mkdtemp");
+	memcpy(b.dir, sb.dir, strlen(sb.dir) + 1);
 	snprintf(cmd, sizeof(cmd), "bash '%s' '%s/certs' >/dev/null 2>&1",
 		 b.mkcerts, b.dir);
 	if (system(cmd) != 0)
@@ -915,6 +883,6 @@ int main(int argc, char **argv)
 	if (b.keep)
 		fprintf(stderr, "bench_sync: kept %s\n", b.dir);
 	else
-		nftw(b.dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		helper_proc_sandbox_remove(&sb);
 	return 0;
 }

@@ -46,7 +46,8 @@ cpp_rc=0
 cppcheck --enable=warning,performance,portability --error-exitcode=1 \
   --inline-suppr --std=c11 --library=posix \
   --library=scripts/cppcheck-tienbo.cfg -I . \
-  -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -j"$jobs" --quiet \
+  -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DTB_VERSION=\"lint\" \
+  -j"$jobs" --quiet \
   --template='{file}:{line}: {severity}: {message} [{id}]' \
   "${dirs[@]}" >"$cpp_log" 2>&1 || cpp_rc=$?
 cpp_n=$(grep -cE ':[0-9]+: [a-z]+: ' "$cpp_log" || true)

@@ -27,6 +27,10 @@
 #include "server/settings.h"
 #include "server/store.h"
 
+#ifndef TB_VERSION
+#error "TB_VERSION comes from CMakeLists.txt: build with CMake"
+#endif
+
 #define MSG_LEN 512
 #define PEM_MAX (1024 * 1024)
 
@@ -425,7 +429,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: tienbo-server COMMAND [options]\n\ncommands:\n");
 	for (i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
-	fprintf(f, "\n`tienbo-server COMMAND --help` lists a command's options.\n");
+	fprintf(f, "\n`tienbo-server COMMAND --help` lists a command's options;"
+		   "\n`tienbo-server --version` prints the version.\n");
 }
 
 static int wants_help(int argc, char **argv)
@@ -447,6 +452,10 @@ int main(int argc, char **argv)
 	size_t i;
 	int rc;
 
+	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+		printf("tienbo-server %s\n", TB_VERSION); /* CMakeLists.txt */
+		return 0;
+	}
 	if (argc < 2 || wants_help(1, argv + 1)) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 64 : 0;

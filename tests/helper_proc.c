@@ -6,6 +6,7 @@
  * a background child writes to files and is watched with waitid(WNOWAIT).
  * Every wait is bounded by a timeout, after which the child is killed.
  */
+#define _GNU_SOURCE /* pipe2 */
 #define _XOPEN_SOURCE 700
 #include "tests/helper_proc.h"
 
@@ -139,12 +140,70 @@ static void helper_proc_reap(pid_t pid, struct helper_proc_result *r)
 	}
 }
 
-/* Pumps stdin in and stdout/stderr out until both outputs close or the
- * deadline passes (then the child is killed). */
-static void helper_proc_pump(pid_t pid, int in_fd, int out_fd, int err_fd,
+/* "ARGV0 ARGV1 ARGV2 ...", for messages about a child. */
+static void helper_proc_describe(const char *const argv[], char *buf,
+				 size_t len)
+{
+	size_t used = 0;
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; argv[i] && i < 4 && used + 1 < len; i++) {
+		int n = snprintf(buf + used, len - used, "%s%s", i ? " " : "",
+				 argv[i]);
+
+		if (n < 0)
+			break;
+		used += (size_t)n < len - used ? (size_t)n : len - used - 1;
+	}
+	if (argv[0] && argv[1] && i == 4 && argv[4] && used + 4 < len)
+		snprintf(buf + used, len - used, " ...");
+}
+
+/* The last few lines of text (at most max bytes), for a diagnosis. */
+static const char *helper_proc_tail(const char *text, size_t max)
+{
+	size_t len;
+	const char *p;
+
+	if (!text)
+		return "";
+	len = strlen(text);
+	if (len <= max)
+		return text;
+	p = text + len - max;
+	while (*p && *p != '\n')
+		p++;
+	return *p ? p + 1 : text + len - max;
+}
+
+/* 1 once the child has ended (it is left to be reaped), else 0. */
+static int helper_proc_ended(pid_t pid)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0)
+		return 1;
+	return si.si_pid != 0;
+}
+
+/* How long the outputs may stay open after the child has ended: only a
+ * process the child left behind, or one that inherited the pipes, holds
+ * them then, and the test must not wait on it. */
+#define HELPER_PROC_LINGER_US 2000000LL
+
+/* Pumps stdin in and stdout/stderr out until both outputs close, or the
+ * child has ended and they stay open HELPER_PROC_LINGER_US longer, or the
+ * deadline passes (then the child is killed and this is said on stderr,
+ * with the command and the last lines of its stderr). */
+static void helper_proc_pump(const char *const argv[], pid_t pid, int in_fd,
+			     int out_fd, int err_fd,
 			     const struct helper_proc_opts *o,
 			     struct helper_proc_result *r)
 {
+	long long ended_at = 0;
+	char what[512];
 	struct helper_proc_buf out = { 0 }, err = { 0 };
 	long long start = helper_proc_now_us(), now, deadline, kill_at;
 	size_t in_off = 0;
@@ -166,6 +225,16 @@ static void helper_proc_pump(pid_t pid, int in_fd, int out_fd, int err_fd,
 			kill(pid, SIGKILL);
 			killed = 1;
 			r->timed_out = now >= deadline;
+		}
+		if (!ended_at && helper_proc_ended(pid))
+			ended_at = now;
+		if (ended_at && now - ended_at > HELPER_PROC_LINGER_US) {
+			helper_proc_describe(argv, what, sizeof(what));
+			fprintf(stderr, "helper_proc: `%s` (pid %ld) has ended "
+				"but its output is still open in another "
+				"process; stopped reading it\n", what,
+				(long)pid);
+			break;
 		}
 		nfds = 0;
 		fds[nfds++] = (struct pollfd){ out_fd, POLLIN, 0 };
@@ -203,8 +272,20 @@ static void helper_proc_pump(pid_t pid, int in_fd, int out_fd, int err_fd,
 	}
 	if (in_fd >= 0)
 		close(in_fd);
+	if (out_fd >= 0)
+		close(out_fd);
+	if (err_fd >= 0)
+		close(err_fd);
 	helper_proc_append(&out, "", 0);
 	helper_proc_append(&err, "", 0);
+	if (r->timed_out) {
+		helper_proc_describe(argv, what, sizeof(what));
+		fprintf(stderr, "helper_proc: `%s` (pid %ld) still running "
+			"after %d ms: killed. Its last stderr:\n%s\n", what,
+			(long)pid, o->timeout_ms > 0 ? o->timeout_ms
+						     : DEFAULT_TIMEOUT_MS,
+			helper_proc_tail(err.p, 1500));
+	}
 	r->out = out.p;
 	r->out_len = out.len;
 	r->err = err.p;
@@ -223,7 +304,12 @@ int helper_proc_run(const char *const argv[],
 	memset(r, 0, sizeof(*r));
 	if (!o)
 		o = &none;
-	if (pipe(pin) != 0 || pipe(pout) != 0 || pipe(perr) != 0)
+	/* O_CLOEXEC: a test may run children from several threads (the
+	 * soak's recorders, its server restarts); without it a child forked
+	 * by another thread inherits these write ends and keeps them open,
+	 * so our reads never see end of file while that child lives. */
+	if (pipe2(pin, O_CLOEXEC) != 0 || pipe2(pout, O_CLOEXEC) != 0 ||
+	    pipe2(perr, O_CLOEXEC) != 0)
 		goto fail;
 	signal(SIGPIPE, SIG_IGN);
 	pid = fork();
@@ -257,7 +343,7 @@ int helper_proc_run(const char *const argv[],
 	fcntl(perr[0], F_SETFL, O_NONBLOCK);
 	if (pin[1] >= 0)
 		fcntl(pin[1], F_SETFL, O_NONBLOCK);
-	helper_proc_pump(pid, pin[1], pout[0], perr[0], o, r);
+	helper_proc_pump(argv, pid, pin[1], pout[0], perr[0], o, r);
 	return 0;
 fail:
 	for (int i = 0; i < 2; i++) {
@@ -301,6 +387,8 @@ struct helper_proc_pty *helper_proc_pty_start(const char *const argv[],
 	if (!p)
 		return NULL;
 	p->master = posix_openpt(O_RDWR | O_NOCTTY);
+	if (p->master >= 0)
+		fcntl(p->master, F_SETFD, FD_CLOEXEC);
 	if (p->master < 0 || grantpt(p->master) != 0 ||
 	    unlockpt(p->master) != 0 || !(name = ptsname(p->master))) {
 		if (p->master >= 0)
@@ -462,8 +550,10 @@ int helper_proc_bg_start(struct helper_proc_bg *bg, const char *const argv[],
 		o = &none;
 	snprintf(bg->out_path, sizeof(bg->out_path), "%s/%s.out", dir, name);
 	snprintf(bg->err_path, sizeof(bg->err_path), "%s/%s.err", dir, name);
-	fd_out = open(bg->out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	fd_err = open(bg->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	fd_out = open(bg->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		      0600);
+	fd_err = open(bg->err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		      0600);
 	if (fd_out < 0 || fd_err < 0)
 		goto fail;
 	bg->pid = fork();
@@ -515,6 +605,7 @@ int helper_proc_bg_wait(struct helper_proc_bg *bg, int timeout_ms,
 	long long deadline = helper_proc_now_us() + 1000LL * timeout_ms;
 	struct timespec nap = { 0, 10 * 1000000L };
 	int timed_out = 0;
+	pid_t pid;
 
 	memset(r, 0, sizeof(*r));
 	if (bg->pid <= 0)
@@ -527,7 +618,8 @@ int helper_proc_bg_wait(struct helper_proc_bg *bg, int timeout_ms,
 		}
 		nanosleep(&nap, NULL);
 	}
-	helper_proc_reap(bg->pid, r);
+	pid = bg->pid;
+	helper_proc_reap(pid, r);
 	bg->pid = 0;
 	r->timed_out = timed_out;
 	r->out = helper_proc_read_file(bg->out_path, &r->out_len);
@@ -536,6 +628,11 @@ int helper_proc_bg_wait(struct helper_proc_bg *bg, int timeout_ms,
 		r->out = calloc(1, 1);
 	if (!r->err)
 		r->err = calloc(1, 1);
+	if (timed_out)
+		fprintf(stderr, "helper_proc: background child %ld (%s) still "
+			"running after %d ms: killed. The end of its stderr:\n"
+			"%s\n", (long)pid, bg->err_path, timeout_ms,
+			helper_proc_tail(r->err, 1500));
 	return 0;
 }
 

@@ -3,6 +3,7 @@
  * port is read from its "listening on ... (port N)" line, so the kernel
  * picks a free port and nothing races for one.
  */
+#define _GNU_SOURCE /* pipe2 */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "tests/helper_server.h"
 
@@ -119,6 +120,32 @@ static void hs_print_log(const struct helper_server *s)
 	fprintf(stderr, "---- %s\n", s->log);
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
 		fwrite(buf, 1, n, stderr);
+	fclose(f);
+}
+
+/* The last max bytes of the server's log, from a line start, on stderr:
+ * what a test prints when a wait on the server runs out. */
+void helper_server_log_tail(const struct helper_server *s, long max)
+{
+	char buf[4096];
+	FILE *f = fopen(s->log, "r");
+	long size;
+	size_t n;
+	int c;
+
+	if (!f)
+		return;
+	fprintf(stderr, "---- the end of %s\n", s->log);
+	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > max &&
+	    fseek(f, size - max, SEEK_SET) == 0) {
+		while ((c = fgetc(f)) != EOF && c != '\n')
+			;
+	} else {
+		rewind(f);
+	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(buf, 1, n, stderr);
+	fprintf(stderr, "----\n");
 	fclose(f);
 }
 
@@ -244,6 +271,10 @@ int helper_server_stop(struct helper_server *s)
 	kill(s->pid, SIGTERM);
 	st = helper_server_wait(s, 30000);
 	if (st < 0 && s->pid) {
+		fprintf(stderr, "helper_server_stop: server pid %ld still "
+			"running 30 s after SIGTERM: killing it\n",
+			(long)s->pid);
+		helper_server_log_tail(s, 3000);
 		kill(s->pid, SIGKILL);
 		helper_server_wait(s, 5000);
 	}
@@ -291,7 +322,9 @@ int helper_server_run(struct helper_server *s, char *out, size_t outlen,
 	}
 	argv[argc] = NULL;
 	snprintf(errlog, sizeof(errlog), "%s/cmd.err", s->dir);
-	if (pipe(pipefd) != 0)
+	/* O_CLOEXEC: a child another thread forks meanwhile must not hold
+	 * the write end (see helper_proc_run). */
+	if (pipe2(pipefd, O_CLOEXEC) != 0)
 		return -1;
 	pid = fork();
 	if (pid < 0)
@@ -314,6 +347,9 @@ int helper_server_run(struct helper_server *s, char *out, size_t outlen,
 
 		if (hs_now_ms() - t0 > 30000) {
 			kill(pid, SIGKILL);
+			fprintf(stderr, "helper_server_run: `tienbo-server %s` "
+				"still running after 30 s: killed (its stderr "
+				"is in %s)\n", argv[1] ? argv[1] : "", errlog);
 			break;
 		}
 		if (poll(&p, 1, 100) <= 0)
@@ -540,7 +576,10 @@ struct helper_server_slow {
 	char token[80];
 	unsigned char *body;
 	size_t off, len;
-	atomic_int started, release;
+	atomic_int admitted;   /* the server answered "100 Continue" */
+	atomic_int started;    /* admitted and the first body byte sent */
+	atomic_int done;       /* the request has ended (status is set) */
+	atomic_int release;
 	long status;
 	pthread_t thread;
 };
@@ -551,8 +590,10 @@ static size_t hs_slow_read(char *dst, size_t size, size_t n, void *arg)
 	size_t k;
 	int i;
 
-	/* The first byte goes at once, so curl puts the headers on the wire
-	 * with it; the next call means that has been sent: hold the rest. */
+	/* curl asks for the body only once the server has answered the
+	 * headers with "100 Continue" (it took the upload). The first byte
+	 * goes at once; the next call means that has been sent: hold the
+	 * rest. */
 	if (sl->off > 0) {
 		atomic_store(&sl->started, 1);
 		for (i = 0; !atomic_load(&sl->release) && i < 3000; i++)
@@ -573,6 +614,19 @@ static size_t hs_discard(char *data, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/* Notes the interim "HTTP/1.1 100 Continue": MHD sends it only after the
+ * server's first call on the request returned without a response, i.e.
+ * once the upload was authenticated and holds its place. */
+static size_t hs_slow_header(char *data, size_t size, size_t n, void *arg)
+{
+	struct helper_server_slow *sl = arg;
+	size_t len = size * n;
+
+	if (len >= 12 && strncmp(data, "HTTP/1.1 100", 12) == 0)
+		atomic_store(&sl->admitted, 1);
+	return len;
+}
+
 static void *hs_slow_thread(void *arg)
 {
 	struct helper_server_slow *sl = arg;
@@ -588,7 +642,9 @@ static void *hs_slow_thread(void *arg)
 	h = curl_slist_append(h, "Content-Type: application/json");
 	h = curl_slist_append(h, "Content-Encoding: gzip");
 	h = curl_slist_append(h, "Transfer-Encoding: chunked");
-	h = curl_slist_append(h, "Expect:");
+	/* Waiting for 100 Continue is what tells the test the server holds
+	 * the upload, not merely that its first bytes left this process. */
+	h = curl_slist_append(h, "Expect: 100-continue");
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CAINFO, sl->s->ca);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -597,11 +653,15 @@ static void *hs_slow_thread(void *arg)
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_READFUNCTION, hs_slow_read);
 	curl_easy_setopt(c, CURLOPT_READDATA, sl);
+	curl_easy_setopt(c, CURLOPT_EXPECT_100_TIMEOUT_MS, 60000L);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, hs_slow_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, sl);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, hs_discard);
 	if (curl_easy_perform(c) == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &sl->status);
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
+	atomic_store(&sl->done, 1);
 	return NULL;
 }
 
@@ -634,6 +694,27 @@ struct helper_server_slow *helper_server_slow_start(struct helper_server *s,
 int helper_server_slow_started(const struct helper_server_slow *sl)
 {
 	return atomic_load(&sl->started);
+}
+
+int helper_server_slow_wait(const struct helper_server_slow *sl,
+			    long timeout_ms)
+{
+	long t0 = hs_now_ms();
+
+	if (!sl)
+		return -1;
+	while (hs_now_ms() - t0 < timeout_ms) {
+		if (atomic_load(&sl->started))
+			return 1;
+		if (atomic_load(&sl->done))
+			return 0;
+		hs_sleep_ms(5);
+	}
+	fprintf(stderr, "helper_server_slow_wait: no \"100 Continue\" for "
+		"the held upload to %s within %ld ms (admitted %d)\n",
+		sl->s->url, timeout_ms, atomic_load(&sl->admitted));
+	helper_server_log_tail(sl->s, 2000);
+	return -1;
 }
 
 long helper_server_slow_finish(struct helper_server_slow *sl)

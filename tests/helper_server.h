@@ -61,6 +61,9 @@ int helper_server_stop(struct helper_server *s);
 void helper_server_signal(struct helper_server *s, int sig);
 /* Waits up to ms for the process to end; status as for stop, -1 timeout. */
 int helper_server_wait(struct helper_server *s, long ms);
+/* The last max bytes of the server's log (from a line start) on stderr,
+ * between marker lines: for a test to show when a wait runs out. */
+void helper_server_log_tail(const struct helper_server *s, long max);
 /* Stops the server if running and removes the temp dir. */
 void helper_server_teardown(struct helper_server *s);
 
@@ -115,16 +118,27 @@ int helper_server_post(struct helper_server *s, const char *token,
 void helper_server_resp_free(struct helper_server_resp *r);
 
 /* An upload whose body stalls: helper_server_slow_start sends the headers
- * of a chunked POST /v1/batches (gzip body given, copied) from a thread
- * and holds the body back until helper_server_slow_finish, which lets it
- * go, waits and returns the HTTP status (0 if the request failed). */
+ * of a chunked POST /v1/batches (gzip body given, copied) from a thread,
+ * with "Expect: 100-continue", and once the server has answered "100
+ * Continue" (it authenticated the upload and gave it its place) sends one
+ * byte of the body and holds the rest back until helper_server_slow_finish,
+ * which lets it go, waits and returns the HTTP status (0 if the request
+ * failed). */
 struct helper_server_slow;
 struct helper_server_slow *helper_server_slow_start(struct helper_server *s,
 						     const char *token,
 						     const void *gz,
 						     size_t len);
-/* 1 once the headers and the first body byte have been sent. */
+/* 1 once the server holds the upload (100 Continue came back) and its
+ * first body byte has been sent. */
 int helper_server_slow_started(const struct helper_server_slow *sl);
+/* Waits up to timeout_ms for that: 1 when the server holds the upload; 0
+ * when the request ended first (refused: its status comes from _finish);
+ * -1 at the timeout, after printing what it waited for and the end of the
+ * server's log. Not a race on which request the server saw first: the
+ * server itself says it took the upload. */
+int helper_server_slow_wait(const struct helper_server_slow *sl,
+			    long timeout_ms);
 long helper_server_slow_finish(struct helper_server_slow *sl);
 
 /* A batch of n outreach events, seq first..first+n-1, event i's id made

@@ -1251,16 +1251,13 @@ static void test_revoked_mid_upload(void **state)
 	struct helper_server_slow *sl;
 	unsigned char *gz = NULL;
 	size_t len = 0;
-	int i;
 
 	(void)state;
 	assert_non_null(json);
 	assert_int_equal(tb_gz_compress(json, strlen(json), 6, &gz, &len), 0);
 	sl = helper_server_slow_start(&srv, tok_m, gz, len);
 	assert_non_null(sl);
-	for (i = 0; i < 500 && !helper_server_slow_started(sl); i++)
-		usleep(10000);
-	assert_true(helper_server_slow_started(sl));
+	assert_int_equal(helper_server_slow_wait(sl, 20000), 1);
 	assert_int_equal(helper_server_run(&srv, NULL, 0, revoke), 0);
 	assert_int_equal(helper_server_slow_finish(sl), 401);
 	assert_int_equal(helper_server_count(&srv, "SELECT count(*) FROM events "

@@ -177,7 +177,6 @@ static void test_sigterm_waits_for_upload(void **state)
 	char tok[65], *json;
 	unsigned char *gz = NULL;
 	size_t len = 0;
-	int i;
 
 	(void)state;
 	assert_int_equal(helper_server_setup(&s), 0);
@@ -188,10 +187,8 @@ static void test_sigterm_waits_for_upload(void **state)
 	assert_int_equal(tb_gz_compress(json, strlen(json), -1, &gz, &len), 0);
 	sl = helper_server_slow_start(&s, tok, gz, len);
 	assert_non_null(sl);
-	for (i = 0; !helper_server_slow_started(sl) && i < 500; i++)
-		usleep(10000);
-	assert_true(helper_server_slow_started(sl));
-	usleep(200000); /* the headers reach the server */
+	/* The server holds it (it answered 100 Continue) */
+	assert_int_equal(helper_server_slow_wait(sl, 20000), 1);
 	helper_server_signal(&s, SIGTERM);
 	/* Still running: it waits for the upload in flight. */
 	assert_int_equal(helper_server_wait(&s, 500), -1);
@@ -214,7 +211,6 @@ static void test_slow_upload_cut(void **state)
 	char tok[65], *json;
 	unsigned char *gz = NULL;
 	size_t len = 0;
-	int i;
 
 	(void)state;
 	assert_int_equal(helper_server_setup(&s), 0);
@@ -225,8 +221,7 @@ static void test_slow_upload_cut(void **state)
 	assert_int_equal(tb_gz_compress(json, strlen(json), -1, &gz, &len), 0);
 	sl = helper_server_slow_start(&s, tok, gz, len);
 	assert_non_null(sl);
-	for (i = 0; !helper_server_slow_started(sl) && i < 500; i++)
-		usleep(10000);
+	assert_int_equal(helper_server_slow_wait(sl, 20000), 1);
 	usleep(2200000); /* past the 1 s limit (whole seconds are compared) */
 	assert_int_equal(helper_server_slow_finish(sl), 0); /* cut, no answer */
 	assert_int_equal(helper_server_count(&s, "SELECT count(*) FROM events"),

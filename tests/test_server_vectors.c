@@ -405,7 +405,6 @@ static void send_it(const char *name, const struct request *q,
 {
 	sqlite3 *db = NULL;
 	struct helper_server_slow *slow = NULL;
-	int i;
 
 	if (q->condition && strcmp(q->condition, "unavailable") == 0) {
 		if (sqlite3_open(srv.db, &db) != SQLITE_OK ||
@@ -422,10 +421,9 @@ static void send_it(const char *name, const struct request *q,
 		if (tb_gz_compress("{}", 2, -1, &gz, &len) == 0)
 			slow = helper_server_slow_start(&srv, token, gz, len);
 		tb_free(gz);
-		for (i = 0; slow && !helper_server_slow_started(slow) && i < 500;
-		     i++)
-			usleep(10000);
-		usleep(100000);
+		if (!slow || helper_server_slow_wait(slow, 20000) != 1)
+			fail_vec(name, "the server did not take the held "
+				 "upload");
 	}
 	helper_server_request(&srv, q->method, q->path,
 			      token[0] ? token : NULL, q->ctype, q->cenc,

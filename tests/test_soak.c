@@ -25,7 +25,9 @@
  *   TB_SOAK_AGENTS=200 TB_SOAK_SECONDS=300 ./build-hostile/test_soak
  * TB_SOAK_SEED replays a run's random choices (the kill moments and the
  * link's cuts still depend on timing). Every loop is bounded in count and
- * time; network only to 127.0.0.1.
+ * time, and a watchdog thread holds each phase to a budget: past it the
+ * test fails at once, naming the phase, with the end of the server's,
+ * agents' and proxy's logs. Network only to 127.0.0.1.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -86,6 +88,15 @@ static atomic_int stop_flag;
 static atomic_long restarts, failed_restarts, failed_ops, bad_ids;
 static struct helper_proc_bg proxy; /* pid 0 when not running */
 
+/* The watchdog: each phase of the test names what it waits for and by
+ * when; past that the test fails at once, saying so, with the end of the
+ * server's log and of the agents' logs, instead of running into ctest's
+ * timeout with nothing said. */
+static pthread_mutex_t phase_lock = PTHREAD_MUTEX_INITIALIZER;
+static const char *phase_what;
+static long long phase_deadline; /* ms; 0: no phase */
+static atomic_int watchdog_stop;
+
 static long long now_ms(void)
 {
 	struct timespec t;
@@ -116,6 +127,59 @@ static long env_long(const char *name, long def, long min, long max)
 		return def;
 	}
 	return n;
+}
+
+static void phase(const char *what, long budget_ms)
+{
+	pthread_mutex_lock(&phase_lock);
+	phase_what = what;
+	phase_deadline = now_ms() + budget_ms;
+	pthread_mutex_unlock(&phase_lock);
+}
+
+/* The last max bytes of a file on stderr. */
+static void print_tail(const char *label, const char *path, size_t max)
+{
+	size_t len = 0;
+	char *text = helper_proc_read_file(path, &len);
+
+	if (!text)
+		return;
+	fprintf(stderr, "---- the end of %s (%s)\n%s\n", label, path,
+		len > max ? text + len - max : text);
+	free(text);
+}
+
+static void *watchdog(void *arg)
+{
+	const char *what;
+	long long deadline;
+	int i;
+
+	(void)arg;
+	while (!atomic_load(&watchdog_stop)) {
+		sleep_ms(200);
+		pthread_mutex_lock(&phase_lock);
+		what = phase_what;
+		deadline = phase_deadline;
+		pthread_mutex_unlock(&phase_lock);
+		if (!deadline || now_ms() < deadline)
+			continue;
+		fprintf(stderr, "test_soak: FAILED: still %s past its time "
+			"(seed %u); the server is pid %ld, the proxy pid %ld\n",
+			what, seed, (long)srv.pid, (long)proxy.pid);
+		helper_server_log_tail(&srv, 3000);
+		for (i = 0; agents && i < nagents && i < 3; i++)
+			print_tail("an agent's `run`", agents[i].bg.err_path,
+				   1000);
+		print_tail("the proxy", proxy.err_path, 1000);
+		for (i = 0; agents && i < nagents; i++)
+			helper_proc_bg_signal(&agents[i].bg, SIGKILL);
+		helper_proc_bg_signal(&proxy, SIGKILL);
+		helper_server_signal(&srv, SIGKILL);
+		_exit(1);
+	}
+	return NULL;
 }
 
 /* ---- setup --------------------------------------------------------------- */
@@ -440,7 +504,7 @@ static void test_soak(void **state)
 {
 	struct helper_proc_result r;
 	struct figures fig = { 0 };
-	pthread_t rec[RECORDERS], kill_t;
+	pthread_t rec[RECORDERS], kill_t, dog;
 	char target[32], seed_s[32], port_file[400], max_s[32], url[64];
 	const char *pargv[] = { TB_FAULTPROXY_BIN, "--target", target,
 				"--cut-rate", CUT_RATE, "--max-cut-bytes",
@@ -454,7 +518,10 @@ static void test_soak(void **state)
 	int i;
 
 	(void)state;
+	assert_int_equal(pthread_create(&dog, NULL, watchdog, NULL), 0);
 	/* the server, and the proxy in front of it */
+	phase("starting the server, the proxy and the agents",
+	      60000 + 500L * nagents);
 	assert_int_equal(helper_server_up(&srv), 0);
 	snprintf(target, sizeof(target), "127.0.0.1:%u", srv.port);
 	snprintf(seed_s, sizeof(seed_s), "%u", seed);
@@ -478,6 +545,9 @@ static void test_soak(void **state)
 		"(seed %u)\n", nagents, now_ms() - t0, soak_ms / 1000, seed);
 
 	t0 = now_ms();
+	/* a recorder's command is bounded by helper_proc_run's 30 s */
+	phase("waiting for the recorder and killer threads to end",
+	      soak_ms + 60000);
 	for (i = 0; i < RECORDERS; i++)
 		assert_int_equal(pthread_create(&rec[i], NULL, recorder,
 						(void *)(uintptr_t)(i + 1)), 0);
@@ -492,6 +562,7 @@ static void test_soak(void **state)
 	assert_true(srv.pid != 0);
 
 	/* the faults are over: every queue empties */
+	phase("waiting for the agents' queues to empty", CONVERGE_MS + 20000);
 	conv = converge();
 	assert_true(conv >= 0);
 	for (i = 0; i < nagents; i++) {
@@ -506,6 +577,8 @@ static void test_soak(void **state)
 		want_revisions += a->revisions;
 		recorded += (int64_t)a->nev;
 	}
+	phase("stopping the agents and checking their stores",
+	      30000 + 1000L * nagents);
 	for (i = 0; i < nagents; i++) {
 		struct sk_agent *a = &agents[i];
 
@@ -526,6 +599,7 @@ static void test_soak(void **state)
 			"DISTINCT seq) FROM event_history WHERE device = '%s'",
 			a->h.device), a->revisions);
 	}
+	phase("stopping the proxy and checking the server", 120000);
 	helper_proc_bg_signal(&proxy, SIGTERM);
 	assert_int_equal(helper_proc_bg_wait(&proxy, 10000, &r), 0);
 	text = strstr(r.out, "faultproxy: connections ");
@@ -575,6 +649,8 @@ static void test_soak(void **state)
 	assert_true(cuts > 0);
 	assert_int_equal(helper_server_stop(&srv), 0);
 	assert_int_equal(helper_server_integrity(srv.db), 0);
+	atomic_store(&watchdog_stop, 1);
+	pthread_join(dog, NULL);
 }
 
 static int group_setup(void **state)
@@ -594,6 +670,8 @@ static int group_teardown(void **state)
 	int i;
 
 	(void)state;
+	atomic_store(&watchdog_stop, 1); /* a failed assert left it running */
+	phase("tearing down", 60000);
 	for (i = 0; agents && i < nagents; i++) {
 		struct helper_proc_result r;
 
