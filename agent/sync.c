@@ -124,12 +124,6 @@ static void describe_status(struct ctx *c, const struct tb_http_reply *r)
 			 r->status);
 }
 
-static int transient_status(long status)
-{
-	return status == 429 || status == 503 || status == 502 ||
-	       status == 504 || status == 500;
-}
-
 /* One request, tried again on temporary failures. 0 with *r set when a
  * non-temporary HTTP status arrived. started: the first try is the POST
  * already running (tb_http_post_start); only its outcome is collected. */
@@ -147,7 +141,7 @@ static int request(struct ctx *c, const char *path, const void *body,
 			rc = body ? tb_http_post_gzip_json(c->http, path, body,
 							   len, r)
 				  : tb_http_get(c->http, path, r);
-		if (rc == 0 && !transient_status((*r)->status))
+		if (rc == 0 && !tb_http_status_retry((unsigned)(*r)->status))
 			return 0;
 		if (rc == 0) {
 			describe_status(c, *r);
@@ -155,7 +149,7 @@ static int request(struct ctx *c, const char *path, const void *body,
 			rc = ((*r)->status == 429 || (*r)->status == 503)
 				     ? TB_EAGAIN
 				     : TB_ENET;
-		} else if (rc == TB_ENET) {
+		} else if (tb_err_retry(rc)) {
 			snprintf(c->msg, c->msglen, "%s",
 				 tb_http_errmsg(c->http));
 		} else {
