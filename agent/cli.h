@@ -15,8 +15,8 @@
  * Config keys: server, school, token, device (required; written by init),
  * ca_file, data_dir (optional). Other keys are left for later features.
  */
-#ifndef TB_CLI_H
-#define TB_CLI_H
+#ifndef TB_AGENT_CLI_H
+#define TB_AGENT_CLI_H
 
 #include <limits.h>
 #include <stdio.h>

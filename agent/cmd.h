@@ -9,8 +9,8 @@
  * cmd_show.c (list, show, export), cmd_import.c (import),
  * cmd_status.c (status), cmd_sync.c (sync, run).
  */
-#ifndef TB_CMD_H
-#define TB_CMD_H
+#ifndef TB_AGENT_CMD_H
+#define TB_AGENT_CMD_H
 
 #include "agent/cli.h"
 

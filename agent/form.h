@@ -8,8 +8,8 @@
  * through tb_event_set, so every value passes its field's rule, and every
  * refusal names the field and the rule (the message of common/event.c).
  */
-#ifndef TB_FORM_H
-#define TB_FORM_H
+#ifndef TB_AGENT_FORM_H
+#define TB_AGENT_FORM_H
 
 #include <getopt.h>
 #include <stddef.h>

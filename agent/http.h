@@ -16,8 +16,8 @@
  *   TB_ENOMEM
  * with a plain-words reason in tb_http_errmsg().
  */
-#ifndef TB_HTTP_H
-#define TB_HTTP_H
+#ifndef TB_AGENT_HTTP_H
+#define TB_AGENT_HTTP_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -6,8 +6,8 @@
  * newer file, or a SQLite file that is not a tienbo store, is refused
  * without a single write.
  */
-#ifndef TB_SCHEMA_H
-#define TB_SCHEMA_H
+#ifndef TB_AGENT_SCHEMA_H
+#define TB_AGENT_SCHEMA_H
 
 #include <stddef.h>
 

@@ -36,8 +36,8 @@
  * data directory is read-only", ... for TB_EIO). SQLITE_BUSY after the busy
  * timeout is TB_EAGAIN.
  */
-#ifndef TB_STORE_H
-#define TB_STORE_H
+#ifndef TB_AGENT_STORE_H
+#define TB_AGENT_STORE_H
 
 #include <stddef.h>
 #include <stdint.h>

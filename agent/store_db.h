@@ -7,8 +7,8 @@
  * written. Every function returns 0 or a code of common/err.h and, on
  * failure, leaves the reason in s->errmsg.
  */
-#ifndef TB_STORE_DB_H
-#define TB_STORE_DB_H
+#ifndef TB_AGENT_STORE_DB_H
+#define TB_AGENT_STORE_DB_H
 
 #include <sqlite3.h>
 #include <stdint.h>

@@ -10,8 +10,8 @@
  * wire_bytes is the length of the event's batch encoding, kept to size
  * batches and to report the queue without encoding it.
  */
-#ifndef TB_STORE_ROW_H
-#define TB_STORE_ROW_H
+#ifndef TB_AGENT_STORE_ROW_H
+#define TB_AGENT_STORE_ROW_H
 
 #include <sqlite3.h>
 #include <stdint.h>

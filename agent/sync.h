@@ -25,8 +25,8 @@
  * person. The stop flag is looked at between batches and while waiting; a
  * batch already sent is finished first, so stopping loses nothing.
  */
-#ifndef TB_SYNC_H
-#define TB_SYNC_H
+#ifndef TB_AGENT_SYNC_H
+#define TB_AGENT_SYNC_H
 
 #include <signal.h>
 #include <stddef.h>

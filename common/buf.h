@@ -11,8 +11,8 @@
  * buffer (TB_BUF_INIT); tb_buf_free accepts NULL and an empty buffer.
  * The buffer owns p; tb_buf_detach hands it over.
  */
-#ifndef TB_BUF_H
-#define TB_BUF_H
+#ifndef TB_COMMON_BUF_H
+#define TB_COMMON_BUF_H
 
 #include <stddef.h>
 

@@ -13,8 +13,8 @@
  * 4096 bytes is refused with a message "FILE:LINE: problem (key 'k')".
  * Files are written atomically (temporary file, fsync, rename).
  */
-#ifndef TB_CONFIG_H
-#define TB_CONFIG_H
+#ifndef TB_COMMON_CONFIG_H
+#define TB_COMMON_CONFIG_H
 
 #include <stddef.h>
 #include <sys/types.h>

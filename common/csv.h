@@ -13,8 +13,8 @@
  * it prefixes with a single quote inside the quotes); ends records with
  * CRLF. tb_csv_write_bom writes the UTF-8 BOM Excel needs for diacritics.
  */
-#ifndef TB_CSV_H
-#define TB_CSV_H
+#ifndef TB_COMMON_CSV_H
+#define TB_COMMON_CSV_H
 
 #include <stddef.h>
 #include <stdio.h>

@@ -17,8 +17,8 @@
  *                          (from = TB_DATE_MIN; a plan narrows it to its start)
  * Years are limited to TB_YEAR_MIN..TB_YEAR_MAX.
  */
-#ifndef TB_DATE_H
-#define TB_DATE_H
+#ifndef TB_COMMON_DATE_H
+#define TB_COMMON_DATE_H
 
 #include <stddef.h>
 #include <stdint.h>

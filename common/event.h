@@ -26,8 +26,8 @@
  * - choices: one of the listed codes; booleans: yes/no (true/false, 1/0).
  * - revision 1..TB_REVISION_MAX; seq 1..INT64_MAX when assigned.
  */
-#ifndef TB_EVENT_H
-#define TB_EVENT_H
+#ifndef TB_COMMON_EVENT_H
+#define TB_COMMON_EVENT_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -5,8 +5,8 @@
  * the way SQLite's OOM tests do. tb_free(NULL) is a no-op. Not thread-safe
  * in its failure counter; tests that inject failures run single-threaded.
  */
-#ifndef TB_MEM_H
-#define TB_MEM_H
+#ifndef TB_COMMON_MEM_H
+#define TB_COMMON_MEM_H
 
 #include <stddef.h>
 

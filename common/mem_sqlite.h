@@ -8,8 +8,8 @@
  * nothing. Thread-safe as SQLite's configuration is: call it from one
  * thread before others use SQLite.
  */
-#ifndef TB_MEM_SQLITE_H
-#define TB_MEM_SQLITE_H
+#ifndef TB_COMMON_MEM_SQLITE_H
+#define TB_COMMON_MEM_SQLITE_H
 
 /* Routes sqlite3's memory through tb_malloc/tb_realloc/tb_free. 0, or
  * TB_ECONFLICT when SQLite is already initialised, TB_EIO otherwise. */

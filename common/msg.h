@@ -5,8 +5,8 @@
  * does not want the text). The text is truncated to fit, always
  * terminated.
  */
-#ifndef TB_MSG_H
-#define TB_MSG_H
+#ifndef TB_COMMON_MSG_H
+#define TB_COMMON_MSG_H
 
 #include <stddef.h>
 

@@ -6,8 +6,8 @@
  * input is NUL-terminated; a NUL ends the string and is never part of a
  * sequence.
  */
-#ifndef TB_UTF8_H
-#define TB_UTF8_H
+#ifndef TB_COMMON_UTF8_H
+#define TB_COMMON_UTF8_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -10,8 +10,8 @@
  * never calls into. struct MHD_Connection (opaque in microhttpd.h) is
  * defined here: the request's headers in, the queued response out.
  */
-#ifndef FAKE_MHD_H
-#define FAKE_MHD_H
+#ifndef TB_FUZZ_FAKE_MHD_H
+#define TB_FUZZ_FAKE_MHD_H
 
 #include <stddef.h>
 

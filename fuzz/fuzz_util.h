@@ -5,8 +5,8 @@
  *
  * Linked into every fuzz_*.c executable by cmake/fuzz.cmake.
  */
-#ifndef FUZZ_UTIL_H
-#define FUZZ_UTIL_H
+#ifndef TB_FUZZ_FUZZ_UTIL_H
+#define TB_FUZZ_FUZZ_UTIL_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -22,8 +22,8 @@
  *    event in the acknowledgement; the agent marks it rejected with the
  *    reason and moves on.
  */
-#ifndef TB_BATCH_H
-#define TB_BATCH_H
+#ifndef TB_PROTOCOL_BATCH_H
+#define TB_PROTOCOL_BATCH_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -6,8 +6,8 @@
  * protocol/batch.h (batches and their writer), protocol/event_json.h (one
  * event) and protocol/wire.h (version, limits, routes, headers).
  */
-#ifndef TB_CODEC_H
-#define TB_CODEC_H
+#ifndef TB_PROTOCOL_CODEC_H
+#define TB_PROTOCOL_CODEC_H
 
 #include <stddef.h>
 #include <stdint.h>

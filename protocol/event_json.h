@@ -14,8 +14,8 @@
  * event, always. Readers are strict about JSON types (see PROTOCOL.md
  * "JSON types") and name the field in every message.
  */
-#ifndef TB_EVENT_JSON_H
-#define TB_EVENT_JSON_H
+#ifndef TB_PROTOCOL_EVENT_JSON_H
+#define TB_PROTOCOL_EVENT_JSON_H
 
 #include <stddef.h>
 

@@ -7,8 +7,8 @@
  * streams, a wrong magic, a bad CRC, a truncated stream or trailing garbage
  * are TB_EINVAL.
  */
-#ifndef TB_GZ_H
-#define TB_GZ_H
+#ifndef TB_PROTOCOL_GZ_H
+#define TB_PROTOCOL_GZ_H
 
 #include <stddef.h>
 

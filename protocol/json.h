@@ -23,8 +23,8 @@
  *    caller drops the buffer's content.
  * Everything returned points into the caller's tree (borrowed).
  */
-#ifndef TB_JSON_H
-#define TB_JSON_H
+#ifndef TB_PROTOCOL_JSON_H
+#define TB_PROTOCOL_JSON_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -8,8 +8,8 @@
  * HTTP spells them; comparisons of header names are case-insensitive
  * (RFC 9110), so the agent's reply parser lower-cases what it reads.
  */
-#ifndef TB_WIRE_H
-#define TB_WIRE_H
+#ifndef TB_PROTOCOL_WIRE_H
+#define TB_PROTOCOL_WIRE_H
 
 #include <stdint.h>
 

@@ -6,8 +6,8 @@
  * bounded: a child still running at its timeout is killed with SIGKILL and
  * reported as such.
  */
-#ifndef HELPER_PROC_H
-#define HELPER_PROC_H
+#ifndef TB_TESTS_HELPER_PROC_H
+#define TB_TESTS_HELPER_PROC_H
 
 #include <stddef.h>
 #include <sys/types.h>

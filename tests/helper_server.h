@@ -7,8 +7,8 @@
  * Every wait is bounded in count and time. Functions return 0 / a status
  * and never abort, so the calling test asserts on the result.
  */
-#ifndef HELPER_SERVER_H
-#define HELPER_SERVER_H
+#ifndef TB_TESTS_HELPER_SERVER_H
+#define TB_TESTS_HELPER_SERVER_H
 
 #include <stddef.h>
 #include <stdint.h>

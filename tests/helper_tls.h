@@ -10,8 +10,8 @@
  * Loopback only. Every call is bounded in time; nothing aborts, the
  * caller asserts on the results.
  */
-#ifndef HELPER_TLS_H
-#define HELPER_TLS_H
+#ifndef TB_TESTS_HELPER_TLS_H
+#define TB_TESTS_HELPER_TLS_H
 
 #include <stddef.h>
 
