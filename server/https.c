@@ -1,15 +1,15 @@
-/* http.c - the libmicrohttpd daemon, routing, /healthz and /v1/cursor
- * (see http.h).
+/* https.c - the libmicrohttpd daemon, routing, /healthz and /v1/cursor
+ * (see https.h).
  *
  * Threads: MHD runs a pool of `workers` threads, each polling its share of
  * the connections (epoll) and calling the access handler for them; a
  * handler runs to completion on its thread, including the SQLite work of a
- * batch (server/store.h explains the connections and the write lock).
+ * batch (server/dbpool.h explains the connections and the write lock).
  * Request state lives in struct req from the first call of the access
  * handler to MHD's completion notice; `active` counts requests between the
- * two, which is what tb_http_drain waits on.
+ * two, which is what tb_https_drain waits on.
  */
-#include "server/http.h"
+#include "server/https.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,16 +31,16 @@
 #include "server/merge.h"
 #include "server/report_http.h"
 #include "server/resp.h"
-#include "server/store.h"
+#include "server/dbpool.h"
 #include "server/upload.h"
 
 /* Bytes of body dropped from a request that takes none before cutting. */
 #define OTHER_BODY_MAX (64 * 1024)
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
-struct tb_http {
+struct tb_https {
 	struct MHD_Daemon *d;
-	struct tb_store *store;
+	struct tb_dbpool *pool;
 	const struct tb_plan_set *plans; /* borrowed, for the report routes */
 	struct tb_upload_env up;
 	char *cert, *key;
@@ -68,14 +68,14 @@ static long ms_since(const struct timespec *t0)
 	       (now.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
-static enum MHD_Result healthz(struct tb_http *h, struct MHD_Connection *c,
+static enum MHD_Result healthz(struct tb_https *h, struct MHD_Connection *c,
 			       const char *method)
 {
 	char *body;
 
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return tb_resp_not_allowed(c, "GET, HEAD", "/healthz");
-	if (!tb_store_conn(h->store))
+	if (!tb_dbpool_conn(h->pool))
 		return tb_resp_error(c, &h->up.resp, 503, NULL,
 				     "database unavailable", -1, 0);
 	body = tb_strdup("{\"status\":\"ok\"}");
@@ -84,7 +84,7 @@ static enum MHD_Result healthz(struct tb_http *h, struct MHD_Connection *c,
 	return tb_resp_body(c, 200, body, strlen(body), NULL);
 }
 
-static enum MHD_Result cursor(struct tb_http *h, struct MHD_Connection *c,
+static enum MHD_Result cursor(struct tb_https *h, struct MHD_Connection *c,
 			      const char *method)
 {
 	struct tb_principal who;
@@ -104,7 +104,7 @@ static enum MHD_Result cursor(struct tb_http *h, struct MHD_Connection *c,
 	if (!device || !tb_uuid_valid(device))
 		return tb_resp_error(c, &h->up.resp, 400, NULL,
 				     "device: give ?device=<uuid>", -1, 0);
-	rc = tb_merge_cursor(tb_store_conn(h->store), &who, device, &through,
+	rc = tb_merge_cursor(tb_dbpool_conn(h->pool), &who, device, &through,
 			     &res);
 	if (rc < 0)
 		return tb_resp_error(c, &h->up.resp, 503, NULL,
@@ -119,7 +119,7 @@ static enum MHD_Result cursor(struct tb_http *h, struct MHD_Connection *c,
 }
 
 /* Routes a request whose whole body (if any) has been received. */
-static enum MHD_Result route(struct tb_http *h, struct MHD_Connection *c,
+static enum MHD_Result route(struct tb_https *h, struct MHD_Connection *c,
 			     const char *url, const char *method,
 			     const struct req *r)
 {
@@ -130,10 +130,10 @@ static enum MHD_Result route(struct tb_http *h, struct MHD_Connection *c,
 	if (strcmp(url, "/v1/cursor") == 0)
 		return cursor(h, c, method);
 	if (strncmp(url, "/v1/admin/", 10) == 0)
-		return tb_admin_handle(c, h->store, &h->up.resp,
+		return tb_admin_handle(c, h->pool, &h->up.resp,
 				       h->up.busy_timeout_ms, url + 10, method);
 	if (tb_report_http_route(url))
-		return tb_report_http_handle(c, h->store, h->plans,
+		return tb_report_http_handle(c, h->pool, h->plans,
 					     &h->up.resp, url, method, r->form,
 					     r->form_len <= sizeof(r->form)
 						     ? r->form_len : 0);
@@ -145,7 +145,7 @@ static enum MHD_Result route(struct tb_http *h, struct MHD_Connection *c,
  * be refused before their body is read (MHD then closes the connection);
  * everything else is answered once the request is complete, which keeps
  * the connection open for the next request. */
-static enum MHD_Result first_call(struct tb_http *h, struct req *r,
+static enum MHD_Result first_call(struct tb_https *h, struct req *r,
 				  struct MHD_Connection *c, const char *url,
 				  const char *method)
 {
@@ -170,7 +170,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c,
 				 const char *version, const char *data,
 				 size_t *size, void **con_cls)
 {
-	struct tb_http *h = cls;
+	struct tb_https *h = cls;
 	struct req *r = *con_cls;
 	enum MHD_Result ret;
 	size_t n = *size;
@@ -211,7 +211,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	static const char *const why[] = { "", " (connection error)",
 					   " (timed out)", " (shutdown)",
 					   " (read error)", " (client gone)" };
-	struct tb_http *h = cls;
+	struct tb_https *h = cls;
 	struct req *r = *con_cls;
 
 	(void)c;
@@ -293,13 +293,13 @@ bad:
 	return TB_ECONFIG;
 }
 
-int tb_http_start(const struct tb_http_opts *o, struct tb_store *store,
-		  struct tb_http **out, char *msg, size_t msglen)
+int tb_https_start(const struct tb_https_opts *o, struct tb_dbpool *pool,
+		  struct tb_https **out, char *msg, size_t msglen)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen = 0;
 	const union MHD_DaemonInfo *info;
-	struct tb_http *h;
+	struct tb_https *h;
 	unsigned flags;
 	int v6 = 0, rc;
 
@@ -310,9 +310,9 @@ int tb_http_start(const struct tb_http_opts *o, struct tb_store *store,
 	rc = parse_listen(o->listen, &ss, &sslen, &v6, msg, msglen);
 	if (rc < 0)
 		goto out;
-	h->store = store;
+	h->pool = pool;
 	h->plans = o->plans;
-	h->up.store = store;
+	h->up.pool = pool;
 	h->up.resp.retry_after = o->retry_after;
 	h->up.busy_timeout_ms = o->busy_timeout_ms;
 	h->up.upload_timeout_s = o->upload_timeout;
@@ -350,16 +350,16 @@ int tb_http_start(const struct tb_http_opts *o, struct tb_store *store,
 	*out = h;
 	h = NULL;
 out:
-	tb_http_stop(h);
+	tb_https_stop(h);
 	return rc;
 }
 
-unsigned tb_http_port(const struct tb_http *h)
+unsigned tb_https_port(const struct tb_https *h)
 {
 	return h->port;
 }
 
-void tb_http_quiesce(struct tb_http *h)
+void tb_https_quiesce(struct tb_https *h)
 {
 	MHD_socket fd;
 
@@ -370,7 +370,7 @@ void tb_http_quiesce(struct tb_http *h)
 		close(fd);
 }
 
-long tb_http_drain(struct tb_http *h, long timeout_ms)
+long tb_https_drain(struct tb_https *h, long timeout_ms)
 {
 	struct timespec t0, pause = { 0, 10 * 1000000L };
 	long left;
@@ -382,7 +382,7 @@ long tb_http_drain(struct tb_http *h, long timeout_ms)
 	return left;
 }
 
-void tb_http_stop(struct tb_http *h)
+void tb_https_stop(struct tb_https *h)
 {
 	if (!h)
 		return;
