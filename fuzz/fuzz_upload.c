@@ -4,7 +4,7 @@
  * _finish, with server/auth.c, server/merge.c, the roll-up triggers of
  * server/rollup.c and a real SQLite store in the scratch directory).
  *
- * The server's access handler (server/http.c) is static and tied to a
+ * The server's access handler (server/https.c) is static and tied to a
  * running MHD daemon, so the narrowest in-process entry that takes headers
  * and a body is the upload handler itself; fake_mhd.c stands in for MHD's
  * connection (headers in, queued response out).
@@ -60,7 +60,7 @@
 #include "server/db.h"
 #include "server/resp.h"
 #include "server/rollup.h"
-#include "server/store.h"
+#include "server/dbpool.h"
 #include "server/upload.h"
 
 #define SEP "\n@@\n"
@@ -76,7 +76,7 @@ enum {
 	F_ODD = 1 << 7
 };
 
-static struct tb_store *store;
+static struct tb_dbpool *pool;
 static struct tb_upload_env env;
 static char tokens[3][TB_TOKEN_LEN + 1];
 static char auth[3][TB_TOKEN_LEN + 16];
@@ -87,9 +87,9 @@ struct counts {
 
 static sqlite3 *db(void)
 {
-	sqlite3 *d = tb_store_conn(store);
+	sqlite3 *d = tb_dbpool_conn(pool);
 
-	fuzz_util_check(d != NULL, "store connection");
+	fuzz_util_check(d != NULL, "pool connection");
 	return d;
 }
 
@@ -165,8 +165,8 @@ static void setup(void)
 	int64_t id;
 
 	fuzz_util_path(path, sizeof(path), "server.db");
-	if (tb_store_create(path, &o, &store, msg, sizeof(msg)) != 0) {
-		fprintf(stderr, "store: %s\n", msg);
+	if (tb_dbpool_create(path, &o, &pool, msg, sizeof(msg)) != 0) {
+		fprintf(stderr, "dbpool: %s\n", msg);
 		abort();
 	}
 	fuzz_util_check(tb_rollup_init(db(), msg, sizeof(msg)) == 0,
@@ -179,7 +179,7 @@ static void setup(void)
 		snprintf(auth[i], sizeof(auth[i]), "Bearer %s", tokens[i]);
 	}
 	env.resp.retry_after = 5;
-	env.store = store;
+	env.pool = pool;
 	env.busy_timeout_ms = 1000;
 	env.upload_timeout_s = 0;
 	env.tally = tb_upload_tally_create(4, 1);
@@ -427,7 +427,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t h = fuzz_util_hash(data, size);
 	int n = 0;
 
-	if (!store)
+	if (!pool)
 		setup();
 	reset_db();
 	while (p <= end && n++ < MAX_REQUESTS) {

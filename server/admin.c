@@ -11,11 +11,11 @@
 #include "common/mem.h"
 #include "server/auth.h"
 #include "server/export.h"
-#include "server/store.h"
+#include "server/dbpool.h"
 
 struct admin {
 	struct MHD_Connection *c;
-	struct tb_store *store;
+	struct tb_dbpool *pool;
 	const struct tb_resp_env *env;
 	long busy_ms;
 };
@@ -96,7 +96,7 @@ static enum MHD_Result admin_devices(struct admin *a)
 
 	if (!list)
 		return from_rc(a, TB_ENOMEM, "out of memory");
-	rc = tb_auth_devices(tb_store_conn(a->store), arg(a->c, "school"),
+	rc = tb_auth_devices(tb_dbpool_conn(a->pool), arg(a->c, "school"),
 			     device_json, list);
 	if (rc != 0) {
 		cJSON_Delete(list);
@@ -124,7 +124,7 @@ static enum MHD_Result admin_export(struct admin *a)
 	f = open_memstream(&buf, &len);
 	if (!f)
 		return from_rc(a, TB_ENOMEM, "out of memory");
-	rc = tb_export(tb_store_conn(a->store), &o, f, &n, msg, sizeof(msg));
+	rc = tb_export(tb_dbpool_conn(a->pool), &o, f, &n, msg, sizeof(msg));
 	if (fclose(f) != 0 && rc == TB_OK)
 		rc = TB_ENOMEM;
 	if (rc < 0) {
@@ -150,11 +150,11 @@ static enum MHD_Result admin_enroll(struct admin *a)
 	s.district = arg(a->c, "district");
 	s.level = arg(a->c, "level");
 	s.province = arg(a->c, "province");
-	if (tb_store_write_begin(a->store, a->busy_ms) < 0)
+	if (tb_dbpool_write_begin(a->pool, a->busy_ms) < 0)
 		return from_rc(a, TB_EAGAIN, "the database is busy");
-	rc = tb_auth_enroll(tb_store_conn(a->store), &s, token, &id, msg,
+	rc = tb_auth_enroll(tb_dbpool_conn(a->pool), &s, token, &id, msg,
 			    sizeof(msg));
-	tb_store_write_end(a->store);
+	tb_dbpool_write_end(a->pool);
 	if (rc < 0)
 		return from_rc(a, rc, msg[0] ? msg : "cannot enroll");
 	o = cJSON_CreateObject();
@@ -179,13 +179,13 @@ static enum MHD_Result admin_revoke(struct admin *a)
 	if ((p != NULL) + (d != NULL) + (s != NULL) != 1)
 		return from_rc(a, TB_EINVAL, "give one of token_prefix, device, "
 			       "school");
-	if (tb_store_write_begin(a->store, a->busy_ms) < 0)
+	if (tb_dbpool_write_begin(a->pool, a->busy_ms) < 0)
 		return from_rc(a, TB_EAGAIN, "the database is busy");
-	rc = tb_auth_revoke(tb_store_conn(a->store),
+	rc = tb_auth_revoke(tb_dbpool_conn(a->pool),
 			    p ? TB_REVOKE_PREFIX
 			      : d ? TB_REVOKE_DEVICE : TB_REVOKE_SCHOOL,
 			    p ? p : d ? d : s, &n, msg, sizeof(msg));
-	tb_store_write_end(a->store);
+	tb_dbpool_write_end(a->pool);
 	if (rc < 0)
 		return from_rc(a, rc, msg[0] ? msg : "cannot revoke");
 	o = cJSON_CreateObject();
@@ -195,21 +195,21 @@ static enum MHD_Result admin_revoke(struct admin *a)
 }
 
 enum MHD_Result tb_admin_handle(struct MHD_Connection *c,
-				struct tb_store *store,
+				struct tb_dbpool *pool,
 				const struct tb_resp_env *env,
 				long busy_timeout_ms, const char *sub,
 				const char *method)
 {
-	struct admin a = { c, store, env, busy_timeout_ms };
+	struct admin a = { c, pool, env, busy_timeout_ms };
 	char buf[128];
 	const char *token = tb_resp_bearer(c, buf, sizeof(buf));
 	int is_get = strcmp(method, "GET") == 0;
 	int is_post = strcmp(method, "POST") == 0;
 	int rc;
 
-	if (!tb_store_conn(store))
+	if (!tb_dbpool_conn(pool))
 		return from_rc(&a, TB_EAGAIN, "database unavailable");
-	rc = token ? tb_auth_admin(tb_store_conn(store), token) : TB_EAUTH;
+	rc = token ? tb_auth_admin(tb_dbpool_conn(pool), token) : TB_EAUTH;
 	if (rc == TB_EAUTH)
 		return tb_resp_error(c, env, 401, NULL,
 				     "missing, unknown or revoked admin token",

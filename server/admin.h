@@ -9,19 +9,19 @@
  *                         -> {"id":N,"school":..,"token":"..."} (shown once)
  *   POST /v1/admin/revoke?token_prefix=P | device=ID | school=CODE
  *                         -> {"revoked":N}
- * Parameters are URL query arguments; writes take the store's write lock.
- * Called by server/http.c for paths under /v1/admin/.
+ * Parameters are URL query arguments; writes take the pool's write lock (server/dbpool.h).
+ * Called by server/https.c for paths under /v1/admin/.
  */
 #ifndef TB_ADMIN_H
 #define TB_ADMIN_H
 
 #include "server/resp.h"
 
-struct tb_store;
+struct tb_dbpool;
 
 /* sub is the path after "/v1/admin/". Queues the answer. */
 enum MHD_Result tb_admin_handle(struct MHD_Connection *c,
-				struct tb_store *store,
+				struct tb_dbpool *pool,
 				const struct tb_resp_env *env,
 				long busy_timeout_ms, const char *sub,
 				const char *method);

@@ -2,7 +2,7 @@
  * request, revocation and the device list (tables devices and
  * admin_tokens, see db.h; token format in token.h).
  *
- * Called by server/http.c for every request and by the local commands in
+ * Called by server/https.c for every request and by the local commands in
  * server/main.c. A device token belongs to one school and writes only that
  * school's events; the device uuid it uploads from is bound to it on first
  * use (server/merge.c does the binding inside the batch transaction).

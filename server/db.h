@@ -5,7 +5,7 @@
  * settings ask for (FULL by default: an acknowledged batch survives a power
  * cut, not just a crash). The schema is created on first open and
  * versioned with PRAGMA user_version; a newer version than this binary
- * knows is refused. Called by server/store.c and the local commands.
+ * knows is refused. Called by server/dbpool.c and the local commands.
  *
  * Tables (schema 1):
  *   units         code PK, name, type (school | district | province),

@@ -20,12 +20,12 @@
 #include "server/auth.h"
 #include "server/db.h"
 #include "server/export.h"
-#include "server/http.h"
+#include "server/https.h"
 #include "server/log.h"
 #include "server/plan.h"
 #include "server/report_cli.h"
 #include "server/settings.h"
-#include "server/store.h"
+#include "server/dbpool.h"
 
 #ifndef TB_VERSION
 #error "TB_VERSION comes from CMakeLists.txt: build with CMake"
@@ -96,7 +96,7 @@ static int read_pem(const char *what, const char *path, char **out,
 	return TB_OK;
 }
 
-static int serve_opts(const struct tb_config *cfg, struct tb_http_opts *o,
+static int serve_opts(const struct tb_config *cfg, struct tb_https_opts *o,
 		      long *drain, char *msg, size_t msglen)
 {
 	long workers = 0, conns = 0, per_ip = 0, timeout = 0;
@@ -153,10 +153,10 @@ static void signals_block(sigset_t *set)
 
 static int cmd_serve(const struct tb_config *cfg, char *msg, size_t msglen)
 {
-	struct tb_http_opts o;
+	struct tb_https_opts o;
 	struct tb_db_opts dbo;
-	struct tb_store *store = NULL;
-	struct tb_http *http = NULL;
+	struct tb_dbpool *pool = NULL;
+	struct tb_https *http = NULL;
 	struct tb_plan_set *plans = NULL;
 	char *cert = NULL, *key = NULL;
 	long drain = 30, left;
@@ -175,35 +175,35 @@ static int cmd_serve(const struct tb_config *cfg, char *msg, size_t msglen)
 	o.cert_pem = cert;
 	o.key_pem = key;
 	db_opts(&dbo, cfg);
-	rc = tb_store_create(tb_settings_get(cfg, "db"), &dbo, &store, msg,
+	rc = tb_dbpool_create(tb_settings_get(cfg, "db"), &dbo, &pool, msg,
 			     msglen);
 	if (rc == TB_OK) /* plans and report roll-ups (server/report_cli.h) */
-		rc = tb_report_cli_serve(cfg, store, &plans, msg, msglen);
+		rc = tb_report_cli_serve(cfg, pool, &plans, msg, msglen);
 	if (rc < 0)
 		goto out;
 	if (!plans)
 		tb_slog(TB_SLOG_WARN, "%s", msg);
 	o.plans = plans;
 	signals_block(&set);
-	rc = tb_http_start(&o, store, &http, msg, msglen);
+	rc = tb_https_start(&o, pool, &http, msg, msglen);
 	if (rc < 0)
 		goto out;
 	tb_slog(TB_SLOG_INFO, "listening on https://%s (port %u), %u workers, "
-		"database %s", o.listen, tb_http_port(http), o.workers,
+		"database %s", o.listen, tb_https_port(http), o.workers,
 		tb_settings_get(cfg, "db"));
 	while (sigwait(&set, &sig) != 0)
 		;
 	tb_slog(TB_SLOG_INFO, "signal %d: no new connections, finishing "
 		"requests in flight", sig);
-	tb_http_quiesce(http);
-	left = tb_http_drain(http, drain * 1000);
+	tb_https_quiesce(http);
+	left = tb_https_drain(http, drain * 1000);
 	if (left > 0)
 		tb_slog(TB_SLOG_WARN, "%ld requests still running after %lds; "
 			"stopping anyway (none of them is acknowledged)", left,
 			drain);
 out:
-	tb_http_stop(http);
-	tb_store_destroy(store);
+	tb_https_stop(http);
+	tb_dbpool_destroy(pool);
 	tb_plan_set_destroy(plans);
 	if (key)
 		memset(key, 0, strlen(key));

@@ -1,7 +1,7 @@
 /* merge.h - folding one decoded batch into the database, exactly once.
  *
- * Called by server/http.c (POST /v1/batches) with the write mutex of
- * server/store.h held. One batch is one SQLite transaction (BEGIN
+ * Called by server/https.c (POST /v1/batches) with the write mutex of
+ * server/dbpool.h held. One batch is one SQLite transaction (BEGIN
  * IMMEDIATE ... COMMIT); when tb_merge_batch returns 0 with status 200 the
  * COMMIT has succeeded and only then may the acknowledgement be sent. On
  * any other outcome the transaction is rolled back and nothing of the

@@ -12,7 +12,7 @@
 #include "server/report.h"
 #include "server/report_html.h"
 #include "server/report_out.h"
-#include "server/store.h"
+#include "server/dbpool.h"
 
 const struct tb_opt tb_report_cli_opts[TB_REPORT_CLI_NOPTS] = {
 	{"plan", 0, "ID", "the plan: hoa-binh-2022-2030, thanh-oai-2021-2030"},
@@ -128,7 +128,7 @@ out:
 	return rc;
 }
 
-int tb_report_cli_serve(const struct tb_config *cfg, struct tb_store *store,
+int tb_report_cli_serve(const struct tb_config *cfg, struct tb_dbpool *pool,
 			struct tb_plan_set **plans, char *msg, size_t msglen)
 {
 	const char *dir = tb_settings_get(cfg, "plans_dir");
@@ -146,7 +146,7 @@ int tb_report_cli_serve(const struct tb_config *cfg, struct tb_store *store,
 	rc = tb_plan_set_load(dir, plans, msg, msglen);
 	if (rc < 0)
 		return rc == TB_EIO ? TB_ECONFIG : rc;
-	db = tb_store_conn(store);
+	db = tb_dbpool_conn(pool);
 	rc = db ? tb_report_init(db, msg, msglen) : TB_EIO;
 	if (rc < 0) {
 		if (!db)

@@ -38,15 +38,15 @@ extern const struct tb_opt tb_report_cli_opts[TB_REPORT_CLI_NOPTS];
  * TB_ENOTFOUND (unknown plan or unit), TB_EIO, TB_EAGAIN with msg. */
 int tb_report_cli_run(const struct tb_config *cfg, char *msg, size_t msglen);
 
-struct tb_store;
+struct tb_dbpool;
 struct tb_plan_set;
 /* For `serve`, before it starts listening: loads the plans of plans_dir
  * into *plans (tb_plan_set_destroy) and brings the report roll-ups of the
- * store's database up to date. A malformed plan file is TB_ECONFIG with
+ * pool's database up to date. A malformed plan file is TB_ECONFIG with
  * msg naming it: the server does not start. When plans_dir is the default
  * and does not exist, 0 with *plans NULL and msg saying reports are off
  * (the caller logs it); /v1/report and the dashboard then answer 503. */
-int tb_report_cli_serve(const struct tb_config *cfg, struct tb_store *store,
+int tb_report_cli_serve(const struct tb_config *cfg, struct tb_dbpool *pool,
 			struct tb_plan_set **plans, char *msg, size_t msglen);
 
 #endif

@@ -16,7 +16,7 @@
 #include "server/report.h"
 #include "server/report_html.h"
 #include "server/report_out.h"
-#include "server/store.h"
+#include "server/dbpool.h"
 #include "server/token.h"
 #include "protocol/wire.h"
 
@@ -364,7 +364,7 @@ static enum MHD_Result queue(struct MHD_Connection *c,
 }
 
 enum MHD_Result tb_report_http_handle(struct MHD_Connection *c,
-				      struct tb_store *store,
+				      struct tb_dbpool *pool,
 				      const struct tb_plan_set *plans,
 				      const struct tb_resp_env *env,
 				      const char *url, const char *method,
@@ -373,7 +373,7 @@ enum MHD_Result tb_report_http_handle(struct MHD_Connection *c,
 	struct tb_report_req q;
 	struct tb_report_resp a;
 	char bearer[TB_TOKEN_LEN + 2];
-	sqlite3 *db = tb_store_conn(store);
+	sqlite3 *db = tb_dbpool_conn(pool);
 	enum MHD_Result ret;
 
 	if (!db)

@@ -21,8 +21,8 @@
  *
  * tb_report_http_answer is the whole logic without libmicrohttpd (tests
  * call it directly); tb_report_http_handle adapts it to an MHD connection
- * and is what server/http.c calls for the paths tb_report_http_route
- * accepts. Reports read through the calling thread's store connection and
+ * and is what server/https.c calls for the paths tb_report_http_route
+ * accepts. Reports read through the calling thread's pool connection and
  * take no write lock.
  */
 #ifndef TB_REPORT_HTTP_H
@@ -35,7 +35,7 @@
 #include "server/resp.h"
 
 struct sqlite3;
-struct tb_store;
+struct tb_dbpool;
 
 #define TB_REPORT_COOKIE "tb_admin"
 #define TB_REPORT_COOKIE_AGE (8 * 3600)
@@ -80,7 +80,7 @@ void tb_report_http_answer(struct sqlite3 *db, const struct tb_plan_set *plans,
  * cookie from c, answers with tb_report_http_answer, queues the response.
  * body: the request body received so far (POST /signin), may be NULL. */
 enum MHD_Result tb_report_http_handle(struct MHD_Connection *c,
-				      struct tb_store *store,
+				      struct tb_dbpool *pool,
 				      const struct tb_plan_set *plans,
 				      const struct tb_resp_env *env,
 				      const char *url, const char *method,

@@ -2,7 +2,7 @@
  * connection: JSON bodies, and the JSON error body of PROTOCOL.md for every
  * 4xx/5xx ({"status":..,"error":..,"message":..[,"expected_seq":..]}),
  * with Retry-After on 429 and 503, WWW-Authenticate on 401 and Allow on
- * 405. Called by server/http.c, server/upload.c and server/admin.c from the
+ * 405. Called by server/https.c, server/upload.c and server/admin.c from the
  * access handler. Every function returns what the access handler should
  * return (MHD_NO only if the response could not be queued).
  */

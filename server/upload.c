@@ -23,8 +23,8 @@
 #include "protocol/gz.h"
 #include "server/auth.h"
 #include "server/merge.h"
-#include "server/store.h"
 #include "protocol/wire.h"
+#include "server/dbpool.h"
 
 #define DRAIN_MAX (2 * (size_t)TB_BODY_MAX)
 
@@ -223,7 +223,7 @@ int tb_upload_auth(const struct tb_upload_env *env, struct MHD_Connection *c,
 				     -1, 1);
 		return 0;
 	}
-	db = tb_store_conn(env->store);
+	db = tb_dbpool_conn(env->pool);
 	if (!db) {
 		*ret = tb_resp_error(c, re, 503, NULL, "database unavailable",
 				     -1, 1);
@@ -371,14 +371,14 @@ static enum MHD_Result finish_merge(struct tb_upload *u,
 		ret = tb_resp_error(c, re, 503, NULL, "out of memory", -1, 0);
 		goto out;
 	}
-	if (tb_store_write_begin(u->env->store, u->env->busy_timeout_ms) < 0) {
+	if (tb_dbpool_write_begin(u->env->pool, u->env->busy_timeout_ms) < 0) {
 		ret = tb_resp_error(c, re, 503, NULL, "the database is busy",
 				    -1, 0);
 		goto out;
 	}
-	rc = tb_merge_batch_prepared(tb_store_conn(u->env->store), &u->who, b,
+	rc = tb_merge_batch_prepared(tb_dbpool_conn(u->env->pool), &u->who, b,
 				     &prep, &ack, &res);
-	tb_store_write_end(u->env->store);
+	tb_dbpool_write_end(u->env->pool);
 	if (rc == TB_EAGAIN) {
 		ret = tb_resp_error(c, re, 503, NULL, "the database is busy",
 				    -1, 0);

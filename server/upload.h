@@ -1,6 +1,6 @@
 /* upload.h - POST /v1/batches: one upload from its headers to its ack.
  *
- * Called by server/http.c's access handler: tb_upload_begin with the
+ * Called by server/https.c's access handler: tb_upload_begin with the
  * headers, tb_upload_feed for every piece of body MHD hands over,
  * tb_upload_finish when the body is complete. The body never sits in
  * memory compressed: each piece goes straight into a tb_gz_stream capped at
@@ -25,13 +25,13 @@
 
 #include "server/resp.h"
 
-struct tb_store;
+struct tb_dbpool;
 struct tb_upload;
 struct tb_upload_tally;
 
 struct tb_upload_env {
 	struct tb_resp_env resp;
-	struct tb_store *store;
+	struct tb_dbpool *pool;
 	long busy_timeout_ms;  /* wait this long for the write lock */
 	long upload_timeout_s; /* an upload still sending after this is cut */
 	struct tb_upload_tally *tally; /* uploads in flight, shared */

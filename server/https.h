@@ -1,4 +1,4 @@
-/* http.h - the HTTPS front of tienbo-server: a libmicrohttpd daemon over
+/* https.h - the HTTPS front of tienbo-server: a libmicrohttpd daemon over
  * GnuTLS with a pool of worker threads, and the routes of PROTOCOL.md.
  *
  * Called by server/main.c (`serve`). Routes:
@@ -9,20 +9,20 @@
  * Guarantees: TLS 1.2 or newer only; at most max_connections connections
  * (per_ip_connections per address); a connection silent for `timeout`
  * seconds is cut, so a trickling client cannot hold a worker; every error
- * has the JSON body of PROTOCOL.md. Shutdown is two-step: tb_http_quiesce
+ * has the JSON body of PROTOCOL.md. Shutdown is two-step: tb_https_quiesce
  * stops accepting (new requests on open connections get 503 and are
- * closed), tb_http_drain waits for requests already started to finish and
- * their responses to be sent, then tb_http_stop ends the threads.
+ * closed), tb_https_drain waits for requests already started to finish and
+ * their responses to be sent, then tb_https_stop ends the threads.
  */
-#ifndef TB_HTTP_H
-#define TB_HTTP_H
+#ifndef TB_SERVER_HTTPS_H
+#define TB_SERVER_HTTPS_H
 
 #include <stddef.h>
 
-struct tb_store;
-struct tb_http;
+struct tb_dbpool;
+struct tb_https;
 
-struct tb_http_opts {
+struct tb_https_opts {
 	const char *listen;     /* "ADDR:PORT" or "[V6]:PORT"; port 0 = any */
 	const char *cert_pem;   /* certificate chain, PEM text (copied) */
 	const char *key_pem;    /* private key, PEM text (copied) */
@@ -39,19 +39,19 @@ struct tb_http_opts {
 					    NULL: /v1/report answers 503 */
 };
 
-/* Starts serving. store is borrowed and must outlive the daemon. 0;
+/* Starts serving. pool is borrowed and must outlive the daemon. 0;
  * TB_ECONFIG with msg (bad address, key or certificate); TB_ENET with msg
  * (cannot listen); TB_ENOMEM. *out NULL on failure. */
-int tb_http_start(const struct tb_http_opts *o, struct tb_store *store,
-		  struct tb_http **out, char *msg, size_t msglen);
+int tb_https_start(const struct tb_https_opts *o, struct tb_dbpool *pool,
+		  struct tb_https **out, char *msg, size_t msglen);
 /* The port actually listened on. */
-unsigned tb_http_port(const struct tb_http *h);
+unsigned tb_https_port(const struct tb_https *h);
 /* Stops accepting connections; requests already started go on. */
-void tb_http_quiesce(struct tb_http *h);
+void tb_https_quiesce(struct tb_https *h);
 /* Waits up to timeout_ms for requests in flight to finish. Returns how
  * many are still running (0 = all done). */
-long tb_http_drain(struct tb_http *h, long timeout_ms);
+long tb_https_drain(struct tb_https *h, long timeout_ms);
 /* Stops the daemon (joins the workers) and frees h. Accepts NULL. */
-void tb_http_stop(struct tb_http *h);
+void tb_https_stop(struct tb_https *h);
 
 #endif

@@ -1,40 +1,40 @@
-/* store.h - the server's database connections, shared by the worker
- * threads of server/http.c.
+/* dbpool.h - the server's database connections, shared by the worker
+ * threads of server/https.c.
  *
  * Concurrency model: one SQLite connection per worker thread, opened on the
- * thread's first request and kept until tb_store_destroy; the file is in WAL
+ * thread's first request and kept until tb_dbpool_destroy; the file is in WAL
  * mode, so reads (token checks, cursors) never wait for a write. Writes are
  * serialised by one process-wide mutex taken with a deadline
- * (tb_store_write_begin), so two workers never meet on SQLite's lock and
+ * (tb_dbpool_write_begin), so two workers never meet on SQLite's lock and
  * never sleep in its busy handler: a waiting worker is woken the moment the
  * writer finishes. The busy timeout of each connection still covers
  * writers in other processes (a local `enroll` while serving). When the
  * deadline passes the caller answers 503 with Retry-After. A checkpointer
  * thread copies the WAL back into the database in the background, so no
- * batch waits for a checkpoint (see store.c).
+ * batch waits for a checkpoint (see dbpool.c).
  */
-#ifndef TB_STORE_H
-#define TB_STORE_H
+#ifndef TB_SERVER_DBPOOL_H
+#define TB_SERVER_DBPOOL_H
 
 #include <stddef.h>
 
 #include "server/db.h"
 
 struct sqlite3;
-struct tb_store;
+struct tb_dbpool;
 
 /* Opens the database once (creating the schema) and prepares per-thread
  * connections. 0 or an error of tb_db_open with msg; *out NULL on failure. */
-int tb_store_create(const char *path, const struct tb_db_opts *o,
-		    struct tb_store **out, char *msg, size_t msglen);
+int tb_dbpool_create(const char *path, const struct tb_db_opts *o,
+		    struct tb_dbpool **out, char *msg, size_t msglen);
 /* The calling thread's connection, opened on first use; NULL if it cannot
- * be opened (logged). Valid until tb_store_destroy. */
-struct sqlite3 *tb_store_conn(struct tb_store *s);
+ * be opened (logged). Valid until tb_dbpool_destroy. */
+struct sqlite3 *tb_dbpool_conn(struct tb_dbpool *s);
 /* Takes the write mutex, waiting at most timeout_ms. 0 or TB_EAGAIN. */
-int tb_store_write_begin(struct tb_store *s, long timeout_ms);
-void tb_store_write_end(struct tb_store *s);
-/* Closes every connection. Call only when no thread uses the store any
+int tb_dbpool_write_begin(struct tb_dbpool *s, long timeout_ms);
+void tb_dbpool_write_end(struct tb_dbpool *s);
+/* Closes every connection. Call only when no thread uses the pool any
  * more. Accepts NULL. */
-void tb_store_destroy(struct tb_store *s);
+void tb_dbpool_destroy(struct tb_dbpool *s);
 
 #endif

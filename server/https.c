@@ -1,15 +1,15 @@
-/* http.c - the libmicrohttpd daemon, routing, /healthz and /v1/cursor
- * (see http.h).
+/* https.c - the libmicrohttpd daemon, routing, /healthz and /v1/cursor
+ * (see https.h).
  *
  * Threads: MHD runs a pool of `workers` threads, each polling its share of
  * the connections (epoll) and calling the access handler for them; a
  * handler runs to completion on its thread, including the SQLite work of a
- * batch (server/store.h explains the connections and the write lock).
+ * batch (server/dbpool.h explains the connections and the write lock).
  * Request state lives in struct req from the first call of the access
  * handler to MHD's completion notice; `active` counts requests between the
- * two, which is what tb_http_drain waits on.
+ * two, which is what tb_https_drain waits on.
  */
-#include "server/http.h"
+#include "server/https.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,7 +31,7 @@
 #include "server/merge.h"
 #include "server/report_http.h"
 #include "server/resp.h"
-#include "server/store.h"
+#include "server/dbpool.h"
 #include "server/upload.h"
 #include "protocol/wire.h"
 
@@ -39,9 +39,9 @@
 #define OTHER_BODY_MAX (64 * 1024)
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
-struct tb_http {
+struct tb_https {
 	struct MHD_Daemon *d;
-	struct tb_store *store;
+	struct tb_dbpool *pool;
 	const struct tb_plan_set *plans; /* borrowed, for the report routes */
 	struct tb_upload_env up;
 	char *cert, *key;
@@ -69,14 +69,14 @@ static long ms_since(const struct timespec *t0)
 	       (now.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
-static enum MHD_Result healthz(struct tb_http *h, struct MHD_Connection *c,
+static enum MHD_Result healthz(struct tb_https *h, struct MHD_Connection *c,
 			       const char *method)
 {
 	char *body;
 
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return tb_resp_not_allowed(c, "GET, HEAD", TB_ROUTE_HEALTHZ);
-	if (!tb_store_conn(h->store))
+	if (!tb_dbpool_conn(h->pool))
 		return tb_resp_error(c, &h->up.resp, 503, NULL,
 				     "database unavailable", -1, 0);
 	body = tb_strdup("{\"status\":\"ok\"}");
@@ -85,7 +85,7 @@ static enum MHD_Result healthz(struct tb_http *h, struct MHD_Connection *c,
 	return tb_resp_body(c, 200, body, strlen(body), NULL);
 }
 
-static enum MHD_Result cursor(struct tb_http *h, struct MHD_Connection *c,
+static enum MHD_Result cursor(struct tb_https *h, struct MHD_Connection *c,
 			      const char *method)
 {
 	struct tb_principal who;
@@ -105,7 +105,7 @@ static enum MHD_Result cursor(struct tb_http *h, struct MHD_Connection *c,
 	if (!device || !tb_uuid_valid(device))
 		return tb_resp_error(c, &h->up.resp, 400, NULL,
 				     "device: give ?device=<uuid>", -1, 0);
-	rc = tb_merge_cursor(tb_store_conn(h->store), &who, device, &through,
+	rc = tb_merge_cursor(tb_dbpool_conn(h->pool), &who, device, &through,
 			     &res);
 	if (rc < 0)
 		return tb_resp_error(c, &h->up.resp, 503, NULL,
@@ -120,7 +120,7 @@ static enum MHD_Result cursor(struct tb_http *h, struct MHD_Connection *c,
 }
 
 /* Routes a request whose whole body (if any) has been received. */
-static enum MHD_Result route(struct tb_http *h, struct MHD_Connection *c,
+static enum MHD_Result route(struct tb_https *h, struct MHD_Connection *c,
 			     const char *url, const char *method,
 			     const struct req *r)
 {
@@ -131,10 +131,10 @@ static enum MHD_Result route(struct tb_http *h, struct MHD_Connection *c,
 	if (strcmp(url, TB_ROUTE_CURSOR) == 0)
 		return cursor(h, c, method);
 	if (strncmp(url, TB_ROUTE_ADMIN_PREFIX, 10) == 0)
-		return tb_admin_handle(c, h->store, &h->up.resp,
+		return tb_admin_handle(c, h->pool, &h->up.resp,
 				       h->up.busy_timeout_ms, url + 10, method);
 	if (tb_report_http_route(url))
-		return tb_report_http_handle(c, h->store, h->plans,
+		return tb_report_http_handle(c, h->pool, h->plans,
 					     &h->up.resp, url, method, r->form,
 					     r->form_len <= sizeof(r->form)
 						     ? r->form_len : 0);
@@ -146,7 +146,7 @@ static enum MHD_Result route(struct tb_http *h, struct MHD_Connection *c,
  * be refused before their body is read (MHD then closes the connection);
  * everything else is answered once the request is complete, which keeps
  * the connection open for the next request. */
-static enum MHD_Result first_call(struct tb_http *h, struct req *r,
+static enum MHD_Result first_call(struct tb_https *h, struct req *r,
 				  struct MHD_Connection *c, const char *url,
 				  const char *method)
 {
@@ -171,7 +171,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c,
 				 const char *version, const char *data,
 				 size_t *size, void **con_cls)
 {
-	struct tb_http *h = cls;
+	struct tb_https *h = cls;
 	struct req *r = *con_cls;
 	enum MHD_Result ret;
 	size_t n = *size;
@@ -212,7 +212,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	static const char *const why[] = { "", " (connection error)",
 					   " (timed out)", " (shutdown)",
 					   " (read error)", " (client gone)" };
-	struct tb_http *h = cls;
+	struct tb_https *h = cls;
 	struct req *r = *con_cls;
 
 	(void)c;
@@ -294,13 +294,13 @@ bad:
 	return TB_ECONFIG;
 }
 
-int tb_http_start(const struct tb_http_opts *o, struct tb_store *store,
-		  struct tb_http **out, char *msg, size_t msglen)
+int tb_https_start(const struct tb_https_opts *o, struct tb_dbpool *pool,
+		  struct tb_https **out, char *msg, size_t msglen)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen = 0;
 	const union MHD_DaemonInfo *info;
-	struct tb_http *h;
+	struct tb_https *h;
 	unsigned flags;
 	int v6 = 0, rc;
 
@@ -311,9 +311,9 @@ int tb_http_start(const struct tb_http_opts *o, struct tb_store *store,
 	rc = parse_listen(o->listen, &ss, &sslen, &v6, msg, msglen);
 	if (rc < 0)
 		goto out;
-	h->store = store;
+	h->pool = pool;
 	h->plans = o->plans;
-	h->up.store = store;
+	h->up.pool = pool;
 	h->up.resp.retry_after = o->retry_after;
 	h->up.busy_timeout_ms = o->busy_timeout_ms;
 	h->up.upload_timeout_s = o->upload_timeout;
@@ -351,16 +351,16 @@ int tb_http_start(const struct tb_http_opts *o, struct tb_store *store,
 	*out = h;
 	h = NULL;
 out:
-	tb_http_stop(h);
+	tb_https_stop(h);
 	return rc;
 }
 
-unsigned tb_http_port(const struct tb_http *h)
+unsigned tb_https_port(const struct tb_https *h)
 {
 	return h->port;
 }
 
-void tb_http_quiesce(struct tb_http *h)
+void tb_https_quiesce(struct tb_https *h)
 {
 	MHD_socket fd;
 
@@ -371,7 +371,7 @@ void tb_http_quiesce(struct tb_http *h)
 		close(fd);
 }
 
-long tb_http_drain(struct tb_http *h, long timeout_ms)
+long tb_https_drain(struct tb_https *h, long timeout_ms)
 {
 	struct timespec t0, pause = { 0, 10 * 1000000L };
 	long left;
@@ -383,7 +383,7 @@ long tb_http_drain(struct tb_http *h, long timeout_ms)
 	return left;
 }
 
-void tb_http_stop(struct tb_http *h)
+void tb_https_stop(struct tb_https *h)
 {
 	if (!h)
 		return;

@@ -1,8 +1,8 @@
-/* store.c - per-thread SQLite connections, the write mutex and the WAL
- * checkpointer (store.h).
+/* dbpool.c - per-thread SQLite connections, the write mutex and the WAL
+ * checkpointer (dbpool.h).
  *
  * Connections are found through a pthread key and also listed in an array
- * under a mutex, so tb_store_destroy can close them all once the worker
+ * under a mutex, so tb_dbpool_destroy can close them all once the worker
  * threads are gone, whichever threads opened them.
  *
  * Checkpoints: SQLite normally copies the WAL back into the database in
@@ -10,11 +10,11 @@
  * few milliseconds of I/O in front of that batch's acknowledgement. Here
  * the workers' connections report each commit's WAL size through a WAL
  * hook instead, and a checkpointer thread with its own connection does a
- * PASSIVE checkpoint when the WAL has passed STORE_CKPT_PAGES, or every
- * STORE_CKPT_IDLE_S seconds; the WAL file is cut back to
- * STORE_WAL_LIMIT when it restarts.
+ * PASSIVE checkpoint when the WAL has passed DBPOOL_CKPT_PAGES, or every
+ * DBPOOL_CKPT_IDLE_S seconds; the WAL file is cut back to
+ * DBPOOL_WAL_LIMIT when it restarts.
  */
-#include "server/store.h"
+#include "server/dbpool.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -27,12 +27,12 @@
 #include "common/mem.h"
 #include "server/log.h"
 
-#define STORE_MAX_CONNS 1024
-#define STORE_CKPT_PAGES 1000
-#define STORE_CKPT_IDLE_S 5
-#define STORE_WAL_LIMIT (64 * 1024 * 1024)
+#define DBPOOL_MAX_CONNS 1024
+#define DBPOOL_CKPT_PAGES 1000
+#define DBPOOL_CKPT_IDLE_S 5
+#define DBPOOL_WAL_LIMIT (64 * 1024 * 1024)
 
-struct tb_store {
+struct tb_dbpool {
 	char *path;
 	struct tb_db_opts opts;
 	pthread_key_t key;
@@ -41,7 +41,7 @@ struct tb_store {
 	pthread_mutex_t write_lock;
 	int locks_made;
 	size_t nconns;
-	sqlite3 *conns[STORE_MAX_CONNS];
+	sqlite3 *conns[DBPOOL_MAX_CONNS];
 	/* checkpointer */
 	pthread_t ckpt_thread;
 	int ckpt_running;
@@ -51,13 +51,13 @@ struct tb_store {
 	sqlite3 *ckpt_db;
 };
 
-static int store_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+static int pool_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
-	struct tb_store *s = arg;
+	struct tb_dbpool *s = arg;
 
 	(void)db;
 	(void)name;
-	if (pages >= STORE_CKPT_PAGES) {
+	if (pages >= DBPOOL_CKPT_PAGES) {
 		pthread_mutex_lock(&s->ckpt_lock);
 		s->ckpt_wanted = 1;
 		pthread_cond_signal(&s->ckpt_cond);
@@ -66,15 +66,15 @@ static int store_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 	return SQLITE_OK;
 }
 
-static void *store_checkpointer(void *arg)
+static void *pool_checkpointer(void *arg)
 {
-	struct tb_store *s = arg;
+	struct tb_dbpool *s = arg;
 	struct timespec until;
 	int stop = 0;
 
 	while (!stop) {
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += STORE_CKPT_IDLE_S;
+		until.tv_sec += DBPOOL_CKPT_IDLE_S;
 		pthread_mutex_lock(&s->ckpt_lock);
 		while (!s->ckpt_wanted && !s->ckpt_stop &&
 		       pthread_cond_timedwait(&s->ckpt_cond, &s->ckpt_lock,
@@ -94,20 +94,20 @@ static void *store_checkpointer(void *arg)
 
 /* Per-connection settings of the server: the WAL hook above in place of
  * SQLite's own auto-checkpoint, a bigger page cache. */
-static void store_tune(struct tb_store *s, sqlite3 *db)
+static void pool_tune(struct tb_dbpool *s, sqlite3 *db)
 {
 	char sql[96];
 
 	snprintf(sql, sizeof(sql), "PRAGMA cache_size=-16384; "
-		 "PRAGMA journal_size_limit=%d;", STORE_WAL_LIMIT);
+		 "PRAGMA journal_size_limit=%d;", DBPOOL_WAL_LIMIT);
 	sqlite3_exec(db, sql, NULL, NULL, NULL);
-	sqlite3_wal_hook(db, store_wal_hook, s);
+	sqlite3_wal_hook(db, pool_wal_hook, s);
 }
 
-int tb_store_create(const char *path, const struct tb_db_opts *o,
-		    struct tb_store **out, char *msg, size_t msglen)
+int tb_dbpool_create(const char *path, const struct tb_db_opts *o,
+		    struct tb_dbpool **out, char *msg, size_t msglen)
 {
-	struct tb_store *s;
+	struct tb_dbpool *s;
 	sqlite3 *db = NULL;
 	int rc;
 
@@ -136,7 +136,7 @@ int tb_store_create(const char *path, const struct tb_db_opts *o,
 	rc = tb_db_open(path, &s->opts, &s->ckpt_db, msg, msglen);
 	if (rc < 0)
 		goto out;
-	if (pthread_create(&s->ckpt_thread, NULL, store_checkpointer, s) != 0) {
+	if (pthread_create(&s->ckpt_thread, NULL, pool_checkpointer, s) != 0) {
 		rc = TB_ENOMEM;
 		goto out;
 	}
@@ -144,17 +144,17 @@ int tb_store_create(const char *path, const struct tb_db_opts *o,
 	rc = tb_db_open(path, &s->opts, &db, msg, msglen);
 	if (rc < 0)
 		goto out;
-	store_tune(s, db);
+	pool_tune(s, db);
 	s->conns[s->nconns++] = db;
 	pthread_setspecific(s->key, db);
 	*out = s;
 	s = NULL;
 out:
-	tb_store_destroy(s);
+	tb_dbpool_destroy(s);
 	return rc;
 }
 
-sqlite3 *tb_store_conn(struct tb_store *s)
+sqlite3 *tb_dbpool_conn(struct tb_dbpool *s)
 {
 	char msg[256];
 	sqlite3 *db = pthread_getspecific(s->key);
@@ -166,9 +166,9 @@ sqlite3 *tb_store_conn(struct tb_store *s)
 			msg);
 		return NULL;
 	}
-	store_tune(s, db);
+	pool_tune(s, db);
 	pthread_mutex_lock(&s->list_lock);
-	if (s->nconns < STORE_MAX_CONNS) {
+	if (s->nconns < DBPOOL_MAX_CONNS) {
 		s->conns[s->nconns++] = db;
 	} else {
 		tb_db_close(db);
@@ -182,7 +182,7 @@ sqlite3 *tb_store_conn(struct tb_store *s)
 	return db;
 }
 
-int tb_store_write_begin(struct tb_store *s, long timeout_ms)
+int tb_dbpool_write_begin(struct tb_dbpool *s, long timeout_ms)
 {
 	struct timespec ts;
 	int e;
@@ -200,12 +200,12 @@ int tb_store_write_begin(struct tb_store *s, long timeout_ms)
 	return e == 0 ? TB_OK : TB_EAGAIN;
 }
 
-void tb_store_write_end(struct tb_store *s)
+void tb_dbpool_write_end(struct tb_dbpool *s)
 {
 	pthread_mutex_unlock(&s->write_lock);
 }
 
-void tb_store_destroy(struct tb_store *s)
+void tb_dbpool_destroy(struct tb_dbpool *s)
 {
 	size_t i;
 
