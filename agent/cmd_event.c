@@ -75,7 +75,7 @@ static const struct tb_cmd_spec amend_spec = {
 	NULL, 0, 0, 1, NULL, NULL
 };
 
-static const struct tb_opt void_opts[] = {
+static const struct tb_agent_opt void_opts[] = {
 	{ "reason", 0, TB_OPT_TEXT, "TEXT", 0, 0, NULL,
 	  "why the event is voided (required; it travels with it)" },
 };
@@ -113,7 +113,7 @@ static int parse(struct tb_cli *cli, const struct tb_cmd_spec *spec,
 {
 	struct option opts[MAX_OPTS];
 	struct tb_opts_extra extra = { opts, 0, take_field, a };
-	struct tb_opt_val v[1];
+	struct tb_agent_opt_val v[1];
 	const char *args[TB_OPTS_ARGS_MAX];
 	size_t nargs;
 	int rc;

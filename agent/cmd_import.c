@@ -49,7 +49,7 @@ struct import {
 	char msg[TB_MSG_LEN + 256];
 };
 
-static const struct tb_opt import_opts[] = {
+static const struct tb_agent_opt import_opts[] = {
 	{ "dry-run", 0, TB_OPT_FLAG, NULL, 0, 0, NULL,
 	  "check every row, record nothing" },
 };
@@ -313,7 +313,7 @@ static int import_all(struct import *im, FILE *f)
 int tb_cmd_import(struct tb_cli *cli, int argc, char **argv)
 {
 	static struct import im; /* large: kept off the stack */
-	struct tb_opt_val v[1];
+	struct tb_agent_opt_val v[1];
 	const char *args[TB_OPTS_ARGS_MAX];
 	size_t nargs;
 	FILE *f = NULL;

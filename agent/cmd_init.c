@@ -27,7 +27,7 @@ struct init_args {
 
 enum { O_SERVER, O_SCHOOL, O_TOKEN, O_CA_FILE, O_DATA_DIR, O_COUNT };
 
-static const struct tb_opt init_opts[O_COUNT] = {
+static const struct tb_agent_opt init_opts[O_COUNT] = {
 	{ "server", 0, TB_OPT_TEXT, "URL", 0, 0, NULL,
 	  "the central server, https://host[:port]" },
 	{ "school", 0, TB_OPT_TEXT, "CODE", 0, 0, NULL,
@@ -53,7 +53,7 @@ static const struct tb_cmd_spec init_spec = {
 static int parse(struct tb_cli *cli, int argc, char **argv,
 		 struct init_args *a)
 {
-	struct tb_opt_val v[O_COUNT];
+	struct tb_agent_opt_val v[O_COUNT];
 	const char *args[TB_OPTS_ARGS_MAX];
 	size_t nargs;
 	int rc;

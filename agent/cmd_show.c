@@ -50,7 +50,7 @@ enum { O_KIND, O_FROM, O_TO, O_PENDING, O_JSON, O_FORMAT, O_OUTPUT,
 		   "print JSON instead of text" }
 
 /* Each command's rows, and where each row of the full set is in them. */
-static const struct tb_opt list_opts[] = {
+static const struct tb_agent_opt list_opts[] = {
 	ROW_KIND, ROW_FROM, ROW_TO,
 	{ "pending", 0, TB_OPT_FLAG, NULL, 0, 0, NULL,
 	  "only events with a change not yet uploaded" },
@@ -58,10 +58,10 @@ static const struct tb_opt list_opts[] = {
 };
 static const int list_map[O_COUNT] = { 0, 1, 2, 3, 4, -1, -1 };
 
-static const struct tb_opt show_opts[] = { ROW_JSON };
+static const struct tb_agent_opt show_opts[] = { ROW_JSON };
 static const int show_map[O_COUNT] = { -1, -1, -1, -1, 0, -1, -1 };
 
-static const struct tb_opt export_opts[] = {
+static const struct tb_agent_opt export_opts[] = {
 	{ "format", 0, TB_OPT_TEXT, "csv|json", 0, 0, "csv",
 	  "CSV (UTF-8 with a BOM, opens cleanly in Excel) or a JSON array" },
 	ROW_KIND, ROW_FROM, ROW_TO,
@@ -105,7 +105,7 @@ static int parse_date_opt(const char *cmd, const char *opt, const char *v,
 
 /* The value of row `row` of the full set, or NULL if the command has no
  * such row or it was not given. */
-static const struct tb_opt_val *val(const struct tb_opt_val *v,
+static const struct tb_agent_opt_val *val(const struct tb_agent_opt_val *v,
 				    const int *map, int row)
 {
 	return map[row] >= 0 && v[map[row]].set ? &v[map[row]] : NULL;
@@ -115,9 +115,9 @@ static const struct tb_opt_val *val(const struct tb_opt_val *v,
 static int parse(struct tb_cli *cli, const struct tb_cmd_spec *spec,
 		 const int *map, int argc, char **argv, struct view_args *a)
 {
-	struct tb_opt_val v[TB_OPTS_MAX];
+	struct tb_agent_opt_val v[TB_OPTS_MAX];
 	const char *args[TB_OPTS_ARGS_MAX];
-	const struct tb_opt_val *x;
+	const struct tb_agent_opt_val *x;
 	enum tb_kind kind;
 	size_t nargs;
 	int rc;

@@ -15,7 +15,7 @@
 #include "common/date.h"
 #include "common/err.h"
 
-static const struct tb_opt status_opts[] = {
+static const struct tb_agent_opt status_opts[] = {
 	{ "json", 0, TB_OPT_FLAG, NULL, 0, 0, NULL,
 	  "print the same as one JSON object" },
 };
@@ -168,7 +168,7 @@ static int print_json(struct tb_cli *cli, const struct tb_store_status *st,
 
 int tb_cmd_status(struct tb_cli *cli, int argc, char **argv)
 {
-	struct tb_opt_val v[1];
+	struct tb_agent_opt_val v[1];
 	const char *args[TB_OPTS_ARGS_MAX];
 	struct tb_store_status st;
 	size_t nargs;

@@ -48,7 +48,7 @@ enum { O_BATCH, O_TRIES, O_BACKOFF, O_BACKOFF_MAX, O_TIMEOUT, O_QUIET,
        O_INTERVAL, O_COUNT };
 
 /* sync takes every row but the last; run takes them all. */
-static const struct tb_opt sync_opts[O_COUNT] = {
+static const struct tb_agent_opt sync_opts[O_COUNT] = {
 	{ "batch", 0, TB_OPT_INT, "N", 1, TB_BATCH_MAX_EVENTS,
 	  "1000", "events per batch" },
 	{ "tries", 0, TB_OPT_INT, "N", 1, 100, "5",
@@ -84,7 +84,7 @@ static const struct tb_cmd_spec run_spec = {
 static int parse_args(const struct tb_cmd_spec *spec, struct tb_cli *cli,
 		      int argc, char **argv, struct sync_args *a)
 {
-	struct tb_opt_val v[O_COUNT];
+	struct tb_agent_opt_val v[O_COUNT];
 	const char *args[TB_OPTS_ARGS_MAX];
 	size_t nargs;
 	int rc;

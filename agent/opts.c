@@ -16,14 +16,14 @@
 #define HELP_COL 22   /* where the help text of an option starts */
 #define HELP_WIDTH 79 /* the last column help text uses */
 
-static const struct tb_opt common_opts[] = {
+static const struct tb_agent_opt common_opts[] = {
 	{ "config", 0, TB_OPT_TEXT, "FILE", 0, 0, NULL,
 	  "the config file (see 'tienbo-agent --help')" },
 	{ "help", 'h', TB_OPT_FLAG, NULL, 0, 0, NULL, "this text" },
 };
 
 /* Strict: digits only (no sign, no space), within the row's range. */
-static int parse_num(const char *cmd, const struct tb_opt *o, const char *s,
+static int parse_num(const char *cmd, const struct tb_agent_opt *o, const char *s,
 		     long *out)
 {
 	char *end = NULL;
@@ -66,7 +66,7 @@ static void wrap(FILE *out, const char *text)
 	fputc('\n', out);
 }
 
-static void help_row(FILE *out, const struct tb_opt *o)
+static void help_row(FILE *out, const struct tb_agent_opt *o)
 {
 	char head[64], text[512];
 	int n;
@@ -126,7 +126,7 @@ static int build(const struct tb_cmd_spec *spec,
 	shorts[s++] = ':';
 	shorts[s++] = 'h';
 	for (i = 0; i < spec->count; i++) {
-		const struct tb_opt *o = &spec->opts[i];
+		const struct tb_agent_opt *o = &spec->opts[i];
 
 		rows[n++] = (struct option){ o->name, o->type == TB_OPT_FLAG
 						 ? no_argument
@@ -162,7 +162,7 @@ static int short_row(const struct tb_cmd_spec *spec, int c)
 /* One getopt result: 0, 1 for --help, or a negative code. */
 static int take(struct tb_cli *cli, const struct tb_cmd_spec *spec,
 		const struct tb_opts_extra *extra, char **argv, int c,
-		struct tb_opt_val *vals, int *help)
+		struct tb_agent_opt_val *vals, int *help)
 {
 	int row = c >= VAL_BASE && c < VAL_BASE + (int)spec->count
 			  ? c - VAL_BASE
@@ -178,7 +178,7 @@ static int take(struct tb_cli *cli, const struct tb_cmd_spec *spec,
 		return TB_OK;
 	}
 	if (row >= 0) {
-		const struct tb_opt *o = &spec->opts[row];
+		const struct tb_agent_opt *o = &spec->opts[row];
 
 		vals[row].set = 1;
 		vals[row].text = optarg;
@@ -196,7 +196,7 @@ static int take(struct tb_cli *cli, const struct tb_cmd_spec *spec,
 
 int tb_opts_parse(struct tb_cli *cli, const struct tb_cmd_spec *spec,
 		  const struct tb_opts_extra *extra, int argc, char **argv,
-		  struct tb_opt_val *vals, const char **args, size_t *nargs)
+		  struct tb_agent_opt_val *vals, const char **args, size_t *nargs)
 {
 	struct option rows[GETOPT_MAX + 1];
 	char shorts[2 * TB_OPTS_MAX + 4];

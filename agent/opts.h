@@ -7,9 +7,9 @@
  * how many arguments it takes. tb_opts_parse adds --config FILE and --help
  * to every command, runs getopt_long, checks every value against its row
  * (a number's range; the message names the option, the rule and the
- * value) and fills one struct tb_opt_val per row. Options a command adds at
- * run time (the event fields of record and amend, from common/event.c's
- * field tables) pass through a callback.
+ * value) and fills one struct tb_agent_opt_val per row. Options a command
+ * adds at run time (the event fields of record and amend, from
+ * common/event.c's field tables) pass through a callback.
  *
  * Every string a table holds is a complete English sentence or phrase, the
  * unit of translation for a later catalog.
@@ -29,7 +29,7 @@ enum tb_opt_type {
 	TB_OPT_INT   /* a whole number from min to max */
 };
 
-struct tb_opt {
+struct tb_agent_opt {
 	const char *name;    /* the long option, "batch" */
 	char short_name;     /* 'q', or 0 */
 	enum tb_opt_type type;
@@ -40,7 +40,7 @@ struct tb_opt {
 };
 
 /* What the command line said for one row. text is borrowed from argv. */
-struct tb_opt_val {
+struct tb_agent_opt_val {
 	int set;          /* given at least once (the last one wins) */
 	const char *text; /* TB_OPT_TEXT, TB_OPT_INT: the value as given */
 	long num;         /* TB_OPT_INT: the value */
@@ -64,7 +64,7 @@ struct tb_cmd_spec {
 	const char *name;  /* "sync" */
 	const char *usage; /* after the command's name: "ID [--json]" */
 	const char *about; /* what it does; paragraphs end with "\n" */
-	const struct tb_opt *opts; /* count rows, may be NULL */
+	const struct tb_agent_opt *opts; /* count rows, may be NULL */
 	size_t count;
 	size_t args_min, args_max; /* positional arguments */
 	const char *args_missing;  /* the message when too few are given */
@@ -81,7 +81,7 @@ struct tb_cmd_spec {
  * cli->config_opt. */
 int tb_opts_parse(struct tb_cli *cli, const struct tb_cmd_spec *spec,
 		  const struct tb_opts_extra *extra, int argc, char **argv,
-		  struct tb_opt_val *vals, const char **args, size_t *nargs);
+		  struct tb_agent_opt_val *vals, const char **args, size_t *nargs);
 
 /* Prints spec's help: the usage line, what it does, every option with its
  * value, its help, its range and default, then --config and --help. */

@@ -12,8 +12,8 @@
  * Parameters are URL query arguments; writes take the pool's write lock (server/dbpool.h).
  * Called by server/https.c for paths under /v1/admin/.
  */
-#ifndef TB_ADMIN_H
-#define TB_ADMIN_H
+#ifndef TB_SERVER_ADMIN_H
+#define TB_SERVER_ADMIN_H
 
 #include "server/resp.h"
 

@@ -8,8 +8,8 @@
  * use (server/merge.c does the binding inside the batch transaction).
  * Tokens are never stored or logged, only their selector and SHA-256.
  */
-#ifndef TB_AUTH_H
-#define TB_AUTH_H
+#ifndef TB_SERVER_AUTH_H
+#define TB_SERVER_AUTH_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -27,8 +27,8 @@
  *   rejections    events refused one by one (the reason, for the office).
  * Times are Unix seconds, UTC.
  */
-#ifndef TB_DB_H
-#define TB_DB_H
+#ifndef TB_SERVER_DB_H
+#define TB_SERVER_DB_H
 
 #include <stddef.h>
 

@@ -12,8 +12,8 @@
  * is held in memory but one event. Called by server/main.c and
  * server/admin.c.
  */
-#ifndef TB_EXPORT_H
-#define TB_EXPORT_H
+#ifndef TB_SERVER_EXPORT_H
+#define TB_SERVER_EXPORT_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -5,8 +5,8 @@
  * with a single write(2) so lines from worker threads never interleave.
  * Messages longer than TB_SLOG_LINE bytes are cut. Thread-safe.
  */
-#ifndef TB_SLOG_H
-#define TB_SLOG_H
+#ifndef TB_SERVER_LOG_H
+#define TB_SERVER_LOG_H
 
 #include <stdarg.h>
 

@@ -26,8 +26,8 @@
  * "Content" is the event's JSON without seq, device and recorded_at, so the
  * same revision resent under a new sequence number is a duplicate.
  */
-#ifndef TB_MERGE_H
-#define TB_MERGE_H
+#ifndef TB_SERVER_MERGE_H
+#define TB_SERVER_MERGE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -8,8 +8,8 @@
  * transaction and change nothing on failure that the caller does not roll
  * back.
  */
-#ifndef TB_ORG_H
-#define TB_ORG_H
+#ifndef TB_SERVER_ORG_H
+#define TB_SERVER_ORG_H
 
 #include <stddef.h>
 

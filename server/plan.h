@@ -16,8 +16,8 @@
  * "indicators[3].targets.2025.cmp" (or "line L, column C" for bad JSON).
  * A loaded plan is immutable and may be shared by threads.
  */
-#ifndef TB_PLAN_H
-#define TB_PLAN_H
+#ifndef TB_SERVER_PLAN_H
+#define TB_SERVER_PLAN_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -19,8 +19,8 @@
  * one loop over the units expected. About 0.2-0.4 s for a province of
  * 10,000 schools and 2,000,000 events (bench/README.md).
  */
-#ifndef TB_REPORT_H
-#define TB_REPORT_H
+#ifndef TB_SERVER_REPORT_H
+#define TB_SERVER_REPORT_H
 
 #include <stddef.h>
 #include <stdint.h>

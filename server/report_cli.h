@@ -18,8 +18,8 @@
  * (tb_report_cli_opts are the command's own options, --db and --config
  * the server's); main.c turns the result into the exit status.
  */
-#ifndef TB_REPORT_CLI_H
-#define TB_REPORT_CLI_H
+#ifndef TB_SERVER_REPORT_CLI_H
+#define TB_SERVER_REPORT_CLI_H
 
 #include <stddef.h>
 

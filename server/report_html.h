@@ -17,8 +17,8 @@
  * data-expected, so a browser test can compare the page with the JSON.
  * All text from the plan and the database is HTML-escaped.
  */
-#ifndef TB_REPORT_HTML_H
-#define TB_REPORT_HTML_H
+#ifndef TB_SERVER_REPORT_HTML_H
+#define TB_SERVER_REPORT_HTML_H
 
 #include <stdio.h>
 

@@ -25,8 +25,8 @@
  * accepts. Reports read through the calling thread's pool connection and
  * take no write lock.
  */
-#ifndef TB_REPORT_HTTP_H
-#define TB_REPORT_HTTP_H
+#ifndef TB_SERVER_REPORT_HTTP_H
+#define TB_SERVER_REPORT_HTTP_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -20,8 +20,8 @@
  * CSV: UTF-8 with a BOM and CRLF (common/csv.h), a bilingual header, then
  * one row per indicator in the plan's order: the half-year report.
  */
-#ifndef TB_REPORT_OUT_H
-#define TB_REPORT_OUT_H
+#ifndef TB_SERVER_REPORT_OUT_H
+#define TB_SERVER_REPORT_OUT_H
 
 #include <stddef.h>
 #include <stdio.h>

@@ -6,8 +6,8 @@
  * access handler. Every function returns what the access handler should
  * return (MHD_NO only if the response could not be queued).
  */
-#ifndef TB_RESP_H
-#define TB_RESP_H
+#ifndef TB_SERVER_RESP_H
+#define TB_SERVER_RESP_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -35,8 +35,8 @@
  * events are left out, and voiding or amending an event moves its
  * contribution in the same statement.
  */
-#ifndef TB_ROLLUP_H
-#define TB_ROLLUP_H
+#ifndef TB_SERVER_ROLLUP_H
+#define TB_SERVER_ROLLUP_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -11,8 +11,8 @@
  * unknown or repeated options and stray arguments are refused with a
  * message that names them. Called by server/main.c.
  */
-#ifndef TB_SETTINGS_H
-#define TB_SETTINGS_H
+#ifndef TB_SERVER_SETTINGS_H
+#define TB_SERVER_SETTINGS_H
 
 #include <stddef.h>
 #include <stdio.h>

@@ -9,8 +9,8 @@
  * hashes in constant time, so response timing does not reveal how much of
  * a guess was right. Used by server/auth.c and the tests.
  */
-#ifndef TB_TOKEN_H
-#define TB_TOKEN_H
+#ifndef TB_SERVER_TOKEN_H
+#define TB_SERVER_TOKEN_H
 
 #include <stddef.h>
 

@@ -17,8 +17,8 @@
  * upload_timeout_s after the headers (MHD's own timeout only catches a
  * connection that goes silent, not one that trickles). Nothing of a refused batch is stored.
  */
-#ifndef TB_UPLOAD_H
-#define TB_UPLOAD_H
+#ifndef TB_SERVER_UPLOAD_H
+#define TB_SERVER_UPLOAD_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -17,7 +17,7 @@
 #include "agent/opts.h"
 #include "common/err.h"
 
-static const struct tb_opt rows[] = {
+static const struct tb_agent_opt rows[] = {
 	{ "batch", 0, TB_OPT_INT, "N", 1, 50, "10", "events per batch" },
 	{ "quiet", 'q', TB_OPT_FLAG, NULL, 0, 0, NULL, "no progress line" },
 	{ "name", 0, TB_OPT_TEXT, "TEXT", 0, 0, NULL, "a name" },
@@ -46,7 +46,7 @@ static int take(void *ctx, int val, const char *value)
 
 /* Runs tb_opts_parse over the NULL-terminated words. */
 static int run(struct tb_cli *cli, const struct tb_opts_extra *x,
-	       struct tb_opt_val *v, const char **args, size_t *n, ...)
+	       struct tb_agent_opt_val *v, const char **args, size_t *n, ...)
 {
 	char *argv[16];
 	int argc = 0;
@@ -65,7 +65,7 @@ static int run(struct tb_cli *cli, const struct tb_opts_extra *x,
 static void test_values(void **state)
 {
 	struct tb_cli cli;
-	struct tb_opt_val v[3];
+	struct tb_agent_opt_val v[3];
 	const char *args[TB_OPTS_ARGS_MAX];
 	size_t n;
 
@@ -86,7 +86,7 @@ static void test_values(void **state)
 static void test_refusals(void **state)
 {
 	struct tb_cli cli;
-	struct tb_opt_val v[3];
+	struct tb_agent_opt_val v[3];
 	const char *args[TB_OPTS_ARGS_MAX];
 	size_t n;
 	static const char *bad[] = { "0", "51", "-1", "+5", " 5", "5x", "",
@@ -117,7 +117,7 @@ static void test_extra(void **state)
 	struct taken t = { 0, NULL };
 	struct tb_opts_extra x = { more, 1, take, &t };
 	struct tb_cli cli;
-	struct tb_opt_val v[3];
+	struct tb_agent_opt_val v[3];
 	const char *args[TB_OPTS_ARGS_MAX];
 	size_t n;
 
