@@ -89,6 +89,8 @@ static int parse_args(const struct tb_cmd_spec *spec, struct tb_cli *cli,
 	size_t nargs;
 	int rc;
 
+	/* sync's table ends before O_INTERVAL: that row stays unset */
+	memset(v, 0, sizeof(v));
 	rc = tb_opts_parse(cli, spec, NULL, argc, argv, v, args, &nargs);
 	if (rc != TB_OK)
 		return rc;
