@@ -169,6 +169,62 @@ static int starts_with_https(const char *url)
 	return url && strncmp(url, "https://", 8) == 0 && url[8] != '\0';
 }
 
+/* The handle's fixed options: https only, no redirects, the peer always
+ * verified (against the CA file alone when there is one), the timeouts. */
+static void set_options(struct tb_http *h, const struct tb_http_opts *o)
+{
+	cu.easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "https");
+	cu.easy_setopt(h->curl, CURLOPT_FOLLOWLOCATION, 0L);
+	cu.easy_setopt(h->curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	cu.easy_setopt(h->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	cu.easy_setopt(h->curl, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
+	if (h->ca_file) {
+		/* This CA and no other: libcurl would also trust the system's
+		 * CA directory (Debian builds it with --with-ca-path), and so
+		 * anyone with a public certificate for the server's name. */
+		cu.easy_setopt(h->curl, CURLOPT_CAINFO, h->ca_file);
+		cu.easy_setopt(h->curl, CURLOPT_CAPATH, (char *)NULL);
+	}
+	cu.easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
+	cu.easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS,
+			 o->connect_timeout_ms > 0 ? o->connect_timeout_ms
+						   : 10000L);
+	cu.easy_setopt(h->curl, CURLOPT_TIMEOUT_MS,
+			 o->timeout_ms > 0 ? o->timeout_ms : 120000L);
+	cu.easy_setopt(h->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	cu.easy_setopt(h->curl, CURLOPT_LOW_SPEED_TIME,
+			 o->low_speed_secs > 0 ? o->low_speed_secs : 30L);
+	cu.easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
+	cu.easy_setopt(h->curl, CURLOPT_WRITEDATA, h);
+	cu.easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, on_header);
+	cu.easy_setopt(h->curl, CURLOPT_HEADERDATA, h);
+	cu.easy_setopt(h->curl, CURLOPT_ERRORBUFFER, h->errbuf);
+	cu.easy_setopt(h->curl, CURLOPT_USERAGENT, "tienbo-agent/1");
+}
+
+/* Checks the URL and the CA file before anything is allocated. */
+static int check_opts(const struct tb_http_opts *o, char *msg, size_t msglen)
+{
+	if (!starts_with_https(o->base_url)) {
+		snprintf(msg, msglen,
+			 "server: must be an https:// URL (got '%s'); tienbo "
+			 "never sends data unencrypted",
+			 o->base_url ? o->base_url : "");
+		return TB_ECONFIG;
+	}
+	if (o->ca_file && o->ca_file[0]) {
+		FILE *f = fopen(o->ca_file, "r");
+
+		if (!f) {
+			snprintf(msg, msglen, "ca_file: cannot read '%s'",
+				 o->ca_file);
+			return TB_ECONFIG;
+		}
+		fclose(f);
+	}
+	return TB_OK;
+}
+
 struct tb_http *tb_http_create(const struct tb_http_opts *o, int *rc,
 			       char *msg, size_t msglen)
 {
@@ -183,25 +239,10 @@ struct tb_http *tb_http_create(const struct tb_http_opts *o, int *rc,
 		snprintf(msg, msglen, "%s", cu_error);
 		return NULL;
 	}
-	if (!starts_with_https(o->base_url)) {
-		*rc = TB_ECONFIG;
-		snprintf(msg, msglen,
-			 "server: must be an https:// URL (got '%s'); tienbo "
-			 "never sends data unencrypted",
-			 o->base_url ? o->base_url : "");
+	*rc = check_opts(o, msg, msglen);
+	if (*rc != TB_OK)
 		return NULL;
-	}
-	if (o->ca_file && o->ca_file[0]) {
-		FILE *f = fopen(o->ca_file, "r");
-
-		if (!f) {
-			*rc = TB_ECONFIG;
-			snprintf(msg, msglen, "ca_file: cannot read '%s'",
-				 o->ca_file);
-			return NULL;
-		}
-		fclose(f);
-	}
+	*rc = TB_ENOMEM;
 	h = tb_calloc(1, sizeof(*h));
 	if (!h)
 		goto fail;
@@ -235,33 +276,7 @@ struct tb_http *tb_http_create(const struct tb_http_opts *o, int *rc,
 	h->curl = cu.easy_init();
 	if (!h->curl)
 		goto fail;
-	cu.easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "https");
-	cu.easy_setopt(h->curl, CURLOPT_FOLLOWLOCATION, 0L);
-	cu.easy_setopt(h->curl, CURLOPT_SSL_VERIFYPEER, 1L);
-	cu.easy_setopt(h->curl, CURLOPT_SSL_VERIFYHOST, 2L);
-	cu.easy_setopt(h->curl, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
-	if (h->ca_file) {
-		/* This CA and no other: libcurl would also trust the system's
-		 * CA directory (Debian builds it with --with-ca-path), and so
-		 * anyone with a public certificate for the server's name. */
-		cu.easy_setopt(h->curl, CURLOPT_CAINFO, h->ca_file);
-		cu.easy_setopt(h->curl, CURLOPT_CAPATH, (char *)NULL);
-	}
-	cu.easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
-	cu.easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS,
-			 o->connect_timeout_ms > 0 ? o->connect_timeout_ms
-						   : 10000L);
-	cu.easy_setopt(h->curl, CURLOPT_TIMEOUT_MS,
-			 o->timeout_ms > 0 ? o->timeout_ms : 120000L);
-	cu.easy_setopt(h->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	cu.easy_setopt(h->curl, CURLOPT_LOW_SPEED_TIME,
-			 o->low_speed_secs > 0 ? o->low_speed_secs : 30L);
-	cu.easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
-	cu.easy_setopt(h->curl, CURLOPT_WRITEDATA, h);
-	cu.easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, on_header);
-	cu.easy_setopt(h->curl, CURLOPT_HEADERDATA, h);
-	cu.easy_setopt(h->curl, CURLOPT_ERRORBUFFER, h->errbuf);
-	cu.easy_setopt(h->curl, CURLOPT_USERAGENT, "tienbo-agent/1");
+	set_options(h, o);
 	*rc = 0;
 	return h;
 fail:
