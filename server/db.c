@@ -13,6 +13,19 @@
  * process before the first connection (sqlite3_config can only be called
  * before SQLite initialises; if it already has, the default stays). With
  * it the merge spent 18 us of CPU per event instead of 32.
+ *
+ * The limit must stay below 128 KiB. A memory journal that spills is
+ * copied to its file one chunk at a time, and a chunk is as large as the
+ * spill limit; SQLite's unix VFS writes at most 128 KiB - 1 bytes per call
+ * (os_unix.c seekAndWriteFd masks the length with 0x1ffff, assuming no
+ * write is larger than a page), so a 1 MiB chunk became a write of 0
+ * bytes, which SQLite reports as SQLITE_FULL, "database or disk is full",
+ * with the disk empty, and rolls the whole transaction back. That is how
+ * bench_report's first tb_report_init over 2,000,000 events failed after
+ * ~58 s (its single fill statement's journal passed 1 MiB), and how any
+ * statement of the server whose journal passed the limit would fail.
+ * tests/test_rollup.c meets it at small scale (a rebuild that reuses the
+ * pages the old roll-ups freed).
  */
 #include "server/db.h"
 
@@ -23,7 +36,9 @@
 
 #include "common/err.h"
 
-#define DB_STMTJRNL_SPILL (1024 * 1024)
+#define DB_STMTJRNL_SPILL (120 * 1024)
+_Static_assert(DB_STMTJRNL_SPILL < 128 * 1024,
+	       "SQLite writes a spilled journal chunk in one call of < 128 KiB");
 
 static pthread_once_t db_config_once = PTHREAD_ONCE_INIT;
 
