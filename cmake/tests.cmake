@@ -18,7 +18,7 @@ set(TB_TESTS_E2E test_agent_cli test_agent_tty test_report test_server_cli
     test_server_ingest test_server_limits test_server_shutdown
     test_server_vectors test_sync_e2e test_version)
 set(TB_TESTS_FAULT test_agent_crash test_agent_faults test_hostile
-    test_sync_faults)
+    test_rollup test_sync_faults)
 set(TB_TESTS_SOAK test_soak)
 # ctest's timeout per label: a hang fails in this time, not in 600 s
 # (the tests' own waits are bounded far below it).
