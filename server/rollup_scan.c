@@ -1,0 +1,324 @@
+/* rollup_scan.c - reading the report roll-ups: the sums of a period per
+ * school (tb_rollup_scan) and the newest snapshot figures of a school
+ * (tb_rollup_snaps_*), see rollup.h. Called by server/report.c.
+ *
+ * A period is cut into runs of whole years, whole months and days
+ * (scan_split), and each school's rows in every run come from one UNION
+ * ALL query of index ranges on (school, key): the tables are keyed school
+ * first so that writes stay local (see rollup.h), and a report pays one
+ * query per school instead.
+ */
+#include "server/rollup.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/date.h"
+#include "common/err.h"
+#include "common/mem.h"
+#include "server/db.h"
+#include "server/rollup_layout.h"
+
+/* ---- reading ----------------------------------------------------------- */
+
+static int32_t ymd_key_day(int64_t key)
+{
+	return tb_date_from_ymd((int)(key / 10000), (int)(key / 100 % 100),
+				(int)(key % 100));
+}
+
+/* The first and last day a row of table t with this key covers. */
+static void key_days(int t, int64_t key, int32_t *first, int32_t *last)
+{
+	int y, m;
+
+	if (t == 0) {
+		*first = *last = ymd_key_day(key);
+	} else if (t == 1) {
+		y = (int)(key / 100);
+		m = (int)(key % 100);
+		*first = tb_date_from_ymd(y, m, 1);
+		*last = tb_date_from_ymd(y, m, tb_days_in_month(y, m));
+	} else {
+		*first = tb_date_from_ymd((int)key, 1, 1);
+		*last = tb_date_from_ymd((int)key, 12, 31);
+	}
+}
+
+/* A run of whole years (t = 2), whole months (1) or days (0): keys. */
+struct range {
+	int t;
+	int64_t lo, hi;
+};
+#define MAX_RANGES 8
+
+struct scan {
+	sqlite3 *db;
+	sqlite3_stmt *st; /* every run of one school, one UNION ALL */
+	unsigned kinds;
+	uint32_t cols;
+	tb_rollup_fn fn;
+	void *arg;
+	size_t n;
+	struct range r[MAX_RANGES];
+};
+
+static int scan_prepare(struct scan *s)
+{
+	const struct rollup_layout *l = rollup_layout();
+	struct rollup_sb b = {0};
+	int rc = TB_OK;
+
+	for (size_t g = 0; g < s->n; g++) {
+		int t = s->r[g].t;
+
+		rollup_sb_add(&b, "%sSELECT %d, %s, kind, n", g ? " UNION ALL " : "",
+		       t, rollup_keys[t]);
+		for (size_t i = 0; i < l->ncols; i++)
+			if (s->cols & (1u << i))
+				rollup_sb_add(&b, ", c_%s", l->cols[i]);
+		rollup_sb_add(&b, " FROM %s WHERE school = ?1 AND %s BETWEEN ?%zu AND"
+		       " ?%zu", rollup_tables[t], rollup_keys[t], 2 * g + 2, 2 * g + 3);
+	}
+	if (b.oom)
+		rc = TB_ENOMEM;
+	else if (s->n &&
+		 sqlite3_prepare_v2(s->db, b.p, -1, &s->st, NULL) != SQLITE_OK)
+		rc = tb_db_err(sqlite3_errcode(s->db));
+	tb_free(b.p);
+	return rc;
+}
+
+/* The rows of one school in every run. */
+static int scan_school(struct scan *s, const char *school, size_t idx)
+{
+	const struct rollup_layout *l = rollup_layout();
+	sqlite3_stmt *st = s->st;
+	struct tb_rollup_row r;
+	int src, k, t, rc = TB_OK;
+
+	memset(&r, 0, sizeof(r));
+	r.school = idx;
+	sqlite3_reset(st);
+	sqlite3_bind_text(st, 1, school, -1, SQLITE_STATIC);
+	for (size_t g = 0; g < s->n; g++) {
+		sqlite3_bind_int64(st, (int)(2 * g + 2), s->r[g].lo);
+		sqlite3_bind_int64(st, (int)(2 * g + 3), s->r[g].hi);
+	}
+	while (rc == TB_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		k = sqlite3_column_int(st, 2);
+		if (k < 0 || k >= TB_KIND_COUNT || !(s->kinds & (1u << k)))
+			continue;
+		t = sqlite3_column_int(st, 0);
+		r.kind = (enum tb_kind)k;
+		key_days(t, sqlite3_column_int64(st, 1), &r.first, &r.last);
+		r.n = sqlite3_column_int64(st, 3);
+		for (size_t i = 0, c = 4; i < l->ncols; i++)
+			if (s->cols & (1u << i))
+				r.c[i] = sqlite3_column_int64(st, (int)c++);
+		rc = s->fn(s->arg, &r);
+	}
+	if (rc == TB_OK && src != SQLITE_DONE)
+		rc = tb_db_err(src);
+	sqlite3_reset(st);
+	return rc;
+}
+
+static int64_t day_key(int32_t d)
+{
+	int y, m, dd;
+
+	tb_date_to_ymd(d, &y, &m, &dd);
+	return (int64_t)y * 10000 + m * 100 + dd;
+}
+
+static int32_t month_end(int y, int m)
+{
+	return tb_date_from_ymd(y, m, tb_days_in_month(y, m));
+}
+
+/* Adds a run; one that follows a run of the same table in time extends
+ * it (between yyyymmdd keys of consecutive days, or yyyymm keys of
+ * consecutive months, lie only keys no row has), saving a query per
+ * school. */
+static void add_range(struct scan *s, int t, int64_t lo, int64_t hi)
+{
+	if (s->n && s->r[s->n - 1].t == t) {
+		s->r[s->n - 1].hi = hi;
+		return;
+	}
+	if (s->n < MAX_RANGES) {
+		s->r[s->n].t = t;
+		s->r[s->n].lo = lo;
+		s->r[s->n].hi = hi;
+		s->n++;
+	}
+}
+
+/* Splits [from, to] into runs of whole years, whole months and days:
+ * at most days, months, years, months, days (5 runs). */
+static void scan_split(struct scan *s, int32_t from, int32_t to,
+		       int months_only)
+{
+	int32_t c = from;
+
+	while (c <= to && s->n < MAX_RANGES) {
+		int y, m, d, y2, m2;
+
+		tb_date_to_ymd(c, &y, &m, &d);
+		if (!months_only && m == 1 && d == 1 &&
+		    tb_date_from_ymd(y, 12, 31) <= to) {
+			for (y2 = y; y2 < TB_YEAR_MAX &&
+				     tb_date_from_ymd(y2 + 1, 12, 31) <= to;
+			     y2++)
+				;
+			add_range(s, 2, y, y2);
+			c = tb_date_from_ymd(y2, 12, 31) + 1;
+		} else if (d == 1 && month_end(y, m) <= to) {
+			y2 = y;
+			m2 = m;
+			for (;;) { /* up to December unless months_only */
+				int ny = m2 == 12 ? y2 + 1 : y2;
+				int nm = m2 == 12 ? 1 : m2 + 1;
+
+				if ((!months_only && ny != y) ||
+				    ny > TB_YEAR_MAX || month_end(ny, nm) > to)
+					break;
+				y2 = ny;
+				m2 = nm;
+			}
+			add_range(s, 1, (int64_t)y * 100 + m,
+				  (int64_t)y2 * 100 + m2);
+			c = month_end(y2, m2) + 1;
+		} else {
+			int32_t e = month_end(y, m);
+
+			if (e > to)
+				e = to;
+			add_range(s, 0, day_key(c), day_key(e));
+			c = e + 1;
+		}
+	}
+}
+
+int tb_rollup_scan(sqlite3 *db, int32_t from, int32_t to, unsigned kinds,
+		   uint32_t cols, const char *const *schools, size_t nschools,
+		   int months_only, tb_rollup_fn fn, void *arg)
+{
+	struct scan s;
+	int32_t lo = tb_date_from_ymd(TB_YEAR_MIN, 1, 1);
+	int32_t hi = tb_date_from_ymd(TB_YEAR_MAX, 12, 31);
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	s.db = db;
+	s.kinds = kinds;
+	s.cols = cols;
+	s.fn = fn;
+	s.arg = arg;
+	if (from < lo)
+		from = lo;
+	if (to > hi)
+		to = hi;
+	scan_split(&s, from, to, months_only);
+	rc = scan_prepare(&s);
+	for (size_t i = 0; rc == TB_OK && s.n && i < nschools; i++)
+		rc = scan_school(&s, schools[i], i);
+	sqlite3_finalize(s.st);
+	return rc;
+}
+
+struct tb_rollup_snaps {
+	sqlite3_stmt *st;
+	int col[TB_FIELDS_MAX]; /* field index -> result column, or -1 */
+};
+
+int tb_rollup_snaps_open(sqlite3 *db, struct tb_rollup_snaps **out)
+{
+	const struct rollup_layout *l = rollup_layout();
+	struct tb_rollup_snaps *s;
+	struct rollup_sb b = {0};
+	int rc = TB_OK;
+
+	*out = NULL;
+	s = tb_calloc(1, sizeof(*s));
+	if (!s)
+		return TB_ENOMEM;
+	for (size_t f = 0; f < TB_FIELDS_MAX; f++)
+		s->col[f] = -1;
+	rollup_sb_add(&b, "SELECT day");
+	for (size_t i = 0; i < l->nsnap; i++) {
+		rollup_sb_add(&b, ", s_%s", l->snap_names[i]);
+		s->col[l->snap[i]] = (int)i + 1;
+	}
+	rollup_sb_add(&b, " FROM report_snap WHERE school = ?1 AND day <= ?2 ORDER BY"
+	       " day DESC, recorded_at DESC, id DESC");
+	if (b.oom)
+		rc = TB_ENOMEM;
+	else if (sqlite3_prepare_v2(db, b.p, -1, &s->st, NULL) != SQLITE_OK)
+		rc = tb_db_err(sqlite3_errcode(db));
+	tb_free(b.p);
+	if (rc < 0) {
+		tb_rollup_snaps_close(s);
+		return rc;
+	}
+	*out = s;
+	return TB_OK;
+}
+
+/* Takes want w from the current row if the row gives all of it. */
+static int take(const struct tb_rollup_snaps *s, const struct tb_rollup_want *w,
+		struct tb_rollup_got *g)
+{
+	int c[2];
+
+	for (int j = 0; j < w->n; j++) {
+		c[j] = w->field[j] >= 0 && w->field[j] < TB_FIELDS_MAX
+			       ? s->col[w->field[j]]
+			       : -1;
+		if (c[j] < 0 || sqlite3_column_type(s->st, c[j]) == SQLITE_NULL)
+			return 0;
+	}
+	for (int j = 0; j < w->n; j++)
+		g->v[j] = sqlite3_column_int64(s->st, c[j]);
+	g->found = 1;
+	return 1;
+}
+
+int tb_rollup_latest(struct tb_rollup_snaps *s, const char *school,
+		     int32_t upto, const struct tb_rollup_want *want,
+		     const unsigned char *active, size_t n,
+		     struct tb_rollup_got *got)
+{
+	sqlite3_stmt *st = s->st;
+	size_t left = 0;
+	int src = SQLITE_DONE, rc = TB_OK;
+
+	for (size_t i = 0; i < n; i++) {
+		memset(&got[i], 0, sizeof(got[i]));
+		left += active[i] && want[i].n > 0;
+	}
+	if (!left || upto < tb_date_from_ymd(TB_YEAR_MIN, 1, 1))
+		return TB_OK;
+	sqlite3_reset(st);
+	sqlite3_bind_text(st, 1, school, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, day_key(upto));
+	while (left && (src = sqlite3_step(st)) == SQLITE_ROW)
+		for (size_t i = 0; i < n; i++)
+			if (active[i] && want[i].n > 0 && !got[i].found &&
+			    take(s, &want[i], &got[i]))
+				left--;
+	if (left && src != SQLITE_DONE)
+		rc = tb_db_err(src);
+	sqlite3_reset(st);
+	return rc;
+}
+
+void tb_rollup_snaps_close(struct tb_rollup_snaps *s)
+{
+	if (!s)
+		return;
+	sqlite3_finalize(s->st);
+	tb_free(s);
+}
