@@ -15,7 +15,6 @@
  *
  * The layout and the SQL text builder are in rollup_layout.c; reading
  * (tb_rollup_scan, the snapshot reader) in rollup_scan.c.
-
  */
 #include "server/rollup.h"
 
