@@ -151,6 +151,29 @@ static void signals_block(sigset_t *set)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* Serves until SIGTERM or SIGINT, then stops accepting and waits up to
+ * drain seconds for the requests in flight (see README: Shutdown). */
+static void serve_until_signal(struct tb_https *http,
+			       const struct tb_https_opts *o,
+			       const sigset_t *set, long drain, const char *db)
+{
+	long left;
+	int sig = 0;
+
+	tb_slog(TB_SLOG_INFO, "listening on https://%s (port %u), %u workers, "
+		"database %s", o->listen, tb_https_port(http), o->workers, db);
+	while (sigwait(set, &sig) != 0)
+		;
+	tb_slog(TB_SLOG_INFO, "signal %d: no new connections, finishing "
+		"requests in flight", sig);
+	tb_https_quiesce(http);
+	left = tb_https_drain(http, drain * 1000);
+	if (left > 0)
+		tb_slog(TB_SLOG_WARN, "%ld requests still running after %lds; "
+			"stopping anyway (none of them is acknowledged)", left,
+			drain);
+}
+
 static int cmd_serve(const struct tb_config *cfg, char *msg, size_t msglen)
 {
 	struct tb_https_opts o;
@@ -159,9 +182,9 @@ static int cmd_serve(const struct tb_config *cfg, char *msg, size_t msglen)
 	struct tb_https *http = NULL;
 	struct tb_plan_set *plans = NULL;
 	char *cert = NULL, *key = NULL;
-	long drain = 30, left;
+	long drain = 30;
 	sigset_t set;
-	int rc, sig = 0;
+	int rc;
 
 	rc = serve_opts(cfg, &o, &drain, msg, msglen);
 	if (rc == TB_OK)
@@ -188,19 +211,7 @@ static int cmd_serve(const struct tb_config *cfg, char *msg, size_t msglen)
 	rc = tb_https_start(&o, pool, &http, msg, msglen);
 	if (rc < 0)
 		goto out;
-	tb_slog(TB_SLOG_INFO, "listening on https://%s (port %u), %u workers, "
-		"database %s", o.listen, tb_https_port(http), o.workers,
-		tb_settings_get(cfg, "db"));
-	while (sigwait(&set, &sig) != 0)
-		;
-	tb_slog(TB_SLOG_INFO, "signal %d: no new connections, finishing "
-		"requests in flight", sig);
-	tb_https_quiesce(http);
-	left = tb_https_drain(http, drain * 1000);
-	if (left > 0)
-		tb_slog(TB_SLOG_WARN, "%ld requests still running after %lds; "
-			"stopping anyway (none of them is acknowledged)", left,
-			drain);
+	serve_until_signal(http, &o, &set, drain, tb_settings_get(cfg, "db"));
 out:
 	tb_https_stop(http);
 	tb_dbpool_destroy(pool);

@@ -179,6 +179,23 @@ static void selector(struct page *p, const struct tb_report *r,
 	out(p, "</datalist><button type=\"submit\">Xem</button></form>\n");
 }
 
+/* The units that have not reported, at most HTML_MISSING_MAX of them. */
+static void missing(struct page *p, const struct tb_report_row *w)
+{
+	if (!w->nmissing)
+		return;
+	out(p, "<details><summary>Chưa báo cáo (%zu)</summary><p "
+	       "class=\"missing\">", w->nmissing);
+	for (size_t i = 0; i < w->nmissing && i < HTML_MISSING_MAX; i++) {
+		out(p, "%s", i ? " " : "");
+		esc(p, w->missing[i]);
+	}
+	if (w->nmissing > HTML_MISSING_MAX)
+		out(p, " … và %zu đơn vị khác (xem JSON/CSV)",
+		    w->nmissing - HTML_MISSING_MAX);
+	out(p, "</p></details>");
+}
+
 static void indicator(struct page *p, const struct tb_report_row *w)
 {
 	const struct tb_report_value *v = &w->v;
@@ -232,19 +249,7 @@ static void indicator(struct page *p, const struct tb_report_row *w)
 		esc(p, w->ind->f.reason);
 		out(p, "</p>");
 	}
-	if (w->nmissing) {
-		out(p, "<details><summary>Chưa báo cáo (%zu)</summary><p "
-		       "class=\"missing\">", w->nmissing);
-		for (size_t i = 0; i < w->nmissing && i < HTML_MISSING_MAX;
-		     i++) {
-			out(p, "%s", i ? " " : "");
-			esc(p, w->missing[i]);
-		}
-		if (w->nmissing > HTML_MISSING_MAX)
-			out(p, " … và %zu đơn vị khác (xem JSON/CSV)",
-			    w->nmissing - HTML_MISSING_MAX);
-		out(p, "</p></details>");
-	}
+	missing(p, w);
 	out(p, "</article>\n");
 }
 

@@ -250,6 +250,32 @@ static int value_check(const char *key, const char *v, char *msg,
 	return TB_OK;
 }
 
+/* The value of option argv[*i] (name nlen bytes after "--", eq its '='
+ * or NULL): "yes" for a flag, the text after '=', or the next argument
+ * (*i moves on). NULL with msg when there is none or a flag has one. */
+static const char *arg_value(const struct tb_opt *o, const char *eq, int argc,
+			     char **argv, int *i, size_t nlen, char *msg,
+			     size_t msglen)
+{
+	const char *arg = argv[*i];
+
+	if (o && o->is_flag) {
+		if (eq) {
+			snprintf(msg, msglen, "option --%s takes no value",
+				 o->name);
+			return NULL;
+		}
+		return "yes";
+	}
+	if (eq)
+		return eq + 1;
+	if (*i + 1 < argc)
+		return argv[++*i];
+	snprintf(msg, msglen, "option --%.*s needs a value", (int)nlen,
+		 arg + 2);
+	return NULL;
+}
+
 static int argv_apply(int argc, char **argv, const struct tb_opt *opts,
 		      size_t nopts, struct tb_config *cmdline,
 		      struct tb_config *cfg, char *msg, size_t msglen)
@@ -280,22 +306,9 @@ static int argv_apply(int argc, char **argv, const struct tb_opt *opts,
 				 arg + 2);
 			return TB_EUSAGE;
 		}
-		if (o && o->is_flag) {
-			if (eq) {
-				snprintf(msg, msglen, "option --%s takes no value",
-					 o->name);
-				return TB_EUSAGE;
-			}
-			value = "yes";
-		} else if (eq) {
-			value = eq + 1;
-		} else if (i + 1 < argc) {
-			value = argv[++i];
-		} else {
-			snprintf(msg, msglen, "option --%.*s needs a value",
-				 (int)nlen, arg + 2);
+		value = arg_value(o, eq, argc, argv, &i, nlen, msg, msglen);
+		if (!value)
 			return TB_EUSAGE;
-		}
 		if (tb_config_get(cmdline, key)) {
 			snprintf(msg, msglen, "option --%.*s given twice", (int)nlen,
 				 arg + 2);
