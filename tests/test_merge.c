@@ -20,6 +20,8 @@
 
 #include "common/date.h"
 #include "common/event.h"
+#include "common/err.h"
+#include "common/mem.h"
 #include "protocol/codec.h"
 #include "server/auth.h"
 #include "server/db.h"
@@ -236,11 +238,134 @@ static void test_second_revisions_and_resend(void **state)
 			 4214);
 }
 
+/* Everything a merge may write, as one text (malloc'd, free). */
+static char *state_text(void)
+{
+	static const char *const q[] = {
+		"SELECT group_concat(id || ':' || revision || ':' || voided ||"
+		" ':' || hex(content_hash) || ':' || body, ',') FROM (SELECT *"
+		" FROM events ORDER BY id)",
+		"SELECT group_concat(id || ':' || revision || ':' ||"
+		" hex(content_hash), ',') FROM (SELECT * FROM event_history"
+		" ORDER BY id, revision)",
+		"SELECT group_concat(seq || ':' || event_id || ':' || reason,"
+		" ',') FROM (SELECT * FROM rejections ORDER BY id)",
+		"SELECT group_concat(device || ':' || committed_through, ',')"
+		" FROM (SELECT * FROM cursors ORDER BY device)",
+		"SELECT group_concat(id || ':' || coalesce(device, '') || ':' ||"
+		" coalesce(last_seen, ''), ',') FROM (SELECT * FROM devices"
+		" ORDER BY id)",
+		"SELECT group_concat(school || day || ':' || kind || ':' || n ||"
+		" ':' || c_parents, ',') FROM (SELECT * FROM report_day ORDER BY"
+		" 1, 2, 3)",
+		"SELECT group_concat(school || month || ':' || kind || ':' || n"
+		" || ':' || c_parents, ',') FROM (SELECT * FROM report_month"
+		" ORDER BY 1, 2, 3)",
+		"SELECT group_concat(school || year || ':' || kind || ':' || n ||"
+		" ':' || c_parents, ',') FROM (SELECT * FROM report_year ORDER"
+		" BY 1, 2, 3)",
+	};
+	size_t len = 1, cap = 1 << 16;
+	char *out = malloc(cap);
+
+	assert_non_null(out);
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		sqlite3_stmt *st = NULL;
+		const char *t = "";
+		size_t n;
+
+		assert_int_equal(sqlite3_prepare_v2(db, q[i], -1, &st, NULL),
+				 SQLITE_OK);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+			t = (const char *)sqlite3_column_text(st, 0);
+		n = strlen(t);
+		while (len + n + 2 > cap) {
+			cap *= 2;
+			out = realloc(out, cap);
+			assert_non_null(out);
+		}
+		memcpy(out + len - 1, t, n);
+		len += n + 1;
+		out[len - 2] = '|';
+		out[len - 1] = '\0';
+		sqlite3_finalize(st);
+	}
+	return out;
+}
+
+/* The Nth allocation of the merge fails, N = 1, 2, ... until the merge
+ * completes: every failure is TB_ENOMEM (or a refusal of the batch that
+ * leaves nothing), the database is exactly as before, and the merge that
+ * completes gives the right acknowledgement. 13 events, one thread (under
+ * PREP_SPLIT_MIN: the failure counter is not thread-safe): 10 new, a
+ * third revision of a5, a duplicate of a60 and a conflicting copy of a50. */
+static void test_alloc_failure_walk(void **state)
+{
+	struct tb_merge_result res;
+	struct tb_batch b;
+	struct tb_ack ack;
+	struct tb_event e;
+	int64_t base = count("SELECT committed_through FROM cursors WHERE"
+			     " device = '" DEVICE "'");
+	char *before, *now;
+	long n, used = 0;
+	int rc;
+
+	(void)state;
+	batch_start(&b);
+	for (int i = 0; i < 13; i++) {
+		if (i < 10)
+			make(&e, 'd', i, 1, base + 1 + i, 3);
+		else if (i == 10)
+			make(&e, 'a', 5, 3, base + 1 + i, 500);
+		else
+			make(&e, 'a', i == 11 ? 60 : 50, 1, base + 1 + i,
+			     i == 11 ? 60 : 999);
+		assert_int_equal(tb_batch_add(&b, &e), 0);
+		tb_event_clear(&e);
+	}
+	before = state_text();
+	for (n = 1;; n++) {
+		tb_ack_init(&ack);
+		tb_mem_fail_at(n);
+		rc = tb_merge_batch(db, &who, &b, &ack, &res);
+		used = tb_mem_count();
+		tb_mem_fail_at(0);
+		if (rc == TB_OK && res.status == 200 && used < n)
+			break;
+		if (rc == TB_OK)
+			fail_msg("allocation %ld failed and the merge went on"
+				 " (status %d)", n, res.status);
+		if (rc != TB_ENOMEM)
+			fail_msg("allocation %ld: rc %d, not TB_ENOMEM", n, rc);
+		now = state_text();
+		if (strcmp(now, before) != 0)
+			fail_msg("allocation %ld failed and the database changed",
+				 n);
+		free(now);
+		tb_ack_clear(&ack);
+		assert_true(n < 100000);
+	}
+	assert_int_equal(ack.accepted, 11);
+	assert_int_equal(ack.duplicates, 1);
+	assert_int_equal(ack.nrejected, 1);
+	assert_int_equal(ack.committed_through, base + 13);
+	tb_ack_clear(&ack);
+	tb_batch_clear(&b);
+	now = state_text();
+	assert_true(strcmp(now, before) != 0);
+	free(now);
+	free(before);
+	printf("merge: %ld allocation failures walked, all clean\n", n - 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_big_batch_in_runs_of_32),
 		cmocka_unit_test(test_second_revisions_and_resend),
+		cmocka_unit_test(test_alloc_failure_walk),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
