@@ -1527,11 +1527,68 @@ static void test_dashboard_chromium(void **state)
 	helper_server_teardown(&srv);
 }
 
+/* The Nth allocation of a report run fails, N = 1, 2, ... until the run
+ * completes: every failure is TB_ENOMEM with no report, and the run that
+ * completes equals one made without failures (both plans, the province
+ * with the per-district detail). Leaks show under TB_SANITIZE. */
+static void test_alloc_failure_walk(void **state)
+{
+	static const char *const ids[] = {"hoa-binh-2022-2030",
+					  "thanh-oai-2021-2030"};
+	struct tb_report_opts o = {NULL, 0, 1, 0};
+	long walked = 0;
+
+	(void)state;
+	for (size_t k = 0; k < 2; k++) {
+		const struct tb_plan *p = tb_plan_set_find(plans, ids[k]);
+		struct tb_report *want = run(db, ids[k], "2025-H1", NULL, 1);
+		struct tb_report *r = NULL;
+		char msg[256];
+		long n, used;
+		int rc;
+
+		assert_non_null(p);
+		for (n = 1;; n++) {
+			msg[0] = '\0';
+			r = (struct tb_report *)1;
+			tb_mem_fail_at(n);
+			rc = tb_report_run(db, p, "2025-H1", &o, &r, msg,
+					   sizeof(msg));
+			used = tb_mem_count();
+			tb_mem_fail_at(0);
+			if (rc == TB_OK && used < n)
+				break;
+			if (rc != TB_ENOMEM)
+				fail_msg("%s: allocation %ld: rc %d (%s)", ids[k],
+					 n, rc, msg);
+			assert_null(r);
+			assert_true(n < 1000000);
+		}
+		walked += n - 1;
+		assert_non_null(r);
+		assert_int_equal(r->nrows, want->nrows);
+		for (size_t i = 0; i < r->nrows; i++) {
+			const struct tb_report_value *a = &r->rows[i].v;
+			const struct tb_report_value *b = &want->rows[i].v;
+
+			assert_int_equal(a->reported, b->reported);
+			assert_int_equal(a->expected, b->expected);
+			assert_int_equal(a->has_value, b->has_value);
+			assert_true(a->value == b->value);
+			assert_int_equal(a->status, b->status);
+		}
+		tb_report_destroy(r);
+		tb_report_destroy(want);
+	}
+	printf("report: %ld allocation failures walked, all clean\n", walked);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_indicator),
 		cmocka_unit_test(test_rebuild),
+		cmocka_unit_test(test_alloc_failure_walk),
 		cmocka_unit_test(test_missing_never_zero),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_status),
