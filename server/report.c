@@ -165,12 +165,12 @@ int tb_report_run(sqlite3 *db, const struct tb_plan *plan, const char *period,
 					    : TB_REPORT_STALE_DAYS;
 	r->nrows = plan->count;
 	x.p = tb_calloc(1, sizeof(*x.p));
+	r->priv_ = x.p; /* the report owns it from here: destroy frees it */
 	r->rows = tb_calloc(plan->count ? plan->count : 1, sizeof(*r->rows));
 	if (!x.p || !r->rows) {
 		rc = TB_ENOMEM;
 		goto out;
 	}
-	r->priv_ = x.p;
 	if (sqlite3_get_autocommit(db)) {
 		rc = tb_db_exec(db, "BEGIN", msg, msglen);
 		tx = rc == TB_OK;
