@@ -35,6 +35,7 @@
 #include "common/event.h"
 #include "protocol/codec.h"
 #include "server/auth.h"
+#include "server/merge_prep.h"
 
 struct sqlite3;
 
@@ -44,24 +45,6 @@ struct tb_merge_result {
 	char message[TB_MSG_LEN];
 	int64_t expected_seq;  /* with 409; -1 otherwise */
 };
-
-/* What merging needs that no database does: each event's JSON body and
- * content hash. Computed before the write lock is taken, so concurrent
- * uploads do this part in parallel and hold the lock only for SQL. */
-struct tb_merge_prep {
-	size_t n;
-	char **body;          /* n bodies (cJSON_free'd by clear), NULL for
-			       * events the decoder rejected */
-	unsigned char *hash;  /* n * 32 bytes */
-};
-
-/* Fills in school and device where b's events left them empty, then
- * computes prep for b (a batch of 256 events or more is split with one
- * more thread when the machine has a second core). 0 or TB_ENOMEM (prep
- * cleared). */
-int tb_merge_prepare(struct tb_batch *b, struct tb_merge_prep *prep);
-/* Frees what prep holds; accepts a zeroed or half-built prep. */
-void tb_merge_prep_clear(struct tb_merge_prep *prep);
 
 /* Merges b for principal p. 0 with res->status set (200: ack filled and
  * committed); TB_EAGAIN when the database stayed busy (answer 503);
