@@ -116,16 +116,11 @@ static int add_ind(struct plan_walk *w, struct tb_plan_ind **out)
 /* "parent: part" in one language. */
 static char *join_name(const char *parent, const char *part)
 {
-	size_t a = strlen(parent), b = strlen(part);
-	char *s = tb_malloc(a + b + 3);
+	size_t n = strlen(parent) + strlen(part) + 3;
+	char *s = tb_malloc(n);
 
-	if (!s)
-		return NULL;
-	/* The last memcpy copies part's NUL. */
-	memcpy(s, parent, a); /* NOLINT(bugprone-not-null-terminated-result) */
-	memcpy(s + a, ": ",
-	       2); /* NOLINT(bugprone-not-null-terminated-result) */
-	memcpy(s + a + 2, part, b + 1);
+	if (s)
+		snprintf(s, n, "%s: %s", parent, part);
 	return s;
 }
 
@@ -138,6 +133,7 @@ static int ind_head(struct plan_walk *w, const cJSON *o,
 	const char *note;
 	int rc;
 
+	*id = *vi = *en = ""; /* never NULL, whatever the walk finds */
 	rc = plan_closed_object(w, o, keys);
 	if (rc == TB_OK)
 		rc = plan_get_text(w, o, idkey, 1, 64, id);

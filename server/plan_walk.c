@@ -15,7 +15,7 @@
 
 /* ---- messages and paths ---------------------------------------------- */
 
-int plan_bad(struct plan_walk *w, const char *fmt, ...)
+int(plan_bad)(struct plan_walk *w, const char *fmt, ...)
 {
 	char problem[256];
 	va_list ap;

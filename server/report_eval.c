@@ -13,7 +13,6 @@
 #include "common/err.h"
 #include "common/mem.h"
 #include "server/db.h"
-#include "server/report_run.h"
 #include "server/rollup.h"
 
 /* ---- evaluating --------------------------------------------------------- */

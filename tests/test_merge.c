@@ -90,6 +90,8 @@ static void merge_expect(struct tb_batch *b, struct tb_ack *ack,
 	assert_int_equal(ack->committed_through, through);
 }
 
+static int64_t count(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static int64_t count(const char *fmt, ...)
 {
 	char sql[512];
