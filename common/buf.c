@@ -3,6 +3,7 @@
 #include "common/buf.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/err.h"
@@ -72,6 +73,42 @@ int tb_buf_put_i64(struct tb_buf *b, long long v)
 	if (v < 0)
 		tmp[--n] = '-';
 	return tb_buf_add(b, tmp + n, sizeof(tmp) - n);
+}
+
+int tb_buf_vprintf(struct tb_buf *b, const char *fmt, va_list ap)
+{
+	va_list again;
+	int n;
+
+	va_copy(again, ap);
+	n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0,
+		      fmt, ap);
+	if (n >= 0 && b->p && (size_t)n < b->cap - b->len) {
+		b->len += (size_t)n;
+		va_end(again);
+		return TB_OK;
+	}
+	if (n < 0 || tb_buf_reserve(b, (size_t)n) != TB_OK) {
+		if (b->p)
+			b->p[b->len] = '\0'; /* undo a partial write */
+		va_end(again);
+		return n < 0 ? TB_EINVAL : TB_ENOMEM;
+	}
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, again);
+	va_end(again);
+	b->len += (size_t)n;
+	return TB_OK;
+}
+
+int tb_buf_printf(struct tb_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = tb_buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 void tb_buf_reset(struct tb_buf *b)

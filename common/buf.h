@@ -2,7 +2,7 @@
  *
  * Used wherever bytes are gathered whose length is not known in advance:
  * the agent's batch bodies (protocol/batch.c), the fields JSON of a store
- * row, HTTP reply bodies (agent/http.c). Memory comes from tb_malloc /
+ * row, HTTP reply bodies (agent/http.c), the roll-up SQL (server/rollup*). Memory comes from tb_malloc /
  * tb_realloc, so allocation-failure tests reach it.
  *
  * Guarantees: after any successful call, p[len] == '\0' (the bytes are
@@ -14,6 +14,7 @@
 #ifndef TB_COMMON_BUF_H
 #define TB_COMMON_BUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 struct tb_buf {
@@ -34,6 +35,12 @@ int tb_buf_puts(struct tb_buf *b, const char *s);
 int tb_buf_putc(struct tb_buf *b, char c);
 /* Appends the decimal digits of v. */
 int tb_buf_put_i64(struct tb_buf *b, long long v);
+/* Appends printf-formatted text. 0 or TB_ENOMEM (b unchanged); an
+ * encoding error of vsnprintf is TB_EINVAL. */
+int tb_buf_printf(struct tb_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int tb_buf_vprintf(struct tb_buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 /* Empties b, keeping its memory for reuse. */
 void tb_buf_reset(struct tb_buf *b);
 /* Hands p to the caller (who tb_free's it) and leaves b empty. Returns a

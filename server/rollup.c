@@ -299,23 +299,23 @@ static int rebuild(sqlite3 *db, int only_if_stale, char *msg, size_t msglen)
 		rc = TB_ENOMEM;
 		goto out;
 	}
-	if (only_if_stale && up_to_date(db, fp.p)) {
+	if (only_if_stale && up_to_date(db, fp.buf.p)) {
 		rc = TB_OK;
 		goto out;
 	}
 	rc = tb_db_exec(db, "BEGIN IMMEDIATE", msg, msglen);
 	if (rc < 0)
 		goto out;
-	if (only_if_stale && up_to_date(db, fp.p)) { /* another process did */
+	if (only_if_stale && up_to_date(db, fp.buf.p)) { /* another process did */
 		rc = tb_db_exec(db, "COMMIT", msg, msglen);
 		goto out;
 	}
-	rc = tb_db_exec(db, sql.p, msg, msglen);
+	rc = tb_db_exec(db, sql.buf.p, msg, msglen);
 	if (rc == TB_OK &&
 	    sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO report_meta(key, value)"
 			       " VALUES('rollup', ?1)", -1, &st,
 			       NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, fp.p, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 1, fp.buf.p, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			rc = tb_db_err(sqlite3_errcode(db));
 	} else if (rc == TB_OK) {
@@ -329,8 +329,8 @@ static int rebuild(sqlite3 *db, int only_if_stale, char *msg, size_t msglen)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 out:
 	sqlite3_finalize(st);
-	tb_free(fp.p);
-	tb_free(sql.p);
+	tb_buf_free(&fp.buf);
+	tb_buf_free(&sql.buf);
 	return rc;
 }
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/err.h"
 #include "common/mem.h"
 
 /* ---- layout ------------------------------------------------------------ */
@@ -72,36 +73,13 @@ int tb_rollup_col(const char *field)
 void rollup_sb_add(struct rollup_sb *b, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
 	if (b->oom)
 		return;
-	for (;;) {
-		size_t room = b->cap - b->len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? room : 0, fmt,
-			      ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = 1;
-			return;
-		}
-		if (b->p && (size_t)n < room) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t cap = (b->cap ? b->cap : 1024);
-		while (cap < b->len + (size_t)n + 1)
-			cap *= 2;
-		char *np = tb_realloc(b->p, cap);
-		if (!np) {
-			b->oom = 1;
-			return;
-		}
-		b->p = np;
-		b->cap = cap;
-	}
+	va_start(ap, fmt);
+	if (tb_buf_vprintf(&b->buf, fmt, ap) != TB_OK)
+		b->oom = 1;
+	va_end(ap);
 }
 
 const char *const rollup_tables[3] = {"report_day", "report_month",

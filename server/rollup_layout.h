@@ -8,16 +8,17 @@
  * snapshot. It is immutable once built and may be read by any thread;
  * its strings are the event model's (static).
  *
- * rollup_sb is a growable SQL text: rollup_sb_add appends with printf
- * formatting; after a failed allocation it sets oom and ignores further
- * additions, so a caller checks once at the end. The caller owns p
- * (tb_free).
+ * rollup_sb is a growable SQL text (a common/buf.h buffer): rollup_sb_add
+ * appends with printf formatting; after a failed append it sets oom and
+ * ignores further additions, so a caller checks once at the end. The
+ * caller frees buf (tb_buf_free).
  */
 #ifndef TB_SERVER_ROLLUP_LAYOUT_H
 #define TB_SERVER_ROLLUP_LAYOUT_H
 
 #include <stddef.h>
 
+#include "common/buf.h"
 #include "common/event.h"
 #include "server/rollup.h"
 
@@ -34,9 +35,8 @@ struct rollup_layout {
 const struct rollup_layout *rollup_layout(void);
 
 struct rollup_sb {
-	char *p;
-	size_t len, cap;
-	int oom;
+	struct tb_buf buf;
+	int oom; /* set by the first failed append; later ones do nothing */
 };
 
 void rollup_sb_add(struct rollup_sb *b, const char *fmt, ...)

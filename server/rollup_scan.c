@@ -84,9 +84,9 @@ static int scan_prepare(struct scan *s)
 	if (b.oom)
 		rc = TB_ENOMEM;
 	else if (s->n &&
-		 sqlite3_prepare_v2(s->db, b.p, -1, &s->st, NULL) != SQLITE_OK)
+		 sqlite3_prepare_v2(s->db, b.buf.p, -1, &s->st, NULL) != SQLITE_OK)
 		rc = tb_db_err(sqlite3_errcode(s->db));
-	tb_free(b.p);
+	tb_buf_free(&b.buf);
 	return rc;
 }
 
@@ -256,9 +256,9 @@ int tb_rollup_snaps_open(sqlite3 *db, struct tb_rollup_snaps **out)
 	       " day DESC, recorded_at DESC, id DESC");
 	if (b.oom)
 		rc = TB_ENOMEM;
-	else if (sqlite3_prepare_v2(db, b.p, -1, &s->st, NULL) != SQLITE_OK)
+	else if (sqlite3_prepare_v2(db, b.buf.p, -1, &s->st, NULL) != SQLITE_OK)
 		rc = tb_db_err(sqlite3_errcode(db));
-	tb_free(b.p);
+	tb_buf_free(&b.buf);
 	if (rc < 0) {
 		tb_rollup_snaps_close(s);
 		return rc;
