@@ -9,12 +9,12 @@
  */
 #include "agent/store_db.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "common/err.h"
+#include "common/sqlerr.h"
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_NEXT_SEQ] = "SELECT COALESCE((SELECT seq FROM sqlite_sequence "
@@ -67,58 +67,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 
 /* ---- errors --------------------------------------------------------------- */
 
-/* Plain words for a SQLite failure; the code of err.h it maps to. */
-static int explain(sqlite3 *db, int src, const char **why)
-{
-	int sys = db ? sqlite3_system_errno(db) : 0;
-
-	switch (src & 0xff) {
-	case SQLITE_FULL:
-		*why = "the disk is full";
-		return TB_EIO;
-	case SQLITE_READONLY:
-		*why = "the data directory or the database file is read-only";
-		return TB_EIO;
-	case SQLITE_CANTOPEN:
-		*why = "the database cannot be opened (is the data directory "
-		       "missing or not writable?)";
-		return TB_EIO;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		*why = "the database is busy (another tienbo-agent is using "
-		       "it); try again";
-		return TB_EAGAIN;
-	case SQLITE_NOMEM:
-		*why = "out of memory";
-		return TB_ENOMEM;
-	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:
-		*why = "the database file is damaged or not a database";
-		return TB_EIO;
-	case SQLITE_CONSTRAINT:
-		*why = "a database constraint failed";
-		return TB_ECONFLICT;
-	case SQLITE_IOERR:
-	case SQLITE_PERM:
-		if (sys == ENOSPC || sys == EFBIG || sys == EDQUOT)
-			*why = "the disk is full (or a file size limit was "
-			       "reached)";
-		else if (sys == EROFS || sys == EACCES || sys == EPERM)
-			*why = "the data directory or the database file is "
-			       "read-only";
-		else
-			*why = "an input/output error occurred";
-		return TB_EIO;
-	default:
-		*why = "a database error occurred";
-		return TB_EIO;
-	}
-}
 
 int tb_sdb_dbfail(struct tb_store *s, int src, const char *doing)
 {
 	const char *why = "";
-	int rc = explain(s->db, src, &why);
+	int rc = tb_sqlite_err(s->db, src, &why);
 
 	snprintf(s->errmsg, sizeof(s->errmsg), "%s %s: %s (%s)", doing,
 		 s->path, why, sqlite3_errmsg(s->db));

@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/sqlerr.h"
 
 #define DB_STMTJRNL_SPILL (120 * 1024)
 _Static_assert(DB_STMTJRNL_SPILL < 128 * 1024,
@@ -126,31 +127,23 @@ static const char *const schema_v1 =
 
 int tb_db_err(int src)
 {
-	switch (src & 0xff) {
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return TB_EAGAIN;
-	case SQLITE_CONSTRAINT:
-		return TB_ECONFLICT;
-	case SQLITE_NOMEM:
-		return TB_ENOMEM;
-	default:
-		return TB_EIO;
-	}
+	return tb_sqlite_err(NULL, src, NULL);
 }
 
 int tb_db_exec(sqlite3 *db, const char *sql, char *msg, size_t msglen)
 {
 	char *err = NULL;
-	int src = sqlite3_exec(db, sql, NULL, NULL, &err);
+	const char *why;
+	int src = sqlite3_exec(db, sql, NULL, NULL, &err), rc;
 
 	if (src == SQLITE_OK)
 		return TB_OK;
+	rc = tb_sqlite_err(db, src, &why);
 	if (msg && msglen)
-		snprintf(msg, msglen, "database: %s",
+		snprintf(msg, msglen, "database: %s (%s)", why,
 			 err ? err : sqlite3_errstr(src));
 	sqlite3_free(err);
-	return tb_db_err(src);
+	return rc;
 }
 
 static int db_user_version(sqlite3 *db, int *out)

@@ -53,8 +53,9 @@ void tb_db_close(struct sqlite3 *db);
 
 /* Runs SQL without results. 0, TB_EAGAIN (busy/locked), TB_EIO (msg). */
 int tb_db_exec(struct sqlite3 *db, const char *sql, char *msg, size_t msglen);
-/* Maps an SQLite result code to tb_err: BUSY/LOCKED -> TB_EAGAIN,
- * CONSTRAINT -> TB_ECONFLICT, NOMEM -> TB_ENOMEM, else TB_EIO. */
+/* Maps an SQLite result code to tb_err by common/sqlerr.h (the agent's
+ * mapping too): BUSY/LOCKED -> TB_EAGAIN, CONSTRAINT -> TB_ECONFLICT,
+ * NOMEM -> TB_ENOMEM, else TB_EIO. */
 int tb_db_err(int sqlite_rc);
 
 #endif

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "common/err.h"
+#include "common/sqlerr.h"
 
 static void test_table_from_fixture(void **state)
 {
@@ -66,12 +67,35 @@ static void test_http_retry(void **state)
 		assert_false(tb_http_status_retry(no[i]));
 }
 
+/* The SQLite mapping both sides use (common/sqlerr.c): the code decides
+ * the retry, and a full disk says so whichever result code carries it. */
+static void test_sqlite_mapping(void **state)
+{
+	const char *why = NULL;
+
+	(void)state;
+	assert_int_equal(tb_sqlite_err(NULL, SQLITE_BUSY, NULL), TB_EAGAIN);
+	assert_int_equal(tb_sqlite_err(NULL, SQLITE_BUSY_SNAPSHOT, NULL),
+			 TB_EAGAIN);
+	assert_int_equal(tb_sqlite_err(NULL, SQLITE_LOCKED, NULL), TB_EAGAIN);
+	assert_int_equal(tb_sqlite_err(NULL, SQLITE_CONSTRAINT_UNIQUE, NULL),
+			 TB_ECONFLICT);
+	assert_int_equal(tb_sqlite_err(NULL, SQLITE_NOMEM, NULL), TB_ENOMEM);
+	assert_int_equal(tb_sqlite_err(NULL, SQLITE_FULL, &why), TB_EIO);
+	assert_string_equal(why, "the disk is full");
+	assert_int_equal(tb_sqlite_err(NULL, SQLITE_CORRUPT, &why), TB_EIO);
+	assert_non_null(strstr(why, "damaged"));
+	assert_true(tb_err_retry(tb_sqlite_err(NULL, SQLITE_BUSY, NULL)));
+	assert_false(tb_err_retry(tb_sqlite_err(NULL, SQLITE_FULL, NULL)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_table_from_fixture),
 	    cmocka_unit_test(test_unknown_codes),
 	    cmocka_unit_test(test_http_retry),
+	    cmocka_unit_test(test_sqlite_mapping),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
