@@ -80,11 +80,11 @@ static int parse_head(struct plan_walk *w, const cJSON *root)
 	if (rc < 0)
 		return rc;
 	fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
-	old = plan_path_key(w, "format");
+	old = tb_json_path_key(&w->path, "format");
 	if (!cJSON_IsNumber(fmt) || fmt->valuedouble != TB_PLAN_FORMAT)
 		rc = plan_bad(w, "must be %d (the plan file format this server "
 			 "reads)", TB_PLAN_FORMAT);
-	plan_path_cut(w, old);
+	tb_json_path_cut(&w->path, old);
 	if (rc == TB_OK)
 		rc = plan_get_text(w, root, "id", 1, 128, &id);
 	if (rc == TB_OK)
@@ -104,9 +104,9 @@ static int parse_head(struct plan_walk *w, const cJSON *root)
 	if (rc == TB_OK)
 		rc = plan_get_date(w, root, "end", &p->end);
 	if (rc == TB_OK && p->end < p->start) {
-		old = plan_path_key(w, "end");
+		old = tb_json_path_key(&w->path, "end");
 		rc = plan_bad(w, "the plan ends before it starts");
-		plan_path_cut(w, old);
+		tb_json_path_cut(&w->path, old);
 	}
 	return rc;
 }
@@ -121,32 +121,17 @@ static int parse_root(struct plan_walk *w, const cJSON *root)
 	if (rc < 0)
 		return rc;
 	inds = cJSON_GetObjectItemCaseSensitive(root, "indicators");
-	old = plan_path_key(w, "indicators");
+	old = tb_json_path_key(&w->path, "indicators");
 	if (!cJSON_IsArray(inds) || !inds->child)
 		rc = plan_bad(w, "must be a non-empty array");
 	for (o = inds ? inds->child : NULL; o && rc == TB_OK; o = o->next, i++) {
-		size_t iold = plan_path_index(w, i);
+		size_t iold = tb_json_path_index(&w->path, (size_t)i);
 
 		rc = plan_parse_indicator(w, o);
-		plan_path_cut(w, iold);
+		tb_json_path_cut(&w->path, iold);
 	}
-	plan_path_cut(w, old);
+	tb_json_path_cut(&w->path, old);
 	return rc;
-}
-
-/* Line and column of byte `at` of text, both 1-based. */
-static void line_col(const char *text, size_t at, int *line, int *col)
-{
-	*line = 1;
-	*col = 1;
-	for (size_t i = 0; i < at; i++) {
-		if (text[i] == '\n') {
-			(*line)++;
-			*col = 1;
-		} else if (((unsigned char)text[i] & 0xC0) != 0x80) {
-			(*col)++;
-		}
-	}
 }
 
 int tb_plan_parse(const char *name, const char *text, size_t len,
@@ -155,26 +140,28 @@ int tb_plan_parse(const char *name, const char *text, size_t len,
 	struct plan_walk w;
 	struct tb_plan *p = NULL;
 	cJSON *root = NULL;
-	const char *end = NULL;
-	int rc = TB_OK, line, col;
+	char why[160];
+	size_t at = 0;
+	int rc, line, col;
 
 	*out = NULL;
 	memset(&w, 0, sizeof(w));
 	w.file = name;
 	w.msg = msg;
 	w.msglen = msglen;
-	root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-	if (!root) {
-		size_t at = end && end >= text && end <= text + len
-				    ? (size_t)(end - text)
-				    : 0;
+	tb_json_begin();
+	rc = tb_json_parse(text, len, NULL, &root, &at, why, sizeof(why));
+	if (rc == TB_EINVAL || rc == TB_ETOOBIG) {
+		/* why is "body: PROBLEM"; a plan is a file, not a body */
+		const char *problem = strncmp(why, "body: ", 6) ? why : why + 6;
 
-		line_col(text, at, &line, &col);
-		snprintf(msg, msglen, "%s: line %d, column %d: not valid JSON",
-			 name, line, col);
+		tb_json_line_col(text, at, &line, &col);
+		snprintf(msg, msglen, "%s: line %d, column %d: not valid JSON (%s)",
+			 name, line, col, problem);
 		rc = TB_ECONFIG;
-		goto out;
 	}
+	if (rc < 0)
+		goto out;
 	p = tb_calloc(1, sizeof(*p));
 	if (p)
 		p->ind = tb_calloc(TB_PLAN_MAX_INDICATORS, sizeof(*p->ind));

@@ -60,18 +60,18 @@ static int parse_target(struct plan_walk *w, const cJSON *t,
 		rc = plan_get_text(w, t, "note", 0, TB_TEXT_MAX, &note);
 	if (rc < 0)
 		return rc;
-	old = plan_path_key(w, "cmp");
+	old = tb_json_path_key(&w->path, "cmp");
 	/* rc is TB_OK or negative, and get_text sets cmp whenever it returns
 	 * TB_OK.
 	 * NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage) */
 	if (parse_cmp(cmp, &out->cmp) < 0)
 		rc = plan_bad(w, "must be one of >=, >, about, ~ (not \"%s\")",
 		              cmp);
-	plan_path_cut(w, old);
+	tb_json_path_cut(&w->path, old);
 	if (rc < 0)
 		return rc;
 	v = cJSON_GetObjectItemCaseSensitive(t, "value");
-	old = plan_path_key(w, "value");
+	old = tb_json_path_key(&w->path, "value");
 	if (!v)
 		rc = plan_bad(w, "missing");
 	else if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
@@ -89,7 +89,7 @@ static int parse_target(struct plan_walk *w, const cJSON *t,
 		rc = plan_bad(w, "more than 100%% can never be reached");
 	else
 		out->value = v->valuedouble;
-	plan_path_cut(w, old);
+	tb_json_path_cut(&w->path, old);
 	return rc;
 }
 
@@ -99,7 +99,7 @@ int plan_parse_targets(struct plan_walk *w, const cJSON *o,
 	const cJSON *ts = cJSON_GetObjectItemCaseSensitive(o, "targets");
 	const cJSON *t;
 	int start_year, end_year, d, rc = TB_OK;
-	size_t old = plan_path_key(w, "targets");
+	size_t old = tb_json_path_key(&w->path, "targets");
 
 	ind->ntargets = 0;
 	tb_date_to_ymd(w->plan->start, &start_year, &d, &d);
@@ -112,7 +112,7 @@ int plan_parse_targets(struct plan_walk *w, const cJSON *o,
 	}
 	for (t = ts->child; t && rc == TB_OK; t = t->next) {
 		struct tb_plan_target *tg;
-		size_t yold = plan_path_key(w, t->string);
+		size_t yold = tb_json_path_key(&w->path, t->string);
 		char *end = NULL;
 		long year;
 
@@ -137,10 +137,10 @@ int plan_parse_targets(struct plan_walk *w, const cJSON *o,
 			if (rc == TB_OK)
 				ind->ntargets++;
 		}
-		plan_path_cut(w, yold);
+		tb_json_path_cut(&w->path, yold);
 	}
 out:
-	plan_path_cut(w, old);
+	tb_json_path_cut(&w->path, old);
 	return rc;
 }
 
@@ -150,7 +150,7 @@ static int parse_kinds(struct plan_walk *w, const cJSON *f, unsigned *out)
 {
 	const cJSON *ks = cJSON_GetObjectItemCaseSensitive(f, "kinds");
 	const cJSON *k;
-	size_t old = plan_path_key(w, "kinds");
+	size_t old = tb_json_path_key(&w->path, "kinds");
 	int i = 0, rc = TB_OK;
 
 	*out = 0;
@@ -159,7 +159,7 @@ static int parse_kinds(struct plan_walk *w, const cJSON *f, unsigned *out)
 		goto out;
 	}
 	for (k = ks->child; k && rc == TB_OK; k = k->next, i++) {
-		size_t iold = plan_path_index(w, i);
+		size_t iold = tb_json_path_index(&w->path, (size_t)i);
 		enum tb_kind kind;
 
 		if (!cJSON_IsString(k) || tb_kind_parse(k->valuestring, &kind))
@@ -175,10 +175,10 @@ static int parse_kinds(struct plan_walk *w, const cJSON *f, unsigned *out)
 			              k->valuestring);
 		else
 			*out |= 1u << kind;
-		plan_path_cut(w, iold);
+		tb_json_path_cut(&w->path, iold);
 	}
 out:
-	plan_path_cut(w, old);
+	tb_json_path_cut(&w->path, old);
 	return rc;
 }
 
@@ -193,7 +193,7 @@ static int snapshot_field(struct plan_walk *w, const cJSON *f, const char *key,
 
 	if (rc < 0)
 		return rc;
-	old = plan_path_key(w, key);
+	old = tb_json_path_key(&w->path, key);
 	tab = tb_kind_fields(TB_KIND_SNAPSHOT, &n);
 	*out = tb_field_index(TB_KIND_SNAPSHOT, name);
 	if (*out < 0 || strcmp(tab[*out].name, name) != 0)
@@ -202,7 +202,7 @@ static int snapshot_field(struct plan_walk *w, const cJSON *f, const char *key,
 	         !(allow_bool && tab[*out].type == TB_FT_BOOL))
 		rc = plan_bad(w, "\"%s\" is not a %s snapshot field", name,
 		              allow_bool ? "count or yes/no" : "count");
-	plan_path_cut(w, old);
+	tb_json_path_cut(&w->path, old);
 	return rc;
 }
 
@@ -216,7 +216,7 @@ static int activity_field(struct plan_walk *w, const cJSON *f, unsigned kinds,
 
 	if (rc < 0)
 		return rc;
-	old = plan_path_key(w, "field");
+	old = tb_json_path_key(&w->path, "field");
 	for (int k = 0; k < TB_KIND_COUNT && rc == TB_OK; k++) {
 		const struct tb_field *tab =
 		    tb_kind_fields((enum tb_kind)k, &n);
@@ -232,7 +232,7 @@ static int activity_field(struct plan_walk *w, const cJSON *f, unsigned kinds,
 	}
 	if (rc == TB_OK)
 		snprintf(name_out, namelen, "%s", name);
-	plan_path_cut(w, old);
+	tb_json_path_cut(&w->path, old);
 	return rc;
 }
 
@@ -246,12 +246,12 @@ static int parse_over(struct plan_walk *w, const cJSON *f,
 	*out = TB_OVER_REPORTED;
 	if (rc < 0 || !s)
 		return rc;
-	old = plan_path_key(w, "over");
+	old = tb_json_path_key(&w->path, "over");
 	if (strcmp(s, "expected") == 0)
 		*out = TB_OVER_EXPECTED;
 	else if (strcmp(s, "reported") != 0)
 		rc = plan_bad(w, "must be \"reported\" or \"expected\"");
-	plan_path_cut(w, old);
+	tb_json_path_cut(&w->path, old);
 	return rc;
 }
 
@@ -340,10 +340,10 @@ static int formula_body(struct plan_walk *w, const cJSON *f,
 		if (rc == TB_OK)
 			rc = snapshot_field(w, f, "den", 0, &out->den);
 		if (rc == TB_OK && out->num == out->den) {
-			size_t old = plan_path_key(w, "den");
+			size_t old = tb_json_path_key(&w->path, "den");
 
 			rc = plan_bad(w, "must differ from num");
-			plan_path_cut(w, old);
+			tb_json_path_cut(&w->path, old);
 		}
 		break;
 	case TB_F_EVERY_QUARTER:
@@ -364,7 +364,7 @@ int plan_parse_formula(struct plan_walk *w, const cJSON *o,
 	const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, "formula");
 	struct tb_plan_formula *out = &ind->f;
 	const char *type;
-	size_t old = plan_path_key(w, "formula"), told, i;
+	size_t old = tb_json_path_key(&w->path, "formula"), told, i;
 	int rc;
 
 	out->field = out->num = out->den = -1;
@@ -385,13 +385,13 @@ int plan_parse_formula(struct plan_walk *w, const cJSON *o,
 		if (strcmp(type, ftype_names[i]) == 0)
 			break;
 	if (i == NFTYPES) {
-		told = plan_path_key(w, "type");
+		told = tb_json_path_key(&w->path, "type");
 		rc =
 		    plan_bad(w,
 		             "unknown formula \"%s\" (sum, count, share_units, "
 		             "ratio, every_quarter, not_collected)",
 		             type);
-		plan_path_cut(w, told);
+		tb_json_path_cut(&w->path, told);
 		goto out;
 	}
 	out->type = (enum tb_plan_ftype)i;
@@ -403,6 +403,6 @@ int plan_parse_formula(struct plan_walk *w, const cJSON *o,
 		    plan_bad(w, "a %s formula does not give a value in unit %s",
 		             type, tb_plan_unit_name(ind->unit));
 out:
-	plan_path_cut(w, old);
+	tb_json_path_cut(&w->path, old);
 	return rc;
 }

@@ -31,10 +31,10 @@ static int parse_unit(struct plan_walk *w, const cJSON *o, int required,
 			*out = units[i];
 			return TB_OK;
 		}
-	old = plan_path_key(w, "unit");
+	old = tb_json_path_key(&w->path, "unit");
 	rc = plan_bad(
 	    w, "must be count, percent_units, ratio or rate (not \"%s\")", s);
-	plan_path_cut(w, old);
+	tb_json_path_cut(&w->path, old);
 	return rc;
 }
 
@@ -49,14 +49,14 @@ static int parse_levels(struct plan_walk *w, const cJSON *o, int required,
 	if (!ls) {
 		if (!required)
 			return TB_OK;
-		old = plan_path_key(w, "levels");
+		old = tb_json_path_key(&w->path, "levels");
 		rc = plan_bad(
 		    w, "missing (\"all\" or a list of MN, TH, THCS, THPT, "
 		       "GDTX, office)");
-		plan_path_cut(w, old);
+		tb_json_path_cut(&w->path, old);
 		return rc;
 	}
-	old = plan_path_key(w, "levels");
+	old = tb_json_path_key(&w->path, "levels");
 	if (cJSON_IsString(ls) && strcmp(ls->valuestring, "all") == 0) {
 		*out = TB_PLAN_LEVEL_ALL;
 		goto out;
@@ -68,7 +68,7 @@ static int parse_levels(struct plan_walk *w, const cJSON *o, int required,
 	}
 	*out = 0;
 	for (l = ls->child; l && rc == TB_OK; l = l->next, i++) {
-		size_t iold = plan_path_index(w, i);
+		size_t iold = tb_json_path_index(&w->path, (size_t)i);
 		unsigned bit = cJSON_IsString(l)
 		                   ? tb_plan_level_bit(l->valuestring)
 		                   : TB_PLAN_LEVEL_OTHER;
@@ -80,24 +80,24 @@ static int parse_levels(struct plan_walk *w, const cJSON *o, int required,
 		else if (*out & bit)
 			rc = plan_bad(w, "level listed twice");
 		*out |= bit;
-		plan_path_cut(w, iold);
+		tb_json_path_cut(&w->path, iold);
 	}
 out:
-	plan_path_cut(w, old);
+	tb_json_path_cut(&w->path, old);
 	return rc;
 }
 
 int plan_check_id(struct plan_walk *w, const char *key, const char *id,
                   size_t max, int upper)
 {
-	size_t old = plan_path_key(w, key);
+	size_t old = tb_json_path_key(&w->path, key);
 	int rc = TB_OK;
 
 	if (strlen(id) > max ||
 	    !plan_chars_ok(id, upper, 1, upper ? ".-_" : "_-"))
 		rc = plan_bad(w, "\"%s\": at most %zu characters of %s", id,
 		              max, upper ? "A-Z a-z 0-9 . - _" : "a-z 0-9 _ -");
-	plan_path_cut(w, old);
+	tb_json_path_cut(&w->path, old);
 	return rc;
 }
 
@@ -164,9 +164,9 @@ static int ind_body(struct plan_walk *w, const cJSON *o,
 		return TB_ENOMEM;
 	for (size_t i = 0; i + 1 < w->plan->count; i++)
 		if (strcmp(w->plan->ind[i].id, ind->id) == 0) {
-			old = plan_path_key(w, idkey);
+			old = tb_json_path_key(&w->path, idkey);
 			rc = plan_bad(w, "id %s is used twice", ind->id);
-			plan_path_cut(w, old);
+			tb_json_path_cut(&w->path, old);
 			return rc;
 		}
 	rc = plan_parse_targets(w, o, ind);
@@ -211,18 +211,18 @@ static int parse_parts(struct plan_walk *w, const cJSON *parts, const char *id,
                        const struct tb_plan_ind *parent)
 {
 	const cJSON *pt;
-	size_t old = plan_path_key(w, "parts");
+	size_t old = tb_json_path_key(&w->path, "parts");
 	int i = 0, rc = TB_OK;
 
 	if (!cJSON_IsArray(parts) || !parts->child || !parts->child->next)
 		rc = plan_bad(w, "must be an array of at least two parts");
 	for (pt = parts->child; pt && rc == TB_OK; pt = pt->next, i++) {
-		size_t iold = plan_path_index(w, i);
+		size_t iold = tb_json_path_index(&w->path, (size_t)i);
 
 		rc = parse_part(w, pt, id, vi, en, parent);
-		plan_path_cut(w, iold);
+		tb_json_path_cut(&w->path, iold);
 	}
-	plan_path_cut(w, old);
+	tb_json_path_cut(&w->path, old);
 	return rc;
 }
 
@@ -248,11 +248,11 @@ int plan_parse_indicator(struct plan_walk *w, const cJSON *o)
 	if (parts) {
 		if (cJSON_GetObjectItemCaseSensitive(o, "targets") ||
 		    cJSON_GetObjectItemCaseSensitive(o, "formula")) {
-			old = plan_path_key(w, "parts");
+			old = tb_json_path_key(&w->path, "parts");
 			rc = plan_bad(
 			    w, "an indicator with parts gives targets and "
 			       "formula in each part, not beside them");
-			plan_path_cut(w, old);
+			tb_json_path_cut(&w->path, old);
 			return rc;
 		}
 		return parse_parts(w, parts, id, vi, en, &parent);

@@ -13,7 +13,7 @@
 #include "common/err.h"
 #include "common/mem.h"
 
-/* ---- messages and paths ---------------------------------------------- */
+/* ---- messages --------------------------------------------------------- */
 
 int(plan_bad)(struct plan_walk *w, const char *fmt, ...)
 {
@@ -25,40 +25,8 @@ int(plan_bad)(struct plan_walk *w, const char *fmt, ...)
 	va_end(ap);
 	if (w->msg && w->msglen)
 		snprintf(w->msg, w->msglen, "%s: %s: %s", w->file,
-		         w->plen ? w->path : "(top level)", problem);
+		         w->path.len ? w->path.s : "(top level)", problem);
 	return TB_ECONFIG;
-}
-
-/* Appends to the path; returns the old length for path_cut. */
-size_t plan_path_add(struct plan_walk *w, const char *fmt, ...)
-{
-	size_t old = w->plen, room = sizeof(w->path) - w->plen;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(w->path + w->plen, room, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		w->plen += (size_t)n < room ? (size_t)n : room - 1;
-	return old;
-}
-
-/* ".key" (or "key" at the top). */
-size_t plan_path_key(struct plan_walk *w, const char *key)
-{
-	return plan_path_add(w, "%s%s", w->plen ? "." : "", key);
-}
-
-size_t plan_path_index(struct plan_walk *w, int i)
-{
-	return plan_path_add(w, "[%d]", i);
-}
-
-void plan_path_cut(struct plan_walk *w, size_t old)
-{
-	w->plen = old;
-	w->path[old] = '\0';
 }
 
 /* ---- typed reads ------------------------------------------------------- */
@@ -67,24 +35,16 @@ void plan_path_cut(struct plan_walk *w, size_t old)
 int plan_closed_object(struct plan_walk *w, const cJSON *o,
                        const char *const *allowed)
 {
-	const cJSON *k, *j;
+	const char *key;
+	int twice;
 
 	if (!cJSON_IsObject(o))
 		return plan_bad(w, "must be an object");
-	for (k = o->child; k; k = k->next) {
-		size_t i;
-
-		for (i = 0; allowed[i]; i++)
-			if (strcmp(k->string, allowed[i]) == 0)
-				break;
-		if (!allowed[i])
-			return plan_bad(w, "unknown key \"%s\"", k->string);
-		for (j = o->child; j != k; j = j->next)
-			if (strcmp(j->string, k->string) == 0)
-				return plan_bad(w, "key \"%s\" given twice",
-				                k->string);
-	}
-	return TB_OK;
+	if (tb_json_closed(o, allowed, &key, &twice) == TB_OK)
+		return TB_OK;
+	if (twice)
+		return plan_bad(w, "key \"%s\" given twice", key);
+	return plan_bad(w, "unknown key \"%s\"", key);
 }
 
 /* A required (or optional, when *out may stay NULL) UTF-8 text. */
@@ -98,14 +58,14 @@ int plan_get_text(struct plan_walk *w, const cJSON *o, const char *key,
 	*out = NULL;
 	if (!v) {
 		if (required) {
-			old = plan_path_key(w, key);
+			old = tb_json_path_key(&w->path, key);
 			rc = plan_bad(w, "missing");
-			plan_path_cut(w, old);
+			tb_json_path_cut(&w->path, old);
 		}
 		return rc;
 	}
-	old = plan_path_key(w, key);
-	if (!cJSON_IsString(v) || !v->valuestring)
+	old = tb_json_path_key(&w->path, key);
+	if (!tb_json_str(v))
 		rc = plan_bad(w, "must be a string");
 	else if (!v->valuestring[0])
 		rc = plan_bad(w, "must not be empty");
@@ -116,7 +76,7 @@ int plan_get_text(struct plan_walk *w, const cJSON *o, const char *key,
 		              maxlen);
 	else
 		*out = v->valuestring;
-	plan_path_cut(w, old);
+	tb_json_path_cut(&w->path, old);
 	return rc;
 }
 
@@ -160,10 +120,10 @@ int plan_get_date(struct plan_walk *w, const cJSON *o, const char *key,
 
 	if (rc < 0)
 		return rc;
-	old = plan_path_key(w, key);
+	old = tb_json_path_key(&w->path, key);
 	if (tb_date_parse(s, out) < 0)
 		rc = plan_bad(w, "must be a date YYYY-MM-DD, not \"%s\"", s);
-	plan_path_cut(w, old);
+	tb_json_path_cut(&w->path, old);
 	return rc;
 }
 
@@ -177,11 +137,9 @@ int plan_get_bool(struct plan_walk *w, const cJSON *o, const char *key,
 	*out = 0;
 	if (!v)
 		return TB_OK;
-	old = plan_path_key(w, key);
-	if (!cJSON_IsBool(v))
+	old = tb_json_path_key(&w->path, key);
+	if (tb_json_bool(v, out) != TB_OK)
 		rc = plan_bad(w, "must be true or false");
-	else
-		*out = cJSON_IsTrue(v);
-	plan_path_cut(w, old);
+	tb_json_path_cut(&w->path, old);
 	return rc;
 }

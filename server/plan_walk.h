@@ -2,7 +2,7 @@
  * plan.c, plan_formula.c, plan_ind.c; nothing else includes it).
  *
  * The walk carries the file name, the JSON path of the value being read
- * ("indicators[3].targets.2025"), the caller's message buffer and the plan
+ * ("indicators[3].targets.2025", a protocol/json.h path), the caller's message buffer and the plan
  * being built. Every reader checks the value where it is read and, on the
  * first problem, writes "FILE: PLACE: PROBLEM" into the message and
  * returns TB_ECONFIG (plan_bad). Strings handed out by plan_get_text are
@@ -16,14 +16,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "protocol/json.h"
 #include "server/plan.h"
-
-#define PLAN_PATH_MAX_LEN 160
 
 struct plan_walk {
 	const char *file;
-	char path[PLAN_PATH_MAX_LEN];
-	size_t plen;
+	struct tb_json_path path; /* tb_json_path_key/_index/_cut */
 	char *msg;
 	size_t msglen;
 	struct tb_plan *plan;
@@ -35,16 +33,6 @@ int plan_bad(struct plan_walk *w, const char *fmt, ...)
 #ifdef __clang_analyzer__ /* it does not follow variadic calls: msg.h */
 #define plan_bad(w, ...) (plan_bad((w), __VA_ARGS__), TB_ECONFIG)
 #endif
-
-/* Appends to the path; returns the old length for plan_path_cut. */
-size_t plan_path_add(struct plan_walk *w, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-/* ".key" (or "key" at the top). */
-size_t plan_path_key(struct plan_walk *w, const char *key);
-/* "[i]". */
-size_t plan_path_index(struct plan_walk *w, int i);
-/* Cuts the path back to a length plan_path_* returned. */
-void plan_path_cut(struct plan_walk *w, size_t old);
 
 /* Refuses keys outside `allowed` (NULL-terminated) and duplicate keys. */
 int plan_closed_object(struct plan_walk *w, const cJSON *o,

@@ -195,6 +195,11 @@ struct bad_case {
 static const struct bad_case bad_cases[] = {
 	{GOOD_HEAD GOOD_IND0 ",\n  {\"id\": oops}]}", "line 2, column",
 	 "not valid JSON"},
+	/* a second document after the plan: cJSON alone would stop early */
+	{GOOD_HEAD GOOD_IND0 "]}\n{\"format\": 1}", "line 2, column",
+	 "data after the JSON value"},
+	{GOOD_HEAD GOOD_IND0 "]}\n\"tail\\u0000\"", "line 2, column",
+	 "not valid JSON"},
 	{"{\"format\": 2}", "format", "must be 1"},
 	{GOOD_HEAD GOOD_IND0 "], \"extra\": 1}", "(top level)",
 	 "unknown key \"extra\""},
