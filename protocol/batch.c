@@ -259,12 +259,30 @@ static int seq_field(const cJSON *item, const char *name, int64_t *out,
 	return 0;
 }
 
+/* The batch's device and school (both required). */
+static int batch_source(const cJSON *device, const cJSON *school,
+                        struct tb_batch *b, char *msg, size_t msglen)
+{
+	const char *s;
+
+	if (!device)
+		return tb_msg(TB_EINVAL, msg, msglen, "device: required");
+	if (tb_json_uuid(device, b->device))
+		return tb_msg(TB_EINVAL, msg, msglen, "device: " TB_RULE_UUID);
+	if (!school)
+		return tb_msg(TB_EINVAL, msg, msglen, "school: required");
+	s = tb_json_str(school);
+	if (!s || !tb_code_valid(s))
+		return tb_msg(TB_EINVAL, msg, msglen, TB_RULE_SCHOOL);
+	memcpy(b->school, s, strlen(s) + 1);
+	return 0;
+}
+
 /* The envelope of a batch; *events set to its array. */
 static int batch_envelope(const cJSON *root, struct tb_batch *b,
                           const cJSON **events, char *msg, size_t msglen)
 {
 	const cJSON *k[B_COUNT];
-	const char *s;
 	size_t n;
 	int dup, rc;
 
@@ -279,20 +297,12 @@ static int batch_envelope(const cJSON *root, struct tb_batch *b,
 	if (rc)
 		return rc;
 	b->version = TB_PROTOCOL_VERSION;
-	if (!k[B_DEVICE])
-		return tb_msg(TB_EINVAL, msg, msglen, "device: required");
-	if (tb_json_uuid(k[B_DEVICE], b->device))
-		return tb_msg(TB_EINVAL, msg, msglen, "device: " TB_RULE_UUID);
-	if (!k[B_SCHOOL])
-		return tb_msg(TB_EINVAL, msg, msglen, "school: required");
-	s = tb_json_str(k[B_SCHOOL]);
-	if (!s || !tb_code_valid(s))
-		return tb_msg(TB_EINVAL, msg, msglen, TB_RULE_SCHOOL);
-	memcpy(b->school, s, strlen(s) + 1);
-	rc = seq_field(k[B_FIRST], "first_seq", &b->first_seq, msg, msglen);
+	rc = batch_source(k[B_DEVICE], k[B_SCHOOL], b, msg, msglen);
 	if (!rc)
-		rc =
-		    seq_field(k[B_LAST], "last_seq", &b->last_seq, msg, msglen);
+		rc = seq_field(k[B_FIRST], "first_seq", &b->first_seq, msg,
+		               msglen);
+	if (!rc)
+		rc = seq_field(k[B_LAST], "last_seq", &b->last_seq, msg, msglen);
 	if (rc)
 		return rc;
 	if (b->last_seq < b->first_seq)
