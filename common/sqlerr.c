@@ -12,6 +12,10 @@ int tb_sqlite_err(sqlite3 *db, int src, const char **why)
 
 	if (!why)
 		why = &dummy;
+	if (src == SQLITE_IOERR_NOMEM) {
+		*why = "out of memory";
+		return TB_ENOMEM;
+	}
 	switch (src & 0xff) {
 	case SQLITE_FULL:
 		*why = "the disk is full";

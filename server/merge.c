@@ -159,27 +159,35 @@ static int reject(struct merge_ctx *c, const struct tb_event *e,
 }
 
 /* Binds one revision to parameters base+1 .. base+NCOLS of st, in the
- * order of sql_cols. The date text is copied (SQLITE_TRANSIENT). */
-static void bind_revision(sqlite3_stmt *st, int base, int64_t now,
-			  const struct tb_event *e, const char *body,
-			  const unsigned char *hash)
+ * order of sql_cols. The date text is copied (SQLITE_TRANSIENT), which
+ * can fail: a parameter left unbound would be NULL, so the first failed
+ * bind is returned (tb_db_err), 0 if all took. */
+static int bind_revision(sqlite3_stmt *st, int base, int64_t now,
+			 const struct tb_event *e, const char *body,
+			 const unsigned char *hash)
 {
 	char date[TB_DATE_LEN];
+	int src[12];
 
-	sqlite3_bind_text(st, base + 1, e->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, base + 2, e->revision);
-	sqlite3_bind_text(st, base + 3, e->school, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, base + 4, tb_kind_name(e->kind), -1,
-			  SQLITE_STATIC);
-	sqlite3_bind_text(st, base + 5, tb_date_format(e->date, date), -1,
-			  SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, base + 6, e->voided ? 1 : 0);
-	sqlite3_bind_text(st, base + 7, e->device, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, base + 8, e->seq);
-	sqlite3_bind_int64(st, base + 9, e->recorded_at);
-	sqlite3_bind_int64(st, base + 10, now);
-	sqlite3_bind_blob(st, base + 11, hash, HASH_LEN, SQLITE_STATIC);
-	sqlite3_bind_text(st, base + 12, body, -1, SQLITE_STATIC);
+	src[0] = sqlite3_bind_text(st, base + 1, e->id, -1, SQLITE_STATIC);
+	src[1] = sqlite3_bind_int64(st, base + 2, e->revision);
+	src[2] = sqlite3_bind_text(st, base + 3, e->school, -1, SQLITE_STATIC);
+	src[3] = sqlite3_bind_text(st, base + 4, tb_kind_name(e->kind), -1,
+				   SQLITE_STATIC);
+	src[4] = sqlite3_bind_text(st, base + 5, tb_date_format(e->date, date),
+				   -1, SQLITE_TRANSIENT);
+	src[5] = sqlite3_bind_int(st, base + 6, e->voided ? 1 : 0);
+	src[6] = sqlite3_bind_text(st, base + 7, e->device, -1, SQLITE_STATIC);
+	src[7] = sqlite3_bind_int64(st, base + 8, e->seq);
+	src[8] = sqlite3_bind_int64(st, base + 9, e->recorded_at);
+	src[9] = sqlite3_bind_int64(st, base + 10, now);
+	src[10] = sqlite3_bind_blob(st, base + 11, hash, HASH_LEN,
+				    SQLITE_STATIC);
+	src[11] = sqlite3_bind_text(st, base + 12, body, -1, SQLITE_STATIC);
+	for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++)
+		if (src[i] != SQLITE_OK)
+			return tb_db_err(src[i]);
+	return TB_OK;
 }
 
 /* Writes rows pending revisions from `from` to table (upsert: events)
@@ -199,10 +207,15 @@ static int write_rows(struct merge_ctx *c, const char *table, int upsert,
 			return rc;
 		c->rows[upsert][shape] = st;
 	}
-	for (size_t i = 0; i < rows; i++)
-		bind_revision(st, (int)(i * NCOLS), c->now,
-			      c->pend.ev[from + i], c->pend.body[from + i],
-			      c->pend.hash[from + i]);
+	rc = TB_OK;
+	for (size_t i = 0; i < rows && rc == TB_OK; i++)
+		rc = bind_revision(st, (int)(i * NCOLS), c->now,
+				   c->pend.ev[from + i], c->pend.body[from + i],
+				   c->pend.hash[from + i]);
+	if (rc < 0) {
+		sqlite3_clear_bindings(st);
+		return rc;
+	}
 	return stmt_done(st);
 }
 

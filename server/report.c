@@ -179,8 +179,11 @@ int tb_report_run(sqlite3 *db, const struct tb_plan *plan, const char *period,
 	}
 	rc = compute(&x, msg, msglen);
 out:
-	if (tx)
-		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	/* only read: if even COMMIT fails (memory), roll back, so the
+	 * connection (a pooled one in the server) is never left inside a
+	 * transaction that would make its next BEGIN fail */
+	if (tx && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	run_free(&x);
 	if (rc < 0) {
 		tb_report_destroy(r);

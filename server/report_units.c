@@ -180,7 +180,7 @@ int report_districts_load(struct run *x, char *msg, size_t msglen)
 	struct priv *p = x->p;
 	sqlite3_stmt *st = NULL;
 	size_t i, n = 0;
-	int rc = TB_OK;
+	int rc = TB_OK, src;
 
 	for (i = 0; i < p->nunits; i++)
 		if (i == 0 ||
@@ -198,21 +198,31 @@ int report_districts_load(struct run *x, char *msg, size_t msglen)
 		u->district = (int)r->ndistricts - 1;
 		r->districts[u->district].units++;
 	}
-	if (sqlite3_prepare_v2(x->db, "SELECT name FROM units WHERE code = ?1",
-	                       -1, &st, NULL) != SQLITE_OK)
-		return report_fail(TB_EIO, msg, msglen, "districts", x->db);
+	src = sqlite3_prepare_v2(x->db, "SELECT name FROM units WHERE code = ?1",
+	                         -1, &st, NULL);
+	if (src != SQLITE_OK)
+		return report_fail(tb_db_err(src), msg, msglen, "districts",
+		                   x->db);
 	for (i = 0; i < r->ndistricts && rc == TB_OK; i++) {
 		struct tb_report_district *d = &r->districts[i];
+		const char *name = d->code; /* a district not in units */
 
 		sqlite3_reset(st);
 		sqlite3_bind_text(st, 1, d->code, -1, SQLITE_STATIC);
-		d->name =
-		    tb_strdup(sqlite3_step(st) == SQLITE_ROW
-		                  ? (const char *)sqlite3_column_text(st, 0)
-		                  : d->code);
-		d->v = tb_calloc(r->nrows ? r->nrows : 1, sizeof(*d->v));
-		if (!d->name || !d->v)
+		src = sqlite3_step(st);
+		if (src == SQLITE_ROW)
+			name = (const char *)sqlite3_column_text(st, 0);
+		else if (src != SQLITE_DONE)
+			rc = report_fail(tb_db_err(src), msg, msglen, "districts",
+			                 x->db);
+		if (rc == TB_OK && !name) /* names are NOT NULL: memory */
 			rc = TB_ENOMEM;
+		if (rc == TB_OK) {
+			d->name = tb_strdup(name);
+			d->v = tb_calloc(r->nrows ? r->nrows : 1, sizeof(*d->v));
+			if (!d->name || !d->v)
+				rc = TB_ENOMEM;
+		}
 	}
 	sqlite3_finalize(st);
 	return rc;

@@ -36,6 +36,7 @@
 #include "common/err.h"
 #include "common/event.h"
 #include "common/mem.h"
+#include "common/mem_sqlite.h"
 #include "protocol/codec.h"
 #include "server/auth.h"
 #include "tests/helper_proc.h"
@@ -1527,6 +1528,23 @@ static void test_dashboard_chromium(void **state)
 	helper_server_teardown(&srv);
 }
 
+static void same_report(const struct tb_report *r,
+			const struct tb_report *want)
+{
+	assert_non_null(r);
+	assert_int_equal(r->nrows, want->nrows);
+	for (size_t i = 0; i < r->nrows; i++) {
+		const struct tb_report_value *a = &r->rows[i].v;
+		const struct tb_report_value *b = &want->rows[i].v;
+
+		assert_int_equal(a->reported, b->reported);
+		assert_int_equal(a->expected, b->expected);
+		assert_int_equal(a->has_value, b->has_value);
+		assert_true(a->value == b->value);
+		assert_int_equal(a->status, b->status);
+	}
+}
+
 /* The Nth allocation of a report run fails, N = 1, 2, ... until the run
  * completes: every failure is TB_ENOMEM with no report, and the run that
  * completes equals one made without failures (both plans, the province
@@ -1556,8 +1574,19 @@ static void test_alloc_failure_walk(void **state)
 					   sizeof(msg));
 			used = tb_mem_count();
 			tb_mem_fail_at(0);
-			if (rc == TB_OK && used < n)
-				break;
+			if (!sqlite3_get_autocommit(db))
+				fail_msg("%s: allocation %ld: the connection was"
+					 " left inside a transaction", ids[k], n);
+			if (rc == TB_OK) {
+				/* SQLite survives some failures by itself
+				 * (its "benign" ones): then the report must
+				 * still be right */
+				same_report(r, want);
+				tb_report_destroy(r);
+				if (used < n)
+					break;
+				continue;
+			}
 			if (rc != TB_ENOMEM)
 				fail_msg("%s: allocation %ld: rc %d (%s)", ids[k],
 					 n, rc, msg);
@@ -1565,19 +1594,6 @@ static void test_alloc_failure_walk(void **state)
 			assert_true(n < 1000000);
 		}
 		walked += n - 1;
-		assert_non_null(r);
-		assert_int_equal(r->nrows, want->nrows);
-		for (size_t i = 0; i < r->nrows; i++) {
-			const struct tb_report_value *a = &r->rows[i].v;
-			const struct tb_report_value *b = &want->rows[i].v;
-
-			assert_int_equal(a->reported, b->reported);
-			assert_int_equal(a->expected, b->expected);
-			assert_int_equal(a->has_value, b->has_value);
-			assert_true(a->value == b->value);
-			assert_int_equal(a->status, b->status);
-		}
-		tb_report_destroy(r);
 		tb_report_destroy(want);
 	}
 	printf("report: %ld allocation failures walked, all clean\n", walked);
@@ -1602,5 +1618,11 @@ int main(void)
 		cmocka_unit_test(test_void_and_amend),
 	};
 
+	/* before the first SQLite call: the allocation-failure walk reaches
+	 * SQLite's own allocations too */
+	if (tb_mem_sqlite_route() != TB_OK) {
+		fprintf(stderr, "cannot route SQLite's allocations\n");
+		return 1;
+	}
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
