@@ -21,11 +21,15 @@ set(TB_TESTS_FAULT test_agent_crash test_agent_faults test_hostile
     test_rollup test_sync_faults)
 set(TB_TESTS_SOAK test_soak)
 # ctest's timeout per label: a hang fails in this time, not in 600 s
-# (the tests' own waits are bounded far below it).
-set(TB_TIMEOUT_unit 120)
-set(TB_TIMEOUT_e2e 300)
-set(TB_TIMEOUT_fault 300)
-set(TB_TIMEOUT_soak 600)
+# (the tests' own waits are bounded far below it). TB_TIMEOUT_SCALE
+# stretches them for builds that run every process many times slower:
+# scripts/valgrind.sh sets 5 (memcheck is 20-50x slower, and the machine
+# may be busy with another build).
+set(TB_TIMEOUT_SCALE 1 CACHE STRING "multiplies the ctest timeouts")
+math(EXPR TB_TIMEOUT_unit "120 * ${TB_TIMEOUT_SCALE}")
+math(EXPR TB_TIMEOUT_e2e "300 * ${TB_TIMEOUT_SCALE}")
+math(EXPR TB_TIMEOUT_fault "300 * ${TB_TIMEOUT_SCALE}")
+math(EXPR TB_TIMEOUT_soak "600 * ${TB_TIMEOUT_SCALE}")
 
 # The fault-injecting proxy used by the fault tests and the soak.
 add_executable(tb-faultproxy tests/tools/faultproxy.c)

@@ -23,7 +23,7 @@ tests=${VALGRIND_TESTS:-test_server_ingest|test_sync_e2e}
 t0=$(date +%s)
 
 echo "== valgrind: build ($out, plain)"
-bash scripts/build.sh "$out" >/dev/null
+bash scripts/build.sh "$out" -DTB_TIMEOUT_SCALE=5 >/dev/null
 rm -rf "$logs"
 mkdir -p "$logs"
 
