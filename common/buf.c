@@ -140,3 +140,18 @@ void tb_buf_free(struct tb_buf *b)
 	b->p = NULL;
 	b->len = b->cap = 0;
 }
+
+const char *tb_size_text(uint64_t n, char *buf, size_t len)
+{
+	double kb = (double)n / 1024.0;
+
+	if (n < 1024)
+		snprintf(buf, len, "%u bytes", (unsigned)n);
+	else if (kb < 10)
+		snprintf(buf, len, "%.1f KB", kb);
+	else if (kb < 1024)
+		snprintf(buf, len, "%.0f KB", kb);
+	else
+		snprintf(buf, len, "%.1f MB", kb / 1024.0);
+	return buf;
+}

@@ -16,6 +16,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct tb_buf {
 	char *p;    /* NULL until the first byte, else NUL-terminated */
@@ -48,5 +49,9 @@ void tb_buf_reset(struct tb_buf *b);
 char *tb_buf_detach(struct tb_buf *b, size_t *len);
 /* Frees what b holds; b is left empty. Accepts NULL. */
 void tb_buf_free(struct tb_buf *b);
+
+/* A byte count for people: "512 bytes", "4.1 KB", "22 KB", "1.5 MB"
+ * (1 KB = 1024 bytes). Returns buf. */
+const char *tb_size_text(uint64_t n, char *buf, size_t len);
 
 #endif

@@ -90,12 +90,36 @@ static void test_printf_oom_leaves_buffer(void **state)
 	assert_true(done);
 }
 
+/* The sizes people read in status and sync: the unit changes at 1 KB,
+ * 10 KB (no decimal) and 1 MB. */
+static void test_size_text(void **state)
+{
+	static const struct {
+		uint64_t n;
+		const char *want;
+	} cases[] = {
+		{ 0, "0 bytes" },          { 1023, "1023 bytes" },
+		{ 1024, "1.0 KB" },        { 4200, "4.1 KB" },
+		{ 10239, "10.0 KB" },      { 10240, "10 KB" },
+		{ 23142, "23 KB" },        { 1048576, "1.0 MB" },
+		{ 1572864, "1.5 MB" },
+	};
+	char buf[32];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_string_equal(tb_size_text(cases[i].n, buf, sizeof(buf)),
+				    cases[i].want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_appends),
 		cmocka_unit_test(test_printf_grows),
 		cmocka_unit_test(test_printf_oom_leaves_buffer),
+		cmocka_unit_test(test_size_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
