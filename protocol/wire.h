@@ -40,6 +40,7 @@
 #define TB_HDR_CONTENT_TYPE "Content-Type"
 #define TB_HDR_CONTENT_ENCODING "Content-Encoding"
 #define TB_HDR_RETRY_AFTER "Retry-After"
+#define TB_HDR_AFTER "Tienbo-After" /* the cursor the client expects */
 #define TB_AUTH_SCHEME "Bearer"
 #define TB_MEDIA_JSON "application/json"
 #define TB_ENCODING_GZIP "gzip"

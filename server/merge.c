@@ -475,6 +475,86 @@ static int batch_school_check(const struct tb_principal *p,
 	return 1;
 }
 
+/* 1 when the item at seq is what the server holds for the batch's device
+ * at that seq: the same revision with the same content, or a rejection of
+ * the same id; 0 when not; < 0 on a database error. */
+static int held_same(struct merge_ctx *c, const struct tb_batch_item *it,
+		     const unsigned char *hash)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t n = 0;
+	int src, rc, same = 0;
+
+	if (!it->error) {
+		rc = stmt_get(c->db, "SELECT content_hash FROM event_history "
+			      "WHERE id = ?1 AND revision = ?2 AND "
+			      "device = ?3 AND seq = ?4", &st);
+		if (rc < 0)
+			return rc;
+		sqlite3_bind_text(st, 1, it->ev.id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, it->ev.revision);
+		sqlite3_bind_text(st, 3, c->b->device, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, it->ev.seq);
+		src = sqlite3_step(st);
+		if (src == SQLITE_ROW)
+			same = sqlite3_column_bytes(st, 0) == HASH_LEN &&
+			       memcmp(sqlite3_column_blob(st, 0), hash,
+				      HASH_LEN) == 0;
+		sqlite3_reset(st);
+		if (src != SQLITE_ROW && src != SQLITE_DONE)
+			return tb_db_err(src);
+		if (src == SQLITE_ROW)
+			return same;
+	}
+	rc = query_one(c->db, "SELECT count(*) FROM rejections WHERE "
+		       "device = ?1 AND seq = ?2", c->b->device, it->ev.seq,
+		       &n, NULL, 0);
+	return rc < 0 ? rc : n > 0;
+}
+
+/* A batch sent after `after` to a server that holds more (cursor): a
+ * resend of what the server already holds (its first copy stored, its
+ * answer lost; HTTP clients also resend on their own when a kept-alive
+ * connection dies) when every item up to the cursor is the same as held,
+ * and then merged as duplicates; 0 when something differs - an agent
+ * whose store was restored from an older copy, sending new events under
+ * seqs the server holds for others. */
+static int is_resend(struct merge_ctx *c, const struct tb_merge_prep *prep,
+		     int64_t after, int64_t cursor)
+{
+	size_t i;
+	int rc = 1;
+
+	if (after > cursor || c->b->first_seq != after + 1)
+		return 0;
+	for (i = 0; i < c->b->count && rc == 1; i++) {
+		const struct tb_batch_item *it = &c->b->items[i];
+
+		if (it->ev.seq <= cursor)
+			rc = held_same(c, it, prep->hash + i * HASH_LEN);
+	}
+	return rc;
+}
+
+/* The batch's precondition (prep->after, TB_HDR_AFTER) against the
+ * device's cursor: 0 with res untouched when it holds or the batch is a
+ * resend, 0 with a 409 in res when not, < 0 on a database error. */
+static int precondition(struct merge_ctx *c, const struct tb_merge_prep *prep,
+			int64_t cursor, struct tb_merge_result *res)
+{
+	int rc;
+
+	if (prep->after < 0 || prep->after == cursor)
+		return 0;
+	rc = is_resend(c, prep, prep->after, cursor);
+	if (rc == 0)
+		result_set(res, 409, "cursor_mismatch", cursor + 1,
+			   "the batch expects the cursor at %lld; this server "
+			   "holds %lld",
+			   (long long)prep->after, (long long)cursor);
+	return rc < 0 ? rc : 0;
+}
+
 static int merge_items(struct merge_ctx *c, const struct tb_merge_prep *prep,
 		       int64_t cursor)
 {
@@ -539,6 +619,9 @@ int tb_merge_batch_prepared(sqlite3 *db, const struct tb_principal *p,
 	rc = cursor_get(db, b->device, &cursor);
 	if (rc < 0)
 		goto out;
+	rc = precondition(&c, prep, cursor, res);
+	if (rc < 0 || res->status != 200)
+		goto out;
 	if (b->first_seq > cursor + 1) {
 		result_set(res, 409, "sequence_gap", cursor + 1,
 			   "expected first_seq %lld, got %lld",
@@ -554,8 +637,13 @@ int tb_merge_batch_prepared(sqlite3 *db, const struct tb_principal *p,
 		rc = tb_db_exec(db, "COMMIT", NULL, 0);
 	if (rc == TB_OK) {
 		in_tx = 0;
-		ack->committed_through = b->last_seq > cursor ? b->last_seq
-							      : cursor;
+		/* with a precondition, never past what the batch carried:
+		 * the agent may not take the seqs after it as sent on the
+		 * word of a server that checked only these */
+		ack->committed_through = b->last_seq > cursor ||
+						 prep->after >= 0
+					 ? b->last_seq
+					 : cursor;
 	}
 out:
 	if (in_tx)

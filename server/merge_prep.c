@@ -206,6 +206,7 @@ int tb_merge_prepare(struct tb_batch *b, struct tb_merge_prep *prep)
 	int rc = TB_OK, split;
 
 	memset(prep, 0, sizeof(*prep));
+	prep->after = -1;
 	tb_merge_batch_fill(b);
 	prep->body = tb_calloc(b->count ? b->count : 1, sizeof(*prep->body));
 	prep->hash = tb_calloc(b->count ? b->count : 1, HASH_LEN);

@@ -30,6 +30,8 @@ struct tb_merge_prep {
 	char **body;          /* n bodies (cJSON_free'd by clear), NULL for
 			       * events the decoder rejected */
 	unsigned char *hash;  /* n * 32 bytes */
+	int64_t after;        /* the cursor the client expects (Tienbo-After)
+			       * or -1: none; set by the caller */
 };
 
 /* Fills in school and device where b's events left them empty, then

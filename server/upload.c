@@ -48,6 +48,7 @@ struct tb_upload {
 	char fail_msg[TB_MSG_LEN];
 	struct timespec t0;
 	struct tb_principal who;
+	int64_t after;   /* Tienbo-After, -1 when absent */
 	char summary[TB_MSG_LEN + 64];
 };
 
@@ -193,6 +194,33 @@ static int header_is(struct MHD_Connection *c, const char *name,
 	return len == wlen && strncasecmp(v, want, len) == 0;
 }
 
+/* The cursor precondition (TB_HDR_AFTER, PROTOCOL.md): *after = its
+ * value, or -1 when absent. 0 if malformed (not a whole number
+ * 0..TB_SEQ_MAX). */
+static int read_after(struct MHD_Connection *c, int64_t *after)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						    TB_HDR_AFTER);
+	char *end = NULL;
+	long long n;
+
+	*after = -1;
+	if (!v)
+		return 1;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (*v < '0' || *v > '9')
+		return 0;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	while (end && (*end == ' ' || *end == '\t'))
+		end++;
+	if (errno || *end || n < 0 || n > TB_SEQ_MAX)
+		return 0;
+	*after = (int64_t)n;
+	return 1;
+}
+
 /* 1 if a Content-Length header is present and over TB_BODY_MAX. */
 static int too_long(struct MHD_Connection *c, unsigned long long *n)
 {
@@ -256,6 +284,13 @@ int tb_upload_begin(struct tb_upload *u, struct MHD_Connection *c,
 	if (!header_is(c, MHD_HTTP_HEADER_CONTENT_ENCODING, TB_ENCODING_GZIP)) {
 		*ret = tb_resp_error(c, re, 415, NULL,
 				     "Content-Encoding must be gzip", -1, 1);
+		return 0;
+	}
+	if (!read_after(c, &u->after)) {
+		*ret = tb_resp_error(c, re, 400, NULL,
+				     TB_HDR_AFTER " must be a whole number "
+				     "0..9007199254740991 (the cursor the "
+				     "client expects)", -1, 1);
 		return 0;
 	}
 	if (too_long(c, &len)) {
@@ -376,6 +411,7 @@ static enum MHD_Result finish_merge(struct tb_upload *u,
 				    -1, 0);
 		goto out;
 	}
+	prep.after = u->after;
 	rc = tb_merge_batch_prepared(tb_dbpool_conn(u->env->pool), &u->who, b,
 				     &prep, &ack, &res);
 	tb_dbpool_write_end(u->env->pool);

@@ -544,6 +544,8 @@ int helper_server_request(struct helper_server *s, const char *method,
 		snprintf(line, sizeof(line), "Content-Encoding: %s", cenc);
 		h = curl_slist_append(h, line);
 	}
+	if (s->extra_header)
+		h = curl_slist_append(h, s->extra_header);
 	if (strcmp(method, "POST") == 0) {
 		curl_easy_setopt(c, CURLOPT_POST, 1L);
 		if (chunked) {

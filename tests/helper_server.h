@@ -28,6 +28,9 @@ struct helper_server {
 	pid_t pid;                     /* 0 when not running */
 	unsigned port;
 	char url[64];                  /* "https://127.0.0.1:PORT" */
+	const char *extra_header;      /* helper_server_request adds this
+					* header line when set, e.g.
+					* "Tienbo-After: 2" */
 	int no_health_check;           /* start: ready once the port is
 					* logged, without the verified
 					* /healthz (an impostor whose

@@ -27,6 +27,7 @@ static struct helper_server srv;
 #define DEV3 "6f1c2a9e-3b4d-4c5e-8f70-000000000003"
 #define DEV4 "6f1c2a9e-3b4d-4c5e-8f70-000000000004"
 #define DEV5 "6f1c2a9e-3b4d-4c5e-8f70-000000000005"
+#define DEV19 "6f1c2a9e-3b4d-4c5e-8f70-000000000019"
 
 static int group_setup(void **state)
 {
@@ -341,6 +342,73 @@ static void test_rejections(void **state)
 			       "HB-122"), 0);
 }
 
+/* The cursor precondition (Tienbo-After): equal to the cursor, the batch
+ * is merged; lower or higher, 409 cursor_mismatch with the server's
+ * cursor + 1 and nothing stored; malformed, 400 naming the header;
+ * absent, as before. Expected counts come from the batches posted here. */
+static void test_cursor_precondition(void **state)
+{
+	static const char *const bad[] = { "Tienbo-After: x",
+					   "Tienbo-After: -1",
+					   "Tienbo-After: 9007199254740992",
+					   "Tienbo-After: 2 3" };
+	char token[65], *json;
+	struct tb_error_body e;
+	struct tb_ack ack;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(helper_server_enroll(&srv, "HB-191", "HB-LS", token), 0);
+	srv.extra_header = "Tienbo-After: 0";
+	json = helper_server_batch(DEV19, "HB-191", 1, 2, 0x141, 1, 0);
+	post_ack(token, json, &ack);
+	assert_int_equal(ack.committed_through, 2);
+	tb_ack_clear(&ack);
+	free(json);
+
+	json = helper_server_batch(DEV19, "HB-191", 3, 2, 0x141, 1, 0);
+	srv.extra_header = "Tienbo-After: 1"; /* lower: a lost ack */
+	post_error(token, json, 409, "cursor_mismatch", &e);
+	assert_int_equal(e.expected_seq, 3);
+	srv.extra_header = "Tienbo-After: 7"; /* higher: a restored server */
+	post_error(token, json, 409, "cursor_mismatch", &e);
+	assert_int_equal(e.expected_seq, 3);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		srv.extra_header = bad[i];
+		post_error(token, json, 400, "bad_request", &e);
+		assert_non_null(strstr(e.message, "Tienbo-After"));
+	}
+	assert_int_equal(count("SELECT count(*) FROM events WHERE school='%s'",
+			       "HB-191"), 2);
+
+	srv.extra_header = "Tienbo-After: 2";
+	post_ack(token, json, &ack);
+	assert_int_equal(ack.committed_through, 4);
+	tb_ack_clear(&ack);
+	/* the same batch again with the same, now stale, After: its ack was
+	 * lost (or libcurl resent it on a dead connection); every event is
+	 * held as sent, so it is duplicates, not a mismatch */
+	post_ack(token, json, &ack);
+	assert_int_equal(ack.duplicates, 2);
+	assert_int_equal(ack.committed_through, 4);
+	tb_ack_clear(&ack);
+	srv.extra_header = NULL; /* absent: a resend is duplicates, as before */
+	post_ack(token, json, &ack);
+	assert_int_equal(ack.duplicates, 2);
+	tb_ack_clear(&ack);
+	free(json);
+	/* same seqs, other content, stale After: not a resend (a restored
+	 * agent reusing seqs) -- 409, nothing stored */
+	json = helper_server_batch(DEV19, "HB-191", 3, 2, 0x142, 1, 0);
+	srv.extra_header = "Tienbo-After: 2";
+	post_error(token, json, 409, "cursor_mismatch", &e);
+	assert_int_equal(e.expected_seq, 5);
+	srv.extra_header = NULL;
+	free(json);
+	assert_int_equal(count("SELECT count(*) FROM events WHERE school='%s'",
+			       "HB-191"), 4);
+}
+
 static void test_gap_school_device(void **state)
 {
 	char token[65], *json;
@@ -595,6 +663,7 @@ int main(void)
 		cmocka_unit_test(test_amend_and_void),
 		cmocka_unit_test(test_rejections),
 		cmocka_unit_test(test_gap_school_device),
+		cmocka_unit_test(test_cursor_precondition),
 		cmocka_unit_test(test_cursor),
 		cmocka_unit_test(test_export_csv_and_district),
 		cmocka_unit_test(test_admin_http),
