@@ -11,6 +11,7 @@
 
 #include "agent/opts.h"
 #include "agent/store.h"
+#include "common/buf.h"
 #include "common/config.h"
 #include "common/date.h"
 #include "common/err.h"
@@ -28,7 +29,10 @@ static const struct tb_cmd_spec status_spec = {
 	"last error.\n--json prints the same as one JSON object (keys device, "
 	"school, server,\nevents, pending, sent, rejected, bytes_waiting, "
 	"oldest_pending,\noldest_pending_age_s, last_seq, last_attempt, "
-	"last_success, last_error,\nlast_error_at; times in UTC, null when "
+	"last_success, last_error,\nlast_error_at, link {batch_events, "
+	"failed_tries, failed_passes,\nlast_progress, bytes_since_progress, "
+	"failed_batch_events,\nfailed_batch_bytes, last_pass_link_bytes, "
+	"last_pass_acked_bytes,\npaused_until}; times in UTC, null when "
 	"there is none).\n",
 	status_opts, 1, 0, 0, NULL, NULL
 };
@@ -66,15 +70,39 @@ static const char *when(int64_t t, char *buf)
 	return tb_time_format(t, buf);
 }
 
-static const char *bytes(int64_t n, char *buf, size_t len)
+/* What the sync engine knows of the link (struct tb_link_state). */
+static void print_link(const struct tb_link_state *l, int64_t now)
 {
-	if (n < 1024)
-		snprintf(buf, len, "%lld bytes", (long long)n);
-	else if (n < 1024 * 1024)
-		snprintf(buf, len, "%.1f KiB", (double)n / 1024.0);
-	else
-		snprintf(buf, len, "%.1f MiB", (double)n / (1024.0 * 1024.0));
-	return buf;
+	char t[TB_TIME_LEN], a[32], b[32];
+
+	if (l->batch > 0)
+		printf("%-14s %lld events per upload (the size that last "
+		       "worked: halved when the link breaks under an upload, "
+		       "grown back as uploads work)\n",
+		       "batch size:", (long long)l->batch);
+	if (l->tries > 0 || l->passes > 0) {
+		printf("%-14s %lld failed tr%s and %lld failed pass%s since "
+		       "the last progress (%s); %s on the link since then\n",
+		       "failing:", (long long)l->tries,
+		       l->tries == 1 ? "y" : "ies", (long long)l->passes,
+		       l->passes == 1 ? "" : "es", when(l->progress_at, t),
+		       tb_size_text((uint64_t)l->waste, a, sizeof(a)));
+		if (l->fail_events > 0)
+			printf("%-14s %lld events, %s\n", "failed batch:",
+			       (long long)l->fail_events,
+			       tb_size_text((uint64_t)l->fail_bytes, a,
+					    sizeof(a)));
+	}
+	if (l->pass_link > 0)
+		printf("%-14s %s on the link, %s of it acknowledged data\n",
+		       "last pass:",
+		       tb_size_text((uint64_t)l->pass_link, a, sizeof(a)),
+		       tb_size_text((uint64_t)l->pass_acked, b, sizeof(b)));
+	if (l->paused_until > now)
+		printf("%-14s until %s: %s spent on the link without getting "
+		       "anything through (run --waste-kb)\n",
+		       "paused:", tb_time_format(l->paused_until, t),
+		       tb_size_text((uint64_t)l->waste, a, sizeof(a)));
 }
 
 static void print_text(struct tb_cli *cli, const struct tb_store_status *st,
@@ -94,7 +122,7 @@ static void print_text(struct tb_cli *cli, const struct tb_store_status *st,
 	printf("%-14s %lld", "pending:", (long long)st->pending);
 	if (st->pending > 0)
 		printf(" (%s waiting; oldest recorded %s ago, at %s)",
-		       bytes(st->pending_bytes, b, sizeof(b)),
+		       tb_size_text((uint64_t)st->pending_bytes, b, sizeof(b)),
 		       age(now - st->oldest_pending, a, sizeof(a)),
 		       tb_time_format(st->oldest_pending, t1));
 	printf("\n%-14s %lld\n", "sent:", (long long)st->sent);
@@ -109,6 +137,7 @@ static void print_text(struct tb_cli *cli, const struct tb_store_status *st,
 		       when(st->last_error_at, t1));
 	else
 		printf("%-14s %s\n", "last error:", "none");
+	print_link(&st->link, now);
 }
 
 static int add_time(cJSON *obj, const char *key, int64_t t)
@@ -119,6 +148,30 @@ static int add_time(cJSON *obj, const char *key, int64_t t)
 		return cJSON_AddNullToObject(obj, key) != NULL;
 	return cJSON_AddStringToObject(obj, key, tb_time_format(t, buf)) !=
 	       NULL;
+}
+
+/* The link state as "link": {...} (byte counts, times in UTC). */
+static int add_link(cJSON *obj, const struct tb_link_state *l)
+{
+	cJSON *o = cJSON_AddObjectToObject(obj, "link");
+
+	return o &&
+	       cJSON_AddNumberToObject(o, "batch_events", (double)l->batch) &&
+	       cJSON_AddNumberToObject(o, "failed_tries", (double)l->tries) &&
+	       cJSON_AddNumberToObject(o, "failed_passes",
+				       (double)l->passes) &&
+	       add_time(o, "last_progress", l->progress_at) &&
+	       cJSON_AddNumberToObject(o, "bytes_since_progress",
+				       (double)l->waste) &&
+	       cJSON_AddNumberToObject(o, "failed_batch_events",
+				       (double)l->fail_events) &&
+	       cJSON_AddNumberToObject(o, "failed_batch_bytes",
+				       (double)l->fail_bytes) &&
+	       cJSON_AddNumberToObject(o, "last_pass_link_bytes",
+				       (double)l->pass_link) &&
+	       cJSON_AddNumberToObject(o, "last_pass_acked_bytes",
+				       (double)l->pass_acked) &&
+	       add_time(o, "paused_until", l->paused_until);
 }
 
 static int print_json(struct tb_cli *cli, const struct tb_store_status *st,
@@ -158,7 +211,7 @@ static int print_json(struct tb_cli *cli, const struct tb_store_status *st,
 		      ? cJSON_AddStringToObject(o, "last_error", st->last_error)
 		      : cJSON_AddNullToObject(o, "last_error")) &&
 	     add_time(o, "last_error_at", st->last_error_at) &&
-	     (text = cJSON_Print(o));
+	     add_link(o, &st->link) && (text = cJSON_Print(o));
 	if (ok)
 		printf("%s\n", text);
 	cJSON_free(text);

@@ -26,6 +26,7 @@
 #include "agent/opts.h"
 #include "agent/store.h"
 #include "agent/sync.h"
+#include "common/buf.h"
 #include "common/config.h"
 #include "common/date.h"
 #include "common/err.h"
@@ -41,18 +42,19 @@ static void on_signal(int sig)
 struct sync_args {
 	struct tb_sync_opts o;
 	long interval_s;
+	int64_t waste_cap; /* bytes; 0: none */
 	int quiet;
 };
 
 enum { O_BATCH, O_TRIES, O_BACKOFF, O_BACKOFF_MAX, O_TIMEOUT, O_QUIET,
-       O_INTERVAL, O_COUNT };
+       O_INTERVAL, O_WASTE, O_COUNT };
 
-/* sync takes every row but the last; run takes them all. */
+/* sync takes the rows before O_INTERVAL; run takes them all. */
 static const struct tb_agent_opt sync_opts[O_COUNT] = {
 	{ "batch", 0, TB_OPT_INT, "N", 1, TB_BATCH_MAX_EVENTS,
 	  "1000", "events per batch" },
-	{ "tries", 0, TB_OPT_INT, "N", 1, 100, "5",
-	  "tries per request before giving up" },
+	{ "tries", 0, TB_OPT_INT, "N", 1, 100, "8",
+	  "failed tries in a row before giving up" },
 	{ "backoff-ms", 0, TB_OPT_INT, "N", 1, 3600000, "500",
 	  "first wait before a retry, in milliseconds" },
 	{ "backoff-max-ms", 0, TB_OPT_INT, "N", 1, 86400000, "60000",
@@ -62,6 +64,9 @@ static const struct tb_agent_opt sync_opts[O_COUNT] = {
 	{ "quiet", 'q', TB_OPT_FLAG, NULL, 0, 0, NULL, "no progress line" },
 	{ "interval", 0, TB_OPT_INT, "S", 1, 86400, "300",
 	  "seconds between passes when idle" },
+	{ "waste-kb", 0, TB_OPT_INT, "KB", 0, 1048576, "2048",
+	  "KB a day spent on the link without getting anything through, "
+	  "then wait for the day to pass (0: no limit)" },
 };
 
 static const struct tb_cmd_spec sync_spec = {
@@ -69,7 +74,7 @@ static const struct tb_cmd_spec sync_spec = {
 	"Uploads every event still waiting, oldest first, in gzip batches "
 	"over HTTPS,\nresuming where the server's last acknowledgement left "
 	"off.\n",
-	sync_opts, O_COUNT - 1, 0, 0, NULL, NULL
+	sync_opts, O_INTERVAL, 0, 0, NULL, NULL
 };
 
 static const struct tb_cmd_spec run_spec = {
@@ -89,7 +94,7 @@ static int parse_args(const struct tb_cmd_spec *spec, struct tb_cli *cli,
 	size_t nargs;
 	int rc;
 
-	/* sync's table ends before O_INTERVAL: that row stays unset */
+	/* sync's table ends before O_INTERVAL: those rows stay unset */
 	memset(v, 0, sizeof(v));
 	rc = tb_opts_parse(cli, spec, NULL, argc, argv, v, args, &nargs);
 	if (rc != TB_OK)
@@ -106,26 +111,38 @@ static int parse_args(const struct tb_cmd_spec *spec, struct tb_cli *cli,
 		a->o.timeout_ms = v[O_TIMEOUT].num * 1000;
 	a->quiet = v[O_QUIET].set;
 	a->interval_s = v[O_INTERVAL].set ? v[O_INTERVAL].num : 300;
+	a->waste_cap = (v[O_WASTE].set ? v[O_WASTE].num : 2048) * 1024;
 	return TB_OK;
 }
 
 static void progress(void *arg, const struct tb_sync_stats *st)
 {
+	char link[32];
+
 	(void)arg;
-	fprintf(stderr, "\rsent %" PRId64 " of %" PRId64
-		" events, %.1f KB on the wire ",
-		st->sent, st->total, (double)st->bytes_up / 1024.0);
+	fprintf(stderr, "\rsent %" PRId64 " of %" PRId64 " events, %s on the "
+		"link ", st->sent, st->total,
+		tb_size_text(st->link_bytes, link, sizeof(link)));
 }
 
+/* One line: what got through, what it cost on the link (handshakes,
+ * headers and failed tries included), what still waits. */
 static void summary(FILE *out, const struct tb_sync_stats *st)
 {
+	char up[32], raw[32], link[32];
+
 	fprintf(out,
 		"sync: %" PRId64 " sent (%" PRId64 " already held, %" PRId64
-		" rejected) in %" PRId64 " batch%s, %.1f KB on the wire "
-		"(%.1f KB of JSON), %" PRId64 " still waiting\n",
+		" rejected) in %" PRId64 " batch%s, %s acknowledged (%s of "
+		"JSON); %s on the link, %" PRId64 " tr%s failed, %" PRId64
+		" still waiting\n",
 		st->sent, st->duplicates, st->rejected, st->batches,
-		st->batches == 1 ? "" : "es", (double)st->bytes_up / 1024.0,
-		(double)st->bytes_raw / 1024.0, st->remaining);
+		st->batches == 1 ? "" : "es",
+		tb_size_text(st->bytes_up, up, sizeof(up)),
+		tb_size_text(st->bytes_raw, raw, sizeof(raw)),
+		tb_size_text(st->link_bytes, link, sizeof(link)),
+		st->failed_tries, st->failed_tries == 1 ? "y" : "ies",
+		st->remaining);
 }
 
 static void setup(struct tb_cli *cli, struct sync_args *a)
@@ -176,9 +193,72 @@ int tb_cmd_sync(struct tb_cli *cli, int argc, char **argv)
 	return rc;
 }
 
+/* run's byte cap: once the link has eaten waste_cap bytes since the last
+ * progress, within a day, run waits for that day to pass (the store's
+ * link_paused_until says so to `status`). 0 to go on; else the wait. */
+static long paused_ms(struct tb_cli *cli, const struct sync_args *a)
+{
+	struct tb_link_state l;
+	int64_t now = tb_time_now();
+	char t[TB_TIME_LEN], t2[TB_TIME_LEN], used[32];
+
+	if (tb_store_link_load(cli->store, &l) != TB_OK)
+		return 0;
+	if (l.waste_since + 86400 <= now || a->waste_cap <= 0 ||
+	    l.waste < a->waste_cap) {
+		if (l.waste_since + 86400 <= now || l.paused_until) {
+			l.waste = l.paused_until = 0;
+			l.waste_since = now;
+			tb_store_link_save(cli->store, &l);
+		}
+		return 0;
+	}
+	if (l.paused_until != l.waste_since + 86400) {
+		l.paused_until = l.waste_since + 86400;
+		tb_store_link_save(cli->store, &l);
+		fprintf(stderr,
+			"%s run: %s spent on the link without getting anything "
+			"through since %s (--waste-kb); waiting a day from then\n",
+			tb_time_format(now, t),
+			tb_size_text((uint64_t)l.waste, used, sizeof(used)),
+			tb_time_format(l.waste_since, t2));
+		fflush(stderr);
+	}
+	return (long)(l.paused_until - now) * 1000;
+}
+
+/* One pass of run and its log line; the wait before the next. */
+static long run_pass(struct tb_cli *cli, struct sync_args *a, int *failures)
+{
+	struct tb_sync_stats st;
+	char msg[TB_MSG_LEN * 2], now[TB_TIME_LEN];
+	long wait_ms;
+	int rc = tb_sync_pass(cli->store, &a->o, &st, msg, sizeof(msg));
+
+	tb_time_format(tb_time_now(), now);
+	if (rc == 0) {
+		*failures = 0;
+		fprintf(stderr, "%s ", now);
+		summary(stderr, &st);
+		return st.remaining > 0 ? 0 : a->interval_s * 1000;
+	}
+	(*failures)++;
+	wait_ms = tb_sync_backoff_ms(
+		*failures,
+		a->o.backoff_base_ms ? a->o.backoff_base_ms * 4 : 5000,
+		a->o.backoff_max_ms ? a->o.backoff_max_ms : 15 * 60 * 1000L,
+		-1);
+	fprintf(stderr,
+		"%s sync failed: %s; %" PRId64
+		" still waiting; next try in %ld s\n",
+		now, msg, st.remaining, wait_ms / 1000);
+	return wait_ms;
+}
+
 int tb_cmd_run(struct tb_cli *cli, int argc, char **argv)
 {
 	struct sync_args a;
+	struct tb_http *client = NULL;
 	int failures = 0, rc;
 
 	memset(&a, 0, sizeof(a));
@@ -189,37 +269,20 @@ int tb_cmd_run(struct tb_cli *cli, int argc, char **argv)
 	if (rc)
 		return rc;
 	setup(cli, &a);
+	/* one connection and TLS session across passes while the link
+	 * holds */
+	a.o.keep = &client;
 	catch_signals();
 	while (!stop_flag) {
-		struct tb_sync_stats st;
-		char msg[TB_MSG_LEN * 2], now[TB_TIME_LEN];
-		long wait_ms;
+		long wait_ms = paused_ms(cli, &a);
 
-		rc = tb_sync_pass(cli->store, &a.o, &st, msg, sizeof(msg));
-		tb_time_format(tb_time_now(), now);
-		if (rc == 0) {
-			failures = 0;
-			fprintf(stderr, "%s ", now);
-			summary(stderr, &st);
-			wait_ms = st.remaining > 0 ? 0 : a.interval_s * 1000;
-		} else {
-			failures++;
-			wait_ms = tb_sync_backoff_ms(
-				failures,
-				a.o.backoff_base_ms ? a.o.backoff_base_ms * 4
-						    : 5000,
-				a.o.backoff_max_ms ? a.o.backoff_max_ms
-						   : 15 * 60 * 1000L,
-				-1);
-			fprintf(stderr,
-				"%s sync failed: %s; %" PRId64
-				" still waiting; next try in %ld s\n",
-				now, msg, st.remaining, wait_ms / 1000);
-		}
+		if (wait_ms == 0)
+			wait_ms = run_pass(cli, &a, &failures);
 		fflush(stderr);
 		if (tb_sync_sleep(wait_ms, &stop_flag))
 			break;
 	}
+	tb_sync_client_free(client);
 	fprintf(stderr, "tienbo-agent run: stopped\n");
 	return 0;
 }

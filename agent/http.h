@@ -14,7 +14,15 @@
  *               name, expired) - permanent: never retried, never bypassed
  *   TB_ECONFIG  bad URL or unreadable CA file
  *   TB_ENOMEM
- * with a plain-words reason in tb_http_errmsg().
+ * with a plain-words reason in tb_http_errmsg() that says what the link
+ * did (never connected, dropped in the handshake, dropped N KB into an
+ * upload, went silent, too slow), not libcurl's wording alone, and the
+ * same as a class in tb_http_fail() for the sync engine to act on.
+ *
+ * Bytes on the link are counted at the TCP level (TCP_INFO of each socket
+ * the client opens, read after every request and before every close), so
+ * the TLS handshakes, the headers and every resent byte are in them - what
+ * a school's mobile data plan pays for.
  */
 #ifndef TB_AGENT_HTTP_H
 #define TB_AGENT_HTTP_H
@@ -42,6 +50,23 @@ struct tb_http_reply {
 	uint64_t bytes_down;      /* response body bytes received */
 };
 
+/* What the link did when a request failed (tb_http_fail). */
+enum tb_link_fail {
+	TB_LINK_OK = 0,
+	TB_LINK_NO_CONNECT, /* the server's address could not be reached */
+	TB_LINK_HANDSHAKE,  /* connected, dropped before TLS was up */
+	TB_LINK_DROPPED,    /* dropped while the request or reply travelled */
+	TB_LINK_SILENT,     /* no byte arrived for low_speed_secs */
+	TB_LINK_SLOW,       /* the whole request took longer than timeout_ms */
+	TB_LINK_OTHER,      /* certificate, URL, memory: not the link */
+};
+
+struct tb_http_fail {
+	enum tb_link_fail kind;
+	uint64_t body_sent;   /* request body bytes that left before it */
+	uint64_t body_len;    /* the request body's length (0: a GET) */
+};
+
 struct tb_http;
 
 /* NULL on TB_ENOMEM or TB_ECONFIG; *rc and msg say which. */
@@ -53,9 +78,11 @@ void tb_http_destroy(struct tb_http *h);
  * request or destroy. */
 int tb_http_get(struct tb_http *h, const char *path,
 		const struct tb_http_reply **reply);
-/* POST a gzip-compressed JSON body (borrowed) to base_url + path. */
+/* POST a gzip-compressed JSON body (borrowed) to base_url + path; with
+ * after >= 0 the request carries the cursor precondition header
+ * (TB_HDR_AFTER, PROTOCOL.md). */
 int tb_http_post_gzip_json(struct tb_http *h, const char *path,
-			   const void *body, size_t len,
+			   const void *body, size_t len, int64_t after,
 			   const struct tb_http_reply **reply);
 /* The same POST, in the background: starts it on a thread of its own and
  * returns at once, so the caller can work (read the next batch, commit the
@@ -65,11 +92,17 @@ int tb_http_post_gzip_json(struct tb_http *h, const char *path,
  * h until finish (destroy waits for it). The thread takes no signals.
  * 0, or TB_ENOMEM when it could not start (nothing was sent). */
 int tb_http_post_start(struct tb_http *h, const char *path, const void *body,
-		       size_t len);
+		       size_t len, int64_t after);
 /* Waits for the request started above and returns what
  * tb_http_post_gzip_json would have; TB_EINVAL if none was started. */
 int tb_http_post_finish(struct tb_http *h, const struct tb_http_reply **reply);
 /* Why the last request failed; "" after a success. */
 const char *tb_http_errmsg(const struct tb_http *h);
+/* How the last request failed (kind TB_LINK_OK after a success). */
+const struct tb_http_fail *tb_http_fail(const struct tb_http *h);
+/* TCP payload bytes sent and received on every connection of h since it
+ * was created (retransmissions included). */
+void tb_http_link_bytes(const struct tb_http *h, uint64_t *sent,
+			uint64_t *received);
 
 #endif

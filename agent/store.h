@@ -226,6 +226,30 @@ int tb_store_note_error(struct tb_store *s, int64_t when, const char *text);
 int tb_store_kv_get(struct tb_store *s, const char *key, char **value);
 int tb_store_kv_set(struct tb_store *s, const char *key, const char *value);
 
+/* What the sync engine knows of the link, kept in sync_state (keys
+ * link_*) so the next pass, the next `run` and `status` see it. Written
+ * as each try fails or an acknowledgement lands. Times in UTC seconds;
+ * "since progress" = since an acknowledgement last moved the cursor. */
+struct tb_link_state {
+	int64_t batch;        /* events per batch that last worked; 0: max */
+	int64_t acked;        /* server's cursor as last acknowledged; -1:
+			       * unknown (ask GET /v1/cursor first) */
+	int64_t tries;        /* tries failed since progress */
+	int64_t passes;       /* passes failed since progress */
+	int64_t progress_at;  /* last progress; 0: never */
+	int64_t waste;        /* bytes on the link since progress */
+	int64_t waste_since;  /* when that count began */
+	int64_t fail_events;  /* the batch that last failed: events */
+	int64_t fail_bytes;   /* ... and its gzip bytes */
+	int64_t pass_link;    /* this (or the last) pass: bytes on the link */
+	int64_t pass_acked;   /* ... and gzip bytes acknowledged */
+	int64_t paused_until; /* `run` waits until then (its byte cap); 0 */
+};
+/* Reads it (absent keys: 0, acked -1). One read transaction. */
+int tb_store_link_load(struct tb_store *s, struct tb_link_state *l);
+/* Writes every field in one transaction. */
+int tb_store_link_save(struct tb_store *s, const struct tb_link_state *l);
+
 /* Everything `status` shows, in one read transaction. */
 struct tb_store_status {
 	int64_t events;          /* distinct event ids */
@@ -237,6 +261,7 @@ struct tb_store_status {
 	int64_t last_success;    /* 0 = never */
 	int64_t last_error_at;   /* 0 = none */
 	char last_error[TB_MSG_LEN]; /* "" = none */
+	struct tb_link_state link;
 };
 int tb_store_status(struct tb_store *s, struct tb_store_status *st);
 

@@ -9,6 +9,7 @@
 #include "agent/store.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,7 +208,7 @@ static int kv_put(struct tb_store *s, const char *key, const char *value)
 	return rc;
 }
 
-static int kv_put_time(struct tb_store *s, const char *key, int64_t when)
+static int kv_put_i64(struct tb_store *s, const char *key, int64_t when)
 {
 	char buf[32];
 
@@ -253,7 +254,7 @@ int tb_store_note_attempt(struct tb_store *s, int64_t when)
 	int rc = tb_sdb_wbegin(s);
 
 	if (rc == TB_OK)
-		rc = kv_put_time(s, "last_attempt", when);
+		rc = kv_put_i64(s, "last_attempt", when);
 	return tb_sdb_wend(s, rc);
 }
 
@@ -262,7 +263,7 @@ int tb_store_note_success(struct tb_store *s, int64_t when)
 	int rc = tb_sdb_wbegin(s);
 
 	if (rc == TB_OK)
-		rc = kv_put_time(s, "last_success", when);
+		rc = kv_put_i64(s, "last_success", when);
 	if (rc == TB_OK)
 		rc = kv_put(s, "last_error", NULL);
 	if (rc == TB_OK)
@@ -277,7 +278,7 @@ int tb_store_note_error(struct tb_store *s, int64_t when, const char *text)
 
 	snprintf(buf, sizeof(buf), "%s", text ? text : "");
 	if (rc == TB_OK)
-		rc = kv_put_time(s, "last_error_at", when);
+		rc = kv_put_i64(s, "last_error_at", when);
 	if (rc == TB_OK)
 		rc = kv_put(s, "last_error", buf);
 	return tb_sdb_wend(s, rc);
@@ -297,6 +298,73 @@ static int64_t kv_time(struct tb_store *s, const char *key)
 	}
 	tb_free(v);
 	return t;
+}
+
+#define LINK_FIELD(key, f) { key, offsetof(struct tb_link_state, f) }
+static const struct {
+	const char *key;
+	size_t off;
+} link_keys[] = {
+	LINK_FIELD("link_batch", batch),
+	LINK_FIELD("link_acked", acked),
+	LINK_FIELD("link_tries", tries),
+	LINK_FIELD("link_passes", passes),
+	LINK_FIELD("link_progress_at", progress_at),
+	LINK_FIELD("link_waste", waste),
+	LINK_FIELD("link_waste_since", waste_since),
+	LINK_FIELD("link_fail_events", fail_events),
+	LINK_FIELD("link_fail_bytes", fail_bytes),
+	LINK_FIELD("link_pass_link", pass_link),
+	LINK_FIELD("link_pass_acked", pass_acked),
+	LINK_FIELD("link_paused_until", paused_until),
+};
+#define LINK_NKEYS (sizeof(link_keys) / sizeof(link_keys[0]))
+
+static int64_t *link_slot(struct tb_link_state *l, size_t i)
+{
+	return (int64_t *)(void *)((char *)l + link_keys[i].off);
+}
+
+/* A value that does not read back whole counts as absent: the link state
+ * is a hint (batch size, counts); the one field that guards data, acked,
+ * then reads -1 and the next sync asks the server. */
+int tb_store_link_load(struct tb_store *s, struct tb_link_state *l)
+{
+	int began = tb_sdb_rbegin(s);
+	size_t i;
+
+	memset(l, 0, sizeof(*l));
+	l->acked = -1;
+	for (i = 0; i < LINK_NKEYS; i++) {
+		char *v = NULL, *end = NULL;
+		long long n;
+		int rc = tb_store_kv_get(s, link_keys[i].key, &v);
+
+		if (rc != TB_OK && rc != TB_ENOTFOUND) {
+			tb_sdb_rend(s, began);
+			return rc;
+		}
+		if (v) {
+			errno = 0;
+			n = strtoll(v, &end, 10);
+			if (!errno && end != v && !*end)
+				*link_slot(l, i) = (int64_t)n;
+		}
+		tb_free(v);
+	}
+	tb_sdb_rend(s, began);
+	return TB_OK;
+}
+
+int tb_store_link_save(struct tb_store *s, const struct tb_link_state *l)
+{
+	struct tb_link_state copy = *l;
+	int rc = tb_sdb_wbegin(s);
+	size_t i;
+
+	for (i = 0; rc == TB_OK && i < LINK_NKEYS; i++)
+		rc = kv_put_i64(s, link_keys[i].key, *link_slot(&copy, i));
+	return tb_sdb_wend(s, rc);
 }
 
 static int state_counts(struct tb_store *s, struct tb_store_status *st)
@@ -346,6 +414,8 @@ int tb_store_status(struct tb_store *s, struct tb_store_status *st)
 				 err);
 		tb_free(err);
 	}
+	if (rc == TB_OK)
+		rc = tb_store_link_load(s, &st->link);
 	tb_sdb_rend(s, began);
 	return rc;
 }

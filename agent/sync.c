@@ -23,92 +23,36 @@
  * or copied to a second machine - and then nothing is uploaded: marking
  * rows as sent on the cursor's word would lose them. align() checks this
  * before anything of the pass is written.
+ *
+ * Weak links. A try that fails because the link broke under an upload
+ * (cut, reset, silent, too slow) halves the next batch, down to one event;
+ * each acknowledgement grows it again (doubling until a try failed in the
+ * pass, then by a quarter), and the size that last worked is kept in the
+ * store (struct tb_link_state), so the next pass starts there. Failed tries
+ * in a row back off exponentially and end the pass at max_tries; each is
+ * written to the store as it happens, with what the agent does next, so
+ * `status` read during a pass tells the truth. The cursor GET is skipped
+ * when the store holds the last acknowledged cursor: the batch then
+ * carries it as a precondition (TB_HDR_AFTER) and a server that holds
+ * anything else answers 409, after which the pass asks the cursor and
+ * lines up as before.
  */
 #include "agent/sync.h"
+#include "agent/sync_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
 #include "agent/http.h"
+#include "common/buf.h"
 #include "common/date.h"
 #include "common/err.h"
 #include "common/mem.h"
 #include "protocol/codec.h"
 #include "protocol/gz.h"
-
-#define GAP_RECOVERIES_MAX 3 /* 409s tolerated in one pass */
-
-/* One batch: seq first..last (n rows; n == 0: none), its JSON (written
- * by the codec's batch writer, borrowed from w) and its gzip. */
-struct batch {
-	struct tb_batch_writer w;
-	const char *json;
-	size_t len;
-	unsigned char *gz;
-	size_t gzlen;
-	int64_t first, last;
-	size_t n;
-};
-
-struct ctx {
-	struct tb_store *s;
-	const struct tb_sync_opts *o;
-	struct tb_sync_stats *st;
-	struct tb_http *http;
-	char *msg;
-	size_t msglen;
-	size_t batch_events, batch_bytes;
-	int max_tries;
-	long base_ms, max_ms;
-	int stopped;
-	int64_t sent_through; /* as stored */
-};
-
-static int stopping(const struct ctx *c)
-{
-	return c->o->stop && *c->o->stop;
-}
-
-long tb_sync_backoff_ms(int attempt, long base_ms, long max_ms,
-			long retry_after_s)
-{
-	long d = base_ms > 0 ? base_ms : 1;
-	uint32_t r = 0;
-	long wait;
-	int i;
-
-	for (i = 1; i < attempt && d < max_ms; i++)
-		d *= 2;
-	if (d > max_ms)
-		d = max_ms;
-	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
-		r = (uint32_t)time(NULL) * 2654435761u;
-	wait = d / 2 + (long)(r % (uint32_t)(d / 2 + 1));
-	if (retry_after_s >= 0 && wait < retry_after_s * 1000)
-		wait = retry_after_s * 1000;
-	return wait;
-}
-
-int tb_sync_sleep(long ms, volatile sig_atomic_t *stop)
-{
-	while (ms > 0) {
-		long step = ms < 100 ? ms : 100;
-		struct timespec ts = { step / 1000, (step % 1000) * 1000000L };
-
-		if (stop && *stop)
-			return 1;
-		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-			if (stop && *stop)
-				return 1;
-		ms -= step;
-	}
-	return stop && *stop;
-}
 
 /* "HTTP 403 forbidden: school HB-002 is not this token's" from an error
  * body, or the raw status when the body is not ours. */
@@ -124,23 +68,31 @@ static void describe_status(struct ctx *c, const struct tb_http_reply *r)
 			 r->status);
 }
 
-/* One request, tried again on temporary failures. 0 with *r set when a
- * non-temporary HTTP status arrived. started: the first try is the POST
- * already running (tb_http_post_start); only its outcome is collected. */
-static int request(struct ctx *c, const char *path, const void *body,
-		   size_t len, int started, const struct tb_http_reply **r)
+/* One request, tried again on temporary failures: the batch b (its POST
+ * already running when started: only its outcome is collected) or, b
+ * NULL, a GET of path. 0 with *r set when an answer came that is not
+ * worth another try; RESIZED when the batch must be rebuilt smaller
+ * first; else the error, with c->msg. */
+static int request(struct ctx *c, const char *path, const struct batch *b,
+		   int started, const struct tb_http_reply **r)
 {
-	int attempt, rc = TB_ENET;
+	int rc;
 
-	for (attempt = 1;; attempt++) {
+	for (;;) {
 		long retry_after = -1;
 
-		if (attempt == 1 && started)
+		if (started)
 			rc = tb_http_post_finish(c->http, r);
 		else
-			rc = body ? tb_http_post_gzip_json(c->http, path, body,
-							   len, r)
-				  : tb_http_get(c->http, path, r);
+			rc = b ? tb_http_post_gzip_json(c->http, path, b->gz,
+							b->gzlen, b->after, r)
+			       : tb_http_get(c->http, path, r);
+		started = 0;
+		/* every try of a POST but a 409 may have put b on the server,
+		 * even one whose answer was lost before a retry got 409 */
+		if (b && (rc != 0 || (*r)->status != 409) &&
+		    b->last > c->posted_max)
+			c->posted_max = b->last;
 		if (rc == 0 && !tb_http_status_retry((unsigned)(*r)->status))
 			return 0;
 		if (rc == 0) {
@@ -149,23 +101,15 @@ static int request(struct ctx *c, const char *path, const void *body,
 			rc = ((*r)->status == 429 || (*r)->status == 503)
 				     ? TB_EAGAIN
 				     : TB_ENET;
-		} else if (tb_err_retry(rc)) {
-			snprintf(c->msg, c->msglen, "%s",
-				 tb_http_errmsg(c->http));
 		} else {
 			snprintf(c->msg, c->msglen, "%s",
 				 tb_http_errmsg(c->http));
-			return rc; /* permanent: certificate, URL, memory */
+			if (!tb_err_retry(rc))
+				return rc; /* certificate, URL, memory */
 		}
-		if (attempt >= c->max_tries)
+		rc = tb_sync_try_failed(c, rc, retry_after, b);
+		if (rc)
 			return rc;
-		c->st->retries++;
-		if (tb_sync_sleep(tb_sync_backoff_ms(attempt, c->base_ms,
-						     c->max_ms, retry_after),
-				  c->o->stop)) {
-			c->stopped = 1;
-			return rc;
-		}
 	}
 }
 
@@ -186,7 +130,7 @@ static int get_cursor(struct ctx *c, int64_t *cursor)
 	snprintf(path, sizeof(path),
 		 TB_ROUTE_CURSOR "?" TB_ROUTE_CURSOR_QUERY "=%s",
 		 tb_store_device(c->s));
-	rc = request(c, path, NULL, 0, 0, &r);
+	rc = request(c, path, NULL, 0, &r);
 	if (rc)
 		return rc;
 	if (r->status != 200)
@@ -262,6 +206,7 @@ static int align(struct ctx *c, int64_t cursor)
 	if ((rc = tb_store_requeue(c->s, cursor + 1, NULL)) ||
 	    (rc = tb_store_mark_sent(c->s, cursor, NULL)))
 		goto store_fail;
+	c->L.acked = cursor;
 	return 0;
 store_fail:
 	snprintf(c->msg, c->msglen, "%s", tb_store_errmsg(c->s));
@@ -345,8 +290,21 @@ static int build_batch(struct ctx *c, int64_t after, struct batch *b)
 	if (b->n) {
 		b->first = b->w.first_seq;
 		b->last = b->w.last_seq;
+		b->after = after;
 	}
 	return 0;
+}
+
+/* Asks the server's cursor and lines the store up with it (sync.h). */
+static int resync(struct ctx *c, int64_t *cursor)
+{
+	int rc = get_cursor(c, cursor);
+
+	if (rc == 0)
+		rc = align(c, *cursor);
+	if (rc == 0)
+		c->attempt = 0;
+	return rc;
 }
 
 /* Before a POST ending at `last`: makes sure sent_through covers it (see
@@ -387,8 +345,9 @@ static int read_ack(struct ctx *c, const struct tb_http_reply *r,
 	return 0;
 }
 
-/* Commits an acknowledgement to the store and counts it. */
-static int apply_ack(struct ctx *c, const struct tb_ack *ack, int64_t *cursor)
+/* Commits an acknowledgement of b to the store and counts it. */
+static int apply_ack(struct ctx *c, const struct tb_ack *ack,
+		     const struct batch *b, int64_t *cursor)
 {
 	int rc = tb_store_apply_ack(c->s, ack);
 
@@ -400,7 +359,22 @@ static int apply_ack(struct ctx *c, const struct tb_ack *ack, int64_t *cursor)
 	c->st->duplicates += ack->duplicates;
 	c->st->rejected += (int64_t)ack->nrejected;
 	c->st->batches++;
+	c->st->bytes_up += b->gzlen;
+	c->st->bytes_raw += b->len;
+	c->attempt = 0;
+	c->L.acked = ack->committed_through;
+	c->L.pass_acked += (int64_t)b->gzlen;
+	if (ack->committed_through > *cursor) {
+		tb_sync_link_checkpoint(c);
+		c->progressed = 1;
+		c->L.tries = c->L.passes = c->L.waste = 0;
+		c->L.progress_at = c->L.waste_since = tb_time_now();
+		c->L.fail_events = c->L.fail_bytes = 0;
+	}
 	*cursor = ack->committed_through;
+	c->L.batch = (int64_t)c->batch_events;
+	tb_sync_grow(c);
+	tb_sync_note(c, 0);
 	if (c->o->progress)
 		c->o->progress(c->o->progress_arg, c->st);
 	return 0;
@@ -411,35 +385,72 @@ static int start_post(struct ctx *c, const struct batch *b)
 {
 	int rc = cover_sent(c, b->last);
 
-	if (rc == 0 && (rc = tb_http_post_start(c->http, TB_ROUTE_BATCHES, b->gz,
-						b->gzlen)) != 0)
+	if (rc == 0 &&
+	    (rc = tb_http_post_start(c->http, TB_ROUTE_BATCHES, b->gz,
+				     b->gzlen, b->after)) != 0)
 		snprintf(c->msg, c->msglen, "%s", tb_http_errmsg(c->http));
 	return rc;
 }
 
-/* A reply other than 200 to the batch b: 0 to go on from *cursor (413
- * halved the batch, 409 moved the cursor back), else the error. */
-static int other_reply(struct ctx *c, const struct tb_http_reply *r,
-		       const struct batch *b, int64_t *cursor, int *gaps)
+/* A 409 to a batch: the server stored nothing of it, so its POST did not
+ * put those seqs on the server, and sent_through goes back to what the
+ * pass had really sent before it (see the top of this file). Without this
+ * a store restored from an older copy, which skipped the cursor GET, would
+ * pass align()'s check on the strength of its own bump and mark as sent
+ * the new events the server never got. */
+static int unsend(struct ctx *c)
 {
-	struct tb_error_body e;
+	int64_t back = c->sent_floor > c->posted_max ? c->sent_floor
+						     : c->posted_max;
 	int rc;
 
+	if (back >= c->sent_through)
+		return 0;
+	rc = kv_set_i64(c->s, "sent_through", back);
+	if (rc) {
+		snprintf(c->msg, c->msglen, "%s", tb_store_errmsg(c->s));
+		return rc;
+	}
+	c->sent_through = back;
+	return 0;
+}
+
+/* A reply other than 200 to a batch: 0 to go on from *cursor (413 halved
+ * the batch; 409: the server holds something else than the precondition
+ * or the batch assumed, so its cursor is asked and the store lined up
+ * with it), else the error. */
+static int other_reply(struct ctx *c, const struct tb_http_reply *r,
+		       int64_t *cursor, int *gaps)
+{
 	if (r->status == 413 && c->batch_events > 1) {
 		c->batch_events = c->batch_events / 2;
 		c->batch_bytes = c->batch_bytes / 2;
+		c->L.batch = (int64_t)c->batch_events;
 		return 0;
 	}
 	if (r->status != 409 || (*gaps)++ >= GAP_RECOVERIES_MAX)
 		return refused(c, r);
-	/* the server lost what we thought it held: resend */
-	if (tb_error_decode(r->body, r->body_len, &e) != 0 ||
-	    e.expected_seq < 1 || e.expected_seq > b->first)
-		return refused(c, r);
-	*cursor = e.expected_seq - 1;
-	rc = tb_store_requeue(c->s, e.expected_seq, NULL);
-	if (rc)
-		snprintf(c->msg, c->msglen, "%s", tb_store_errmsg(c->s));
+	return unsend(c) ? TB_EIO : resync(c, cursor);
+}
+
+/* A 200 to cur: its acknowledgement read and committed; next (prepared
+ * when next_ok) goes out before that commit when it follows on. */
+static int take_ack(struct ctx *c, const struct tb_http_reply *r,
+		    const struct batch *cur, const struct batch *next,
+		    int next_ok, int64_t *cursor, int *started)
+{
+	struct tb_ack ack;
+	int rc;
+
+	tb_ack_init(&ack);
+	rc = read_ack(c, r, cur, &ack);
+	if (rc == 0 && next_ok && next->n &&
+	    ack.committed_through == cur->last && !stopping(c) &&
+	    start_post(c, next) == 0)
+		*started = 1;
+	if (rc == 0)
+		rc = apply_ack(c, &ack, cur, cursor);
+	tb_ack_clear(&ack);
 	return rc;
 }
 
@@ -454,7 +465,6 @@ static int upload(struct ctx *c, int64_t cursor)
 	rc = build_batch(c, cursor, &cur);
 	while (rc == 0 && cur.n && (started || !stopping(c))) {
 		const struct tb_http_reply *r = NULL;
-		struct tb_ack ack;
 		int build_rc = 0;
 
 		if (!started && (rc = start_post(c, &cur)) != 0)
@@ -462,28 +472,15 @@ static int upload(struct ctx *c, int64_t cursor)
 		/* while cur travels: the next batch */
 		if (!stopping(c))
 			build_rc = build_batch(c, cur.last, &next);
-		rc = request(c, TB_ROUTE_BATCHES, cur.gz, cur.gzlen, 1, &r);
+		rc = request(c, TB_ROUTE_BATCHES, &cur, 1, &r);
 		started = 0;
-		if (rc)
-			break;
-		c->st->bytes_up += cur.gzlen;
-		c->st->bytes_raw += cur.len;
-		if (r->status != 200) {
-			rc = other_reply(c, r, &cur, &cursor, &gaps);
-			if (rc == 0)
-				rc = build_batch(c, cursor, &cur);
-			continue;
-		}
-		tb_ack_init(&ack);
-		rc = read_ack(c, r, &cur, &ack);
-		/* next goes out before cur's ack is committed */
-		if (rc == 0 && build_rc == 0 && next.n &&
-		    ack.committed_through == cur.last && !stopping(c) &&
-		    start_post(c, &next) == 0)
-			started = 1;
-		if (rc == 0)
-			rc = apply_ack(c, &ack, &cursor);
-		tb_ack_clear(&ack);
+		if (rc == 0 && r->status != 200)
+			rc = other_reply(c, r, &cursor, &gaps);
+		else if (rc == 0)
+			rc = take_ack(c, r, &cur, &next, build_rc == 0,
+				      &cursor, &started);
+		else if (rc == RESIZED)
+			rc = 0;
 		if (rc)
 			break;
 		if (started) {
@@ -492,9 +489,7 @@ static int upload(struct ctx *c, int64_t cursor)
 			next = t;
 		} else if (build_rc) {
 			rc = build_rc;
-		} else if (stopping(c)) {
-			break;
-		} else {
+		} else if (!stopping(c)) {
 			rc = build_batch(c, cursor, &cur);
 		}
 	}
@@ -504,16 +499,87 @@ static int upload(struct ctx *c, int64_t cursor)
 		const struct tb_http_reply *r;
 
 		tb_http_post_finish(c->http, &r);
+		c->L.acked = -1;
 	}
 	batch_clear(&cur);
 	batch_clear(&next);
 	return rc;
 }
 
+void tb_sync_client_free(struct tb_http *h)
+{
+	tb_http_destroy(h);
+}
+
+static void setup(struct ctx *c, const struct tb_sync_opts *o)
+{
+	c->o = o;
+	c->max_events = o->batch_events ? o->batch_events : 1000;
+	if (c->max_events > TB_BATCH_MAX_EVENTS)
+		c->max_events = TB_BATCH_MAX_EVENTS;
+	c->max_bytes = o->batch_bytes ? o->batch_bytes : 512 * 1024;
+	c->max_tries = o->max_tries > 0 ? o->max_tries : 8;
+	c->base_ms = o->backoff_base_ms > 0 ? o->backoff_base_ms : 500;
+	c->max_ms = o->backoff_max_ms > 0 ? o->backoff_max_ms : 60000;
+	/* start at the size that last worked on this link */
+	c->batch_events = c->max_events;
+	c->batch_bytes = c->max_bytes;
+	if (c->L.batch > 0 && (size_t)c->L.batch < c->max_events) {
+		c->batch_events = (size_t)c->L.batch;
+		c->batch_bytes = c->max_bytes / c->max_events *
+					 c->batch_events + 4096;
+	}
+	c->L.pass_link = c->L.pass_acked = 0;
+	if (c->L.waste_since <= 0)
+		c->L.waste_since = tb_time_now();
+}
+
+/* The client of the pass: the kept one (o->keep), else a new one. */
+static int connect_client(struct ctx *c)
+{
+	const struct tb_sync_opts *o = c->o;
+	struct tb_http_opts ho = { 0 };
+	uint64_t up = 0, down = 0;
+	int rc = 0;
+
+	c->http = o->keep ? *o->keep : NULL;
+	if (!c->http) {
+		ho.base_url = o->server;
+		ho.token = o->token;
+		ho.ca_file = o->ca_file;
+		ho.connect_timeout_ms = o->connect_timeout_ms;
+		ho.timeout_ms = o->timeout_ms;
+		c->http = tb_http_create(&ho, &rc, c->msg, c->msglen);
+		if (o->keep)
+			*o->keep = c->http;
+	}
+	if (c->http)
+		tb_http_link_bytes(c->http, &up, &down);
+	c->link_mark = up + down;
+	return c->http ? 0 : rc;
+}
+
+/* Where the upload starts: the acknowledged cursor the store holds, sent
+ * as a precondition, or (none, or nothing pending: a check that the
+ * server still holds what it acknowledged) the server's word. */
+static int start_cursor(struct ctx *c, int64_t *cursor)
+{
+	int rc;
+
+	if (c->st->total > 0 && c->L.acked >= 0) {
+		*cursor = c->L.acked;
+		rc = kv_get_i64(c, "sent_through", &c->sent_through);
+		c->sent_floor = c->sent_through;
+		return rc;
+	}
+	rc = resync(c, cursor);
+	c->sent_floor = c->sent_through;
+	return rc;
+}
+
 int tb_sync_pass(struct tb_store *s, const struct tb_sync_opts *o,
 		 struct tb_sync_stats *st, char *msg, size_t msglen)
 {
-	struct tb_http_opts ho = { 0 };
 	struct ctx c = { 0 };
 	int64_t cursor = 0;
 	int rc;
@@ -521,38 +587,26 @@ int tb_sync_pass(struct tb_store *s, const struct tb_sync_opts *o,
 	memset(st, 0, sizeof(*st));
 	msg[0] = '\0';
 	c.s = s;
-	c.o = o;
 	c.st = st;
 	c.msg = msg;
 	c.msglen = msglen;
-	c.batch_events = o->batch_events ? o->batch_events : 1000;
-	if (c.batch_events > TB_BATCH_MAX_EVENTS)
-		c.batch_events = TB_BATCH_MAX_EVENTS;
-	c.batch_bytes = o->batch_bytes ? o->batch_bytes : 512 * 1024;
-	c.max_tries = o->max_tries > 0 ? o->max_tries : 5;
-	c.base_ms = o->backoff_base_ms > 0 ? o->backoff_base_ms : 500;
-	c.max_ms = o->backoff_max_ms > 0 ? o->backoff_max_ms : 60000;
-
 	if ((rc = tb_store_note_attempt(s, tb_time_now())) ||
-	    (rc = tb_store_pending_count(s, &st->total))) {
+	    (rc = tb_store_pending_count(s, &st->total)) ||
+	    (rc = tb_store_link_load(s, &c.L))) {
 		snprintf(msg, msglen, "%s", tb_store_errmsg(s));
 		return rc;
 	}
-	ho.base_url = o->server;
-	ho.token = o->token;
-	ho.ca_file = o->ca_file;
-	ho.connect_timeout_ms = o->connect_timeout_ms;
-	ho.timeout_ms = o->timeout_ms;
-	c.http = tb_http_create(&ho, &rc, msg, msglen);
-	if (!c.http)
-		goto done;
-	rc = get_cursor(&c, &cursor);
+	setup(&c, o);
+	rc = connect_client(&c);
 	if (rc == 0)
-		rc = align(&c, cursor);
+		rc = start_cursor(&c, &cursor);
 	if (rc == 0)
 		rc = upload(&c, cursor);
-done:
-	tb_http_destroy(c.http);
+	if (rc && !c.progressed)
+		c.L.passes++;
+	tb_sync_note(&c, 0);
+	if (!o->keep)
+		tb_http_destroy(c.http);
 	if (tb_store_pending_count(s, &st->remaining) != 0)
 		st->remaining = -1;
 	if (rc == 0 && !c.stopped)

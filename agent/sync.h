@@ -3,7 +3,10 @@
  *
  * Called by `tienbo-agent sync` (one pass) and `tienbo-agent run` (a loop
  * of passes). One pass:
- *  1. GET /v1/cursor: the server's committed_through C for this device is
+ *  1. The cursor C: the one the store last saw acknowledged, sent with the
+ *     first batch as a precondition (PROTOCOL.md, Tienbo-After); without
+ *     one (after init), with nothing pending, or after a 409, it asks
+ *     GET /v1/cursor: the server's committed_through C for this device is
  *     the truth. Rows after C that the store thinks were sent go back to
  *     pending (a server restored from backup); pending rows at or before C
  *     are marked sent (an ack that was lost when the link died after the
@@ -18,9 +21,14 @@
  *     order; the agent prepares the next one while a batch travels, and
  *     posts it before committing the last acknowledgement (sync.c).
  * Every request that fails for a temporary reason (no route, timeout, cut
- * connection, 429, 503, 5xx) is tried again up to max_tries times, waiting
- * an exponentially growing delay with jitter, or the server's Retry-After
- * when it gives one (whichever is longer). A 413 halves the batch. A 401 or
+ * connection, 429, 503, 5xx) is tried again up to max_tries times in a
+ * row, waiting an exponentially growing delay with jitter, or the server's
+ * Retry-After when it gives one (whichever is longer). A link that breaks
+ * under an upload (cut, silent, too slow) or a 413 halves the batch, down
+ * to one event; acknowledgements grow it back, and the size that worked is
+ * kept in the store for the next pass (struct tb_link_state, which also
+ * counts the failed tries, passes and bytes since the last progress for
+ * `status`; every failed try is written there as it happens). A 401 or
  * 403, an untrusted certificate, or a 400 are not retried: they need a
  * person. The stop flag is looked at between batches and while waiting; a
  * batch already sent is finished first, so stopping loses nothing.
@@ -42,9 +50,14 @@ struct tb_sync_stats {
 	int64_t remaining;   /* rows still pending at the end */
 	int64_t batches;     /* batches acknowledged */
 	int64_t retries;     /* requests tried again */
-	uint64_t bytes_up;   /* gzip bytes sent (request bodies) */
+	int64_t failed_tries; /* tries that failed */
+	uint64_t bytes_up;   /* gzip bytes of the batches acknowledged */
 	uint64_t bytes_raw;  /* JSON bytes before compression */
+	uint64_t link_bytes; /* TCP bytes both ways: handshakes, headers,
+			      * failed tries and all */
 };
+
+struct tb_http;
 
 struct tb_sync_opts {
 	const char *server;        /* https://host:port */
@@ -52,7 +65,7 @@ struct tb_sync_opts {
 	const char *ca_file;       /* NULL or "": system trust store */
 	size_t batch_events;       /* 0: 1000 */
 	size_t batch_bytes;        /* raw JSON per batch; 0: 512 KiB */
-	int max_tries;             /* per request; 0: 5 */
+	int max_tries;             /* failed tries in a row; 0: 8 */
 	long backoff_base_ms;      /* 0: 500 */
 	long backoff_max_ms;       /* 0: 60000 */
 	long connect_timeout_ms;   /* 0: 10 s */
@@ -61,7 +74,14 @@ struct tb_sync_opts {
 	/* Called after each acknowledged batch (may be NULL). */
 	void (*progress)(void *arg, const struct tb_sync_stats *st);
 	void *progress_arg;
+	/* NULL: a client (connection, TLS session) per pass. Else the pass
+	 * uses *keep, made on first use and left for the next pass, so `run`
+	 * keeps its connection while the link holds; the caller destroys it
+	 * (tb_sync_client_free). */
+	struct tb_http **keep;
 };
+
+void tb_sync_client_free(struct tb_http *h);
 
 /* One pass (see above). Returns 0 when nothing is left pending (or the
  * stop flag was raised between batches: then st->remaining > 0), else

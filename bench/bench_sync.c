@@ -346,11 +346,19 @@ static void write_csv(const char *path, long n)
 
 /* ---- end to end ----------------------------------------------------------- */
 
+/* KB per unit of the agent's sizes ("bytes", "KB", "MB"). */
+static double unit_kb(const char *u)
+{
+	if (strcmp(u, "MB") == 0)
+		return 1024.0;
+	return strcmp(u, "KB") == 0 ? 1.0 : 1.0 / 1024.0;
+}
+
 static void end_to_end(struct bench *b, struct results *res)
 {
 	char conf[PATH_MAX], data[PATH_MAX], csv[PATH_MAX], out[PATH_MAX];
 	char err[PATH_MAX], token[128];
-	char *text, *p;
+	char *text, *p, u1[8], u2[8];
 	double t0;
 
 	path_in(b, "agent.conf", conf, sizeof(conf));
@@ -396,12 +404,15 @@ static void end_to_end(struct bench *b, struct results *res)
 
 		run(b, argv, NULL, err, &res->agent_idle_rss_kb, NULL);
 	}
-	/* "sync: N sent (...) in B batches, X KB on the wire (Y KB of JSON)" */
+	/* "sync: N sent (...) in B batches, X KB acknowledged (Y KB of
+	 * JSON); ..." (units: bytes, KB or MB) */
 	text = slurp(out);
 	if (!text || sscanf(text, "sync: %ld sent", &res->sent) != 1 ||
 	    !(p = strstr(text, "batches, ")) ||
-	    sscanf(p, "batches, %lf KB on the wire (%lf KB of JSON)",
-		   &res->wire_kb, &res->json_kb) != 2)
+	    sscanf(p, "batches, %lf %7s acknowledged (%lf %7s of JSON)",
+		   &res->wire_kb, u1, &res->json_kb, u2) != 4 ||
+	    (res->wire_kb *= unit_kb(u1)) < 0 ||
+	    (res->json_kb *= unit_kb(u2)) < 0)
 		fprintf(stderr, "bench_sync: cannot read the sync summary: %s\n",
 			text ? text : "(none)");
 	free(text);

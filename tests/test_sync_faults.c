@@ -219,6 +219,14 @@ static void sync_run(struct agent *a, const char *batch,
 			 "--backoff-max-ms", "100", "--timeout", "10", NULL);
 }
 
+/* A sync either delivered (0) or gave up on the link (69). */
+static void ended_0_or_69(const struct helper_proc_result *r)
+{
+	if (!r->exited || (r->exit_code != 0 && r->exit_code != 69))
+		fail_msg("sync: exit %d signal %d: %s", r->exit_code,
+			 r->signal, r->err);
+}
+
 /* Sync runs until one ends with 0 and nothing waits; at most runs runs
  * and ms milliseconds. The number of runs it took, or -1. */
 static int converge(struct agent *a, const char *batch, int runs, long ms)
@@ -472,8 +480,7 @@ static void test_cuts_converge(void **state)
 		load(a, CUT_CHUNK_ROWS);
 		sync_run(a, CUT_BATCH, &r);
 		/* 0, or 69 when the link stayed cut for every try */
-		assert_true(r.exited &&
-			    (r.exit_code == 0 || r.exit_code == 69));
+		ended_0_or_69(&r);
 		helper_proc_free(&r);
 	}
 	assert_int_equal(agent_last_seq(a), a->seq);
@@ -554,8 +561,7 @@ static void test_server_kill9(void **state)
 			assert_int_equal(
 				helper_server_start_on(&srv, port, NULL), 0);
 		assert_int_equal(helper_proc_bg_wait(&bg, 30000, &r), 0);
-		assert_true(r.exited &&
-			    (r.exit_code == 0 || r.exit_code == 69));
+		ended_0_or_69(&r);
 		helper_proc_free(&r);
 		if (agent_pending(a) > 0)
 			interrupted++;
