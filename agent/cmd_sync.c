@@ -46,7 +46,7 @@ struct sync_args {
 	int quiet;
 };
 
-enum { O_BATCH, O_TRIES, O_BACKOFF, O_BACKOFF_MAX, O_TIMEOUT, O_QUIET,
+enum { O_BATCH, O_TRIES, O_BACKOFF, O_BACKOFF_MAX, O_TIMEOUT, O_STALL, O_QUIET,
        O_INTERVAL, O_WASTE, O_COUNT };
 
 /* sync takes the rows before O_INTERVAL; run takes them all. */
@@ -61,6 +61,8 @@ static const struct tb_agent_opt sync_opts[O_COUNT] = {
 	  "longest wait before a retry, in milliseconds" },
 	{ "timeout", 0, TB_OPT_INT, "S", 1, 86400, "120",
 	  "seconds a request may take" },
+	{ "stall", 0, TB_OPT_INT, "S", 1, 3600, "30",
+	  "seconds with no data moving before the link is taken as down" },
 	{ "quiet", 'q', TB_OPT_FLAG, NULL, 0, 0, NULL, "no progress line" },
 	{ "interval", 0, TB_OPT_INT, "S", 1, 86400, "300",
 	  "seconds between passes when idle" },
@@ -109,6 +111,8 @@ static int parse_args(const struct tb_cmd_spec *spec, struct tb_cli *cli,
 		a->o.backoff_max_ms = v[O_BACKOFF_MAX].num;
 	if (v[O_TIMEOUT].set)
 		a->o.timeout_ms = v[O_TIMEOUT].num * 1000;
+	if (v[O_STALL].set)
+		a->o.stall_secs = v[O_STALL].num;
 	a->quiet = v[O_QUIET].set;
 	a->interval_s = v[O_INTERVAL].set ? v[O_INTERVAL].num : 300;
 	a->waste_cap = (v[O_WASTE].set ? v[O_WASTE].num : 2048) * 1024;

@@ -79,7 +79,7 @@ static void load_openssl(void)
 	const curl_version_info_data *v = cu.version_info(CURLVERSION_NOW);
 	void *ssl, *f;
 
-	if (!v || !v->ssl_version || strncmp(v->ssl_version, "OpenSSL/3", 9))
+	if (!v || !v->ssl_version || strncmp(v->ssl_version, "OpenSSL/3", 9) != 0)
 		return;
 	ssl = dlopen(TB_LIBSSL_SONAME, RTLD_NOW | RTLD_NOLOAD);
 	if (!ssl)
@@ -87,6 +87,8 @@ static void load_openssl(void)
 	f = dlsym(ssl, "SSL_CTX_clear_options");
 	if (f)
 		memcpy(&cu.ssl_clear_options, &f, sizeof(f));
+	/* libcurl keeps libssl loaded: f stays valid without our reference */
+	dlclose(ssl);
 }
 
 static void load_curl(void)

@@ -548,6 +548,7 @@ static int connect_client(struct ctx *c)
 		ho.token = o->token;
 		ho.ca_file = o->ca_file;
 		ho.connect_timeout_ms = o->connect_timeout_ms;
+		ho.low_speed_secs = o->stall_secs;
 		ho.timeout_ms = o->timeout_ms;
 		c->http = tb_http_create(&ho, &rc, c->msg, c->msglen);
 		if (o->keep)

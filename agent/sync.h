@@ -69,6 +69,8 @@ struct tb_sync_opts {
 	long backoff_base_ms;      /* 0: 500 */
 	long backoff_max_ms;       /* 0: 60000 */
 	long connect_timeout_ms;   /* 0: 10 s */
+	long stall_secs;           /* no byte moving this long: the link is
+				    * taken as down; 0: 30 */
 	long timeout_ms;           /* per request; 0: 120 s */
 	volatile sig_atomic_t *stop; /* may be NULL */
 	/* Called after each acknowledged batch (may be NULL). */

@@ -18,7 +18,7 @@ set(TB_TESTS_E2E test_agent_cli test_agent_tty test_report test_server_cli
     test_server_ingest test_server_limits test_server_shutdown
     test_server_vectors test_sync_e2e test_version)
 set(TB_TESTS_FAULT test_agent_crash test_agent_faults test_hostile
-    test_rollup test_sync_faults)
+    test_rollup test_sync_faults test_link)
 set(TB_TESTS_SOAK test_soak)
 # ctest's timeout per label: a hang fails in this time, not in 600 s
 # (the tests' own waits are bounded far below it). TB_TIMEOUT_SCALE
@@ -31,9 +31,6 @@ math(EXPR TB_TIMEOUT_e2e "300 * ${TB_TIMEOUT_SCALE}")
 math(EXPR TB_TIMEOUT_fault "300 * ${TB_TIMEOUT_SCALE}")
 math(EXPR TB_TIMEOUT_soak "600 * ${TB_TIMEOUT_SCALE}")
 
-# The fault-injecting proxy used by the fault tests and the soak.
-add_executable(tb-faultproxy tests/tools/faultproxy.c)
-target_link_libraries(tb-faultproxy PRIVATE Threads::Threads)
 
 file(GLOB TB_TEST_SRC CONFIGURE_DEPENDS tests/test_*.c)
 foreach(src ${TB_TEST_SRC})

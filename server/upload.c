@@ -213,9 +213,11 @@ static int read_after(struct MHD_Connection *c, int64_t *after)
 		return 0;
 	errno = 0;
 	n = strtoll(v, &end, 10);
-	while (end && (*end == ' ' || *end == '\t'))
+	if (errno || !end)
+		return 0;
+	while (*end == ' ' || *end == '\t')
 		end++;
-	if (errno || *end || n < 0 || n > TB_SEQ_MAX)
+	if (*end || n < 0 || n > TB_SEQ_MAX)
 		return 0;
 	*after = (int64_t)n;
 	return 1;

@@ -39,6 +39,19 @@ static long long helper_proc_now_us(void)
 	return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
 
+long long helper_proc_now_ms(void)
+{
+	return helper_proc_now_us() / 1000;
+}
+
+void helper_proc_sleep_ms(long ms)
+{
+	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&t, &t) != 0 && errno == EINTR)
+		;
+}
+
 struct helper_proc_buf {
 	char *p;
 	size_t len, cap;

@@ -101,6 +101,11 @@ int helper_proc_exited_with(const struct helper_proc_result *r, int code);
  * run as they are. Returns only if the exec failed. */
 void helper_proc_execv(const char *const argv[]);
 
+/* The monotonic clock in milliseconds, and a sleep on it (resumed after
+ * a signal), for the tests' bounded waits. */
+long long helper_proc_now_ms(void);
+void helper_proc_sleep_ms(long ms);
+
 /* helper_proc_run with the arguments as a NULL-terminated list after
  * bin (at most 62 of them). */
 int helper_proc_runl(struct helper_proc_result *r,

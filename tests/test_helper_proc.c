@@ -34,14 +34,6 @@ static atomic_int runs_done;
 static atomic_long slowest_ms;
 static atomic_int bad_output;
 
-static long long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 static void *runner(void *arg)
 {
 	struct helper_proc_opts o = { 0 };
@@ -51,11 +43,11 @@ static void *runner(void *arg)
 	o.timeout_ms = 20000;
 	for (i = 0; i < RUNS; i++) {
 		struct helper_proc_result r;
-		long long t0 = now_ms();
+		long long t0 = helper_proc_now_ms();
 		long ms;
 
 		helper_proc_runl(&r, &o, "/bin/sh", "-c", "echo x", NULL);
-		ms = (long)(now_ms() - t0);
+		ms = (long)(helper_proc_now_ms() - t0);
 		if (ms > atomic_load(&slowest_ms))
 			atomic_store(&slowest_ms, ms);
 		if (!r.exited || r.exit_code != 0 || !r.out ||
@@ -91,8 +83,8 @@ static void test_runs_while_others_fork(void **state)
 	}
 	/* The sleepers live on while the runner finishes: bounded by its
 	 * runs, not by them. */
-	t0 = now_ms();
-	while (atomic_load(&runs_done) < RUNS && now_ms() - t0 < 30000)
+	t0 = helper_proc_now_ms();
+	while (atomic_load(&runs_done) < RUNS && helper_proc_now_ms() - t0 < 30000)
 		usleep(10000);
 	for (i = 0; i < n; i++) {
 		helper_proc_bg_signal(&bg[i], SIGKILL);
@@ -121,7 +113,7 @@ static void test_run_not_held_by_grandchild(void **state)
 {
 	struct helper_proc_opts o = { 0 };
 	struct helper_proc_result r;
-	long long t0 = now_ms();
+	long long t0 = helper_proc_now_ms();
 	long ms;
 
 	(void)state;
@@ -129,7 +121,7 @@ static void test_run_not_held_by_grandchild(void **state)
 	assert_int_equal(helper_proc_runl(&r, &o, "/bin/sh", "-c",
 					  "echo up; sleep 8 & exit 0", NULL),
 			 0);
-	ms = (long)(now_ms() - t0);
+	ms = (long)(helper_proc_now_ms() - t0);
 	assert_true(r.exited);
 	assert_int_equal(r.exit_code, 0);
 	assert_string_equal(r.out, "up\n");

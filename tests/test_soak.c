@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "common/event.h"
+#include "tests/helper_link.h"
 #include "tests/helper_proc.h"
 #include "tests/helper_server.h"
 
@@ -86,7 +87,7 @@ static long soak_ms;
 static unsigned seed;
 static atomic_int stop_flag;
 static atomic_long restarts, failed_restarts, failed_ops, bad_ids;
-static struct helper_proc_bg proxy; /* pid 0 when not running */
+static struct helper_link proxy; /* bg.pid 0 when not running */
 
 /* The watchdog: each phase of the test names what it waits for and by
  * when; past that the test fails at once, saying so, with the end of the
@@ -96,21 +97,6 @@ static pthread_mutex_t phase_lock = PTHREAD_MUTEX_INITIALIZER;
 static const char *phase_what;
 static long long phase_deadline; /* ms; 0: no phase */
 static atomic_int watchdog_stop;
-
-static long long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&t, NULL);
-}
 
 static long env_long(const char *name, long def, long min, long max)
 {
@@ -133,7 +119,7 @@ static void phase(const char *what, long budget_ms)
 {
 	pthread_mutex_lock(&phase_lock);
 	phase_what = what;
-	phase_deadline = now_ms() + budget_ms;
+	phase_deadline = helper_proc_now_ms() + budget_ms;
 	pthread_mutex_unlock(&phase_lock);
 }
 
@@ -158,24 +144,24 @@ static void *watchdog(void *arg)
 
 	(void)arg;
 	while (!atomic_load(&watchdog_stop)) {
-		sleep_ms(200);
+		helper_proc_sleep_ms(200);
 		pthread_mutex_lock(&phase_lock);
 		what = phase_what;
 		deadline = phase_deadline;
 		pthread_mutex_unlock(&phase_lock);
-		if (!deadline || now_ms() < deadline)
+		if (!deadline || helper_proc_now_ms() < deadline)
 			continue;
 		fprintf(stderr, "test_soak: FAILED: still %s past its time "
 			"(seed %u); the server is pid %ld, the proxy pid %ld\n",
-			what, seed, (long)srv.pid, (long)proxy.pid);
+			what, seed, (long)srv.pid, (long)proxy.bg.pid);
 		helper_server_log_tail(&srv, 3000);
 		for (i = 0; agents && i < nagents && i < 3; i++)
 			print_tail("an agent's `run`", agents[i].bg.err_path,
 				   1000);
-		print_tail("the proxy", proxy.err_path, 1000);
+		print_tail("the proxy", proxy.bg.err_path, 1000);
 		for (i = 0; agents && i < nagents; i++)
 			helper_proc_bg_signal(&agents[i].bg, SIGKILL);
-		helper_proc_bg_signal(&proxy, SIGKILL);
+		helper_proc_bg_signal(&proxy.bg, SIGKILL);
 		helper_server_signal(&srv, SIGKILL);
 		_exit(1);
 	}
@@ -376,11 +362,11 @@ static void op_correct(struct sk_agent *a, unsigned *st)
 static void *recorder(void *arg)
 {
 	unsigned st = seed ^ (unsigned)(uintptr_t)arg * 2654435761u;
-	long long end = now_ms() + soak_ms;
+	long long end = helper_proc_now_ms() + soak_ms;
 	long ops;
 
 	for (ops = 0; ops < 1000000 && !atomic_load(&stop_flag) &&
-		      now_ms() < end; ops++) {
+		      helper_proc_now_ms() < end; ops++) {
 		struct sk_agent *a = &agents[rnd(&st, nagents)];
 
 		if (pthread_mutex_trylock(&a->lock) != 0)
@@ -390,7 +376,7 @@ static void *recorder(void *arg)
 		else
 			op_import(a, &st);
 		pthread_mutex_unlock(&a->lock);
-		sleep_ms(20 + rnd(&st, 60));
+		helper_proc_sleep_ms(20 + rnd(&st, 60));
 	}
 	return NULL;
 }
@@ -400,28 +386,28 @@ static void *recorder(void *arg)
 static void *killer(void *arg)
 {
 	unsigned st = seed ^ 0x9e3779b9u;
-	long long end = now_ms() + soak_ms;
+	long long end = helper_proc_now_ms() + soak_ms;
 	unsigned port = srv.port;
 
 	(void)arg;
-	while (!atomic_load(&stop_flag) && now_ms() < end) {
+	while (!atomic_load(&stop_flag) && helper_proc_now_ms() < end) {
 		long gap = 500 + rnd(&st, 2 * KILL_GAP_MS - 500);
 		int tries;
 
-		while (gap > 0 && !atomic_load(&stop_flag) && now_ms() < end) {
-			sleep_ms(gap < 100 ? gap : 100);
+		while (gap > 0 && !atomic_load(&stop_flag) && helper_proc_now_ms() < end) {
+			helper_proc_sleep_ms(gap < 100 ? gap : 100);
 			gap -= 100;
 		}
-		if (atomic_load(&stop_flag) || now_ms() >= end)
+		if (atomic_load(&stop_flag) || helper_proc_now_ms() >= end)
 			break;
 		helper_server_signal(&srv, SIGKILL);
 		if (helper_server_wait(&srv, 10000) != 128 + SIGKILL)
 			atomic_fetch_add(&failed_restarts, 1);
-		sleep_ms(rnd(&st, 1000));
+		helper_proc_sleep_ms(rnd(&st, 1000));
 		for (tries = 0; tries < 5; tries++) {
 			if (helper_server_start_on(&srv, port, NULL) == 0)
 				break;
-			sleep_ms(200);
+			helper_proc_sleep_ms(200);
 		}
 		if (tries == 5)
 			atomic_fetch_add(&failed_restarts, 1);
@@ -484,16 +470,16 @@ static int64_t pending(const struct sk_agent *a)
 /* Waits until no agent has anything waiting; the ms it took, or -1. */
 static long converge(void)
 {
-	long long t0 = now_ms();
+	long long t0 = helper_proc_now_ms();
 	int i = 0, rounds;
 
-	for (rounds = 0; rounds < 100000 && now_ms() - t0 < CONVERGE_MS;
+	for (rounds = 0; rounds < 100000 && helper_proc_now_ms() - t0 < CONVERGE_MS;
 	     rounds++) {
 		while (i < nagents && pending(&agents[i]) == 0)
 			i++;
 		if (i == nagents)
-			return (long)(now_ms() - t0);
-		sleep_ms(100);
+			return (long)(helper_proc_now_ms() - t0);
+		helper_proc_sleep_ms(100);
 	}
 	fprintf(stderr, "test_soak: agent SK-%04d still has %lld waiting\n",
 		agents[i].id, (long long)pending(&agents[i]));
@@ -505,15 +491,14 @@ static void test_soak(void **state)
 	struct helper_proc_result r;
 	struct figures fig = { 0 };
 	pthread_t rec[RECORDERS], kill_t, dog;
-	char target[32], seed_s[32], port_file[400], max_s[32], url[64];
-	const char *pargv[] = { TB_FAULTPROXY_BIN, "--target", target,
-				"--cut-rate", CUT_RATE, "--max-cut-bytes",
-				MAX_CUT_BYTES, "--seed", seed_s, "--port-file",
-				port_file, "--max-seconds", max_s, NULL };
-	long long conns = -1, cuts = -1, acks, dups, t0;
+	char seed_s[32];
+	const char *const faults[] = { "--cut-rate", CUT_RATE,
+				       "--max-cut-bytes", MAX_CUT_BYTES,
+				       "--seed", seed_s, NULL };
+	struct helper_link_stats ls = { .conns = -1, .cuts = -1 };
+	long long acks, dups, t0;
 	int64_t want_events = 0, want_parents = 0, want_revisions = 0;
 	int64_t recorded = 0;
-	char *text;
 	long conv;
 	int i;
 
@@ -523,28 +508,16 @@ static void test_soak(void **state)
 	phase("starting the server, the proxy and the agents",
 	      60000 + 500L * nagents);
 	assert_int_equal(helper_server_up(&srv), 0);
-	snprintf(target, sizeof(target), "127.0.0.1:%u", srv.port);
 	snprintf(seed_s, sizeof(seed_s), "%u", seed);
-	snprintf(port_file, sizeof(port_file), "%s/proxy.port", srv.dir);
-	snprintf(max_s, sizeof(max_s), "%ld", soak_ms / 1000 + 600);
-	assert_int_equal(helper_proc_bg_start(&proxy, pargv, NULL, srv.dir,
-					      "proxy"), 0);
-	for (i = 0, text = NULL; i < 200 && !text; i++) {
-		text = helper_proc_read_file(port_file, NULL);
-		if (!text)
-			sleep_ms(25);
-	}
-	assert_non_null(text);
-	snprintf(url, sizeof(url), "https://127.0.0.1:%ld",
-		 strtol(text, NULL, 10));
-	free(text);
+	assert_int_equal(helper_link_start(&proxy, srv.port, srv.dir, faults,
+					   soak_ms / 1000 + 600), 0);
 
-	t0 = now_ms();
-	agents_start(url);
+	t0 = helper_proc_now_ms();
+	agents_start(proxy.url);
 	fprintf(stderr, "test_soak: %d agents up in %lld ms; soaking %ld s "
-		"(seed %u)\n", nagents, now_ms() - t0, soak_ms / 1000, seed);
+		"(seed %u)\n", nagents, helper_proc_now_ms() - t0, soak_ms / 1000, seed);
 
-	t0 = now_ms();
+	t0 = helper_proc_now_ms();
 	/* a recorder's command is bounded by helper_proc_run's 30 s */
 	phase("waiting for the recorder and killer threads to end",
 	      soak_ms + 60000);
@@ -556,7 +529,7 @@ static void test_soak(void **state)
 		pthread_join(rec[i], NULL);
 	atomic_store(&stop_flag, 1);
 	pthread_join(kill_t, NULL);
-	fprintf(stderr, "test_soak: soaked %lld ms\n", now_ms() - t0);
+	fprintf(stderr, "test_soak: soaked %lld ms\n", helper_proc_now_ms() - t0);
 	assert_int_equal(atomic_load(&failed_restarts), 0);
 	assert_int_equal(atomic_load(&bad_ids), 0);
 	assert_true(srv.pid != 0);
@@ -600,13 +573,7 @@ static void test_soak(void **state)
 			a->h.device), a->revisions);
 	}
 	phase("stopping the proxy and checking the server", 120000);
-	helper_proc_bg_signal(&proxy, SIGTERM);
-	assert_int_equal(helper_proc_bg_wait(&proxy, 10000, &r), 0);
-	text = strstr(r.out, "faultproxy: connections ");
-	if (text)
-		sscanf(text, "faultproxy: connections %lld cut %lld", &conns,
-		       &cuts);
-	helper_proc_free(&r);
+	assert_int_equal(helper_link_stop(&proxy, &ls), 0);
 	server_figures(&acks, &dups);
 
 	fprintf(stderr,
@@ -625,8 +592,8 @@ static void test_soak(void **state)
 		nagents, soak_ms / 1000, seed, (long long)recorded,
 		(long long)(recorded - want_events), (long long)want_revisions,
 		(long long)want_events, (long long)want_parents,
-		atomic_load(&failed_ops), conns, cuts,
-		conns > 0 ? 100.0 * (double)cuts / (double)conns : 0.0,
+		atomic_load(&failed_ops), ls.conns, ls.cuts,
+		ls.conns > 0 ? 100.0 * (double)ls.cuts / (double)ls.conns : 0.0,
 		atomic_load(&restarts),
 		acks, dups, fig.passes, fig.failed, fig.batches, fig.sent,
 		fig.held, acks - fig.batches, conv);
@@ -646,7 +613,7 @@ static void test_soak(void **state)
 		"rejections"), 0);
 	assert_true(want_events > 0);
 	assert_true(atomic_load(&restarts) > 0);
-	assert_true(cuts > 0);
+	assert_true(ls.cuts > 0);
 	assert_int_equal(helper_server_stop(&srv), 0);
 	assert_int_equal(helper_server_integrity(srv.db), 0);
 	atomic_store(&watchdog_stop, 1);
@@ -686,11 +653,11 @@ static int group_teardown(void **state)
 	}
 	free(agents);
 	agents = NULL;
-	if (proxy.pid) {
+	if (proxy.bg.pid) {
 		struct helper_proc_result r;
 
-		helper_proc_bg_signal(&proxy, SIGKILL);
-		if (helper_proc_bg_wait(&proxy, 5000, &r) == 0)
+		helper_proc_bg_signal(&proxy.bg, SIGKILL);
+		if (helper_proc_bg_wait(&proxy.bg, 5000, &r) == 0)
 			helper_proc_free(&r);
 	}
 	helper_server_teardown(&srv);

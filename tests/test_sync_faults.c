@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "common/event.h"
+#include "tests/helper_link.h"
 #include "tests/helper_proc.h"
 #include "tests/helper_server.h"
 
@@ -74,21 +75,6 @@ struct agent {
 	int64_t seq;           /* revisions recorded so far (the last seq) */
 	struct expect *ex;     /* rows entries */
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&t, NULL);
-}
 
 static int group_setup(void **state)
 {
@@ -231,10 +217,10 @@ static void ended_0_or_69(const struct helper_proc_result *r)
  * and ms milliseconds. The number of runs it took, or -1. */
 static int converge(struct agent *a, const char *batch, int runs, long ms)
 {
-	long long t0 = now_ms();
+	long long t0 = helper_proc_now_ms();
 	int i;
 
-	for (i = 1; i <= runs && now_ms() - t0 < ms; i++) {
+	for (i = 1; i <= runs && helper_proc_now_ms() - t0 < ms; i++) {
 		struct helper_proc_result r;
 		int ok;
 
@@ -364,57 +350,6 @@ static void expect_exact(struct helper_server *s, const struct agent *a,
 
 /* ---- cuts ---------------------------------------------------------------- */
 
-struct proxy {
-	struct helper_proc_bg bg;
-	char url[64];
-};
-
-static void proxy_start(struct proxy *p, const struct helper_server *s,
-			const char *dir)
-{
-	char target[64], seed_s[32], port_file[400];
-	const char *argv[] = { TB_FAULTPROXY_BIN, "--target", target,
-			       "--cut-rate", CUT_RATE, "--max-cut-bytes",
-			       CUT_MAX_BYTES, "--seed", seed_s, "--port-file",
-			       port_file, "--max-seconds", "300", NULL };
-	char *text = NULL;
-	int i;
-
-	snprintf(target, sizeof(target), "127.0.0.1:%u", s->port);
-	snprintf(seed_s, sizeof(seed_s), "%u", seed);
-	snprintf(port_file, sizeof(port_file), "%s/proxy.port", dir);
-	assert_int_equal(helper_proc_bg_start(&p->bg, argv, NULL, dir, "proxy"),
-			 0);
-	for (i = 0; i < 200 && !text; i++) {
-		text = helper_proc_read_file(port_file, NULL);
-		if (!text)
-			sleep_ms(25);
-	}
-	assert_non_null(text);
-	snprintf(p->url, sizeof(p->url), "https://127.0.0.1:%ld",
-		 strtol(text, NULL, 10));
-	free(text);
-}
-
-/* Stops the proxy; the number of connections it cut. */
-static long long proxy_stop(struct proxy *p)
-{
-	struct helper_proc_result r;
-	long long conns = -1, cuts = -1;
-	const char *line;
-
-	helper_proc_bg_signal(&p->bg, SIGTERM);
-	assert_int_equal(helper_proc_bg_wait(&p->bg, 10000, &r), 0);
-	assert_true(helper_proc_exited_with(&r, 0));
-	line = strstr(r.out, "faultproxy: connections ");
-	assert_non_null(line);
-	assert_int_equal(sscanf(line, "faultproxy: connections %lld cut %lld",
-				&conns, &cuts), 2);
-	fprintf(stderr, "test_sync_faults: %s", line);
-	helper_proc_free(&r);
-	return cuts;
-}
-
 /* Uploads the server logged with duplicates: batches sent again because
  * the link died after the server's commit, before the agent had the ack
  * (a cut from server to client). Reported, not asserted: the cuts are
@@ -448,14 +383,21 @@ static int64_t uncorrected(const struct agent *a)
 static void test_cuts_converge(void **state)
 {
 	struct helper_server srv;
-	struct proxy px;
+	struct helper_link px;
+	struct helper_link_stats ls;
+	char seed_s[32];
+	const char *const faults[] = { "--cut-rate", CUT_RATE,
+				       "--max-cut-bytes", CUT_MAX_BYTES,
+				       "--seed", seed_s, NULL };
 	struct agent *a;
 	int chunk, runs, amended = 0, voided = 0;
 	long long cuts;
 
 	(void)state;
 	assert_int_equal(helper_server_up(&srv), 0);
-	proxy_start(&px, &srv, srv.dir);
+	snprintf(seed_s, sizeof(seed_s), "%u", seed);
+	assert_int_equal(helper_link_start(&px, srv.port, srv.dir, faults, 300),
+			 0);
 	a = agent_new(&srv, "HB-801", "HB-D8", px.url);
 	for (chunk = 0; chunk < CUT_CHUNKS; chunk++) {
 		struct helper_proc_result r;
@@ -485,7 +427,8 @@ static void test_cuts_converge(void **state)
 	}
 	assert_int_equal(agent_last_seq(a), a->seq);
 	runs = converge(a, CUT_BATCH, CONVERGE_RUNS, CONVERGE_MS);
-	cuts = proxy_stop(&px);
+	assert_int_equal(helper_link_stop(&px, &ls), 0);
+	cuts = ls.cuts;
 	if (runs < 0)
 		fail_msg("no convergence in %d runs / %d ms (seed %u)",
 			 CONVERGE_RUNS, CONVERGE_MS, seed);
@@ -513,9 +456,9 @@ static long calibrate(struct agent *a, int rows)
 	long ms;
 
 	load(a, rows);
-	t0 = now_ms();
+	t0 = helper_proc_now_ms();
 	sync_run(a, KILL_BATCH, &r);
-	ms = (long)(now_ms() - t0);
+	ms = (long)(helper_proc_now_ms() - t0);
 	assert_true(helper_proc_exited_with(&r, 0));
 	helper_proc_free(&r);
 	assert_int_equal(agent_pending(a), 0);
@@ -552,7 +495,7 @@ static void test_server_kill9(void **state)
 		load(a, KILL_ROWS);
 		assert_int_equal(helper_proc_bg_start(&bg, argv, &a->h.o,
 						      a->h.sb.dir, "sync"), 0);
-		sleep_ms(rand() % span);
+		helper_proc_sleep_ms(rand() % span);
 		helper_server_signal(&srv, SIGKILL);
 		assert_int_equal(helper_server_wait(&srv, 5000), 128 + SIGKILL);
 		/* odd rounds: back up while the sync still retries, so it may
