@@ -17,7 +17,7 @@
  *            the payload alone.
  * 2G         40 kbit/s each way, 300 ms each way (tb-faultproxy --rate-kbit
  *            40 --delay-ms 300): the wall time of `sync` from exec to exit
- *            for 1 event (cursor known), 100 and 1,000 events. Bare limit:
+ *            for 1 event (cursor known), 10, 100 and 1,000 events. Bare limit:
  *            the payload's time on the wire plus one round trip.
  * budget     a link that resets every connection after B bytes: the
  *            smallest B (in steps of 256 from 1,280) on which 1,000 events
@@ -209,7 +209,7 @@ static void g2_table(int quick)
 {
 	static const char *const faults[] = { "--rate-kbit", "40",
 					      "--delay-ms", "300", NULL };
-	static const int sizes[] = { 1, 100, 1000 };
+	static const int sizes[] = { 1, 10, 100, 1000 };
 	struct helper_link l;
 	size_t i;
 
