@@ -170,6 +170,24 @@ static void catch_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 }
 
+/* What sync and run do first: options, the store, the server's settings.
+ * 0; > 0 after --help; < 0 an error (already said). */
+static int begin(const struct tb_cmd_spec *spec, struct tb_cli *cli,
+		 int argc, char **argv, struct sync_args *a)
+{
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	rc = parse_args(spec, cli, argc, argv, a);
+	if (rc)
+		return rc;
+	rc = tb_cli_open_store(cli);
+	if (rc)
+		return rc;
+	setup(cli, a);
+	return 0;
+}
+
 int tb_cmd_sync(struct tb_cli *cli, int argc, char **argv)
 {
 	struct sync_args a;
@@ -177,14 +195,9 @@ int tb_cmd_sync(struct tb_cli *cli, int argc, char **argv)
 	char msg[TB_MSG_LEN * 2];
 	int rc;
 
-	memset(&a, 0, sizeof(a));
-	rc = parse_args(&sync_spec, cli, argc, argv, &a);
+	rc = begin(&sync_spec, cli, argc, argv, &a);
 	if (rc)
 		return rc > 0 ? 0 : rc;
-	rc = tb_cli_open_store(cli);
-	if (rc)
-		return rc;
-	setup(cli, &a);
 	if (!a.quiet && isatty(STDERR_FILENO))
 		a.o.progress = progress;
 	catch_signals();
@@ -265,14 +278,9 @@ int tb_cmd_run(struct tb_cli *cli, int argc, char **argv)
 	struct tb_http *client = NULL;
 	int failures = 0, rc;
 
-	memset(&a, 0, sizeof(a));
-	rc = parse_args(&run_spec, cli, argc, argv, &a);
+	rc = begin(&run_spec, cli, argc, argv, &a);
 	if (rc)
 		return rc > 0 ? 0 : rc;
-	rc = tb_cli_open_store(cli);
-	if (rc)
-		return rc;
-	setup(cli, &a);
 	/* one connection and TLS session across passes while the link
 	 * holds */
 	a.o.keep = &client;
