@@ -310,7 +310,8 @@ int main(int argc, char **argv)
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--max-events") && i + 1 < argc)
-			max_events = atoi(argv[++i]);
+			max_events = (int)helper_proc_arg_long(
+				"bench_link", "--max-events", argv[++i], 1);
 		else if (!strcmp(argv[i], "--quick"))
 			quick = 1;
 		else {

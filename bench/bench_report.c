@@ -30,6 +30,7 @@
 #include "server/db.h"
 #include "server/plan.h"
 #include "server/report.h"
+#include "tests/helper_proc.h"
 
 static uint64_t rng = 88172645463325252ull;
 
@@ -329,14 +330,16 @@ int main(int argc, char **argv)
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--schools") == 0 && i + 1 < argc)
-			schools = strtol(argv[++i], NULL, 10);
+			schools = helper_proc_arg_long(
+				"bench_report", "--schools", argv[++i], 1);
 		else if (strcmp(argv[i], "--reuse") == 0)
 			reuse = 1;
 		else if (strcmp(argv[i], "--plans-dir") == 0 && i + 1 < argc)
 			plans_dir = argv[++i];
 		else if (strcmp(argv[i], "--events-per-school") == 0 &&
 			 i + 1 < argc)
-			per = strtol(argv[++i], NULL, 10);
+			per = helper_proc_arg_long("bench_report",
+				"--events-per-school", argv[++i], 64);
 		else
 			path = argv[i];
 	}

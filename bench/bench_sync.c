@@ -804,19 +804,6 @@ static void print_table(const struct bench *b, const struct results *r)
 
 /* ---- setup ---------------------------------------------------------------- */
 
-static long parse_long(const char *opt, const char *s, long min)
-{
-	char *end = NULL;
-	long v = s ? strtol(s, &end, 10) : 0;
-
-	if (!s || !*s || *end || v < min) {
-		fprintf(stderr, "bench_sync: %s needs a whole number >= %ld\n",
-			opt, min);
-		exit(64);
-	}
-	return v;
-}
-
 static void locate(struct bench *b, const char *argv0)
 {
 	char exe[PATH_MAX], *slash;
@@ -839,6 +826,12 @@ static void locate(struct bench *b, const char *argv0)
 		    "tienbo-agent tienbo-server bench_sync");
 }
 
+static long arg(const char *opt, const char *v, int *i)
+{
+	++*i;
+	return helper_proc_arg_long("bench_sync", opt, v, 1);
+}
+
 int main(int argc, char **argv)
 {
 	struct bench b = { .events = 1000000, .uploaders = 50,
@@ -850,15 +843,16 @@ int main(int argc, char **argv)
 
 	for (i = 1; i < argc; i++) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		const char *o = argv[i];
 
 		if (!strcmp(argv[i], "--events"))
-			b.events = parse_long(argv[i++], v, 1);
+			b.events = arg(o, v, &i);
 		else if (!strcmp(argv[i], "--uploaders"))
-			b.uploaders = (int)parse_long(argv[i++], v, 1);
+			b.uploaders = (int)arg(o, v, &i);
 		else if (!strcmp(argv[i], "--up-batches"))
-			b.up_batches = (int)parse_long(argv[i++], v, 1);
+			b.up_batches = (int)arg(o, v, &i);
 		else if (!strcmp(argv[i], "--up-events"))
-			b.up_events = (int)parse_long(argv[i++], v, 1);
+			b.up_events = (int)arg(o, v, &i);
 		else if (!strcmp(argv[i], "--keep"))
 			b.keep = 1;
 		else {

@@ -786,3 +786,19 @@ char *helper_proc_read_file(const char *path, size_t *len)
 		*len = b.len;
 	return b.p;
 }
+
+long helper_proc_arg_long(const char *prog, const char *opt, const char *s,
+			  long min)
+{
+	char *end = NULL;
+	long v;
+
+	errno = 0;
+	v = s ? strtol(s, &end, 10) : 0;
+	if (!s || !*s || *end || errno || v < min) {
+		fprintf(stderr, "%s: %s needs a whole number >= %ld, not \"%s\"\n",
+			prog, opt, min, s ? s : "");
+		exit(64);
+	}
+	return v;
+}

@@ -103,6 +103,11 @@ void helper_proc_execv(const char *const argv[]);
 
 /* The monotonic clock in milliseconds, and a sleep on it (resumed after
  * a signal), for the tests' bounded waits. */
+/* A command-line number for option `opt` of program `prog`: the whole of s
+ * a decimal number >= min, or a message on stderr and exit 64. */
+long helper_proc_arg_long(const char *prog, const char *opt, const char *s,
+			  long min);
+
 long long helper_proc_now_ms(void);
 void helper_proc_sleep_ms(long ms);
 
