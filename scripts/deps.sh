@@ -9,6 +9,8 @@ pkgs=(
   libcmocka-dev libmicrohttpd-dev libgnutls28-dev
   sqlite3 curl openssl ca-certificates procps
   faketime
+  # the agent: case folding and NFC of clerks' input
+  libunistring-dev
   chromium
   # the checks: scripts/fuzz.sh (clang + libFuzzer's runtime),
   # scripts/lint.sh, scripts/valgrind.sh
