@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "agent/cmd.h"
+#include "agent/i18n.h"
 #include "agent/store.h"
 #include "common/config.h"
 #include "common/err.h"
@@ -158,6 +159,8 @@ int tb_cli_main(int argc, char **argv)
 
 	memset(&cli, 0, sizeof(cli));
 	cli.prog = PROG;
+	tb_i18n_init(); /* first: every message after it is in the
+			 * clerk's language */
 	rc = global_options(&cli, argc, argv, &first);
 	if (rc != 0)
 		return rc > 0 ? TB_EXIT_OK : tb_err_exit(rc);

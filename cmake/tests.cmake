@@ -12,7 +12,7 @@
 #   soak   many agents, a crashing server, a bad link, for minutes
 # `ctest -L unit` runs the quick ones; `ctest -LE soak` all but the soak.
 set(TB_TESTS_UNIT test_buf test_codec test_config test_csv test_date test_event
-    test_err test_gz test_input test_helper_proc test_merge test_opts test_plan test_store
+    test_err test_gz test_i18n test_input test_helper_proc test_merge test_opts test_plan test_store
     test_store_oom test_vectors)
 set(TB_TESTS_E2E test_agent_cli test_agent_tty test_report test_server_cli
     test_server_ingest test_server_limits test_server_shutdown
@@ -57,6 +57,9 @@ foreach(src ${TB_TEST_SRC})
   endif()
   if(NOT label STREQUAL "unit")
     add_dependencies(${name} tienbo-agent tienbo-server tb-faultproxy)
+  endif()
+  if(name STREQUAL "test_i18n")
+    add_dependencies(${name} tb_locale) # it reads the compiled catalog
   endif()
   add_test(NAME ${name} COMMAND ${name})
   set_tests_properties(${name} PROPERTIES LABELS ${label}

@@ -11,6 +11,10 @@ pkgs=(
   faketime
   # the agent: case folding and NFC of clerks' input
   libunistring-dev
+  # the agent's Vietnamese: msgfmt/xgettext (po/, tests/test_i18n.c), the
+  # vi_VN.UTF-8 locale and the zone data (the CLI tests run in Vietnamese
+  # and show times in Asia/Ho_Chi_Minh)
+  gettext locales tzdata
   chromium
   # the checks: scripts/fuzz.sh (clang + libFuzzer's runtime),
   # scripts/lint.sh, scripts/valgrind.sh
@@ -28,4 +32,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The CLI tests run the agent with LANG=vi_VN.UTF-8: without the locale
+# glibc falls back to C and the agent speaks English. Generated once.
+if ! locale -a 2>/dev/null | grep -qix 'vi_VN.utf-\?8'; then
+  echo "deps: generating the vi_VN.UTF-8 locale"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO sed -i 's/^# *\(vi_VN.UTF-8 UTF-8\)/\1/' /etc/locale.gen
+  grep -q '^vi_VN.UTF-8 UTF-8' /etc/locale.gen ||
+    echo 'vi_VN.UTF-8 UTF-8' | $SUDO tee -a /etc/locale.gen >/dev/null
+  $SUDO locale-gen
 fi

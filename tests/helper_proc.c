@@ -112,6 +112,13 @@ static void helper_proc_exec(const char *const argv[],
 	struct rlimit rl;
 	char *eq, kv[4096];
 
+	/* English, whatever the machine running the tests speaks: the tests
+	 * look for the source strings. A test of another language sets LANG
+	 * (and LANGUAGE, LC_*) in o->env, which comes after. */
+	unsetenv("LANGUAGE");
+	unsetenv("LC_ALL");
+	unsetenv("LC_MESSAGES");
+	setenv("LANG", "C.UTF-8", 1);
 	for (e = o->env; e && *e; e++) {
 		snprintf(kv, sizeof(kv), "%s", *e);
 		eq = strchr(kv, '=');
