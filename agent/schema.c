@@ -1,6 +1,6 @@
 /* schema.c - the agent store's tables, and the steps between versions.
  *
- * Called by agent/store.c on every open. The layout (version 3):
+ * Called by agent/store.c on every open. The layout (version 4):
  *
  *   meta(key, value)         identity of the file: device, school
  *   queue                    one row per revision, in seq order
@@ -21,6 +21,14 @@
  *   index queue_state_seq(state, seq)  pending walk and counts (since v2)
  *   sync_state(key, value)   last_attempt, last_success, last_error, ...
  *                            and the sync engine's own keys    (since v2)
+ *
+ *   imports(id, at, file, rows, skipped, undone_at)     one per import
+ *                            that recorded something            (since v4)
+ *   import_rows(import_id, row, content, key, event_id)  each row it
+ *                            recorded: content is the row's fingerprint
+ *                            (kind, date and the fields as the codec
+ *                            writes them, so "1.500" and "1500" are one),
+ *                            key its kind, date and folded title
  *
  * Version 1 kept the sync times in meta and had no wire_bytes: step 2 moves
  * them and fills wire_bytes from the stored JSON.
@@ -77,6 +85,25 @@ static const char *const steps[TB_SCHEMA_VERSION] = {
 	"  ('last_attempt', 'last_success', 'last_error', 'last_error_at');\n",
 	/* 2 -> 3 */
 	"ALTER TABLE queue DROP COLUMN wire;\n",
+	/* 3 -> 4 */
+	"CREATE TABLE imports (\n"
+	"  id        INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+	"  at        INTEGER NOT NULL,\n"
+	"  file      TEXT NOT NULL,\n"
+	"  rows      INTEGER NOT NULL DEFAULT 0,\n"
+	"  skipped   INTEGER NOT NULL DEFAULT 0,\n"
+	"  undone_at INTEGER\n"
+	");\n"
+	"CREATE TABLE import_rows (\n"
+	"  import_id INTEGER NOT NULL REFERENCES imports (id),\n"
+	"  row       INTEGER NOT NULL,\n"
+	"  content   TEXT NOT NULL,\n"
+	"  key       TEXT NOT NULL,\n"
+	"  event_id  TEXT NOT NULL,\n"
+	"  PRIMARY KEY (import_id, row)\n"
+	") WITHOUT ROWID;\n"
+	"CREATE INDEX import_rows_content ON import_rows (content);\n"
+	"CREATE INDEX import_rows_key ON import_rows (key);\n",
 };
 
 const char *tb_schema_step(int v)

@@ -11,7 +11,10 @@
 
 #include <stddef.h>
 
-#define TB_SCHEMA_VERSION 3
+#include "agent/store.h"
+
+/* one number, said once (store.h) */
+#define TB_SCHEMA_VERSION TB_STORE_SCHEMA_VERSION
 /* PRAGMA application_id of a tienbo agent store: "tbag" in ASCII. */
 #define TB_SCHEMA_APP_ID 0x74626167
 

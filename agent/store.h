@@ -45,7 +45,7 @@
 #include "common/event.h"
 #include "protocol/codec.h"
 
-#define TB_STORE_SCHEMA_VERSION 3
+#define TB_STORE_SCHEMA_VERSION 4
 #define TB_STORE_FILE "agent.db" /* the file's name inside the data dir */
 
 struct tb_store;
@@ -125,6 +125,53 @@ int tb_store_amend(struct tb_store *s, struct tb_event *e);
  * TB_EINVAL (bad reason). */
 int tb_store_void(struct tb_store *s, const char *id, const char *reason,
 		  struct tb_event *out);
+
+/* ---- imports (agent/store_import.c) ------------------------------------- */
+
+/* What the store remembers of one import. */
+struct tb_store_import {
+	int64_t id;
+	int64_t at;        /* UTC seconds */
+	const char *file;  /* as given on the command line */
+	int64_t rows;      /* events it recorded */
+	int64_t skipped;   /* rows it skipped as imported before */
+	int64_t undone_at; /* 0 unless undone */
+};
+
+/* An earlier import of the same row. */
+struct tb_store_import_match {
+	int64_t import_id;
+	int64_t at;
+	char file[256];
+	int64_t row;
+	char event_id[TB_ID_LEN];
+	int exact;           /* 1: the same content; 0: the same key only */
+};
+
+/* Starts the record of an import (inside tb_store_begin). */
+int tb_store_import_new(struct tb_store *s, const char *file, int64_t at,
+			int64_t *id);
+/* Remembers row `row` of import `id`, recorded as event_id. content is the
+ * row's fingerprint, key its kind, date and folded title. */
+int tb_store_import_row(struct tb_store *s, int64_t id, int64_t row,
+			const char *content, const char *key,
+			const char *event_id);
+/* The earliest row of an import not undone (this one included) with the
+ * same content, else the same key: 1 and *m, or 0 if none. */
+int tb_store_import_find(struct tb_store *s, const char *content,
+			 const char *key, struct tb_store_import_match *m);
+int tb_store_import_done(struct tb_store *s, int64_t id, int64_t rows,
+			 int64_t skipped);
+/* Every import (id 0) or import id, oldest first. TB_ENOTFOUND if id
+ * names none. */
+int tb_store_imports(struct tb_store *s, int64_t id,
+		     int (*cb)(void *arg, const struct tb_store_import *im),
+		     void *arg);
+/* Voids every event import id recorded that is not voided yet (reason
+ * given), and marks the import undone at `at`, in one transaction.
+ * *voided counts them. TB_ENOTFOUND, TB_ECONFLICT if undone already. */
+int tb_store_import_undo(struct tb_store *s, int64_t id, int64_t at,
+			 const char *reason, int64_t *voided);
 
 /* ---- reading events ----------------------------------------------------- */
 

@@ -63,6 +63,23 @@ static const char *const stmt_sql[ST_COUNT] = {
 			    "COALESCE(sum(wire_bytes), 0) FROM queue "
 			    "GROUP BY state",
 	[ST_EVENTS] = "SELECT count(DISTINCT id) FROM queue",
+	[ST_IMP_NEW] = "INSERT INTO imports (at, file) VALUES (?1, ?2)",
+	[ST_IMP_ROW] = "INSERT INTO import_rows (import_id, row, content, key, "
+		       "event_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+	/* the same content first, else the same key; imports undone are
+	 * forgotten */
+	[ST_IMP_FIND] = "SELECT r.import_id, i.at, i.file, r.row, r.event_id, "
+			"r.content = ?1 FROM import_rows r JOIN imports i ON "
+			"i.id = r.import_id WHERE i.undone_at IS NULL AND "
+			"(r.content = ?1 OR r.key = ?2) ORDER BY "
+			"r.content = ?1 DESC, r.import_id, r.row LIMIT 1",
+	[ST_IMP_DONE] = "UPDATE imports SET rows = ?2, skipped = ?3 "
+			"WHERE id = ?1",
+	[ST_IMP_LIST] = "SELECT id, at, file, rows, skipped, undone_at "
+			"FROM imports WHERE ?1 = 0 OR id = ?1 ORDER BY id",
+	[ST_IMP_EVENTS] = "SELECT event_id FROM import_rows "
+			  "WHERE import_id = ?1 ORDER BY row",
+	[ST_IMP_UNDONE] = "UPDATE imports SET undone_at = ?2 WHERE id = ?1",
 };
 
 /* ---- errors --------------------------------------------------------------- */

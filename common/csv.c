@@ -27,6 +27,7 @@ enum state { FIELD_START, UNQUOTED, QUOTED, QUOTE_IN_QUOTED };
 
 struct tb_csv_reader {
 	FILE *f;
+	int sep;       /* ',' unless set */
 	unsigned char pend[3]; /* bytes read while looking for the BOM */
 	size_t npend, pend_pos;
 	int started;   /* the BOM check is done */
@@ -52,6 +53,7 @@ struct tb_csv_reader *tb_csv_reader_create(FILE *f)
 	if (!r)
 		return NULL;
 	r->f = f;
+	r->sep = ',';
 	r->buf = tb_malloc(BUF_LEN);
 	r->errmsg = tb_malloc(ERRMSG_LEN);
 	if (!r->buf || !r->errmsg) {
@@ -69,6 +71,11 @@ void tb_csv_reader_destroy(struct tb_csv_reader *r)
 	tb_free(r->buf);
 	tb_free(r->errmsg);
 	tb_free(r);
+}
+
+void tb_csv_reader_set_sep(struct tb_csv_reader *r, char sep)
+{
+	r->sep = (unsigned char)sep;
 }
 
 size_t tb_csv_record_number(const struct tb_csv_reader *r)
@@ -173,7 +180,7 @@ static int step(struct tb_csv_reader *r, enum state *st, int c)
 			*st = QUOTED;
 			return add_byte(r, c);
 		}
-		if (c != ',' && c != '\n' && c != '\r' && c != EOF)
+		if (c != r->sep && c != '\n' && c != '\r' && c != EOF)
 			return stop(r, TB_EINVAL,
 			            "text after a closing quote in field %zu",
 			            r->nfields + 1);
@@ -189,19 +196,19 @@ static int step(struct tb_csv_reader *r, enum state *st, int c)
 			return stop(r, TB_EINVAL,
 			            "quote inside unquoted field %zu",
 			            r->nfields + 1);
-		if (c != ',' && c != '\n' && c != '\r' && c != EOF) {
+		if (c != r->sep && c != '\n' && c != '\r' && c != EOF) {
 			*st = UNQUOTED;
 			return add_byte(r, c);
 		}
 		break;
 	}
-	/* c ends a field: ',' or the end of the record. */
+	/* c ends a field: the separator or the end of the record. */
 	if (c == '\r' && (rc = expect_lf(r)) != 0)
 		return rc;
 	if ((rc = end_field(r)) != 0)
 		return rc;
 	*st = FIELD_START;
-	return c == ',' ? 0 : 1;
+	return c == r->sep ? 0 : 1;
 }
 
 /* Reads one record into buf; 1 for a record, 0 at end of input (nothing

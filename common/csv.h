@@ -1,7 +1,8 @@
 /* csv.h - RFC 4180 CSV: a streaming reader for imports and a writer for
  * exports, shared by the agent and the server.
  *
- * Reader: fields separated by ',', records by CRLF or LF; a field may be
+ * Reader: fields separated by ',' (or the separator set: ';' and tab are
+ * what spreadsheets save on Vietnamese Windows), records by CRLF or LF; a field may be
  * quoted with '"' and then hold commas, quotes (doubled) and line breaks.
  * A UTF-8 byte order mark at the very start is skipped (Excel writes one).
  * A quote inside an unquoted field, text after a closing quote, or an
@@ -26,6 +27,8 @@ struct tb_csv_reader;
 
 /* Reads from f (borrowed; not closed). NULL on TB_ENOMEM. */
 struct tb_csv_reader *tb_csv_reader_create(FILE *f);
+/* Fields are separated by sep (',', ';' or '\t') from now on. */
+void tb_csv_reader_set_sep(struct tb_csv_reader *r, char sep);
 /* Next record: *fields points to *nfields NUL-terminated strings owned by
  * the reader, valid until the next call. Returns 1 for a record, 0 at end
  * of input, or TB_EINVAL / TB_ETOOBIG / TB_EIO / TB_ENOMEM with msg naming

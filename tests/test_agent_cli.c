@@ -376,7 +376,7 @@ static void test_bad_input_changes_nothing(void **state)
 		{ { "void", "ffffffffffff" }, 64, "--reason" },
 		{ { "void", "ffffffffffff", "--reason", "x" }, 65, "no event" },
 		{ { "amend", "ffffffffffff", "--title", "x" }, 65, "no event" },
-		{ { "import", DATA "no-such-file.csv" }, 74, "cannot read" },
+		{ { "import", DATA "no-such-file.csv" }, 74, "cannot open" },
 	};
 	struct fx *f = *state;
 	struct helper_proc_result r;
@@ -717,16 +717,18 @@ static void test_import_refusals(void **state)
 		const char *message;
 	} cases[] = {
 		{ "import_bad_row.csv",
-		  "row 4: female: must not exceed participants (14 > 10); "
-		  "nothing was imported" },
+		  "row 4, column F (female): must not exceed participants "
+		  "(14 > 10); nothing was imported" },
 		{ "import_action_month.csv",
-		  "row 4: date: an action-month activity must fall between 15 "
-		  "Nov and 15 Dec (2025-12-16)" },
-		{ "import_unknown_column.csv", "row 1: unknown column 'colour'" },
+		  "row 4, column B (date): an action-month activity must fall "
+		  "between 15 Nov and 15 Dec (2025-12-16)" },
+		{ "import_unknown_column.csv",
+		  "row 1, column D (colour): unknown column 'colour'" },
 		{ "import_wrong_kind_cell.csv",
-		  "row 3: topic: is not a field of outreach" },
-		{ "import_bad_kind.csv", "row 2: kind: must be one of" },
-		{ "import_no_kind.csv", "row 1: there is no 'kind' column" },
+		  "row 3, column E (topic): outreach has no such field" },
+		{ "import_bad_kind.csv",
+		  "row 2, column A (kind): 'meeting' is not a kind" },
+		{ "import_no_kind.csv", "row 1: there is no kind column" },
 	};
 	struct fx *f = *state;
 	struct helper_proc_result r;

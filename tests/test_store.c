@@ -625,7 +625,7 @@ static void test_newer_file_refused(void **state)
 	assert_int_equal(tb_store_set_identity(f->s, DEVICE, "HB-001"), 0);
 	tb_store_close(f->s);
 	f->s = NULL;
-	exec_sql(f->path, "PRAGMA user_version = 4");
+	exec_sql(f->path, "PRAGMA user_version = 5");
 	before = helper_proc_read_file(f->path, &blen);
 	assert_non_null(before);
 
@@ -633,8 +633,8 @@ static void test_newer_file_refused(void **state)
 	assert_int_equal(tb_store_open(f->path, 0, &f->s, msg, sizeof(msg)),
 			 TB_ECONFLICT);
 	assert_null(f->s);
-	assert_non_null(strstr(msg, "schema version 4"));
-	assert_non_null(strstr(msg, "up to version 3"));
+	assert_non_null(strstr(msg, "schema version 5"));
+	assert_non_null(strstr(msg, "up to version 4"));
 	after = helper_proc_read_file(f->path, &alen);
 	assert_int_equal(alen, blen);
 	assert_memory_equal(before, after, blen);
