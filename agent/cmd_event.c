@@ -56,7 +56,7 @@ static void record_more(FILE *out, const char *kind_name)
 }
 
 static const struct tb_cmd_spec record_spec = {
-	"record", "KIND [--date YYYY-MM-DD] [--FIELD VALUE...]",
+	"record", "KIND [--date DATE] [--FIELD VALUE...]",
 	"Records a new event, committed to the store before the id is "
 	"printed.\nEvery field is a long option; with none given on a "
 	"terminal, it asks for\neach field, showing the rule and the "
@@ -65,7 +65,7 @@ static const struct tb_cmd_spec record_spec = {
 };
 
 static const struct tb_cmd_spec amend_spec = {
-	"amend", "ID [--date YYYY-MM-DD] --FIELD VALUE...",
+	"amend", "ID [--date DATE] --FIELD VALUE...",
 	"Writes a new revision of event ID with the given fields changed; an "
 	"empty\nVALUE clears a field. The old revision stays in the history; "
 	"reports use\nthe latest. The fields of each kind are listed by "

@@ -11,11 +11,13 @@
 #include <errno.h>
 #include <string.h>
 
+#include "agent/input.h"
 #include "agent/opts.h"
 #include "agent/store.h"
 #include "common/csv.h"
 #include "common/date.h"
 #include "common/err.h"
+#include "common/i18n.h"
 #include "common/event.h"
 #include "protocol/codec.h"
 
@@ -42,9 +44,9 @@ enum { O_KIND, O_FROM, O_TO, O_PENDING, O_JSON, O_FORMAT, O_OUTPUT,
 
 #define ROW_KIND { "kind", 0, TB_OPT_TEXT, "KIND", 0, 0, NULL, \
 		   "only events of this kind" }
-#define ROW_FROM { "from", 0, TB_OPT_TEXT, "YYYY-MM-DD", 0, 0, NULL, \
+#define ROW_FROM { "from", 0, TB_OPT_TEXT, "DATE", 0, 0, NULL, \
 		   "only events on or after this day" }
-#define ROW_TO { "to", 0, TB_OPT_TEXT, "YYYY-MM-DD", 0, 0, NULL, \
+#define ROW_TO { "to", 0, TB_OPT_TEXT, "DATE", 0, 0, NULL, \
 		 "only events on or before this day" }
 #define ROW_JSON { "json", 0, TB_OPT_FLAG, NULL, 0, 0, NULL, \
 		   "print JSON instead of text" }
@@ -95,9 +97,10 @@ static const struct tb_cmd_spec export_spec = {
 static int parse_date_opt(const char *cmd, const char *opt, const char *v,
 			  int32_t *out)
 {
-	if (tb_date_parse(v, out) != TB_OK) {
-		tb_cli_error("%s: --%s must be a real date YYYY-MM-DD (got "
-			     "'%s')", cmd, opt, v);
+	char why[TB_WHY_LEN];
+
+	if (tb_input_date(v, out, why, sizeof(why)) != TB_OK) {
+		tb_cli_error(_("%s: --%s: %s"), cmd, opt, why);
 		return TB_EUSAGE;
 	}
 	return TB_OK;

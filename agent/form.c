@@ -4,11 +4,17 @@
  */
 #include "agent/form.h"
 
+#include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/types.h>
 
+#include "agent/input.h"
+#include "agent/labels.h"
 #include "common/date.h"
+#include "common/i18n.h"
 #include "common/err.h"
 #include "common/mem.h"
 
@@ -75,13 +81,11 @@ int tb_form_take(struct tb_form *f, int val, const char *value)
 int tb_form_set_date(struct tb_event *e, const char *text, char *msg,
 		     size_t msglen)
 {
+	char why[TB_WHY_LEN];
 	int32_t d;
 
-	if (tb_date_parse(text, &d) != TB_OK) {
-		snprintf(msg, msglen,
-			 "date: must be a real calendar date written "
-			 "YYYY-MM-DD, years %d-%d (got '%s')", TB_YEAR_MIN,
-			 TB_YEAR_MAX, text);
+	if (tb_input_date(text, &d, why, sizeof(why)) != TB_OK) {
+		snprintf(msg, msglen, "%s: %s", _("date"), why);
 		return TB_EINVAL;
 	}
 	e->date = d;
@@ -123,7 +127,8 @@ int tb_form_apply(const struct tb_form *f, struct tb_event *e, char *msg,
 				 tb_kind_name(e->kind), opts);
 			return TB_EUSAGE;
 		}
-		rc = tb_event_set(e, f->e[i].option, f->e[i].value, msg, msglen);
+		rc = tb_input_set(e, f->e[i].option, f->e[i].value,
+				  tb_input_locale_numconv(), msg, msglen);
 	}
 	return rc;
 }
@@ -151,10 +156,12 @@ void tb_form_help(FILE *out, enum tb_kind kind)
 	tab = tb_kind_fields(kind, &n);
 	fprintf(out, "Fields of %s (each is a long option):\n",
 		tb_kind_name(kind));
-	fprintf(out, "  %-34s %s\n", "--date YYYY-MM-DD",
+	fprintf(out, "  %-34s %s\n", _("--date DATE"),
 		kind == TB_KIND_SNAPSHOT
-			? "The day the figures are as of (default: today)"
-			: "The day it happened (default: today)");
+			? _("The day the figures are as of, 20/11/2025 or "
+			    "2025-11-20 (default: today)")
+			: _("The day it happened, 20/11/2025 or 2025-11-20 "
+			    "(default: today)"));
 	for (i = 0; i < n; i++) {
 		snprintf(left, sizeof(left), "--%s %s", tab[i].option,
 			 placeholder(&tab[i]));
@@ -168,17 +175,100 @@ void tb_form_help(FILE *out, enum tb_kind kind)
 
 /* ---- prompts ------------------------------------------------------------ */
 
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+/* The terminal's width in columns, 80 if out is not a terminal. */
+static size_t term_width(FILE *out)
+{
+	struct winsize ws;
+
+	if (ioctl(fileno(out), TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
+		return ws.ws_col;
+	return 80;
+}
+
+/* Prints text wrapped at word boundaries to the terminal's width (UTF-8
+ * characters counted, not bytes); later lines indented by two. */
+static void wrapped(FILE *out, const char *text)
+{
+	size_t width = term_width(out) - 1, col = 0, wlen, wcols, i;
+	const char *p = text, *w;
+
+	while (*p) {
+		if (*p == '\n') {
+			fputc('\n', out);
+			col = 0;
+			p++;
+			continue;
+		}
+		for (w = p, wlen = 0, wcols = 0; w[wlen] && w[wlen] != ' ' &&
+						 w[wlen] != '\n';
+		     wlen++)
+			if (((unsigned char)w[wlen] & 0xC0) != 0x80)
+				wcols++;
+		if (col > 2 && col + wcols > width) {
+			fputs("\n  ", out);
+			col = 2;
+		}
+		fwrite(w, 1, wlen, out);
+		col += wcols;
+		p = w + wlen;
+		for (i = 0; p[i] == ' '; i++)
+			;
+		if (i && col + 1 <= width) {
+			fputc(' ', out);
+			col++;
+		}
+		p += i;
+	}
+}
+
+static void promptf(FILE *out, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void promptf(FILE *out, const char *fmt, ...)
+{
+	char text[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	wrapped(out, text);
+	fflush(out);
+}
+
 /* One answer line into *line (getline buffer), without the line end.
- * 1 for an answer, 0 at end of input. */
+ * 1 for an answer, 0 at end of input or Ctrl-C. */
 static int read_answer(FILE *in, char **line, size_t *cap)
 {
-	ssize_t len = getline(line, cap, in);
+	ssize_t len;
 
+	if (interrupted)
+		return 0;
+	len = getline(line, cap, in);
 	if (len < 0)
 		return 0;
 	while (len > 0 && ((*line)[len - 1] == '\n' || (*line)[len - 1] == '\r'))
 		(*line)[--len] = '\0';
 	return 1;
+}
+
+/* Why the answers stopped, for the caller's one line. */
+static int stopped(FILE *out, char *msg, size_t msglen)
+{
+	fputc('\n', out);
+	snprintf(msg, msglen, "%s",
+		 interrupted ? _("stopped with Ctrl-C")
+			     : _("the input ended (Ctrl-D) before every "
+				 "field was answered"));
+	return TB_EINVAL;
 }
 
 /* Asks for the date until a good one is given. */
@@ -187,13 +277,14 @@ static int ask_date(struct tb_event *e, FILE *in, FILE *out, char **line,
 {
 	char def[TB_DATE_LEN];
 
-	tb_date_format(e->date, def);
+	tb_input_date_text(e->date, def);
 	while ((*asks)++ < MAX_ASKS) {
-		fprintf(out, "date - %s, YYYY-MM-DD [default: %s]: ",
-			e->kind == TB_KIND_SNAPSHOT ? "The day the figures are as of"
-						    : "The day it happened",
+		promptf(out, _("%s - %s, day/month/year [default: %s]: "),
+			_("date"),
+			e->kind == TB_KIND_SNAPSHOT
+				? _("The day the figures are as of")
+				: _("The day it happened"),
 			def);
-		fflush(out);
 		if (!read_answer(in, line, cap))
 			break;
 		if (!(*line)[0] ||
@@ -201,9 +292,7 @@ static int ask_date(struct tb_event *e, FILE *in, FILE *out, char **line,
 			return TB_OK;
 		fprintf(out, "  %s\n", msg);
 	}
-	snprintf(msg, msglen, "the input ended before every field was "
-		 "answered; nothing was recorded");
-	return TB_EINVAL;
+	return stopped(out, msg, msglen);
 }
 
 /* Asks for field idx until its answer passes the field's rule. */
@@ -219,33 +308,35 @@ static int ask_field(struct tb_event *e, int idx, FILE *in, FILE *out,
 	f = &tb_kind_fields(e->kind, &n)[idx];
 	while ((*asks)++ < MAX_ASKS) {
 		tb_event_get(e, idx, cur, sizeof(cur));
+		if (n > 8)
+			fprintf(out, "[%d/%zu] ", idx + 1, n);
 		if (cur[0])
-			fprintf(out, "%s - %s [default: %s]: ", f->option,
-				f->help, cur);
+			promptf(out, _("%s - %s [default: %s]: "),
+				tb_field_label(f), _(f->help), cur);
 		else if (f->required)
-			fprintf(out, "%s - %s [required]: ", f->option, f->help);
+			promptf(out, _("%s - %s [required]: "),
+				tb_field_label(f), _(f->help));
 		else
-			fprintf(out, "%s - %s [default: empty]: ", f->option,
-				f->help);
-		fflush(out);
+			promptf(out, _("%s - %s [default: empty]: "),
+				tb_field_label(f), _(f->help));
 		if (!read_answer(in, line, cap))
 			break;
 		if (!(*line)[0] && cur[0])
 			return TB_OK; /* keep the default */
 		if (!(*line)[0] && f->required) {
-			fprintf(out, "  %s: a value is required\n", f->name);
+			fprintf(out, _("  %s: a value is required\n"),
+				tb_field_label(f));
 			continue;
 		}
-		rc = tb_event_set(e, f->name, *line, msg, msglen);
+		rc = tb_input_set(e, f->name, *line, tb_input_locale_numconv(),
+				  msg, msglen);
 		if (rc == TB_OK)
 			return TB_OK;
 		if (rc != TB_EINVAL)
 			return rc;
 		fprintf(out, "  %s\n", msg);
 	}
-	snprintf(msg, msglen, "the input ended before every field was "
-		 "answered; nothing was recorded");
-	return TB_EINVAL;
+	return stopped(out, msg, msglen);
 }
 
 /* The field a validation message is about ("female: must ..."): its
@@ -265,21 +356,92 @@ static int blamed_field(enum tb_kind kind, const char *msg)
 	return tb_field_index(kind, name);
 }
 
+/* After field `upto` is answered: a rule that ties it to a field asked
+ * before (female > participants) sends the clerk back at once, not after
+ * every question. A rule about a later field waits for its turn. */
+static int check_so_far(struct tb_event *e, int upto, FILE *in, FILE *out,
+			char **line, size_t *cap, int *asks, char *msg,
+			size_t msglen)
+{
+	char why[TB_MSG_LEN];
+	int rc = TB_OK, idx;
+
+	while (rc == TB_OK && *asks < MAX_ASKS &&
+	       tb_event_validate(e, 0, why, sizeof(why)) == TB_EINVAL) {
+		idx = blamed_field(e->kind, why);
+		if (idx == -1 || idx > upto)
+			break;
+		fprintf(out, "  %s\n", why);
+		rc = idx == -2 ? ask_date(e, in, out, line, cap, asks, msg,
+					  msglen)
+			       : ask_field(e, idx, in, out, line, cap, asks,
+					   msg, msglen);
+	}
+	return rc;
+}
+
+/* What will be recorded, then a yes/no. */
+static int confirm(const struct tb_event *e, FILE *in, FILE *out,
+		   char **line, size_t *cap, int *asks, char *msg,
+		   size_t msglen)
+{
+	const struct tb_field *tab = NULL;
+	char v[TB_TEXT_MAX + 1], d[TB_DATE_LEN];
+	size_t n, i;
+
+	tab = tb_kind_fields(e->kind, &n);
+	fprintf(out, _("\nTo be recorded: %s\n"), tb_kind_label(e->kind));
+	fprintf(out, "  %-28s %s\n", _("date"), tb_input_date_text(e->date, d));
+	for (i = 0; i < n; i++)
+		if (tb_event_get(e, (int)i, v, sizeof(v))[0])
+			fprintf(out, "  %-28s %s\n", tb_field_label(&tab[i]),
+				v);
+	while ((*asks)++ < MAX_ASKS) {
+		promptf(out, _("Record this? (yes/no) [yes]: "));
+		if (!read_answer(in, line, cap))
+			return stopped(out, msg, msglen);
+		if (!(*line)[0] || tb_input_same(*line, "yes") ||
+		    tb_input_same(*line, "y") || tb_input_same(*line, "có") ||
+		    tb_input_same(*line, "co") || tb_input_same(*line, _("yes")))
+			return TB_OK;
+		if (tb_input_same(*line, "no") || tb_input_same(*line, "n") ||
+		    tb_input_same(*line, "không") ||
+		    tb_input_same(*line, "khong") ||
+		    tb_input_same(*line, _("no"))) {
+			snprintf(msg, msglen, _("you answered no"));
+			return TB_EINVAL;
+		}
+		fprintf(out, _("  answer yes or no\n"));
+	}
+	return stopped(out, msg, msglen);
+}
+
 int tb_form_prompt(struct tb_event *e, FILE *in, FILE *out,
 		   int32_t default_date, char *msg, size_t msglen)
 {
+	struct sigaction sa, old;
 	char *line = NULL;
 	size_t cap = 0, n, i;
 	int rc, asks = 0, idx;
 
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_interrupt; /* no SA_RESTART: getline returns */
+	sigemptyset(&sa.sa_mask);
+	interrupted = 0;
+	sigaction(SIGINT, &sa, &old);
 	tb_kind_fields(e->kind, &n);
 	e->date = default_date;
-	fprintf(out, "New %s record. Press Enter to take the [default]; "
-		"Ctrl-D stops without recording.\n", tb_kind_name(e->kind));
+	promptf(out, _("New record: %s. Press Enter to take the [default]; "
+		       "Ctrl-D or Ctrl-C stops without recording.\n"),
+		tb_kind_label(e->kind));
 	rc = ask_date(e, in, out, &line, &cap, &asks, msg, msglen);
-	for (i = 0; rc == TB_OK && i < n; i++)
+	for (i = 0; rc == TB_OK && i < n; i++) {
 		rc = ask_field(e, (int)i, in, out, &line, &cap, &asks, msg,
 			       msglen);
+		if (rc == TB_OK)
+			rc = check_so_far(e, (int)i, in, out, &line, &cap,
+					  &asks, msg, msglen);
+	}
 	/* Rules that tie fields together: back to the field they name. */
 	while (rc == TB_OK &&
 	       (rc = tb_event_validate(e, 0, msg, msglen)) == TB_EINVAL) {
@@ -294,6 +456,9 @@ int tb_form_prompt(struct tb_event *e, FILE *in, FILE *out,
 			rc = ask_field(e, idx, in, out, &line, &cap, &asks, msg,
 				       msglen);
 	}
+	if (rc == TB_OK)
+		rc = confirm(e, in, out, &line, &cap, &asks, msg, msglen);
+	sigaction(SIGINT, &old, NULL);
 	free(line);
 	return rc;
 }

@@ -245,6 +245,16 @@ int tb_input_date(const char *s, int32_t *out, char *why, size_t whylen)
 	return TB_OK;
 }
 
+const char *tb_input_date_text(int32_t date, char *buf)
+{
+	int y, m, d;
+
+	tb_date_to_ymd(date, &y, &m, &d);
+	snprintf(buf, TB_DATE_LEN, "%02u/%02u/%04u", (unsigned)d % 100u,
+		 (unsigned)m % 100u, (unsigned)y % 10000u);
+	return buf;
+}
+
 /* ---- whole numbers ----------------------------------------------------- */
 
 enum tb_numconv tb_input_locale_numconv(void)

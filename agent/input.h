@@ -43,6 +43,8 @@ enum tb_numconv tb_input_locale_numconv(void);
 
 /* A date in one of the forms above. 0, or TB_EINVAL with why. */
 int tb_input_date(const char *s, int32_t *out, char *why, size_t whylen);
+/* A date as a clerk writes it: "20/11/2025". buf: TB_DATE_LEN. */
+const char *tb_input_date_text(int32_t date, char *buf);
 /* A whole number 0..max. 0, or TB_EINVAL with why. */
 int tb_input_count(const char *s, enum tb_numconv conv, int64_t max,
 		   int64_t *out, char *why, size_t whylen);

@@ -8,10 +8,11 @@
  * command reuses cli->store). Properties beyond "no crash, no leak, no
  * UB": the command returns 0, TB_EINVAL, TB_ETOOBIG or TB_ENOMEM; a dry
  * run keeps nothing (the store's last seq does not move); and when the dry
- * run accepts the file, the real import accepts it too and records exactly
- * one event per row that has a non-blank cell (counted here with the CSV
- * reader), and a second run of the same file (the store is not empty
- * then) is accepted as well. The store is recreated every STORE_ROUNDS
+ * run accepts the file, the real import accepts it too and records at
+ * most one event per row that has a non-blank cell (counted here with the
+ * CSV reader over the file as agent/sheet.c decodes it: rows imported
+ * before, voided or already in the store are skipped), and a second run
+ * of the same file is accepted and records nothing (the import registry). The store is recreated every STORE_ROUNDS
  * real imports so it stays small.
  * Seeds: the CSV files of tests/data/agent/ and tests/data/common/csv/
  * (scripts/fuzz.sh).
@@ -24,6 +25,7 @@
 
 #include "agent/cli.h"
 #include "agent/cmd.h"
+#include "agent/sheet.h"
 #include "agent/store.h"
 #include "common/csv.h"
 #include "common/err.h"
@@ -84,20 +86,28 @@ static int run_import(int dry)
 	return rc;
 }
 
-/* Rows after the header with a non-blank cell (the rows import records). */
-static int64_t rows_to_record(const uint8_t *data, size_t size)
+/* Rows after the header with a non-blank cell, read as the import reads
+ * the file (agent/sheet.h: its encoding and separator); -1 if the file
+ * does not load. */
+static int64_t rows_to_record(void)
 {
 	struct tb_csv_reader *r = NULL;
-	FILE *f = fmemopen((void *)data, size, "r");
+	struct tb_sheet sh;
+	FILE *f;
 	char **cells, msg[256];
 	size_t n;
 	int64_t rows = 0;
 	int got, header = 1;
 
+	if (tb_sheet_load(csv_path, NULL, &sh, msg, sizeof(msg)) != 0)
+		return -1;
+	f = fmemopen(sh.text, sh.len ? sh.len : 1, "r");
 	fuzz_util_check(f != NULL, "fmemopen");
 	r = tb_csv_reader_create(f);
 	fuzz_util_check(r != NULL, "reader for counting");
-	while ((got = tb_csv_next(r, &cells, &n, msg, sizeof(msg))) == 1) {
+	tb_csv_reader_set_sep(r, sh.sep);
+	while (sh.len &&
+	       (got = tb_csv_next(r, &cells, &n, msg, sizeof(msg))) == 1) {
 		int blank = 1;
 
 		for (size_t i = 0; i < n && blank; i++)
@@ -106,9 +116,9 @@ static int64_t rows_to_record(const uint8_t *data, size_t size)
 			rows++;
 		header = 0;
 	}
-	fuzz_util_check(got == 0, "an imported file reads to its end");
 	tb_csv_reader_destroy(r);
 	fclose(f);
+	tb_sheet_free(&sh);
 	return rows;
 }
 
@@ -136,14 +146,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	fuzz_util_check(last_seq() == before, "a dry run keeps nothing");
-	rows = rows_to_record(data, size);
+	rows = rows_to_record();
+	fuzz_util_check(rows >= 0, "a file the dry run accepts loads");
 	fuzz_util_check(run_import(0) == 0,
 			"a file the dry run accepts imports");
-	fuzz_util_check(last_seq() == before + rows,
-			"one event per non-blank row");
+	fuzz_util_check(last_seq() - before <= rows,
+			"at most one event per non-blank row");
+	before = last_seq();
 	fuzz_util_check(run_import(0) == 0, "the same file imports again");
-	fuzz_util_check(last_seq() == before + 2 * rows,
-			"again one event per non-blank row");
+	fuzz_util_check(last_seq() == before,
+			"the same file again records nothing");
 	if (++rounds >= STORE_ROUNDS)
 		open_store();
 	return 0;

@@ -98,7 +98,8 @@ seed() {
   plan)
     seed_copy "$d" plans/*.json ;;
   csv | import)
-    seed_copy "$d" tests/data/agent/*.csv tests/data/common/csv/*.csv ;;
+    seed_copy "$d" tests/data/agent/*.csv tests/data/common/csv/*.csv \
+      tests/data/import/*.csv tests/data/import/*.txt ;;
   config)
     seed_copy "$d" tests/data/common/config/*.conf tests/data/server/*.conf ;;
   upload)

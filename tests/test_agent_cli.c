@@ -4,7 +4,9 @@
  * export, status, --help everywhere, each exit code, bad input that
  * changes nothing (rows counted before and after), config errors naming
  * file, line and key, a read-only data directory and a full disk.
- * Import fixtures: tests/data/agent/import_*.csv.
+ * Import fixtures: tests/data/agent/import_*.csv. The last cases run
+ * the agent in Vietnamese (LANG=vi_VN.UTF-8, what they expect read from
+ * the build's catalog) and in English, and status in a time zone of +07.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,11 +20,13 @@
 
 #include <cmocka.h>
 #include <cjson/cJSON.h>
+#include <locale.h>
 #include <sqlite3.h>
 
 #include "agent/store.h"
 #include "agent/sync.h"
 #include "common/event.h"
+#include "common/i18n.h"
 #include "tests/helper_proc.h"
 
 #define DATA TB_SOURCE_DIR "/tests/data/agent/"
@@ -356,7 +360,7 @@ static void test_bad_input_changes_nothing(void **state)
 		  65, "parents:" },
 		{ { "record", "outreach", "--date", "2025-02-30", "--title",
 		    "T", "--parents", "1" },
-		  65, "date: must be a real calendar date" },
+		  65, "date: 28 is the last day of February (got '2025-02-30')" },
 		{ { "record", "outreach", "--date", "2025-11-20", "--parents",
 		    "1" },
 		  65, "title:" },
@@ -888,6 +892,200 @@ static void test_batch_body_is_canonical(void **state)
 	tb_store_close(s);
 }
 
+/* ---- both languages ------------------------------------------------------ */
+
+/* The test's own view of the catalog the build compiled (TB_BUILD_DIR/
+ * locale), so what the Vietnamese cases expect comes from po/vi.po, not
+ * from the program under test. */
+static const char *vi_gettext(const char *msgid)
+{
+	static char buf[1024];
+	const char *t;
+
+	unsetenv("LANGUAGE");
+	if (!setlocale(LC_MESSAGES, "vi_VN.UTF-8"))
+		fail_msg("no vi_VN.UTF-8 locale here: run scripts/deps.sh");
+	bindtextdomain(TB_TEXT_DOMAIN, TB_BUILD_DIR "/locale");
+	bind_textdomain_codeset(TB_TEXT_DOMAIN, "UTF-8");
+	t = dgettext(TB_TEXT_DOMAIN, msgid);
+	if (t == msgid || strcmp(t, msgid) == 0)
+		fail_msg("po/vi.po does not translate \"%s\"", msgid);
+	snprintf(buf, sizeof(buf), "%s", t);
+	setlocale(LC_MESSAGES, "C");
+	return buf;
+}
+
+/* The longest run of text without a conversion or a line break: what a
+ * message built from fmt must contain, whatever its arguments. */
+static const char *literal_part(const char *fmt)
+{
+	static char buf[1024];
+	size_t best = 0, at = 0, i = 0, n;
+
+	while (fmt[i]) {
+		n = strcspn(fmt + i, "%\n");
+		if (n > best) {
+			best = n;
+			at = i;
+		}
+		i += n;
+		if (fmt[i] == '%' && fmt[i + 1])
+			i += 2 + strcspn(fmt + i + 1, "diouxXeEfgGcspzl%") -
+			     (fmt[i + 1] == '%');
+		else if (fmt[i])
+			i++;
+	}
+	snprintf(buf, sizeof(buf), "%.*s", (int)best, fmt + at);
+	return buf;
+}
+
+/* The sandbox's environment plus lang (and tz, if not NULL); LANGUAGE
+ * stays unset (tests/helper_proc.c). */
+static void speak(struct fx *f, const char **env, const char *lang,
+		  const char *tz)
+{
+	int i, n = 0;
+
+	for (i = 0; f->sb.env[i]; i++)
+		env[n++] = f->sb.env[i];
+	env[n++] = lang;
+	if (tz)
+		env[n++] = tz;
+	env[n] = NULL;
+	f->o.env = env;
+}
+
+static void expect_in(const char *where, const char *text, const char *part)
+{
+	if (!part[0] || !strstr(text, part))
+		fail_msg("%s lacks \"%s\":\n%s", where, part, text);
+}
+
+/* vi_VN.UTF-8 speaks Vietnamese, C.UTF-8 English: --help, a refused
+ * record, a mistaken init, an unknown command. */
+static void test_languages(void **state)
+{
+	struct fx *f = *state;
+	struct helper_proc_result r;
+	const char *env[10];
+	long long n = rows(f);
+
+	speak(f, env, "LANG=vi_VN.UTF-8", NULL);
+	AGENT(f, &r, "--help");
+	expect_exit(&r, 0);
+	expect_in("--help", r.out, literal_part(vi_gettext("\nCommands:\n")));
+	expect_in("--help", r.out,
+		  literal_part(vi_gettext("write every event as CSV or JSON")));
+	helper_proc_free(&r);
+	AGENT(f, &r, "sync", "--help");
+	expect_exit(&r, 0);
+	expect_in("sync --help", r.out,
+		  literal_part(vi_gettext("events per batch")));
+	helper_proc_free(&r);
+	AGENT(f, &r, "record", "outreach", "--title", "x", "--parents", "abc");
+	expect_exit(&r, 65);
+	expect_in("a refused record", r.err, literal_part(vi_gettext(
+		  "%s: must be a whole number from 0 to %d")));
+	helper_proc_free(&r);
+	AGENT(f, &r, "init", "--server", "http://plain.example");
+	expect_exit(&r, 64);
+	expect_in("init", r.err, literal_part(vi_gettext(
+		  "init: --server must start with https:// (got '%s')")));
+	helper_proc_free(&r);
+	AGENT(f, &r, "bogus");
+	expect_exit(&r, 64);
+	expect_in("an unknown command", r.err, literal_part(vi_gettext(
+		  "unknown command '%s' (see '%s --help')")));
+	helper_proc_free(&r);
+
+	speak(f, env, "LANG=C.UTF-8", NULL);
+	AGENT(f, &r, "--help");
+	expect_exit(&r, 0);
+	expect_in("--help", r.out, "\nCommands:\n");
+	helper_proc_free(&r);
+	AGENT(f, &r, "record", "outreach", "--title", "x", "--parents", "abc");
+	expect_exit(&r, 65);
+	expect_err(&r, "parents: must be a whole number from 0 to");
+	helper_proc_free(&r);
+	AGENT(f, &r, "init", "--server", "http://plain.example");
+	expect_exit(&r, 64);
+	expect_err(&r, "init: --server must start with https:// (got '");
+	helper_proc_free(&r);
+	f->o.env = f->sb.env;
+	assert_int_equal(rows(f), n);
+}
+
+/* init's mistakes in Vietnamese: a missing --token, a bad --school. */
+static void test_init_vietnamese(void **state)
+{
+	struct fx *f = *state;
+	struct helper_proc_result r;
+	const char *env[10];
+
+	speak(f, env, "LANG=vi_VN.UTF-8", NULL);
+	AGENT(f, &r, "init", "--server", "https://x.example", "--school",
+	      "HB-001");
+	expect_exit(&r, 64);
+	expect_in("init", r.err, literal_part(vi_gettext(
+		  "init: --%s is required (there is no %s in the config "
+		  "yet)")));
+	helper_proc_free(&r);
+	AGENT(f, &r, "init", "--server", "https://x.example", "--school",
+	      "hb 1", "--token", "t");
+	expect_exit(&r, 64);
+	expect_in("init", r.err, literal_part(vi_gettext(
+		  "init: --school must be 2-32 characters of A-Z, 0-9, '-' or "
+		  "'_', starting with a letter or digit (got '%s')")));
+	helper_proc_free(&r);
+	f->o.env = f->sb.env;
+}
+
+/* status shows the stored UTC time 2025-11-23T07:00:00Z in the machine's
+ * zone (Asia/Ho_Chi_Minh: 14:00 +07), in each language's format; --json
+ * keeps UTC. */
+static void test_status_local_time(void **state)
+{
+	struct fx *f = *state;
+	struct helper_proc_result r;
+	const char *env[10];
+	sqlite3 *db = NULL;
+	char want[160];
+	cJSON *j;
+
+	record(f, "2025-11-20", "A", "1");
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO sync_state VALUES "
+				      "('last_attempt', '1763881200')",
+				      NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	speak(f, env, "LANG=vi_VN.UTF-8", "TZ=Asia/Ho_Chi_Minh");
+	AGENT(f, &r, "status");
+	expect_exit(&r, 0);
+	/* the catalog's format is day/month/year */
+	assert_string_equal(vi_gettext("%Y-%m-%d %H:%M %Z"),
+			    "%d/%m/%Y %H:%M %Z");
+	snprintf(want, sizeof(want), "%s", vi_gettext("last attempt:"));
+	expect_in("status", r.out, want);
+	expect_in("status", r.out, "23/11/2025 14:00 +07");
+	expect_in("status", r.out, literal_part(vi_gettext("pending:")));
+	helper_proc_free(&r);
+
+	speak(f, env, "LANG=C.UTF-8", "TZ=Asia/Ho_Chi_Minh");
+	AGENT(f, &r, "status");
+	expect_exit(&r, 0);
+	expect_in("status", r.out, "last attempt:  2025-11-23 14:00 +07\n");
+	helper_proc_free(&r);
+	AGENT(f, &r, "status", "--json");
+	expect_exit(&r, 0);
+	j = json_out(&r);
+	assert_string_equal(cJSON_GetObjectItem(j, "last_attempt")->valuestring,
+			    "2025-11-23T07:00:00Z");
+	cJSON_Delete(j);
+	helper_proc_free(&r);
+	f->o.env = f->sb.env;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -917,6 +1115,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_batch_body_is_canonical,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_unreachable, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_languages, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_init_vietnamese,
+						setup_bare, teardown),
+		cmocka_unit_test_setup_teardown(test_status_local_time, setup,
 						teardown),
 	};
 

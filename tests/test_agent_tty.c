@@ -116,13 +116,18 @@ static void test_prompts_and_reasks(void **state)
 	char today[TB_DATE_LEN], want[64];
 	cJSON *e;
 
-	tb_date_format(tb_date_today(), today);
+	int y, m, d;
+
+	/* the clerk's order, day/month/year */
+	tb_date_to_ymd(tb_date_today(), &y, &m, &d);
+	snprintf(today, sizeof(today), "%02u/%02u/%04u", (unsigned)d % 100u,
+		 (unsigned)m % 100u, (unsigned)y % 10000u);
 	/* The date prompt shows today as its default. */
 	snprintf(want, sizeof(want), "[default: %s]: ", today);
 	expect(p, "date - ");
 	expect(p, want);
 	assert_int_equal(helper_proc_pty_send(p, "2025-02-30\n"), 0);
-	expect(p, "date: must be a real calendar date");
+	expect(p, "date: 28 is the last day of February (got '2025-02-30')");
 	answer(p, "date", "2025-11-20\n");
 	/* Each field shows its help line (the rule). */
 	expect(p, "title - What the event was (text, required");
@@ -131,7 +136,7 @@ static void test_prompts_and_reasks(void **state)
 	answer(p, "title", "Họp phụ huynh đầu năm\n");
 	expect(p, "parents - Parents reached");
 	assert_int_equal(helper_proc_pty_send(p, "-3\n"), 0);
-	expect(p, "parents: must be a whole number from 0 to 1000000");
+	expect(p, "parents: a count cannot be negative (got '-3')");
 	answer(p, "parents", "40\n");
 	answer(p, "students", "120\n");
 	answer(p, "teachers-staff", "\n");
@@ -140,6 +145,11 @@ static void test_prompts_and_reasks(void **state)
 	expect(p, "occasion: must be one of");
 	answer(p, "occasion", "action-month\n");
 	answer(p, "channel", "meeting\n");
+	expect(p, "Record this? (yes/no) [yes]: ");
+	assert_int_equal(helper_proc_pty_send(p, "maybe\n"), 0);
+	expect(p, "answer yes or no");
+	expect(p, "Record this? (yes/no) [yes]: ");
+	assert_int_equal(helper_proc_pty_send(p, "yes\n"), 0);
 	assert_int_equal(helper_proc_pty_wait(p, WAIT_MS), 0);
 	assert_non_null(strstr(helper_proc_pty_output(p), "Recorded outreach"));
 	helper_proc_pty_free(p);
@@ -169,15 +179,20 @@ static void test_cross_field_rule_goes_back(void **state)
 	answer(p, "topic", "\n");
 	answer(p, "participants", "10\n");
 	answer(p, "female", "12\n");
-	answer(p, "ban-members", "\n");
-	answer(p, "women-in-planning", "\n");
-	answer(p, "communicators", "\n");
-	/* Only now can female > participants be seen: back to female,
-	 * whose current answer is the default. */
+	/* female > participants is seen as soon as both are known: back to
+	 * female at once, whose current answer is the default. */
 	expect(p, "female: must not exceed participants (12 > 10)");
 	expect(p, "female - ");
 	expect(p, "[default: 12]: ");
 	assert_int_equal(helper_proc_pty_send(p, "7\n"), 0);
+	answer(p, "ban-members", "\n");
+	answer(p, "women-in-planning", "\n");
+	answer(p, "communicators", "\n");
+	/* a summary, then yes/no */
+	expect(p, "To be recorded: training");
+	expect(p, "female");
+	expect(p, "Record this? (yes/no) [yes]: ");
+	assert_int_equal(helper_proc_pty_send(p, "có\n"), 0);
 	assert_int_equal(helper_proc_pty_wait(p, WAIT_MS), 0);
 	helper_proc_pty_free(p);
 	e = only_event(f);
@@ -203,6 +218,49 @@ static void test_end_of_input_records_nothing(void **state)
 	assert_int_equal(rows(f), 0);
 }
 
+/* Ends with the exit status and exactly one "nothing was recorded". */
+static void expect_one_ending(struct helper_proc_pty *p, struct fx *f,
+			      const char *why)
+{
+	const char *out, *first;
+
+	assert_int_equal(helper_proc_pty_wait(p, WAIT_MS), 65);
+	out = helper_proc_pty_output(p);
+	first = strstr(out, "nothing was recorded");
+	if (!first || strstr(first + 1, "nothing was recorded") ||
+	    !strstr(out, why))
+		fail_msg("want one '%s; nothing was recorded' in:\n%s", why,
+			 out);
+	helper_proc_pty_free(p);
+	assert_int_equal(rows(f), 0);
+}
+
+static void test_answer_no_records_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct helper_proc_pty *p = start(f, "web-post");
+
+	answer(p, "date", "20/11/2025\n");
+	answer(p, "title", "Bài viết\n");
+	answer(p, "url", "\n");
+	expect(p, "To be recorded: web-post");
+	expect(p, "20/11/2025");
+	expect(p, "Record this? (yes/no) [yes]: ");
+	assert_int_equal(helper_proc_pty_send(p, "Không\n"), 0);
+	expect_one_ending(p, f, "you answered no");
+}
+
+static void test_ctrl_c_says_so(void **state)
+{
+	struct fx *f = *state;
+	struct helper_proc_pty *p = start(f, "outreach");
+
+	answer(p, "date", "2025-11-20\n");
+	expect(p, "title - ");
+	assert_int_equal(helper_proc_pty_send(p, "\003"), 0); /* ^C */
+	expect_one_ending(p, f, "stopped with Ctrl-C");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -212,6 +270,10 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_end_of_input_records_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_answer_no_records_nothing,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ctrl_c_says_so, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
