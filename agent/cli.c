@@ -26,6 +26,7 @@
 #include "common/config.h"
 #include "common/err.h"
 #include "common/event.h"
+#include "common/i18n.h"
 
 #define PROG "tienbo-agent"
 
@@ -36,22 +37,23 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "init", tb_cmd_init, "write the config and make this device's id" },
-	{ "record", tb_cmd_record, "record a new event: record KIND "
-				   "[--FIELD VALUE...]" },
-	{ "list", tb_cmd_list, "list events (latest revision of each)" },
-	{ "show", tb_cmd_show, "show one event and its revisions" },
-	{ "amend", tb_cmd_amend, "change fields of an event (a new "
-				 "revision)" },
-	{ "void", tb_cmd_void, "void an event, with a reason (a new "
-			       "revision)" },
-	{ "import", tb_cmd_import, "record every row of a CSV file, all or "
-				   "nothing" },
-	{ "export", tb_cmd_export, "write every event as CSV or JSON" },
-	{ "status", tb_cmd_status, "what waits to upload, and how the last "
-				   "sync went" },
-	{ "sync", tb_cmd_sync, "upload what is pending, now (one pass)" },
-	{ "run", tb_cmd_run, "keep uploading in the background" },
+	{ "init", tb_cmd_init, N_("write the config and make this device's "
+				  "id") },
+	{ "record", tb_cmd_record, N_("record a new event: record KIND "
+				      "[--FIELD VALUE...]") },
+	{ "list", tb_cmd_list, N_("list events (latest revision of each)") },
+	{ "show", tb_cmd_show, N_("show one event and its revisions") },
+	{ "amend", tb_cmd_amend, N_("change fields of an event (a new "
+				    "revision)") },
+	{ "void", tb_cmd_void, N_("void an event, with a reason (a new "
+				  "revision)") },
+	{ "import", tb_cmd_import, N_("record every row of a CSV file, all "
+				      "or nothing") },
+	{ "export", tb_cmd_export, N_("write every event as CSV or JSON") },
+	{ "status", tb_cmd_status, N_("what waits to upload, and how the "
+				      "last sync went") },
+	{ "sync", tb_cmd_sync, N_("upload what is pending, now (one pass)") },
+	{ "run", tb_cmd_run, N_("keep uploading in the background") },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -72,10 +74,10 @@ int tb_cli_bad_option(const char *cmd, char **argv, int optind_now, int c)
 	const char *arg = optind_now > 0 ? argv[optind_now - 1] : "?";
 
 	if (c == ':')
-		tb_cli_error("%s: option '%s' needs a value", cmd, arg);
+		tb_cli_error(_("%s: option '%s' needs a value"), cmd, arg);
 	else
-		tb_cli_error("%s: unknown option '%s' (see '" PROG
-			     " %s --help')", cmd, arg, cmd);
+		tb_cli_error(_("%s: unknown option '%s' (see '%s %s --help')"),
+			     cmd, arg, PROG, cmd);
 	return TB_EUSAGE;
 }
 
@@ -84,25 +86,28 @@ static void usage(FILE *out)
 	size_t i;
 	int k;
 
-	fputs("Usage: " PROG " [--config FILE] COMMAND [ARGS]\n\n"
-	      "Records a school's gender-equality activities on this "
-	      "machine, offline,\nand uploads them to the central office "
-	      "when a link is up.\n\nCommands:\n", out);
+	fprintf(out, _("Usage: %s [--config FILE] COMMAND [ARGS]\n\n"), PROG);
+	fputs(_("Records a school's gender-equality activities on this "
+		"machine, offline,\nand uploads them to the central office "
+		"when a link is up.\n"), out);
+	fputs(_("\nCommands:\n"), out);
 	for (i = 0; i < NCOMMANDS; i++)
 		fprintf(out, "  %-8s %s\n", commands[i].name,
-			commands[i].summary);
-	fputs("\nKinds of record:", out);
+			_(commands[i].summary));
+	fputs(_("\nKinds of record:"), out);
 	for (k = 0; k < TB_KIND_COUNT; k++)
 		fprintf(out, " %s", tb_kind_name(k));
-	fputs("\n\n'" PROG " COMMAND --help' describes a command.\n\n"
-	      "Config file: --config FILE, else $TIENBO_CONFIG, else\n"
-	      "  $XDG_CONFIG_HOME/tienbo/agent.conf or "
-	      "~/.config/tienbo/agent.conf\n"
-	      "Data: data_dir in the config, else $XDG_DATA_HOME/tienbo or\n"
-	      "  ~/.local/share/tienbo (the store is agent.db there)\n\n"
-	      "Exit codes: 0 ok, 64 usage, 65 bad data, 69 server "
-	      "unreachable,\n  74 I/O error (disk full, read-only), 78 "
-	      "config error.\n", out);
+	fputs("\n\n", out);
+	fprintf(out, _("'%s COMMAND --help' describes a command.\n\n"), PROG);
+	fputs(_("Config file: --config FILE, else $TIENBO_CONFIG, else\n"
+		"  $XDG_CONFIG_HOME/tienbo/agent.conf or "
+		"~/.config/tienbo/agent.conf\n"
+		"Data: data_dir in the config, else $XDG_DATA_HOME/tienbo or\n"
+		"  ~/.local/share/tienbo (the store is agent.db there)\n\n"),
+	      out);
+	fputs(_("Exit codes: 0 ok, 64 usage, 65 bad data, 69 server "
+		"unreachable,\n  74 I/O error (disk full, read-only), 78 "
+		"config error.\n"), out);
 }
 
 static const struct command *find_command(const char *name)
@@ -139,8 +144,8 @@ static int global_options(struct tb_cli *cli, int argc, char **argv,
 			usage(stdout);
 			return 1;
 		case 'V':
-			printf(PROG " %s (store schema %d)\n", TB_VERSION,
-			       TB_STORE_SCHEMA_VERSION);
+			printf(_("%s %s (store schema %d)\n"), PROG,
+			       TB_VERSION, TB_STORE_SCHEMA_VERSION);
 			return 1;
 		default:
 			usage(stderr);
@@ -166,7 +171,7 @@ int tb_cli_main(int argc, char **argv)
 		return rc > 0 ? TB_EXIT_OK : tb_err_exit(rc);
 	if (first >= argc) {
 		usage(stderr);
-		tb_cli_error("no command given");
+		tb_cli_error(_("no command given"));
 		return TB_EXIT_USAGE;
 	}
 	if (strcmp(argv[first], "help") == 0) {
@@ -181,8 +186,8 @@ int tb_cli_main(int argc, char **argv)
 	}
 	cmd = find_command(argv[first]);
 	if (!cmd) {
-		tb_cli_error("unknown command '%s' (see '" PROG " --help')",
-			     argv[first]);
+		tb_cli_error(_("unknown command '%s' (see '%s --help')"),
+			     argv[first], PROG);
 		return TB_EXIT_USAGE;
 	}
 	optind = 0; /* 0, not 1: glibc then forgets the '+' of the first pass */
@@ -190,7 +195,8 @@ int tb_cli_main(int argc, char **argv)
 	rc = cmd->run(&cli, argc - first, argv + first);
 	tb_cli_cleanup(&cli);
 	if (fflush(stdout) != 0 && rc == TB_OK) {
-		tb_cli_error("cannot write the output: %s", strerror(errno));
+		tb_cli_error(_("cannot write the output: %s"),
+			     strerror(errno));
 		rc = TB_EIO;
 	}
 	return tb_err_exit(rc);
@@ -224,12 +230,12 @@ int tb_cli_config_path(struct tb_cli *cli)
 		rc = join(cli->config_path, sizeof(cli->config_path), home,
 			  "/.config/tienbo/agent.conf");
 	else {
-		tb_cli_error("no config file: HOME is not set; give --config "
-			     "FILE or set TIENBO_CONFIG");
+		tb_cli_error(_("no config file: HOME is not set; give "
+			       "--config FILE or set TIENBO_CONFIG"));
 		return TB_ECONFIG;
 	}
 	if (rc != TB_OK) {
-		tb_cli_error("the config path is too long");
+		tb_cli_error(_("the config path is too long"));
 		return TB_ECONFIG;
 	}
 	return TB_OK;
@@ -260,26 +266,27 @@ static int check_key(struct tb_cli *cli, const char *key, int required)
 		if (!required)
 			return TB_OK;
 		if (v)
-			tb_cli_error("%s:%d: key '%s' has no value",
+			tb_cli_error(_("%s:%d: key '%s' has no value"),
 				     cli->config_path,
 				     tb_config_line(cli->cfg, key), key);
 		else
-			tb_cli_error("%s: key '%s' is missing (run '" PROG
-				     " init' or add a line '%s = ...')",
-				     cli->config_path, key, key);
+			tb_cli_error(_("%s: key '%s' is missing (run '%s "
+				       "init' or add a line '%s = ...')"),
+				     cli->config_path, key, PROG, key);
 		return TB_ECONFIG;
 	}
 	if (strcmp(key, "school") == 0 && !tb_code_valid(v))
-		problem = "must be 2-32 characters of A-Z, 0-9, '-' or '_'";
+		problem = _("must be 2-32 characters of A-Z, 0-9, '-' or "
+			    "'_'");
 	else if (strcmp(key, "device") == 0 && !tb_uuid_valid(v))
-		problem = "must be a lower-case UUID (made by init; do not "
-			  "edit it)";
+		problem = _("must be a lower-case UUID (made by init; do not "
+			    "edit it)");
 	else if (strcmp(key, "server") == 0 && strncmp(v, "https://", 8) != 0)
-		problem = "must start with https://";
+		problem = _("must start with https://");
 	else if (strcmp(key, "data_dir") == 0 && v[0] != '/')
-		problem = "must be an absolute path";
+		problem = _("must be an absolute path");
 	if (problem) {
-		tb_cli_error("%s:%d: key '%s': %s", cli->config_path,
+		tb_cli_error(_("%s:%d: key '%s': %s"), cli->config_path,
 			     tb_config_line(cli->cfg, key), key, problem);
 		return TB_ECONFIG;
 	}
@@ -303,9 +310,9 @@ int tb_cli_load(struct tb_cli *cli)
 	msg[0] = '\0';
 	rc = tb_config_load(cli->config_path, &cli->cfg, msg, sizeof(msg));
 	if (rc == TB_ENOTFOUND) {
-		tb_cli_error("no config file at %s; run '" PROG " init "
-			     "--server URL --school CODE --token TOKEN' first",
-			     cli->config_path);
+		tb_cli_error(_("no config file at %s; run '%s init --server "
+			       "URL --school CODE --token TOKEN' first"),
+			     cli->config_path, PROG);
 		return TB_ECONFIG;
 	}
 	if (rc != TB_OK) {
@@ -326,7 +333,7 @@ int tb_cli_load(struct tb_cli *cli)
 		rc = tb_cli_default_data_dir(cli->data_dir,
 					     sizeof(cli->data_dir));
 	if (rc != TB_OK) {
-		tb_cli_error("%s: no data directory: set data_dir, or HOME",
+		tb_cli_error(_("%s: no data directory: set data_dir, or HOME"),
 			     cli->config_path);
 		return TB_ECONFIG;
 	}
@@ -345,7 +352,7 @@ int tb_cli_open_store(struct tb_cli *cli)
 	if (rc != TB_OK)
 		return rc;
 	if (tb_store_path(cli->data_dir, path, sizeof(path)) != TB_OK) {
-		tb_cli_error("the data directory path is too long");
+		tb_cli_error(_("the data directory path is too long"));
 		return TB_ECONFIG;
 	}
 	msg[0] = '\0';
@@ -364,12 +371,12 @@ int tb_cli_open_store(struct tb_cli *cli)
 	}
 	if (strcmp(tb_store_device(cli->store), dev) != 0 ||
 	    strcmp(tb_store_school(cli->store), school) != 0) {
-		tb_cli_error("the store %s belongs to device %s of school %s, "
-			     "but %s says device %s of school %s; run '" PROG
-			     " init' again or fix the config",
+		tb_cli_error(_("the store %s belongs to device %s of school "
+			       "%s, but %s says device %s of school %s; run "
+			       "'%s init' again or fix the config"),
 			     path, tb_store_device(cli->store),
 			     tb_store_school(cli->store), cli->config_path, dev,
-			     school);
+			     school, PROG);
 		return TB_ECONFIG;
 	}
 	return TB_OK;

@@ -19,6 +19,7 @@
 #include "common/config.h"
 #include "common/err.h"
 #include "common/event.h"
+#include "common/i18n.h"
 
 struct init_args {
 	const char *server, *school, *token, *ca_file, *data_dir;
@@ -29,24 +30,24 @@ enum { O_SERVER, O_SCHOOL, O_TOKEN, O_CA_FILE, O_DATA_DIR, O_COUNT };
 
 static const struct tb_agent_opt init_opts[O_COUNT] = {
 	{ "server", 0, TB_OPT_TEXT, "URL", 0, 0, NULL,
-	  "the central server, https://host[:port]" },
+	  N_("the central server, https://host[:port]") },
 	{ "school", 0, TB_OPT_TEXT, "CODE", 0, 0, NULL,
-	  "this school's code, e.g. HB-001" },
+	  N_("this school's code, e.g. HB-001") },
 	{ "token", 0, TB_OPT_TEXT, "TOKEN", 0, 0, NULL,
-	  "this device's token from the central office ('-' reads it from "
-	  "the first line of standard input)" },
+	  N_("this device's token from the central office ('-' reads it "
+	     "from the first line of standard input)") },
 	{ "ca-file", 0, TB_OPT_TEXT, "FILE", 0, 0, NULL,
-	  "trust this CA certificate instead of the system's" },
+	  N_("trust this CA certificate instead of the system's") },
 	{ "data-dir", 0, TB_OPT_TEXT, "DIR", 0, 0, "~/.local/share/tienbo",
-	  "where the store lives" },
+	  N_("where the store lives") },
 };
 
 static const struct tb_cmd_spec init_spec = {
 	"init", "--server URL --school CODE --token TOKEN [OPTIONS]",
-	"Writes the config file (mode 0600), creates the store in the data "
-	"directory\nand makes this device's id (once: running init again keeps "
-	"it and updates\nthe other settings). Prints the device id. The token "
-	"is never printed back.\n",
+	N_("Writes the config file (mode 0600), creates the store in the data "
+	   "directory\nand makes this device's id (once: running init again "
+	   "keeps it and updates\nthe other settings). Prints the device id. "
+	   "The token is never printed back.\n"),
 	init_opts, O_COUNT, 0, 0, NULL, NULL
 };
 
@@ -77,7 +78,7 @@ static int read_token(struct init_args *a)
 	if (!a->token || strcmp(a->token, "-") != 0)
 		return TB_OK;
 	if (!fgets(a->token_buf, sizeof(a->token_buf), stdin)) {
-		tb_cli_error("init: --token -: no token on standard input");
+		tb_cli_error(_("init: --token -: no token on standard input"));
 		return TB_EUSAGE;
 	}
 	len = strcspn(a->token_buf, "\r\n");
@@ -90,19 +91,19 @@ static int read_token(struct init_args *a)
 static int check_args(const struct init_args *a)
 {
 	if (a->server && strncmp(a->server, "https://", 8) != 0) {
-		tb_cli_error("init: --server must start with https:// (got "
-			     "'%s')", a->server);
+		tb_cli_error(_("init: --server must start with https:// (got "
+			       "'%s')"), a->server);
 		return TB_EUSAGE;
 	}
 	if (a->school && !tb_code_valid(a->school)) {
-		tb_cli_error("init: --school must be 2-32 characters of A-Z, "
-			     "0-9, '-' or '_', starting with a letter or digit "
-			     "(got '%s')", a->school);
+		tb_cli_error(_("init: --school must be 2-32 characters of "
+			       "A-Z, 0-9, '-' or '_', starting with a letter "
+			       "or digit (got '%s')"), a->school);
 		return TB_EUSAGE;
 	}
 	if (a->token && (!a->token[0] || strpbrk(a->token, " \t\r\n"))) {
-		tb_cli_error("init: --token must be non-empty, without "
-			     "spaces");
+		tb_cli_error(_("init: --token must be non-empty, without "
+			       "spaces"));
 		return TB_EUSAGE;
 	}
 	if (a->ca_file && a->ca_file[0] && access(a->ca_file, R_OK) != 0) {
@@ -123,8 +124,8 @@ static int merge(struct tb_config *cfg, const char *key, const char *opt,
 	if (value)
 		return tb_config_set(cfg, key, value);
 	if (required && (!old || !old[0])) {
-		tb_cli_error("init: --%s is required (there is no %s in the "
-			     "config yet)", opt, key);
+		tb_cli_error(_("init: --%s is required (there is no %s in "
+			       "the config yet)"), opt, key);
 		return TB_EUSAGE;
 	}
 	return TB_OK;
@@ -142,7 +143,8 @@ static int data_dir(const struct init_args *a, struct tb_config *cfg,
 
 	if (!dir || !dir[0]) {
 		if (tb_cli_default_data_dir(out, outlen) != TB_OK) {
-			tb_cli_error("init: HOME is not set; give --data-dir");
+			tb_cli_error(_("init: HOME is not set; give "
+				       "--data-dir"));
 			return TB_EUSAGE;
 		}
 		return TB_OK;
@@ -154,7 +156,7 @@ static int data_dir(const struct init_args *a, struct tb_config *cfg,
 	else
 		n = -1;
 	if (n < 0 || (size_t)n >= outlen) {
-		tb_cli_error("init: the data directory path is too long");
+		tb_cli_error(_("init: the data directory path is too long"));
 		return TB_EUSAGE;
 	}
 	return TB_OK;
@@ -171,12 +173,13 @@ static int make_store(const char *dir, const char *school,
 	int rc;
 
 	if (tb_cli_mkdirs(dir, 0700) != TB_OK) {
-		tb_cli_error("init: cannot create the data directory %s: %s",
+		tb_cli_error(_("init: cannot create the data directory %s: "
+			       "%s"),
 			     dir, strerror(errno));
 		return TB_EIO;
 	}
 	if (tb_store_path(dir, path, sizeof(path)) != TB_OK) {
-		tb_cli_error("init: the data directory path is too long");
+		tb_cli_error(_("init: the data directory path is too long"));
 		return TB_EUSAGE;
 	}
 	msg[0] = '\0';
@@ -190,7 +193,7 @@ static int make_store(const char *dir, const char *school,
 	else if (tb_store_device(s)[0])
 		snprintf(device, TB_ID_LEN, "%s", tb_store_device(s));
 	else if ((rc = tb_uuid_new(device)) != TB_OK)
-		tb_cli_error("init: cannot make a device id: %s",
+		tb_cli_error(_("init: cannot make a device id: %s"),
 			     tb_strerror(rc));
 	if (rc == TB_OK) {
 		rc = tb_store_set_identity(s, device, school);
@@ -215,7 +218,7 @@ static int config_dir(const char *path)
 		return TB_OK;
 	*slash = '\0';
 	if (tb_cli_mkdirs(dir, 0700) != TB_OK) {
-		tb_cli_error("init: cannot create %s: %s", dir,
+		tb_cli_error(_("init: cannot create %s: %s"), dir,
 			     strerror(errno));
 		return TB_EIO;
 	}
@@ -242,8 +245,8 @@ int tb_cmd_init(struct tb_cli *cli, int argc, char **argv)
 		cfg = tb_config_create();
 		rc = cfg ? TB_OK : TB_ENOMEM;
 	} else if (rc != TB_OK) {
-		tb_cli_error("init: %s (fix or remove it, then run init "
-			     "again)", msg[0] ? msg : tb_strerror(rc));
+		tb_cli_error(_("init: %s (fix or remove it, then run init "
+			       "again)"), msg[0] ? msg : tb_strerror(rc));
 		rc = rc == TB_ENOMEM ? rc : TB_ECONFIG;
 	}
 	if (rc == TB_OK)
@@ -269,14 +272,14 @@ int tb_cmd_init(struct tb_cli *cli, int argc, char **argv)
 			   "'tienbo-agent init'.\n"
 			   "The token is a secret: keep this file mode "
 			   "0600.") != TB_OK) {
-		tb_cli_error("init: cannot write %s: %s", cli->config_path,
+		tb_cli_error(_("init: cannot write %s: %s"), cli->config_path,
 			     strerror(errno));
 		rc = TB_EIO;
 	}
 	if (rc == TB_OK) {
 		printf("%s\n", device);
-		fprintf(stderr, "tienbo-agent: device %s of school %s is ready "
-			"(config %s, data %s)\n", device,
+		fprintf(stderr, _("tienbo-agent: device %s of school %s is "
+				  "ready (config %s, data %s)\n"), device,
 			tb_config_get(cfg, "school"), cli->config_path, dir);
 	}
 	tb_config_destroy(cfg);

@@ -7,7 +7,9 @@
 #include "agent/cmd.h"
 
 #include <cjson/cJSON.h>
+#include <stdarg.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent/opts.h"
 #include "agent/store.h"
@@ -15,128 +17,193 @@
 #include "common/config.h"
 #include "common/date.h"
 #include "common/err.h"
+#include "common/i18n.h"
 
 static const struct tb_agent_opt status_opts[] = {
 	{ "json", 0, TB_OPT_FLAG, NULL, 0, 0, NULL,
-	  "print the same as one JSON object" },
+	  N_("print the same as one JSON object") },
 };
 
 static const struct tb_cmd_spec status_spec = {
 	"status", "[--json]",
-	"Shows this device and school, how many event revisions are pending, "
-	"sent\nor rejected, the bytes waiting, how old the oldest pending one "
-	"is, and\nwhen the last sync was tried, when it last worked, and the "
-	"last error.\n--json prints the same as one JSON object (keys device, "
+	N_("Shows this device and school, how many event revisions are "
+	"pending, sent\nor rejected, the bytes waiting, how old the oldest "
+	"pending one is, and\nwhen the last sync was tried, when it last "
+	"worked, and the last error\n(times in this computer's time zone).\n"
+	"--json prints the same as one JSON object (keys device, "
 	"school, server,\nevents, pending, sent, rejected, bytes_waiting, "
 	"oldest_pending,\noldest_pending_age_s, last_seq, last_attempt, "
 	"last_success, last_error,\nlast_error_at, link {batch_events, "
 	"failed_tries, failed_passes,\nlast_progress, bytes_since_progress, "
 	"failed_batch_events,\nfailed_batch_bytes, last_pass_link_bytes, "
 	"last_pass_acked_bytes,\npaused_until}; times in UTC, null when "
-	"there is none).\n",
+	"there is none).\n"),
 	status_opts, 1, 0, 0, NULL, NULL
 };
 
 /* "3 days", "5 hours", "12 minutes", "40 seconds". */
 static const char *age(int64_t seconds, char *buf, size_t len)
 {
-	static const struct {
-		int64_t unit;
-		const char *name;
-	} units[] = { { 86400, "day" }, { 3600, "hour" }, { 60, "minute" },
-		      { 1, "second" } };
-	size_t i;
-	int64_t n;
+	long long n;
 
 	if (seconds < 0)
 		seconds = 0;
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		n = seconds / units[i].unit;
-		if (n > 0 || units[i].unit == 1) {
-			snprintf(buf, len, "%lld %s%s", (long long)n,
-				 units[i].name, n == 1 ? "" : "s");
-			break;
-		}
-	}
+	if ((n = seconds / 86400) > 0)
+		snprintf(buf, len, P_("%lld day", "%lld days", n), n);
+	else if ((n = seconds / 3600) > 0)
+		snprintf(buf, len, P_("%lld hour", "%lld hours", n), n);
+	else if ((n = seconds / 60) > 0)
+		snprintf(buf, len, P_("%lld minute", "%lld minutes", n), n);
+	else
+		snprintf(buf, len, P_("%lld second", "%lld seconds", seconds),
+			 (long long)seconds);
 	return buf;
 }
 
-static const char *when(int64_t t, char *buf)
+/* t in this machine's time zone, for people ("20/11/2025 14:16 +07" in
+ * Vietnamese); the store and --json keep UTC. "never" for none. */
+static const char *when(int64_t t, char *buf, size_t len)
 {
+	time_t tt = (time_t)t;
+	struct tm tm;
+
 	if (t <= 0) {
-		snprintf(buf, TB_TIME_LEN, "never");
+		snprintf(buf, len, "%s", _("never"));
 		return buf;
 	}
-	return tb_time_format(t, buf);
+	/* TRANSLATORS: a date and time for strftime: %Y year, %m month,
+	 * %d day, %H:%M hours and minutes, %Z the time zone (+07). */
+	/* xgettext:no-c-format */
+	if (!localtime_r(&tt, &tm) ||
+	    strftime(buf, len, _("%Y-%m-%d %H:%M %Z"), &tm) == 0)
+		snprintf(buf, len, "%lld", (long long)t);
+	return buf;
+}
+
+/* The labels of the text form, in one column as wide as the widest. */
+enum { L_DEVICE, L_SCHOOL, L_SERVER, L_TOKEN, L_CA, L_DATA, L_EVENTS,
+       L_PENDING, L_SENT, L_REJECTED, L_ATTEMPT, L_SUCCESS, L_ERROR,
+       L_BATCH, L_FAILING, L_FAILED_BATCH, L_PASS, L_PAUSED, L_COUNT };
+
+static const char *const labels[L_COUNT] = {
+	N_("device:"), N_("school:"), N_("server:"), N_("token:"),
+	N_("ca_file:"), N_("data:"), N_("events:"), N_("pending:"),
+	N_("sent:"), N_("rejected:"), N_("last attempt:"),
+	N_("last success:"), N_("last error:"), N_("batch size:"),
+	N_("failing:"), N_("failed batch:"), N_("last pass:"),
+	N_("paused:"),
+};
+
+/* Characters of UTF-8 text (the columns it takes). */
+static size_t columns(const char *s)
+{
+	size_t c = 0;
+
+	for (; *s; s++)
+		c += ((unsigned char)*s & 0xC0) != 0x80;
+	return c;
+}
+
+/* Label l padded to the column (14 at least, as before translations),
+ * then the rest of the line. */
+static void __attribute__((format(printf, 2, 3)))
+line(int l, const char *fmt, ...)
+{
+	static size_t width;
+	const char *text = _(labels[l]);
+	va_list ap;
+	int i;
+
+	if (width == 0) {
+		width = 14;
+		for (i = 0; i < L_COUNT; i++)
+			if (columns(_(labels[i])) > width)
+				width = columns(_(labels[i]));
+	}
+	printf("%s%*s ", text, (int)(width - columns(text)), "");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
 }
 
 /* What the sync engine knows of the link (struct tb_link_state). */
 static void print_link(const struct tb_link_state *l, int64_t now)
 {
-	char t[TB_TIME_LEN], a[32], b[32];
+	char t[64], a[32], b[32], tries[64], passes[64];
 
 	if (l->batch > 0)
-		printf("%-14s %lld events per upload (the size that last "
-		       "worked: halved when the link breaks under an upload, "
-		       "grown back as uploads work)\n",
-		       "batch size:", (long long)l->batch);
+		line(L_BATCH, P_("%lld event per upload (the size that last "
+				 "worked: halved when the link breaks under an "
+				 "upload, grown back as uploads work)\n",
+				 "%lld events per upload (the size that last "
+				 "worked: halved when the link breaks under an "
+				 "upload, grown back as uploads work)\n",
+				 l->batch),
+		     (long long)l->batch);
 	if (l->tries > 0 || l->passes > 0) {
-		printf("%-14s %lld failed tr%s and %lld failed pass%s since "
-		       "the last progress (%s); %s on the link since then\n",
-		       "failing:", (long long)l->tries,
-		       l->tries == 1 ? "y" : "ies", (long long)l->passes,
-		       l->passes == 1 ? "" : "es", when(l->progress_at, t),
-		       tb_size_text((uint64_t)l->waste, a, sizeof(a)));
+		snprintf(tries, sizeof(tries),
+			 P_("%lld failed try", "%lld failed tries", l->tries),
+			 (long long)l->tries);
+		snprintf(passes, sizeof(passes),
+			 P_("%lld failed pass", "%lld failed passes",
+			    l->passes),
+			 (long long)l->passes);
+		line(L_FAILING, _("%s and %s since the last progress (%s); %s "
+				  "on the link since then\n"),
+		     tries, passes, when(l->progress_at, t, sizeof(t)),
+		     tb_size_text((uint64_t)l->waste, a, sizeof(a)));
 		if (l->fail_events > 0)
-			printf("%-14s %lld events, %s\n", "failed batch:",
-			       (long long)l->fail_events,
-			       tb_size_text((uint64_t)l->fail_bytes, a,
-					    sizeof(a)));
+			line(L_FAILED_BATCH,
+			     P_("%lld event, %s\n", "%lld events, %s\n",
+				l->fail_events),
+			     (long long)l->fail_events,
+			     tb_size_text((uint64_t)l->fail_bytes, a,
+					  sizeof(a)));
 	}
 	if (l->pass_link > 0)
-		printf("%-14s %s on the link, %s of it acknowledged data\n",
-		       "last pass:",
-		       tb_size_text((uint64_t)l->pass_link, a, sizeof(a)),
-		       tb_size_text((uint64_t)l->pass_acked, b, sizeof(b)));
+		line(L_PASS, _("%s on the link, %s of it acknowledged data\n"),
+		     tb_size_text((uint64_t)l->pass_link, a, sizeof(a)),
+		     tb_size_text((uint64_t)l->pass_acked, b, sizeof(b)));
 	if (l->paused_until > now)
-		printf("%-14s until %s: %s spent on the link without getting "
-		       "anything through (run --waste-kb)\n",
-		       "paused:", tb_time_format(l->paused_until, t),
-		       tb_size_text((uint64_t)l->waste, a, sizeof(a)));
+		line(L_PAUSED, _("until %s: %s spent on the link without "
+				 "getting anything through (run --waste-kb)\n"),
+		     when(l->paused_until, t, sizeof(t)),
+		     tb_size_text((uint64_t)l->waste, a, sizeof(a)));
 }
 
 static void print_text(struct tb_cli *cli, const struct tb_store_status *st,
 		       int64_t now)
 {
-	char t1[TB_TIME_LEN], b[64], a[64];
+	char t1[64], b[64], a[64];
 	const char *ca = tb_config_get(cli->cfg, "ca_file");
 
-	printf("%-14s %s\n", "device:", tb_store_device(cli->store));
-	printf("%-14s %s\n", "school:", tb_store_school(cli->store));
-	printf("%-14s %s\n", "server:", tb_config_get(cli->cfg, "server"));
-	printf("%-14s %s\n", "token:", "set");
+	line(L_DEVICE, "%s\n", tb_store_device(cli->store));
+	line(L_SCHOOL, "%s\n", tb_store_school(cli->store));
+	line(L_SERVER, "%s\n", tb_config_get(cli->cfg, "server"));
+	line(L_TOKEN, "%s\n", _("set"));
 	if (ca && ca[0])
-		printf("%-14s %s\n", "ca_file:", ca);
-	printf("%-14s %s\n", "data:", cli->data_dir);
-	printf("%-14s %lld\n", "events:", (long long)st->events);
-	printf("%-14s %lld", "pending:", (long long)st->pending);
+		line(L_CA, "%s\n", ca);
+	line(L_DATA, "%s\n", cli->data_dir);
+	line(L_EVENTS, "%lld\n", (long long)st->events);
+	line(L_PENDING, "%lld", (long long)st->pending);
 	if (st->pending > 0)
-		printf(" (%s waiting; oldest recorded %s ago, at %s)",
+		printf(_(" (%s waiting; oldest recorded %s ago, at %s)"),
 		       tb_size_text((uint64_t)st->pending_bytes, b, sizeof(b)),
 		       age(now - st->oldest_pending, a, sizeof(a)),
-		       tb_time_format(st->oldest_pending, t1));
-	printf("\n%-14s %lld\n", "sent:", (long long)st->sent);
-	printf("%-14s %lld%s\n", "rejected:", (long long)st->rejected,
-	       st->rejected ? " (see 'tienbo-agent list' and 'show ID' for "
-			      "the server's reasons)"
-			    : "");
-	printf("%-14s %s\n", "last attempt:", when(st->last_attempt, t1));
-	printf("%-14s %s\n", "last success:", when(st->last_success, t1));
+		       when(st->oldest_pending, t1, sizeof(t1)));
+	printf("\n");
+	line(L_SENT, "%lld\n", (long long)st->sent);
+	line(L_REJECTED, "%lld%s\n", (long long)st->rejected,
+	     st->rejected ? _(" (see 'tienbo-agent list' and 'show ID' for "
+			      "the server's reasons)")
+			  : "");
+	line(L_ATTEMPT, "%s\n", when(st->last_attempt, t1, sizeof(t1)));
+	line(L_SUCCESS, "%s\n", when(st->last_success, t1, sizeof(t1)));
 	if (st->last_error[0])
-		printf("%-14s %s (at %s)\n", "last error:", st->last_error,
-		       when(st->last_error_at, t1));
+		line(L_ERROR, _("%s (at %s)\n"), st->last_error,
+		     when(st->last_error_at, t1, sizeof(t1)));
 	else
-		printf("%-14s %s\n", "last error:", "none");
+		line(L_ERROR, "%s\n", _("none"));
 	print_link(&st->link, now);
 }
 
@@ -237,7 +304,7 @@ int tb_cmd_status(struct tb_cli *cli, int argc, char **argv)
 		return rc;
 	rc = tb_store_status(cli->store, &st);
 	if (rc != TB_OK) {
-		tb_cli_error("status: %s", tb_store_errmsg(cli->store));
+		tb_cli_error(_("status: %s"), tb_store_errmsg(cli->store));
 		return rc;
 	}
 	if (json)

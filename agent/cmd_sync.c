@@ -30,6 +30,7 @@
 #include "common/config.h"
 #include "common/date.h"
 #include "common/err.h"
+#include "common/i18n.h"
 
 static volatile sig_atomic_t stop_flag;
 
@@ -52,38 +53,40 @@ enum { O_BATCH, O_TRIES, O_BACKOFF, O_BACKOFF_MAX, O_TIMEOUT, O_STALL, O_QUIET,
 /* sync takes the rows before O_INTERVAL; run takes them all. */
 static const struct tb_agent_opt sync_opts[O_COUNT] = {
 	{ "batch", 0, TB_OPT_INT, "N", 1, TB_BATCH_MAX_EVENTS,
-	  "1000", "events per batch" },
+	  "1000", N_("events per batch") },
 	{ "tries", 0, TB_OPT_INT, "N", 1, 100, "8",
-	  "failed tries in a row before giving up" },
+	  N_("failed tries in a row before giving up") },
 	{ "backoff-ms", 0, TB_OPT_INT, "N", 1, 3600000, "500",
-	  "first wait before a retry, in milliseconds" },
+	  N_("first wait before a retry, in milliseconds") },
 	{ "backoff-max-ms", 0, TB_OPT_INT, "N", 1, 86400000, "60000",
-	  "longest wait before a retry, in milliseconds" },
+	  N_("longest wait before a retry, in milliseconds") },
 	{ "timeout", 0, TB_OPT_INT, "S", 1, 86400, "120",
-	  "seconds a request may take" },
+	  N_("seconds a request may take") },
 	{ "stall", 0, TB_OPT_INT, "S", 1, 3600, "30",
-	  "seconds with no data moving before the link is taken as down" },
-	{ "quiet", 'q', TB_OPT_FLAG, NULL, 0, 0, NULL, "no progress line" },
+	  N_("seconds with no data moving before the link is taken as "
+	     "down") },
+	{ "quiet", 'q', TB_OPT_FLAG, NULL, 0, 0, NULL,
+	  N_("no progress line") },
 	{ "interval", 0, TB_OPT_INT, "S", 1, 86400, "300",
-	  "seconds between passes when idle" },
+	  N_("seconds between passes when idle") },
 	{ "waste-kb", 0, TB_OPT_INT, "KB", 0, 1048576, "2048",
-	  "KB a day spent on the link without getting anything through, "
-	  "then wait for the day to pass (0: no limit)" },
+	  N_("KB a day spent on the link without getting anything through, "
+	     "then wait for the day to pass (0: no limit)") },
 };
 
 static const struct tb_cmd_spec sync_spec = {
 	"sync", "[OPTIONS]",
-	"Uploads every event still waiting, oldest first, in gzip batches "
-	"over HTTPS,\nresuming where the server's last acknowledgement left "
-	"off.\n",
+	N_("Uploads every event still waiting, oldest first, in gzip batches "
+	   "over HTTPS,\nresuming where the server's last acknowledgement "
+	   "left off.\n"),
 	sync_opts, O_INTERVAL, 0, 0, NULL, NULL
 };
 
 static const struct tb_cmd_spec run_spec = {
 	"run", "[OPTIONS]",
-	"Syncs in a loop: whenever events wait and the server answers; backs "
-	"off\nwhile offline; one log line per attempt. SIGTERM stops it "
-	"between batches.\n",
+	N_("Syncs in a loop: whenever events wait and the server answers; "
+	   "backs off\nwhile offline; one log line per attempt. SIGTERM stops "
+	   "it between batches.\n"),
 	sync_opts, O_COUNT, 0, 0, NULL, NULL
 };
 
@@ -124,8 +127,11 @@ static void progress(void *arg, const struct tb_sync_stats *st)
 	char link[32];
 
 	(void)arg;
-	fprintf(stderr, "\rsent %" PRId64 " of %" PRId64 " events, %s on the "
-		"link ", st->sent, st->total,
+	fprintf(stderr, "\r");
+	fprintf(stderr, P_("sent %lld of %lld event, %s on the link ",
+			   "sent %lld of %lld events, %s on the link ",
+			   st->total),
+		(long long)st->sent, (long long)st->total,
 		tb_size_text(st->link_bytes, link, sizeof(link)));
 }
 
@@ -133,20 +139,24 @@ static void progress(void *arg, const struct tb_sync_stats *st)
  * headers and failed tries included), what still waits. */
 static void summary(FILE *out, const struct tb_sync_stats *st)
 {
-	char up[32], raw[32], link[32];
+	char up[32], raw[32], link[32], batches[48], tries[48];
 
+	snprintf(batches, sizeof(batches),
+		 P_("%lld batch", "%lld batches", st->batches),
+		 (long long)st->batches);
+	snprintf(tries, sizeof(tries),
+		 P_("%lld try failed", "%lld tries failed", st->failed_tries),
+		 (long long)st->failed_tries);
 	fprintf(out,
-		"sync: %" PRId64 " sent (%" PRId64 " already held, %" PRId64
-		" rejected) in %" PRId64 " batch%s, %s acknowledged (%s of "
-		"JSON); %s on the link, %" PRId64 " tr%s failed, %" PRId64
-		" still waiting\n",
-		st->sent, st->duplicates, st->rejected, st->batches,
-		st->batches == 1 ? "" : "es",
+		_("sync: %lld sent (%lld already held, %lld rejected) in %s, "
+		  "%s acknowledged (%s of JSON); %s on the link, %s, %lld "
+		  "still waiting\n"),
+		(long long)st->sent, (long long)st->duplicates,
+		(long long)st->rejected, batches,
 		tb_size_text(st->bytes_up, up, sizeof(up)),
 		tb_size_text(st->bytes_raw, raw, sizeof(raw)),
-		tb_size_text(st->link_bytes, link, sizeof(link)),
-		st->failed_tries, st->failed_tries == 1 ? "y" : "ies",
-		st->remaining);
+		tb_size_text(st->link_bytes, link, sizeof(link)), tries,
+		(long long)st->remaining);
 }
 
 static void setup(struct tb_cli *cli, struct sync_args *a)
@@ -206,7 +216,7 @@ int tb_cmd_sync(struct tb_cli *cli, int argc, char **argv)
 		fputc('\n', stderr);
 	summary(stdout, &st);
 	if (rc)
-		tb_cli_error("sync: %s", msg);
+		tb_cli_error(_("sync: %s"), msg);
 	return rc;
 }
 
@@ -234,8 +244,9 @@ static long paused_ms(struct tb_cli *cli, const struct sync_args *a)
 		l.paused_until = l.waste_since + 86400;
 		tb_store_link_save(cli->store, &l);
 		fprintf(stderr,
-			"%s run: %s spent on the link without getting anything "
-			"through since %s (--waste-kb); waiting a day from then\n",
+			_("%s run: %s spent on the link without getting "
+			  "anything through since %s (--waste-kb); waiting a "
+			  "day from then\n"),
 			tb_time_format(now, t),
 			tb_size_text((uint64_t)l.waste, used, sizeof(used)),
 			tb_time_format(l.waste_since, t2));
@@ -265,10 +276,9 @@ static long run_pass(struct tb_cli *cli, struct sync_args *a, int *failures)
 		a->o.backoff_base_ms ? a->o.backoff_base_ms * 4 : 5000,
 		a->o.backoff_max_ms ? a->o.backoff_max_ms : 15 * 60 * 1000L,
 		-1);
-	fprintf(stderr,
-		"%s sync failed: %s; %" PRId64
-		" still waiting; next try in %ld s\n",
-		now, msg, st.remaining, wait_ms / 1000);
+	fprintf(stderr, _("%s sync failed: %s; %lld still waiting; next try "
+			  "in %ld s\n"),
+		now, msg, (long long)st.remaining, wait_ms / 1000);
 	return wait_ms;
 }
 
@@ -295,6 +305,6 @@ int tb_cmd_run(struct tb_cli *cli, int argc, char **argv)
 			break;
 	}
 	tb_sync_client_free(client);
-	fprintf(stderr, "tienbo-agent run: stopped\n");
+	fprintf(stderr, "%s", _("tienbo-agent run: stopped\n"));
 	return 0;
 }

@@ -47,6 +47,7 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/i18n.h"
 #include "common/mem.h"
 #include "protocol/wire.h"
 
@@ -113,8 +114,8 @@ static void load_curl(void)
 
 	if (!lib) {
 		snprintf(cu_error, sizeof(cu_error),
-			 "cannot load libcurl (%s): install Debian's libcurl4 "
-			 "package",
+			 _("cannot load libcurl (%s): install Debian's "
+			   "libcurl4 package"),
 			 dlerror());
 		return;
 	}
@@ -125,7 +126,7 @@ static void load_curl(void)
 
 		if (!f) {
 			snprintf(cu_error, sizeof(cu_error),
-				 "libcurl lacks %s", syms[i].name);
+				 _("libcurl lacks %s"), syms[i].name);
 			memset(&cu, 0, sizeof(cu));
 			return; /* the library stays loaded: harmless */
 		}
@@ -133,7 +134,7 @@ static void load_curl(void)
 	}
 	if (cu.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		snprintf(cu_error, sizeof(cu_error),
-			 "libcurl could not initialise");
+			 "%s", _("libcurl could not initialise"));
 		memset(&cu, 0, sizeof(cu));
 		return;
 	}
@@ -321,8 +322,8 @@ static int check_opts(const struct tb_http_opts *o, char *msg, size_t msglen)
 {
 	if (!starts_with_https(o->base_url)) {
 		snprintf(msg, msglen,
-			 "server: must be an https:// URL (got '%s'); tienbo "
-			 "never sends data unencrypted",
+			 _("server: must be an https:// URL (got '%s'); tienbo "
+			   "never sends data unencrypted"),
 			 o->base_url ? o->base_url : "");
 		return TB_ECONFIG;
 	}
@@ -330,7 +331,7 @@ static int check_opts(const struct tb_http_opts *o, char *msg, size_t msglen)
 		FILE *f = fopen(o->ca_file, "r");
 
 		if (!f) {
-			snprintf(msg, msglen, "ca_file: cannot read '%s'",
+			snprintf(msg, msglen, _("ca_file: cannot read '%s'"),
 				 o->ca_file);
 			return TB_ECONFIG;
 		}
@@ -402,7 +403,7 @@ struct tb_http *tb_http_create(const struct tb_http_opts *o, int *rc,
 	*rc = 0;
 	return h;
 fail:
-	snprintf(msg, msglen, "out of memory");
+	snprintf(msg, msglen, "%s", _("out of memory"));
 	tb_http_destroy(h);
 	return NULL;
 }
@@ -453,21 +454,21 @@ static void dropped(struct tb_http *h)
 	tb_size_text(f->body_len, b, sizeof(b));
 	if (f->body_len && f->body_sent < f->body_len)
 		snprintf(h->msg, sizeof(h->msg),
-			 "the link dropped about %s into a %s upload", a, b);
+			 _("the link dropped about %s into a %s upload"), a, b);
 	else if (f->body_len)
 		snprintf(h->msg, sizeof(h->msg),
-			 "the link dropped after a %s upload had left, before "
-			 "the server's answer came",
+			 _("the link dropped after a %s upload had left, "
+			   "before the server's answer came"),
 			 b);
 	else
 		snprintf(h->msg, sizeof(h->msg),
-			 "the link dropped during a request");
+			 "%s", _("the link dropped during a request"));
 }
 
 /* What the link did to a request that failed with cc (a transport
  * failure: see fail), in words that say what happened on the link and
  * never blame the server for it. Always TB_ENET. */
-static int link_fail(struct tb_http *h, CURLcode cc, const char *detail)
+static int link_fail(struct tb_http *h, CURLcode cc)
 {
 	curl_off_t up = 0, app = 0, total = 0;
 	long nconn = 0;
@@ -483,35 +484,43 @@ static int link_fail(struct tb_http *h, CURLcode cc, const char *detail)
 	    cc != CURLE_COULDNT_RESOLVE_HOST && cc != CURLE_COULDNT_CONNECT) {
 		f->kind = TB_LINK_HANDSHAKE;
 		snprintf(h->msg, sizeof(h->msg),
-			 "the link dropped during the secure handshake, before "
-			 "any data was sent");
+			 "%s", _("the link dropped during the secure handshake, "
+				 "before any data was sent"));
 		return TB_ENET;
 	}
 	tb_size_text(f->body_len, b, sizeof(b));
-	if (cc == CURLE_COULDNT_RESOLVE_HOST || cc == CURLE_COULDNT_CONNECT) {
+	if (cc == CURLE_COULDNT_RESOLVE_HOST) {
 		f->kind = TB_LINK_NO_CONNECT;
 		snprintf(h->msg, sizeof(h->msg),
-			 "cannot reach the server (%s): this computer may be "
-			 "offline, or the server stopped",
-			 detail);
+			 _("cannot reach the server (the name in %s was not "
+			   "found): this computer may be offline, or the "
+			   "server's address in the config is wrong"),
+			 h->base_url);
+	} else if (cc == CURLE_COULDNT_CONNECT) {
+		f->kind = TB_LINK_NO_CONNECT;
+		snprintf(h->msg, sizeof(h->msg),
+			 _("cannot reach the server (nothing answers at %s): "
+			   "this computer may be offline, or the server "
+			   "stopped"),
+			 h->base_url);
 	} else if (cc == CURLE_OPERATION_TIMEDOUT &&
 		   total / 1000 < h->timeout_ms - 1000) {
 		f->kind = TB_LINK_SILENT;
 		if (nconn > 0 && app == 0)
 			snprintf(h->msg, sizeof(h->msg),
-				 "the secure handshake did not finish in %ld "
-				 "s: the link seems down",
+				 _("the secure handshake did not finish in %ld "
+				   "s: the link seems down"),
 				 h->connect_timeout_ms / 1000);
 		else
 			snprintf(h->msg, sizeof(h->msg),
-				 "no data arrived for %ld s: the link seems "
-				 "down",
+				 _("no data arrived for %ld s: the link seems "
+				   "down"),
 				 h->low_speed_secs);
 	} else if (cc == CURLE_OPERATION_TIMEDOUT) {
 		f->kind = TB_LINK_SLOW;
 		snprintf(h->msg, sizeof(h->msg),
-			 "the link is too slow: a %s upload did not finish in "
-			 "%ld s",
+			 _("the link is too slow: a %s upload did not finish "
+			   "in %ld s"),
 			 b, h->timeout_ms / 1000);
 	} else {
 		dropped(h);
@@ -519,8 +528,36 @@ static int link_fail(struct tb_http *h, CURLcode cc, const char *detail)
 	return TB_ENET;
 }
 
+/* Why the server's certificate was refused, from libcurl's words. */
+static void cert_fail(struct tb_http *h, const char *detail)
+{
+	if (strstr(detail, "not yet valid") || strstr(detail, "expired"))
+		snprintf(h->msg, sizeof(h->msg), "%s",
+			 _("the server's certificate could not be verified: "
+			   "it has expired or is not valid yet; check this "
+			   "computer's date and time, then ca_file in the "
+			   "agent's config"));
+	else if (strstr(detail, "self-signed") || strstr(detail, "self signed"))
+		snprintf(h->msg, sizeof(h->msg), "%s",
+			 _("the server's certificate could not be verified: "
+			   "it is self-signed, not issued by the CA this "
+			   "agent trusts; check ca_file in the agent's "
+			   "config"));
+	else if (strstr(detail, "host name") || strstr(detail, "subject name"))
+		snprintf(h->msg, sizeof(h->msg),
+			 _("the server's certificate could not be verified: "
+			   "it is not for %s; check server and ca_file in the "
+			   "agent's config"),
+			 h->base_url);
+	else
+		snprintf(h->msg, sizeof(h->msg), "%s",
+			 _("the server's certificate could not be verified; "
+			   "check ca_file in the agent's config"));
+}
+
 /* Maps a libcurl failure to the project's codes, with words a clerk can
- * act on. */
+ * act on, in the clerk's language: libcurl's own text (English, for
+ * programmers) only decides which words. */
 static int fail(struct tb_http *h, CURLcode cc)
 {
 	const char *detail = h->errbuf[0] ? h->errbuf : cu.easy_strerror(cc);
@@ -531,32 +568,28 @@ static int fail(struct tb_http *h, CURLcode cc)
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_ISSUER_ERROR:
 	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-		snprintf(h->msg, sizeof(h->msg),
-			 "the server's certificate could not be verified (%s); "
-			 "check %sca_file in the agent's config", detail,
-			 strstr(detail, "not yet valid") ||
-					 strstr(detail, "expired")
-				 ? "this computer's date and time, then "
-				 : "");
+		cert_fail(h, detail);
 		return TB_EAUTH;
 	case CURLE_URL_MALFORMAT:
 	case CURLE_UNSUPPORTED_PROTOCOL:
-		snprintf(h->msg, sizeof(h->msg), "server: bad URL (%s)", detail);
+		snprintf(h->msg, sizeof(h->msg), _("server: bad URL (%s)"),
+			 h->base_url);
 		return TB_ECONFIG;
 	case CURLE_OUT_OF_MEMORY:
-		snprintf(h->msg, sizeof(h->msg), "out of memory");
+		snprintf(h->msg, sizeof(h->msg), "%s", _("out of memory"));
 		return TB_ENOMEM;
 	case CURLE_WRITE_ERROR:
 		if (h->overflow) {
 			snprintf(h->msg, sizeof(h->msg),
-				 "the server's reply was larger than %d bytes",
+				 _("the server's reply was larger than %d "
+				   "bytes"),
 				 TB_HTTP_REPLY_MAX);
 			return TB_ENET;
 		}
-		snprintf(h->msg, sizeof(h->msg), "out of memory");
+		snprintf(h->msg, sizeof(h->msg), "%s", _("out of memory"));
 		return TB_ENOMEM;
 	default:
-		return link_fail(h, cc, detail);
+		return link_fail(h, cc);
 	}
 }
 
@@ -569,7 +602,8 @@ static int perform(struct tb_http *h, const char *path, struct curl_slist *hdr,
 
 	if ((size_t)snprintf(url, sizeof(url), "%s%s", h->base_url, path) >=
 	    sizeof(url)) {
-		snprintf(h->msg, sizeof(h->msg), "server: URL too long");
+		snprintf(h->msg, sizeof(h->msg), "%s",
+			 _("server: URL too long"));
 		return TB_ECONFIG;
 	}
 	h->reply.status = 0;
@@ -670,7 +704,7 @@ int tb_http_post_start(struct tb_http *h, const char *path, const void *body,
 	tb_free(h->bg_path);
 	h->bg_path = tb_strdup(path);
 	if (!h->bg_path) {
-		snprintf(h->msg, sizeof(h->msg), "out of memory");
+		snprintf(h->msg, sizeof(h->msg), "%s", _("out of memory"));
 		return TB_ENOMEM;
 	}
 	h->bg_body = body;
@@ -681,7 +715,8 @@ int tb_http_post_start(struct tb_http *h, const char *path, const void *body,
 	err = pthread_create(&h->bg, NULL, post_thread, h);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
-		snprintf(h->msg, sizeof(h->msg), "cannot start a thread");
+		snprintf(h->msg, sizeof(h->msg), "%s",
+			 _("cannot start a thread"));
 		return TB_ENOMEM;
 	}
 	h->bg_running = 1;

@@ -8,6 +8,7 @@
 
 #include "agent/cli.h"
 #include "common/err.h"
+#include "common/i18n.h"
 
 #define VAL_BASE 256 /* getopt val of table row i: VAL_BASE + i */
 #define VAL_CONFIG (VAL_BASE + TB_OPTS_MAX)
@@ -18,9 +19,16 @@
 
 static const struct tb_agent_opt common_opts[] = {
 	{ "config", 0, TB_OPT_TEXT, "FILE", 0, 0, NULL,
-	  "the config file (see 'tienbo-agent --help')" },
-	{ "help", 'h', TB_OPT_FLAG, NULL, 0, 0, NULL, "this text" },
+	  N_("the config file (see 'tienbo-agent --help')") },
+	{ "help", 'h', TB_OPT_FLAG, NULL, 0, 0, NULL, N_("this text") },
 };
+
+/* A table's text (marked N_() where the table is) in the clerk's
+ * language; "" stays "" (gettext would give the catalog's header). */
+static const char *tr(const char *s)
+{
+	return s && *s ? _(s) : s;
+}
 
 /* Strict: digits only (no sign, no space), within the row's range. */
 static int parse_num(const char *cmd, const struct tb_agent_opt *o, const char *s,
@@ -36,21 +44,33 @@ static int parse_num(const char *cmd, const struct tb_agent_opt *o, const char *
 			return TB_OK;
 		}
 	}
-	tb_cli_error("%s: --%s must be a whole number from %ld to %ld (got "
-		     "'%s')", cmd, o->name, o->min, o->max, s ? s : "");
+	tb_cli_error(_("%s: --%s must be a whole number from %ld to %ld (got "
+		       "'%s')"), cmd, o->name, o->min, o->max, s ? s : "");
 	return TB_EUSAGE;
+}
+
+/* The columns of n bytes of UTF-8 text: its characters (Vietnamese
+ * letters take two or three bytes each, one column). */
+static size_t columns(const char *s, size_t n)
+{
+	size_t i, c = 0;
+
+	for (i = 0; i < n; i++)
+		c += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return c;
 }
 
 /* Prints text from column HELP_COL (where the cursor is) to HELP_WIDTH,
  * breaking lines between words. */
 static void wrap(FILE *out, const char *text)
 {
-	size_t col = HELP_COL, word;
+	size_t col = HELP_COL, word, wcols;
 	const char *p = text;
 
 	while (*p) {
 		word = strcspn(p, " ");
-		if (col > HELP_COL && col + 1 + word > HELP_WIDTH) {
+		wcols = columns(p, word);
+		if (col > HELP_COL && col + 1 + wcols > HELP_WIDTH) {
 			fprintf(out, "\n%*s", HELP_COL, "");
 			col = HELP_COL;
 		} else if (col > HELP_COL) {
@@ -58,7 +78,7 @@ static void wrap(FILE *out, const char *text)
 			col++;
 		}
 		fwrite(p, 1, word, out);
-		col += word;
+		col += wcols;
 		p += word;
 		while (*p == ' ')
 			p++;
@@ -83,15 +103,16 @@ static void help_row(FILE *out, const struct tb_agent_opt *o)
 	else
 		fprintf(out, "%-*s", HELP_COL, head);
 	if (o->type == TB_OPT_INT && o->def)
-		snprintf(text, sizeof(text), "%s (%ld-%ld, default %s)", o->help,
-			 o->min, o->max, o->def);
+		snprintf(text, sizeof(text), _("%s (%ld-%ld, default %s)"),
+			 tr(o->help), o->min, o->max, o->def);
 	else if (o->type == TB_OPT_INT)
-		snprintf(text, sizeof(text), "%s (%ld-%ld)", o->help, o->min,
-			 o->max);
+		snprintf(text, sizeof(text), "%s (%ld-%ld)", tr(o->help),
+			 o->min, o->max);
 	else if (o->def)
-		snprintf(text, sizeof(text), "%s (default %s)", o->help, o->def);
+		snprintf(text, sizeof(text), _("%s (default %s)"), tr(o->help),
+			 o->def);
 	else
-		snprintf(text, sizeof(text), "%s", o->help);
+		snprintf(text, sizeof(text), "%s", tr(o->help));
 	wrap(out, text);
 }
 
@@ -100,10 +121,10 @@ void tb_opts_help(FILE *out, const struct tb_cmd_spec *spec,
 {
 	size_t i;
 
-	fprintf(out, "Usage: tienbo-agent %s%s%s\n\n%s", spec->name,
-		spec->usage ? " " : "", spec->usage ? spec->usage : "",
-		spec->about);
-	fputs("\nOptions:\n", out);
+	fprintf(out, _("Usage: tienbo-agent %s%s%s\n\n"), spec->name,
+		spec->usage ? " " : "", spec->usage ? spec->usage : "");
+	fputs(tr(spec->about), out);
+	fputs(_("\nOptions:\n"), out);
 	for (i = 0; i < spec->count; i++)
 		help_row(out, &spec->opts[i]);
 	for (i = 0; i < sizeof(common_opts) / sizeof(common_opts[0]); i++)
@@ -206,7 +227,7 @@ int tb_opts_parse(struct tb_cli *cli, const struct tb_cmd_spec *spec,
 	memset(vals, 0, spec->count * sizeof(*vals));
 	rc = build(spec, extra, rows, shorts, sizeof(shorts));
 	if (rc != TB_OK) {
-		tb_cli_error("%s: too many options", spec->name);
+		tb_cli_error(_("%s: too many options"), spec->name);
 		return TB_EUSAGE;
 	}
 	while ((c = getopt_long(argc, argv, shorts, rows, NULL)) != -1) {
@@ -222,15 +243,15 @@ int tb_opts_parse(struct tb_cli *cli, const struct tb_cmd_spec *spec,
 		return 1;
 	}
 	if (optind < argc) {
-		tb_cli_error("%s: unexpected argument '%s'", spec->name,
+		tb_cli_error(_("%s: unexpected argument '%s'"), spec->name,
 			     argv[optind]);
 		return TB_EUSAGE;
 	}
 	if (*nargs < spec->args_min) {
 		tb_opts_help(stderr, spec, NULL);
-		tb_cli_error("%s: %s", spec->name, spec->args_missing
-							? spec->args_missing
-							: "an argument is missing");
+		tb_cli_error("%s: %s", spec->name,
+			     spec->args_missing ? tr(spec->args_missing)
+						: _("an argument is missing"));
 		return TB_EUSAGE;
 	}
 	return TB_OK;

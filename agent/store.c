@@ -22,6 +22,7 @@
 #include "agent/schema.h"
 #include "agent/store_db.h"
 #include "common/err.h"
+#include "common/i18n.h"
 #include "common/mem.h"
 
 _Static_assert(TB_SCHEMA_VERSION == TB_STORE_SCHEMA_VERSION,
@@ -64,8 +65,8 @@ static int set_pragmas(struct tb_store *s)
 	if (src != SQLITE_ROW)
 		rc = tb_sdb_dbfail(s, src, "cannot open");
 	else if (strcmp((const char *)sqlite3_column_text(st, 0), "wal") != 0)
-		rc = tb_sdb_fail(s, TB_EIO, "cannot open %s: WAL mode refused (is the "
-			  "data directory writable?)", s->path);
+		rc = tb_sdb_fail(s, TB_EIO, _("cannot open %s: WAL mode refused (is the "
+			  "data directory writable?)"), s->path);
 	sqlite3_finalize(st);
 	if (rc == TB_OK)
 		rc = tb_sdb_exec(s, "PRAGMA synchronous = FULL; "
@@ -111,15 +112,18 @@ static void explain_open(struct tb_store *s)
 	if (sys == ENOSPC || sys == EDQUOT || sys == EFBIG ||
 	    (statvfs(dir, &vfs) == 0 && vfs.f_bavail == 0)) {
 		snprintf(s->errmsg + len, sizeof(s->errmsg) - len,
-			 "; the disk holding the data directory %s is full%s",
-			 dir, sys == EFBIG ? " (or a file size limit was "
-					     "reached)" : "");
+			 sys == EFBIG ? _("; the disk holding the data "
+					  "directory %s is full (or a file size "
+					  "limit was reached)")
+				      : _("; the disk holding the data "
+					  "directory %s is full"),
+			 dir);
 		return;
 	}
 	if (access(dir, W_OK) == 0)
 		return;
 	snprintf(s->errmsg + len, sizeof(s->errmsg) - len,
-		 "; the data directory %s is not writable (%s)", dir,
+		 _("; the data directory %s is not writable (%s)"), dir,
 		 strerror(errno));
 }
 
@@ -132,14 +136,15 @@ int tb_store_open(const char *path, int flags, struct tb_store **out,
 
 	*out = NULL;
 	if (!(flags & TB_STORE_CREATE) && stat(path, &sb) != 0) {
-		snprintf(msg, msglen, "%s: no store here (%s); run "
-			 "'tienbo-agent init' first", path, strerror(errno));
+		snprintf(msg, msglen, _("%s: no store here (%s); run "
+					"'tienbo-agent init' first"),
+			 path, strerror(errno));
 		return errno == ENOENT ? TB_ENOTFOUND : TB_EIO;
 	}
 	s = tb_calloc(1, sizeof(*s));
 	if (!s || !(s->path = tb_strdup(path))) {
 		rc = TB_ENOMEM;
-		snprintf(msg, msglen, "out of memory");
+		snprintf(msg, msglen, "%s", _("out of memory"));
 		goto out;
 	}
 	oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
@@ -215,11 +220,11 @@ int tb_store_set_identity(struct tb_store *s, const char *device,
 	int rc;
 
 	if (!tb_uuid_valid(device))
-		return tb_sdb_fail(s, TB_EINVAL, "device: '%s' is not a UUID",
+		return tb_sdb_fail(s, TB_EINVAL, _("device: '%s' is not a UUID"),
 			    device);
 	if (!tb_code_valid(school))
-		return tb_sdb_fail(s, TB_EINVAL, "school: '%s' must be 2-32 of A-Z "
-			    "0-9 - _", school);
+		return tb_sdb_fail(s, TB_EINVAL, _("school: '%s' must be 2-32 of A-Z "
+			    "0-9 - _"), school);
 	rc = tb_sdb_wbegin(s);
 	if (rc == TB_OK)
 		rc = load_meta(s, "device", cur_dev, sizeof(cur_dev));
@@ -228,12 +233,12 @@ int tb_store_set_identity(struct tb_store *s, const char *device,
 	if (rc == TB_OK)
 		rc = tb_sdb_i64(s, ST_ROWS, &rows, NULL);
 	if (rc == TB_OK && cur_dev[0] && strcmp(cur_dev, device) != 0)
-		rc = tb_sdb_fail(s, TB_ECONFLICT, "this store belongs to device %s; "
-			  "it cannot change", cur_dev);
+		rc = tb_sdb_fail(s, TB_ECONFLICT, _("this store belongs to device %s; "
+			  "it cannot change"), cur_dev);
 	if (rc == TB_OK && cur_school[0] && strcmp(cur_school, school) != 0 &&
 	    rows > 0)
-		rc = tb_sdb_fail(s, TB_ECONFLICT, "this store holds %s's events (%lld "
-			  "rows); it cannot change school", cur_school,
+		rc = tb_sdb_fail(s, TB_ECONFLICT, _("this store holds %s's events (%lld "
+			  "rows); it cannot change school"), cur_school,
 			  (long long)rows);
 	if (rc == TB_OK)
 		rc = meta_set(s, "device", device);
@@ -265,7 +270,7 @@ int tb_store_begin(struct tb_store *s)
 
 	s->errmsg[0] = '\0';
 	if (s->explicit_tx || !sqlite3_get_autocommit(s->db))
-		return tb_sdb_fail(s, TB_EINVAL, "a transaction is already open");
+		return tb_sdb_fail(s, TB_EINVAL, _("a transaction is already open"));
 	rc = tb_sdb_exec(s, "BEGIN IMMEDIATE", "cannot write to");
 	if (rc == TB_OK)
 		s->explicit_tx = 1;
@@ -278,7 +283,7 @@ int tb_store_commit(struct tb_store *s)
 	int rc;
 
 	if (!s->explicit_tx)
-		return tb_sdb_fail(s, TB_EINVAL, "no transaction is open");
+		return tb_sdb_fail(s, TB_EINVAL, _("no transaction is open"));
 	s->explicit_tx = 0;
 	s->next_seq = 0;
 	rc = tb_sdb_exec(s, "COMMIT", "cannot write to");
@@ -313,7 +318,7 @@ int tb_store_check(struct tb_store *s)
 	} else {
 		res = (const char *)sqlite3_column_text(st, 0);
 		if (!res || strcmp(res, "ok") != 0)
-			rc = tb_sdb_fail(s, TB_EIO, "integrity check failed: %s",
+			rc = tb_sdb_fail(s, TB_EIO, _("integrity check failed: %s"),
 				  res ? res : "?");
 	}
 	sqlite3_finalize(st);

@@ -14,6 +14,7 @@
 #include "agent/store_row.h"
 #include "common/date.h"
 #include "common/err.h"
+#include "common/i18n.h"
 
 int tb_store_resolve_id(struct tb_store *s, const char *prefix, char *out)
 {
@@ -26,8 +27,8 @@ int tb_store_resolve_id(struct tb_store *s, const char *prefix, char *out)
 		if (!strchr("0123456789abcdef-", prefix[i]))
 			break;
 	if (len < 6 || len >= TB_ID_LEN || i < len)
-		return tb_sdb_fail(s, TB_EINVAL, "'%s' is not an event id (give the id, "
-			    "or at least %d of its characters)", prefix, 6);
+		return tb_sdb_fail(s, TB_EINVAL, _("'%s' is not an event id (give the id, "
+			    "or at least %d of its characters)"), prefix, 6);
 	began = tb_sdb_rbegin(s);
 	st = tb_sdb_stmt(s, ST_RESOLVE);
 	if (!st)
@@ -45,10 +46,10 @@ int tb_store_resolve_id(struct tb_store *s, const char *prefix, char *out)
 		sqlite3_reset(st);
 	tb_sdb_rend(s, began);
 	if (rc == TB_OK && n == 0)
-		rc = tb_sdb_fail(s, TB_ENOTFOUND, "no event %s", prefix);
+		rc = tb_sdb_fail(s, TB_ENOTFOUND, _("no event %s"), prefix);
 	if (rc == TB_OK && n > 1)
-		rc = tb_sdb_fail(s, TB_ECONFLICT, "'%s' matches more than one event; "
-			  "give more of the id", prefix);
+		rc = tb_sdb_fail(s, TB_ECONFLICT, _("'%s' matches more than one event; "
+			  "give more of the id"), prefix);
 	return rc;
 }
 
@@ -145,7 +146,7 @@ int tb_store_history(struct tb_store *s, const char *id, tb_store_row_cb cb,
 	rc = walk_rows(s, st, cb, arg, &n);
 	tb_sdb_rend(s, began);
 	if (rc == TB_OK && n == 0)
-		rc = tb_sdb_fail(s, TB_ENOTFOUND, "no event %s", id);
+		rc = tb_sdb_fail(s, TB_ENOTFOUND, _("no event %s"), id);
 	return rc;
 }
 

@@ -12,6 +12,7 @@
 
 #include "common/date.h"
 #include "common/err.h"
+#include "common/i18n.h"
 #include "common/mem.h"
 #include "protocol/event_json.h"
 
@@ -71,9 +72,9 @@ int tb_srow_read(struct tb_store *s, sqlite3_stmt *st, struct tb_event *e)
 	}
 	tb_event_clear(e);
 	if (rc == TB_ENOMEM)
-		return tb_sdb_fail(s, rc, "out of memory");
-	return tb_sdb_fail(s, TB_EIO, "stored event at seq %lld cannot be "
-			   "read: %s", seq, bad ? bad : msg);
+		return tb_sdb_fail(s, rc, _("out of memory"));
+	return tb_sdb_fail(s, TB_EIO, _("stored event at seq %lld cannot be "
+			   "read: %s"), seq, bad ? bad : msg);
 }
 
 int tb_srow_insert(struct tb_store *s, const struct tb_event *e)
@@ -88,7 +89,7 @@ int tb_srow_insert(struct tb_store *s, const struct tb_event *e)
 	if (rc == TB_OK)
 		rc = tb_event_write(&s->wire, e);
 	if (rc != TB_OK)
-		return tb_sdb_fail(s, rc, "out of memory");
+		return tb_sdb_fail(s, rc, _("out of memory"));
 	st = tb_sdb_stmt(s, ST_INSERT);
 	if (!st)
 		return TB_EIO;
@@ -108,8 +109,8 @@ int tb_srow_insert(struct tb_store *s, const struct tb_event *e)
 	rc = tb_sdb_step(s, st, "cannot write to", &row);
 	sqlite3_reset(st);
 	if (rc == TB_ECONFLICT)
-		rc = tb_sdb_fail(s, TB_ECONFLICT, "event %s revision %lld is "
-				 "already stored", e->id,
+		rc = tb_sdb_fail(s, TB_ECONFLICT, _("event %s revision %lld is "
+				 "already stored"), e->id,
 				 (long long)e->revision);
 	return rc;
 }
@@ -125,7 +126,7 @@ int tb_srow_latest(struct tb_store *s, const char *id, struct tb_event *e,
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = tb_sdb_step(s, st, "cannot read", &row);
 	if (rc == TB_OK && !row)
-		rc = tb_sdb_fail(s, TB_ENOTFOUND, "no event %s", id);
+		rc = tb_sdb_fail(s, TB_ENOTFOUND, _("no event %s"), id);
 	if (rc == TB_OK) {
 		if (state)
 			*state = sqlite3_column_int(st, COL_STATE);

@@ -15,6 +15,7 @@
 #include "agent/store_row.h"
 #include "common/date.h"
 #include "common/err.h"
+#include "common/i18n.h"
 #include "common/mem.h"
 
 /* Checks e against the latest stored revision of its id (inside the write
@@ -44,17 +45,17 @@ static int check_latest(struct tb_store *s, const struct tb_event *e)
 	if (rc != TB_OK)
 		return rc;
 	if (e->revision > 1 && rev == 0)
-		return tb_sdb_fail(s, TB_ENOTFOUND, "no event %s", e->id);
+		return tb_sdb_fail(s, TB_ENOTFOUND, _("no event %s"), e->id);
 	if (e->revision > 1 && voided)
-		return tb_sdb_fail(s, TB_ECONFLICT, "event %s is voided; it cannot be "
-			    "changed (revision %lld)", e->id, (long long)rev);
+		return tb_sdb_fail(s, TB_ECONFLICT, _("event %s is voided; it cannot be "
+			    "changed (revision %lld)"), e->id, (long long)rev);
 	if (e->revision > 1 && rev != e->revision - 1)
-		return tb_sdb_fail(s, TB_ECONFLICT, "event %s changed meanwhile (now "
+		return tb_sdb_fail(s, TB_ECONFLICT, _("event %s changed meanwhile (now "
 			    "at revision %lld); show it again and redo the "
-			    "change", e->id, (long long)rev);
+			    "change"), e->id, (long long)rev);
 	if (!same_kind)
-		return tb_sdb_fail(s, TB_EINVAL, "kind: a change cannot turn the event "
-			    "into a %s", tb_kind_name(e->kind));
+		return tb_sdb_fail(s, TB_EINVAL, _("kind: a change cannot turn the event "
+			    "into a %s"), tb_kind_name(e->kind));
 	return TB_OK;
 }
 
@@ -68,11 +69,11 @@ static int append(struct tb_store *s, struct tb_event *e, int voiding)
 	int rc;
 
 	if (!s->device[0] || !s->school[0])
-		return tb_sdb_fail(s, TB_ECONFIG, "this store has no device id or "
-			    "school yet; run 'tienbo-agent init'");
+		return tb_sdb_fail(s, TB_ECONFIG, _("this store has no device id or "
+			    "school yet; run 'tienbo-agent init'"));
 	rc = check_latest(s, e);
 	if (rc == TB_OK && e->voided && !voiding)
-		rc = tb_sdb_fail(s, TB_EINVAL, "voided: use void to void an event");
+		rc = tb_sdb_fail(s, TB_EINVAL, _("voided: use void to void an event"));
 	if (rc == TB_OK && s->explicit_tx && s->next_seq > 0)
 		seq = s->next_seq; /* we hold the write lock: nobody moved it */
 	else if (rc == TB_OK)
@@ -82,7 +83,7 @@ static int append(struct tb_store *s, struct tb_event *e, int voiding)
 	/* A new event's id: the device's prefix and its first seq, unique
 	 * because a seq is never reused (and compact on the wire). */
 	if (!e->id[0] && tb_uuid_for_device(s->device, seq, e->id) != TB_OK)
-		return tb_sdb_fail(s, TB_EIO, "cannot make an event id from device %s",
+		return tb_sdb_fail(s, TB_EIO, _("cannot make an event id from device %s"),
 			    s->device);
 	e->seq = seq;
 	e->recorded_at = tb_time_now();
@@ -115,8 +116,8 @@ int tb_store_record(struct tb_store *s, struct tb_event *e)
 
 	s->errmsg[0] = '\0';
 	if (e->voided)
-		return tb_sdb_fail(s, TB_EINVAL, "voided: a new record cannot be "
-			    "voided");
+		return tb_sdb_fail(s, TB_EINVAL, _("voided: a new record cannot be "
+			    "voided"));
 	e->id[0] = '\0'; /* append derives it from the device and the seq */
 	e->revision = 1;
 	rc = tb_sdb_wbegin(s);
@@ -131,11 +132,11 @@ int tb_store_amend(struct tb_store *s, struct tb_event *e)
 
 	s->errmsg[0] = '\0';
 	if (!tb_uuid_valid(e->id))
-		return tb_sdb_fail(s, TB_EINVAL, "id: '%s' is not an event id",
+		return tb_sdb_fail(s, TB_EINVAL, _("id: '%s' is not an event id"),
 			    e->id);
 	if (e->revision < 2)
-		return tb_sdb_fail(s, TB_EINVAL, "revision: an amendment is revision "
-			    "2 or later (got %lld)", (long long)e->revision);
+		return tb_sdb_fail(s, TB_EINVAL, _("revision: an amendment is revision "
+			    "2 or later (got %lld)"), (long long)e->revision);
 	rc = tb_sdb_wbegin(s);
 	if (rc == TB_OK)
 		rc = append(s, e, 0);
@@ -150,8 +151,8 @@ int tb_store_void(struct tb_store *s, const char *id, const char *reason,
 
 	s->errmsg[0] = '\0';
 	if (!reason || !reason[0] || !tb_text_valid(reason, TB_TEXT_MAX))
-		return tb_sdb_fail(s, TB_EINVAL, "reason: give a reason of 1-%d "
-			    "bytes of text (UTF-8, no control characters)",
+		return tb_sdb_fail(s, TB_EINVAL, _("reason: give a reason of 1-%d "
+			    "bytes of text (UTF-8, no control characters)"),
 			    TB_TEXT_MAX);
 	rc = tb_sdb_wbegin(s);
 	if (rc == TB_OK)
@@ -159,10 +160,10 @@ int tb_store_void(struct tb_store *s, const char *id, const char *reason,
 	if (rc == TB_OK) {
 		have = 1;
 		if (e.voided)
-			rc = tb_sdb_fail(s, TB_ECONFLICT, "event %s is already voided", id);
+			rc = tb_sdb_fail(s, TB_ECONFLICT, _("event %s is already voided"), id);
 	}
 	if (rc == TB_OK && !(e.void_reason = tb_strdup(reason)))
-		rc = tb_sdb_fail(s, TB_ENOMEM, "out of memory");
+		rc = tb_sdb_fail(s, TB_ENOMEM, _("out of memory"));
 	if (rc == TB_OK) {
 		e.voided = 1;
 		e.revision++;

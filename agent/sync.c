@@ -50,6 +50,7 @@
 #include "common/buf.h"
 #include "common/date.h"
 #include "common/err.h"
+#include "common/i18n.h"
 #include "common/mem.h"
 #include "protocol/codec.h"
 #include "protocol/gz.h"
@@ -61,10 +62,11 @@ static void describe_status(struct ctx *c, const struct tb_http_reply *r)
 	struct tb_error_body e;
 
 	if (tb_error_decode(r->body, r->body_len, &e) == 0)
-		snprintf(c->msg, c->msglen, "the server refused (HTTP %ld %s): %s",
-			 r->status, e.code, e.message);
+		snprintf(c->msg, c->msglen,
+			 _("the server refused (HTTP %ld %s): %s"), r->status,
+			 e.code, e.message);
 	else
-		snprintf(c->msg, c->msglen, "the server answered HTTP %ld",
+		snprintf(c->msg, c->msglen, _("the server answered HTTP %ld"),
 			 r->status);
 }
 
@@ -138,7 +140,8 @@ static int get_cursor(struct ctx *c, int64_t *cursor)
 	if (tb_cursor_decode(r->body, r->body_len, device, cursor) != 0 ||
 	    strcmp(device, tb_store_device(c->s)) != 0 || *cursor < 0) {
 		snprintf(c->msg, c->msglen,
-			 "the server's cursor reply could not be read");
+			 "%s",
+			 _("the server's cursor reply could not be read"));
 		return TB_EINVAL;
 	}
 	return 0;
@@ -164,8 +167,8 @@ static int kv_get_i64(struct ctx *c, const char *key, int64_t *v)
 	n = strtoll(text, &end, 10);
 	if (end == text || *end || errno || n < 0) {
 		snprintf(c->msg, c->msglen,
-			 "the sync state in the data file is damaged (%s = "
-			 "'%.40s'); nothing was uploaded",
+			 _("the sync state in the data file is damaged (%s = "
+			   "'%.40s'); nothing was uploaded"),
 			 key, text);
 		rc = TB_EIO;
 	}
@@ -195,12 +198,12 @@ static int align(struct ctx *c, int64_t cursor)
 	c->sent_through = sent_through;
 	if (cursor > sent_through || cursor > last) {
 		snprintf(c->msg, c->msglen,
-			 "the server holds events up to sequence %" PRId64
-			 " from this device, but this agent only ever sent up "
-			 "to %" PRId64 ": its data file was restored from an "
-			 "older copy or copied to another machine. Nothing was "
-			 "uploaded; enroll this machine as a new device",
-			 cursor, sent_through);
+			 _("the server holds events up to sequence %lld from "
+			   "this device, but this agent only ever sent up to "
+			   "%lld: its data file was restored from an older "
+			   "copy or copied to another machine. Nothing was "
+			   "uploaded; enroll this machine as a new device"),
+			 (long long)cursor, (long long)sent_through);
 		return TB_ECONFLICT;
 	}
 	if ((rc = tb_store_requeue(c->s, cursor + 1, NULL)) ||
@@ -283,7 +286,7 @@ static int build_batch(struct ctx *c, int64_t after, struct batch *b)
 	if (rc < 0) {
 		b->n = 0;
 		snprintf(c->msg, c->msglen, "%s",
-			 rc == TB_ENOMEM ? "out of memory"
+			 rc == TB_ENOMEM ? _("out of memory")
 					 : tb_store_errmsg(c->s));
 		return rc;
 	}
@@ -338,8 +341,8 @@ static int read_ack(struct ctx *c, const struct tb_http_reply *r,
 	    ack->committed_through < b->first - 1 ||
 	    ack->committed_through > b->last) {
 		snprintf(c->msg, c->msglen,
-			 "the server's acknowledgement could not be used (%s)",
-			 rc ? why : "it does not match the batch sent");
+			 _("the server's acknowledgement could not be used (%s)"),
+			 rc ? why : _("it does not match the batch sent"));
 		return TB_EINVAL;
 	}
 	return 0;

@@ -20,6 +20,7 @@
 #include "common/buf.h"
 #include "common/date.h"
 #include "common/err.h"
+#include "common/i18n.h"
 
 long tb_sync_backoff_ms(int attempt, long base_ms, long max_ms,
 			long retry_after_s)
@@ -99,27 +100,32 @@ static void say_next(struct ctx *c, const struct batch *b, int smaller,
 	size_t n = strlen(c->msg);
 
 	snprintf(what, sizeof(what), "%s", c->msg);
-	if (c->attempt > 1 && n + 24 < sizeof(what))
-		snprintf(what + n, sizeof(what) - n, " (%d times in a row)",
+	if (c->attempt > 1 && n + 48 < sizeof(what))
+		snprintf(what + n, sizeof(what) - n,
+			 P_(" (%d time in a row)", " (%d times in a row)",
+			    c->attempt),
 			 c->attempt);
 	if (b && b->n == 1 && smaller < 0)
 		snprintf(c->msg, c->msglen,
-			 "%s; nothing is lost; even one event (seq %" PRId64
-			 ", %s) does not get through this link now; giving up "
-			 "for now, the next sync tries again",
-			 what, b->first, tb_size_text(b->gzlen, size, sizeof(size)));
+			 _("%s; nothing is lost; even one event (seq %lld, %s) "
+			   "does not get through this link now; giving up for "
+			   "now, the next sync tries again"),
+			 what, (long long)b->first,
+			 tb_size_text(b->gzlen, size, sizeof(size)));
 	else if (wait_ms < 0)
 		snprintf(c->msg, c->msglen,
-			 "%s; nothing is lost; giving up for now, the next sync "
-			 "tries again", what);
+			 _("%s; nothing is lost; giving up for now, the next "
+			   "sync tries again"), what);
 	else if (smaller)
 		snprintf(c->msg, c->msglen,
-			 "%s; nothing is lost; sending smaller parts (%zu "
-			 "events) in %ld s", what, c->batch_events,
-			 (wait_ms + 999) / 1000);
+			 P_("%s; nothing is lost; sending smaller parts (%zu "
+			    "event) in %ld s",
+			    "%s; nothing is lost; sending smaller parts (%zu "
+			    "events) in %ld s", c->batch_events),
+			 what, c->batch_events, (wait_ms + 999) / 1000);
 	else
 		snprintf(c->msg, c->msglen,
-			 "%s; nothing is lost; trying again in %ld s", what,
+			 _("%s; nothing is lost; trying again in %ld s"), what,
 			 (wait_ms + 999) / 1000);
 }
 

@@ -1,7 +1,11 @@
-/* err.c - the table behind err.h: one row per code, read by both sides. */
+/* err.c - the table behind err.h: one row per code, read by both sides.
+ * The phrases are marked for the agent's catalog (po/); the server never
+ * binds it, so it gets them in English. */
 #include "common/err.h"
 
 #include <stddef.h>
+
+#include "common/i18n.h"
 
 struct row {
 	const char *phrase;
@@ -13,19 +17,19 @@ struct row {
 
 /* Codes are 0, -1, ..., -11: the row of code c is rows[-c]. */
 static const struct row rows[] = {
-	{ "ok", TB_OK, TB_EXIT_OK, 200, 0 },
-	{ "invalid data", TB_EINVAL, TB_EXIT_DATAERR, 400, 0 },
-	{ "out of memory", TB_ENOMEM, TB_EXIT_IOERR, 503, 0 },
-	{ "input/output error", TB_EIO, TB_EXIT_IOERR, 500, 0 },
-	{ "temporarily unavailable, try again later", TB_EAGAIN,
+	{ N_("ok"), TB_OK, TB_EXIT_OK, 200, 0 },
+	{ N_("invalid data"), TB_EINVAL, TB_EXIT_DATAERR, 400, 0 },
+	{ N_("out of memory"), TB_ENOMEM, TB_EXIT_IOERR, 503, 0 },
+	{ N_("input/output error"), TB_EIO, TB_EXIT_IOERR, 500, 0 },
+	{ N_("temporarily unavailable, try again later"), TB_EAGAIN,
 	  TB_EXIT_UNAVAILABLE, 503, 1 },
-	{ "not found", TB_ENOTFOUND, TB_EXIT_DATAERR, 404, 0 },
-	{ "too large", TB_ETOOBIG, TB_EXIT_DATAERR, 413, 0 },
-	{ "configuration error", TB_ECONFIG, TB_EXIT_CONFIG, 500, 0 },
-	{ "network error", TB_ENET, TB_EXIT_UNAVAILABLE, 502, 1 },
-	{ "not authorised", TB_EAUTH, TB_EXIT_CONFIG, 401, 0 },
-	{ "conflict", TB_ECONFLICT, TB_EXIT_DATAERR, 409, 0 },
-	{ "usage error", TB_EUSAGE, TB_EXIT_USAGE, 400, 0 },
+	{ N_("not found"), TB_ENOTFOUND, TB_EXIT_DATAERR, 404, 0 },
+	{ N_("too large"), TB_ETOOBIG, TB_EXIT_DATAERR, 413, 0 },
+	{ N_("configuration error"), TB_ECONFIG, TB_EXIT_CONFIG, 500, 0 },
+	{ N_("network error"), TB_ENET, TB_EXIT_UNAVAILABLE, 502, 1 },
+	{ N_("not authorised"), TB_EAUTH, TB_EXIT_CONFIG, 401, 0 },
+	{ N_("conflict"), TB_ECONFLICT, TB_EXIT_DATAERR, 409, 0 },
+	{ N_("usage error"), TB_EUSAGE, TB_EXIT_USAGE, 400, 0 },
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
@@ -41,7 +45,7 @@ const char *tb_strerror(int rc)
 {
 	const struct row *r = row_of(rc);
 
-	return r ? r->phrase : "unknown error";
+	return r ? _(r->phrase) : _("unknown error");
 }
 
 int tb_err_exit(int rc)

@@ -18,6 +18,7 @@
 
 #include "common/date.h"
 #include "common/err.h"
+#include "common/i18n.h"
 #include "common/mem.h"
 #include "common/msg.h"
 #include "common/utf8.h"
@@ -297,16 +298,18 @@ static int text_fail(const char *name, const char *s, size_t maxbytes,
 	case TEXT_OK:
 		return 0;
 	case TEXT_UTF8:
-		return tb_msg(TB_EINVAL, msg, msglen, "%s: must be valid UTF-8",
+		return tb_msg(TB_EINVAL, msg, msglen,
+		              _("%s: must be valid UTF-8"),
 		              name);
 	case TEXT_CONTROL:
 		return tb_msg(TB_EINVAL, msg, msglen,
-		              "%s: must not contain control characters", name);
+		              _("%s: must not contain control characters"),
+		              name);
 	case TEXT_LONG:
 		break;
 	}
 	return tb_msg(TB_EINVAL, msg, msglen,
-	              "%s: must be at most %zu bytes (%zu)", name, maxbytes,
+	              _("%s: must be at most %zu bytes (%zu)"), name, maxbytes,
 	              strlen(s));
 }
 
@@ -406,13 +409,14 @@ static int check_string(const struct tb_field *f, const char *s, char *msg,
 	if (rc != 0)
 		return rc;
 	if (f->type == TB_FT_CHOICE && !choice_valid(f->choices, s))
-		return tb_msg(TB_EINVAL, msg, msglen, "%s: must be one of %s",
+		return tb_msg(TB_EINVAL, msg, msglen,
+		              _("%s: must be one of %s"),
 		              f->name,
 		              choice_list(f->choices, list, sizeof(list)));
 	if (f->type == TB_FT_URL && !url_valid(s))
 		return tb_msg(TB_EINVAL, msg, msglen,
-		              "%s: must start with http:// or https:// and "
-		              "contain no spaces",
+		              _("%s: must start with http:// or https:// and "
+		              "contain no spaces"),
 		              f->name);
 	return 0;
 }
@@ -420,7 +424,7 @@ static int check_string(const struct tb_field *f, const char *s, char *msg,
 static int count_fail(const char *name, char *msg, size_t msglen)
 {
 	return tb_msg(TB_EINVAL, msg, msglen,
-	              "%s: must be a whole number from 0 to %d", name,
+	              _("%s: must be a whole number from 0 to %d"), name,
 	              TB_COUNT_MAX);
 }
 
@@ -436,7 +440,7 @@ int tb_event_set(struct tb_event *e, const char *name, const char *text,
 
 	if (idx < 0)
 		return tb_msg(TB_EINVAL, msg, msglen,
-		              "unknown field '%s' for kind %s",
+		              _("unknown field '%s' for kind %s"),
 		              name ? name : "(null)",
 		              tb_kind_name(e->kind) ? tb_kind_name(e->kind)
 		                                    : "(unknown)");
@@ -454,7 +458,7 @@ int tb_event_set(struct tb_event *e, const char *name, const char *text,
 	case TB_FT_BOOL:
 		if (parse_bool(text, &v) != 0)
 			return tb_msg(TB_EINVAL, msg, msglen,
-			              "%s: must be yes or no", f->name);
+			              _("%s: must be yes or no"), f->name);
 		break;
 	default:
 		rc = check_string(f, text, msg, msglen);
@@ -500,19 +504,19 @@ static int check_envelope(const struct tb_event *e, char *msg, size_t msglen)
 {
 	if (!tb_uuid_valid(e->id))
 		return tb_msg(TB_EINVAL, msg, msglen,
-		              "id: must be a lower-case UUID "
-		              "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)");
+		              _("id: must be a lower-case UUID "
+		              "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"));
 	if (!tb_code_valid(e->school))
 		return tb_msg(TB_EINVAL, msg, msglen,
-		              "school: must be %d-%d characters of A-Z, 0-9, "
-		              "'-' or '_', starting with a letter or digit",
+		              _("school: must be %d-%d characters of A-Z, 0-9, "
+		              "'-' or '_', starting with a letter or digit"),
 		              TB_CODE_MIN, TB_CODE_MAX);
 	if (e->device[0] && !tb_uuid_valid(e->device))
 		return tb_msg(TB_EINVAL, msg, msglen,
-		              "device: must be a lower-case UUID or empty");
+		              _("device: must be a lower-case UUID or empty"));
 	if (e->seq < 1)
 		return tb_msg(TB_EINVAL, msg, msglen,
-		              "seq: must be at least 1");
+		              _("seq: must be at least 1"));
 	/* The wire accepts only these years (tb_time_parse): an event
 	 * stamped outside them by a machine whose clock is wrong would be
 	 * stored here and refused by the server, so it is refused now. */
@@ -523,8 +527,9 @@ static int check_envelope(const struct tb_event *e, char *msg, size_t msglen)
 		char at[TB_TIME_LEN];
 
 		return tb_msg(TB_EINVAL, msg, msglen,
-		              "recorded_at: must be a time in the years %d-%d, "
-		              "not %s (is the computer's clock right?)",
+		              _("recorded_at: must be a time in the years "
+		                "%d-%d, not %s (is the computer's clock "
+		                "right?)"),
 		              TB_YEAR_MIN, TB_YEAR_MAX,
 		              tb_time_format(e->recorded_at, at));
 	}
@@ -537,27 +542,27 @@ static int check_common(const struct tb_event *e, char *msg, size_t msglen)
 
 	if ((int)e->kind < 0 || e->kind >= TB_KIND_COUNT)
 		return tb_msg(TB_EINVAL, msg, msglen,
-		              "kind: must be one of outreach, "
-		              "training, action-month, web-post, snapshot");
+		              _("kind: must be one of outreach, "
+		              "training, action-month, web-post, snapshot"));
 	tb_date_to_ymd(e->date, &y, &m, &d);
 	if (y < TB_YEAR_MIN || y > TB_YEAR_MAX)
 		return tb_msg(TB_EINVAL, msg, msglen,
-		              "date: must be a real date from "
-		              "%d-01-01 to %d-12-31",
+		              _("date: must be a real date from "
+		              "%d-01-01 to %d-12-31"),
 		              TB_YEAR_MIN, TB_YEAR_MAX);
 	if (e->revision < 1 || e->revision > TB_REVISION_MAX)
 		return tb_msg(TB_EINVAL, msg, msglen,
-		              "revision: must be between 1 and %d",
+		              _("revision: must be between 1 and %d"),
 		              TB_REVISION_MAX);
 	if (e->voided && !e->void_reason)
 		return tb_msg(TB_EINVAL, msg, msglen,
-		              "void_reason: required when voided");
+		              _("void_reason: required when voided"));
 	if (!e->voided && e->void_reason)
 		return tb_msg(TB_EINVAL, msg, msglen,
-		              "void_reason: only allowed when voided");
+		              _("void_reason: only allowed when voided"));
 	if (e->void_reason && !*e->void_reason)
 		return tb_msg(TB_EINVAL, msg, msglen,
-		              "void_reason: required when voided");
+		              _("void_reason: required when voided"));
 	if (e->void_reason)
 		return text_fail("void_reason", e->void_reason, TB_TEXT_MAX,
 		                 msg, msglen);
@@ -576,7 +581,7 @@ static int check_values(const struct tb_event *e, const struct tb_field *f,
 		if (!val->set) {
 			if (f[i].required)
 				return tb_msg(TB_EINVAL, msg, msglen,
-				              "%s: required", f[i].name);
+				              _("%s: required"), f[i].name);
 			continue;
 		}
 		if (f[i].type == TB_FT_COUNT &&
@@ -584,11 +589,11 @@ static int check_values(const struct tb_event *e, const struct tb_field *f,
 			return count_fail(f[i].name, msg, msglen);
 		if (f[i].type == TB_FT_BOOL && val->n != 0 && val->n != 1)
 			return tb_msg(TB_EINVAL, msg, msglen,
-			              "%s: must be yes or no", f[i].name);
+			              _("%s: must be yes or no"), f[i].name);
 		if (f[i].type != TB_FT_COUNT && f[i].type != TB_FT_BOOL) {
 			if (!val->s)
 				return tb_msg(TB_EINVAL, msg, msglen,
-				              "%s: required", f[i].name);
+				              _("%s: required"), f[i].name);
 			rc = check_string(&f[i], val->s, msg, msglen);
 			if (rc != 0)
 				return rc;
@@ -613,11 +618,11 @@ static int check_parts(const struct tb_event *e, const struct tb_field *f,
 			continue;
 		if (!e->v[w].set && e->kind == TB_KIND_SNAPSHOT)
 			return tb_msg(TB_EINVAL, msg, msglen,
-			              "%s: given without %s", f[i].name,
+			              _("%s: given without %s"), f[i].name,
 			              f[i].whole);
 		if (e->v[i].n > (e->v[w].set ? e->v[w].n : 0))
 			return tb_msg(TB_EINVAL, msg, msglen,
-			              "%s: must not exceed %s (%lld > %lld)",
+			              _("%s: must not exceed %s (%lld > %lld)"),
 			              f[i].name, f[i].whole,
 			              (long long)e->v[i].n,
 			              (long long)(e->v[w].set ? e->v[w].n : 0));
@@ -642,8 +647,8 @@ static int check_outreach(const struct tb_event *e, char *msg, size_t msglen)
 	        count_of(e, "teachers_staff") + count_of(e, "officials") ==
 	    0)
 		return tb_msg(TB_EINVAL, msg, msglen,
-		              "parents, students, teachers_staff, officials: "
-		              "at least one must be above 0");
+		              _("parents, students, teachers_staff, officials: "
+		              "at least one must be above 0"));
 	if (e->kind != TB_KIND_ACTION_MONTH)
 		return 0;
 	tb_date_to_ymd(e->date, &y, &m, &d);
@@ -661,7 +666,7 @@ static int check_training(const struct tb_event *e, char *msg, size_t msglen)
 {
 	if (count_of(e, "participants") < 1)
 		return tb_msg(TB_EINVAL, msg, msglen,
-		              "participants: must be at least 1");
+		              _("participants: must be at least 1"));
 	return 0;
 }
 
@@ -671,7 +676,7 @@ static int check_snapshot(const struct tb_event *e, char *msg, size_t msglen)
 		if (e->v[i].set)
 			return 0;
 	return tb_msg(TB_EINVAL, msg, msglen,
-	              "kind: a snapshot must report at least one figure");
+	              _("kind: a snapshot must report at least one figure"));
 }
 
 int tb_event_validate(const struct tb_event *e, int check_env, char *msg,
