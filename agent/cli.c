@@ -47,8 +47,12 @@ static const struct command commands[] = {
 				    "revision)") },
 	{ "void", tb_cmd_void, N_("void an event, with a reason (a new "
 				  "revision)") },
-	{ "import", tb_cmd_import, N_("record every row of a CSV file, all "
-				      "or nothing") },
+	{ "import", tb_cmd_import, N_("record every row of a sheet (.xlsx "
+				      "or CSV), all or nothing") },
+	{ "imports", tb_cmd_imports, N_("list past imports (undo one with "
+					"import --undo ID)") },
+	{ "template", tb_cmd_template, N_("write a sheet to fill and "
+					  "import (xlsx or csv)") },
 	{ "export", tb_cmd_export, N_("write every event as CSV or JSON") },
 	{ "status", tb_cmd_status, N_("what waits to upload, and how the "
 				      "last sync went") },
@@ -162,10 +166,10 @@ int tb_cli_main(int argc, char **argv)
 	const struct command *cmd;
 	int rc, first = 0;
 
-	memset(&cli, 0, sizeof(cli));
-	cli.prog = PROG;
 	tb_i18n_init(); /* first: every message after it is in the
 			 * clerk's language */
+	memset(&cli, 0, sizeof(cli));
+	cli.prog = PROG;
 	rc = global_options(&cli, argc, argv, &first);
 	if (rc != 0)
 		return rc > 0 ? TB_EXIT_OK : tb_err_exit(rc);

@@ -6,7 +6,7 @@
  * the code into the exit status. Each command answers --help on stdout.
  *
  * Files by area: cmd_init.c (init), cmd_event.c (record, amend, void),
- * cmd_show.c (list, show, export), cmd_import.c (import, imports),
+ * cmd_show.c (list, show, export), cmd_import.c (import, imports), cmd_template.c (template),
  * cmd_status.c (status), cmd_sync.c (sync, run).
  */
 #ifndef TB_AGENT_CMD_H
@@ -23,6 +23,7 @@ int tb_cmd_show(struct tb_cli *cli, int argc, char **argv);
 int tb_cmd_export(struct tb_cli *cli, int argc, char **argv);
 int tb_cmd_import(struct tb_cli *cli, int argc, char **argv);
 int tb_cmd_imports(struct tb_cli *cli, int argc, char **argv);
+int tb_cmd_template(struct tb_cli *cli, int argc, char **argv);
 int tb_cmd_status(struct tb_cli *cli, int argc, char **argv);
 /* cmd_sync.c (the sync engine's commands) */
 int tb_cmd_sync(struct tb_cli *cli, int argc, char **argv);

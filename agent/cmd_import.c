@@ -99,7 +99,11 @@ static void print_skips(const struct tb_import *im)
 		else
 			snprintf(rows, sizeof(rows), _("rows %lld-%lld"),
 				 (long long)k->first, (long long)k->last);
-		if (k->voided)
+		if (k->voided == 2)
+			fprintf(stderr, _("  %s: the template's example "
+					  "(\"Ví dụ:\"), not recorded\n"),
+				rows);
+		else if (k->voided)
 			fprintf(stderr, _("  %s: voided in the export, not "
 					  "recorded\n"),
 				rows);
@@ -298,9 +302,13 @@ int tb_cmd_import(struct tb_cli *cli, int argc, char **argv)
 			   im.imported),
 			(long long)im.imported, file, (long long)im.import_id,
 			sh.encoding);
+	else if (im.skipped > 0)
+		fprintf(stderr, _("tienbo-agent: nothing recorded from %s: "
+				  "every row was skipped\n"),
+			file);
 	else
-		fprintf(stderr, _("tienbo-agent: nothing new in %s: every row "
-				  "was imported before\n"),
+		fprintf(stderr, _("tienbo-agent: nothing recorded from %s: it "
+				  "has no rows after the header\n"),
 			file);
 	if (im.skipped && !dry && im.imported > 0)
 		fprintf(stderr,

@@ -456,6 +456,31 @@ static int check_before(struct tb_import *im, const char *content,
 		    m.event_id);
 }
 
+/* The template's example row: its kind begins "Ví dụ:" (or English
+ * "Example:"). */
+static int example_row(const struct tb_import *im, char **cells, size_t n)
+{
+	static const char *const marks[] = { "Ví dụ:", "Example:" };
+	size_t i, j, len;
+
+	for (i = 0; i < n; i++) {
+		if (im->cols[i].role != TB_COL_KIND)
+			continue;
+		for (j = 0; j < sizeof(marks) / sizeof(marks[0]); j++) {
+			len = strlen(marks[j]);
+			int cmp = 1;
+
+			if (strlen(cells[i]) >= len &&
+			    u8_casecmp((const uint8_t *)cells[i], len,
+				       (const uint8_t *)marks[j], len, NULL,
+				       UNINORM_NFC, &cmp) == 0 &&
+			    cmp == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
 int tb_import_row(struct tb_import *im, char **cells, size_t n)
 {
 	struct tb_buf content = TB_BUF_INIT, key = TB_BUF_INIT;
@@ -476,6 +501,10 @@ int tb_import_row(struct tb_import *im, char **cells, size_t n)
 				      "columns"),
 				    n, im->ncols);
 		n = im->ncols;
+	}
+	if (example_row(im, cells, n)) {
+		note_skip(im, 0, 0, NULL, 2);
+		return TB_OK;
 	}
 	rc = row_kind(im, cells, n, &kind);
 	if (rc != TB_OK)

@@ -18,6 +18,8 @@
  * an earlier import is skipped and reported; the same kind, date and
  * title with other figures, or a row repeated in the same file, stops the
  * import (a correction is an amend; two real events need --again).
+ * A row whose kind begins "Ví dụ:" or "Example:" is the template's
+ * example (agent/cmd_template.c): skipped and named.
  */
 #ifndef TB_AGENT_IMPORT_H
 #define TB_AGENT_IMPORT_H
@@ -53,7 +55,8 @@ struct tb_import_skip {
 	                       * voided in the export */
 	int64_t at;
 	char file[256];
-	int voided;
+	int voided;           /* 1: voided in the export; 2: the template's
+	                       * example row */
 };
 
 #define TB_IMPORT_SKIP_RUNS 16

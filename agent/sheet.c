@@ -63,7 +63,8 @@ static int convert(const char *from, const char *in, size_t n,
 	size_t il = n, ol, done;
 	int rc = TB_OK;
 
-	if (cd == (iconv_t)-1)
+	/* iconv_open's documented failure value */
+	if (cd == (iconv_t)-1) // NOLINT(performance-no-int-to-ptr)
 		return TB_EIO;
 	while (rc == TB_OK && il > 0) {
 		if (tb_buf_reserve(out, il * 3 + 16) != TB_OK) {

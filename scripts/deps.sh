@@ -13,6 +13,8 @@ pkgs=(
   libunistring-dev
   # the agent: reading .xlsx workbooks (zip + XML) in agent/xlsx.c
   libzip-dev libxml2-dev
+  # the agent: writing the template workbook (agent/cmd_template.c)
+  libxlsxwriter-dev
   # the agent's Vietnamese: msgfmt/xgettext (po/, tests/test_i18n.c), the
   # vi_VN.UTF-8 locale and the zone data (the CLI tests run in Vietnamese
   # and show times in Asia/Ho_Chi_Minh)

@@ -240,7 +240,8 @@ static void test_twice_is_caught(void **state)
 
 	import(f, 0, "(import 1, xlsx)", DATA "clerk.xlsx", NULL, NULL);
 	/* the same rows saved another way: the fingerprint is the content */
-	import(f, 0, "nothing new", DATA "clerk-cp1258.csv", NULL, NULL);
+	import(f, 0, "every row was skipped", DATA "clerk-cp1258.csv", NULL,
+	       NULL);
 	import(f, 0, "rows 2-4: imported before", DATA "clerk-utf8.csv", NULL,
 	       NULL);
 	import(f, 0, "0 events would be imported, 3 rows skipped",
@@ -360,6 +361,52 @@ static void test_dates_and_counts(void **state)
 				 "queue"), 1);
 }
 
+/* ---- the template ----------------------------------------------------- */
+
+static void test_template_round_trip(void **state)
+{
+	struct fx *f = *state;
+	struct helper_proc_result r;
+	char xlsx[512], csv[512], *text;
+	size_t len;
+	FILE *out;
+
+	snprintf(xlsx, sizeof(xlsx), "%s/mau.xlsx", f->sb.dir);
+	snprintf(csv, sizeof(csv), "%s/mau.csv", f->sb.dir);
+	AGENT(f, &r, "template", "-o", xlsx);
+	expect_exit(&r, 0);
+	helper_proc_free(&r);
+	/* every kind's example row, each skipped by name */
+	import(f, 0, "rows 2-6: the template's example", xlsx, NULL, NULL);
+	AGENT(f, &r, "template", "training", "--format", "csv", "-o", csv);
+	expect_exit(&r, 0);
+	helper_proc_free(&r);
+	text = helper_proc_read_file(csv, &len);
+	assert_non_null(text);
+	/* Vietnamese headers, ';' as Excel on Vietnamese Windows opens */
+	assert_non_null(strstr(text, "\xEF\xBB\xBFLoại hoạt động;Ngày;Tên hoạt "
+				     "động;Chủ đề;Số người tham gia;Số nữ;"));
+	assert_non_null(strstr(text, "\r\nVí dụ: Tập huấn;20/11/2025;"));
+	free(text);
+	/* the clerk adds a row below the example */
+	out = fopen(csv, "ab");
+	assert_non_null(out);
+	fputs("Tập huấn;05/12/2025;Tập huấn giới;;1.040;512;;;\r\n", out);
+	assert_int_equal(fclose(out), 0);
+	import(f, 0, "row 2: the template's example", csv, NULL, NULL);
+	assert_int_equal(rows(f), 1);
+	assert_int_equal(sql_int(f->db, "SELECT json_extract(fields, "
+				 "'$.participants') FROM queue"), 1040);
+	AGENT(f, &r, "template", "meeting");
+	expect_exit(&r, 64);
+	expect_err(&r, "'meeting' is not a kind");
+	helper_proc_free(&r);
+	AGENT(f, &r, "template", "-o", "/nonexistent/dir/x.xlsx");
+	expect_exit(&r, 74);
+	expect_err(&r, "/nonexistent/dir/x.xlsx");
+	helper_proc_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,6 +421,7 @@ int main(void)
 		T(test_undo),
 		T(test_export_imports_back),
 		T(test_dates_and_counts),
+		T(test_template_round_trip),
 #undef T
 	};
 
