@@ -19,9 +19,11 @@
 #include <string.h>
 #include <xlsxwriter.h>
 
+#include "agent/input.h"
 #include "agent/labels.h"
 #include "agent/opts.h"
 #include "common/csv.h"
+#include "common/date.h"
 #include "common/err.h"
 #include "common/event.h"
 #include "common/i18n.h"
@@ -112,8 +114,12 @@ static const char *example(const struct column *c, enum tb_kind k,
 	case TB_FT_BOOL:
 		return "có";
 	case TB_FT_CHOICE:
-		snprintf(buf, len, "%.*s", (int)strcspn(f->choices, "|"),
-			 f->choices);
+		if (k == TB_KIND_ACTION_MONTH && strstr(f->choices,
+							 "action-month"))
+			snprintf(buf, len, "action-month");
+		else
+			snprintf(buf, len, "%.*s",
+				 (int)strcspn(f->choices, "|"), f->choices);
 		choice = tb_label_choice_vi(buf);
 		return choice ? choice : buf;
 	case TB_FT_COUNT:
@@ -240,8 +246,10 @@ static int write_xlsx(const char *path, int kind, const struct column *c,
 	char buf[64], label[96], kinds[256];
 	lxw_row_t row = 1;
 	lxw_error err;
+	char why[TB_WHY_LEN];
+	int32_t day;
 	size_t i;
-	int k, y, m, d;
+	int k;
 
 	if (!wb) {
 		snprintf(msg, msglen, _("cannot create %s: %s"), path,
@@ -273,9 +281,9 @@ static int write_xlsx(const char *path, int kind, const struct column *c,
 		snprintf(label, sizeof(label), EXAMPLE_PREFIX "%s",
 			 tb_label_kind_vi((enum tb_kind)k));
 		worksheet_write_string(ws, row, 0, label, NULL);
-		if (sscanf(example_date((enum tb_kind)k), "%d/%d/%d", &d, &m,
-			   &y) == 3) {
-			dt.year = y, dt.month = m, dt.day = d;
+		if (tb_input_date(example_date((enum tb_kind)k), &day, why,
+				  sizeof(why)) == TB_OK) {
+			tb_date_to_ymd(day, &dt.year, &dt.month, &dt.day);
 			worksheet_write_datetime(ws, row, 1, &dt, date);
 		}
 		for (i = 2; i < n; i++) {

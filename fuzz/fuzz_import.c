@@ -97,7 +97,7 @@ static int64_t rows_to_record(void)
 	char **cells, msg[256];
 	size_t n;
 	int64_t rows = 0;
-	int got, header = 1;
+	int header = 1;
 
 	if (tb_sheet_load(csv_path, NULL, &sh, msg, sizeof(msg)) != 0)
 		return -1;
@@ -106,8 +106,7 @@ static int64_t rows_to_record(void)
 	r = tb_csv_reader_create(f);
 	fuzz_util_check(r != NULL, "reader for counting");
 	tb_csv_reader_set_sep(r, sh.sep);
-	while (sh.len &&
-	       (got = tb_csv_next(r, &cells, &n, msg, sizeof(msg))) == 1) {
+	while (sh.len && tb_csv_next(r, &cells, &n, msg, sizeof(msg)) == 1) {
 		int blank = 1;
 
 		for (size_t i = 0; i < n && blank; i++)
