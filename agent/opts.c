@@ -86,22 +86,33 @@ static void wrap(FILE *out, const char *text)
 	fputc('\n', out);
 }
 
+/* Characters (not bytes) in a UTF-8 string, for the help's columns. */
+static int text_cols(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
 static void help_row(FILE *out, const struct tb_agent_opt *o)
 {
-	char head[64], text[512];
+	const char *mv = o->metavar ? tr(o->metavar) : "";
+	char head[96], text[512];
 	int n;
 
 	if (o->short_name)
-		n = snprintf(head, sizeof(head), "  -%c, --%s%s%s",
-			     o->short_name, o->name, o->metavar ? " " : "",
-			     o->metavar ? o->metavar : "");
+		snprintf(head, sizeof(head), "  -%c, --%s%s%s", o->short_name,
+			 o->name, mv[0] ? " " : "", mv);
 	else
-		n = snprintf(head, sizeof(head), "  --%s%s%s", o->name,
-			     o->metavar ? " " : "", o->metavar ? o->metavar : "");
+		snprintf(head, sizeof(head), "  --%s%s%s", o->name,
+			 mv[0] ? " " : "", mv);
+	n = text_cols(head);
 	if (n >= HELP_COL)
 		fprintf(out, "%s\n%*s", head, HELP_COL, "");
 	else
-		fprintf(out, "%-*s", HELP_COL, head);
+		fprintf(out, "%s%*s", head, HELP_COL - n, "");
 	if (o->type == TB_OPT_INT && o->def)
 		snprintf(text, sizeof(text), _("%s (%ld-%ld, default %s)"),
 			 tr(o->help), o->min, o->max, o->def);
@@ -122,7 +133,7 @@ void tb_opts_help(FILE *out, const struct tb_cmd_spec *spec,
 	size_t i;
 
 	fprintf(out, _("Usage: tienbo-agent %s%s%s\n\n"), spec->name,
-		spec->usage ? " " : "", spec->usage ? spec->usage : "");
+		spec->usage ? " " : "", spec->usage ? tr(spec->usage) : "");
 	fputs(tr(spec->about), out);
 	fputs(_("\nOptions:\n"), out);
 	for (i = 0; i < spec->count; i++)
