@@ -12,14 +12,17 @@
 #include <unistd.h>
 
 #include "agent/form.h"
+#include "agent/labels.h"
 #include "agent/opts.h"
 #include "agent/store.h"
 #include "common/date.h"
 #include "common/err.h"
 #include "common/event.h"
+#include "common/i18n.h"
 
 #define OPT_DATE 'd'
 #define MAX_OPTS (TB_KIND_COUNT * TB_FIELDS_MAX + 8)
+#define TB_SDB_MSG_MAX 800 /* a store message (agent/store_db.h) */
 
 struct event_args {
 	struct tb_form form;
@@ -32,7 +35,7 @@ static void kinds_line(FILE *out)
 {
 	int k;
 
-	fputs("Kinds:", out);
+	fputs(_("Kinds:"), out);
 	for (k = 0; k < TB_KIND_COUNT; k++)
 		fprintf(out, " %s", tb_kind_name(k));
 	fputc('\n', out);
@@ -46,44 +49,46 @@ static void record_more(FILE *out, const char *kind_name)
 	fputc('\n', out);
 	if (kind_name && tb_kind_parse(kind_name, &kind) == TB_OK) {
 		tb_form_help(out, kind);
-		fputs("\nWith no field options on a terminal, asks for each "
-		      "field in turn.\nPrints the new event's id.\n", out);
+		fputs(_("\nWith no field options on a terminal, asks for each "
+			"field in turn.\nPrints the new event's id.\n"),
+		      out);
 		return;
 	}
 	kinds_line(out);
-	fputs("'tienbo-agent record KIND --help' lists the fields of a "
-	      "kind.\n", out);
+	fputs(_("'tienbo-agent record KIND --help' lists the fields of a "
+		"kind.\n"),
+	      out);
 }
 
 static const struct tb_cmd_spec record_spec = {
-	"record", "KIND [--date DATE] [--FIELD VALUE...]",
-	"Records a new event, committed to the store before the id is "
-	"printed.\nEvery field is a long option; with none given on a "
-	"terminal, it asks for\neach field, showing the rule and the "
-	"default.\n",
+	"record", N_("KIND [--date DATE] [--FIELD VALUE...]"),
+	N_("Records a new event, committed to the store before the id is "
+	   "printed.\nEvery field is a long option; with none given on a "
+	   "terminal, it asks for\neach field, showing the rule and the "
+	   "default, then\nshows what will be recorded and asks yes or no.\n"),
 	NULL, 0, 0, 1, NULL, record_more
 };
 
 static const struct tb_cmd_spec amend_spec = {
-	"amend", "ID [--date DATE] --FIELD VALUE...",
-	"Writes a new revision of event ID with the given fields changed; an "
-	"empty\nVALUE clears a field. The old revision stays in the history; "
-	"reports use\nthe latest. The fields of each kind are listed by "
-	"'tienbo-agent record KIND\n--help'. ID is the full id, or 6 or more "
-	"of its characters that no other id\nhas (its end, e.g. "
-	"000000000012).\n",
+	"amend", N_("ID [--date DATE] --FIELD VALUE..."),
+	N_("Writes a new revision of event ID with the given fields changed; "
+	   "an empty\nVALUE clears a field. The old revision stays in the "
+	   "history; reports use\nthe latest. The fields of each kind are "
+	   "listed by 'tienbo-agent record KIND\n--help'. ID is the full id, "
+	   "or 6 or more of its characters that no other id\nhas (its end, "
+	   "e.g. 000000000012).\n"),
 	NULL, 0, 0, 1, NULL, NULL
 };
 
 static const struct tb_agent_opt void_opts[] = {
-	{ "reason", 0, TB_OPT_TEXT, "TEXT", 0, 0, NULL,
-	  "why the event is voided (required; it travels with it)" },
+	{ "reason", 0, TB_OPT_TEXT, N_("TEXT"), 0, 0, NULL,
+	  N_("why the event is voided (required; it travels with it)") },
 };
 
 static const struct tb_cmd_spec void_spec = {
-	"void", "ID --reason TEXT",
-	"Voids event ID: a new revision that reports leave out. ID is the "
-	"full id,\nor 6 or more of its characters that no other id has.\n",
+	"void", N_("ID --reason TEXT"),
+	N_("Voids event ID: a new revision that reports leave out. ID is the "
+	   "full id,\nor 6 or more of its characters that no other id has.\n"),
 	void_opts, 1, 0, 1, NULL, NULL
 };
 
@@ -99,7 +104,7 @@ static int take_field(void *ctx, int val, const char *value)
 	}
 	taken = tb_form_take(&a->form, val, value);
 	if (taken < 0) {
-		tb_cli_error("%s: too many field options", a->cmd);
+		tb_cli_error(_("%s: too many field options"), a->cmd);
 		return TB_EUSAGE;
 	}
 	return taken;
@@ -135,6 +140,14 @@ static int parse(struct tb_cli *cli, const struct tb_cmd_spec *spec,
 	return TB_OK;
 }
 
+/* The store's message with field names as the clerk knows them. */
+static const char *labelled(struct tb_cli *cli, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", tb_store_errmsg(cli->store));
+	tb_label_msg(buf, len);
+	return buf;
+}
+
 /* Fills e from the command line, or from the clerk at a terminal. */
 static int fill(const struct event_args *a, struct tb_event *e)
 {
@@ -147,10 +160,11 @@ static int fill(const struct event_args *a, struct tb_event *e)
 				    sizeof(msg));
 	else
 		rc = tb_form_apply(&a->form, e, msg, sizeof(msg));
+	tb_label_msg(msg, sizeof(msg));
 	if (rc == TB_EUSAGE)
 		tb_cli_error("record: %s", msg);
 	else if (rc != TB_OK)
-		tb_cli_error("%s; nothing was recorded",
+		tb_cli_error(_("%s; nothing was recorded"),
 			     msg[0] ? msg : tb_strerror(rc));
 	return rc;
 }
@@ -160,6 +174,7 @@ int tb_cmd_record(struct tb_cli *cli, int argc, char **argv)
 	struct event_args a;
 	struct tb_event e;
 	enum tb_kind kind;
+	char msg[TB_SDB_MSG_MAX];
 	int rc;
 
 	memset(&a, 0, sizeof(a));
@@ -168,11 +183,11 @@ int tb_cmd_record(struct tb_cli *cli, int argc, char **argv)
 		return rc > 0 ? TB_OK : rc;
 	if (!a.positional) {
 		tb_opts_help(stderr, &record_spec, NULL);
-		tb_cli_error("record: which kind of event? (record KIND)");
+		tb_cli_error(_("record: which kind of event? (record KIND)"));
 		return TB_EUSAGE;
 	}
 	if (tb_kind_parse(a.positional, &kind) != TB_OK) {
-		tb_cli_error("record: unknown kind '%s'", a.positional);
+		tb_cli_error(_("record: unknown kind '%s'"), a.positional);
 		kinds_line(stderr);
 		return TB_EUSAGE;
 	}
@@ -186,15 +201,15 @@ int tb_cmd_record(struct tb_cli *cli, int argc, char **argv)
 	if (rc == TB_OK) {
 		rc = tb_store_record(cli->store, &e);
 		if (rc != TB_OK)
-			tb_cli_error("%s; nothing was recorded",
-				     tb_store_errmsg(cli->store));
+			tb_cli_error(_("%s; nothing was recorded"),
+				     labelled(cli, msg, sizeof(msg)));
 	}
 	if (rc == TB_OK) {
 		printf("%s\n", e.id);
 		if (isatty(STDIN_FILENO) && a.form.n == 0 && !a.form.date)
-			fprintf(stderr, "Recorded %s %s; it will be uploaded "
-				"at the next sync.\n", tb_kind_name(kind),
-				e.id);
+			fprintf(stderr, _("Recorded %s %s; it will be uploaded "
+					  "at the next sync.\n"),
+				tb_kind_label(kind), e.id);
 	}
 	tb_event_clear(&e);
 	return rc;
@@ -207,7 +222,7 @@ static int resolve(struct tb_cli *cli, const char *cmd, const char *arg,
 	int rc;
 
 	if (!arg) {
-		tb_cli_error("%s: which event? give its ID", cmd);
+		tb_cli_error(_("%s: which event? give its ID"), cmd);
 		return TB_EUSAGE;
 	}
 	rc = tb_cli_open_store(cli);
@@ -224,7 +239,7 @@ int tb_cmd_amend(struct tb_cli *cli, int argc, char **argv)
 {
 	struct event_args a;
 	struct tb_event e;
-	char id[TB_ID_LEN], msg[TB_MSG_LEN];
+	char id[TB_ID_LEN], msg[TB_SDB_MSG_MAX];
 	int rc, have = 0;
 
 	memset(&a, 0, sizeof(a));
@@ -233,7 +248,8 @@ int tb_cmd_amend(struct tb_cli *cli, int argc, char **argv)
 		return rc > 0 ? TB_OK : rc;
 	if (a.form.n == 0 && !a.form.date) {
 		tb_opts_help(stderr, &amend_spec, NULL);
-		tb_cli_error("amend: give at least one --FIELD VALUE to change");
+		tb_cli_error(_("amend: give at least one --FIELD VALUE to "
+			       "change"));
 		return TB_EUSAGE;
 	}
 	rc = resolve(cli, "amend", a.positional, id);
@@ -246,15 +262,16 @@ int tb_cmd_amend(struct tb_cli *cli, int argc, char **argv)
 	if (rc == TB_OK) {
 		msg[0] = '\0';
 		rc = tb_form_apply(&a.form, &e, msg, sizeof(msg));
+		tb_label_msg(msg, sizeof(msg));
 		if (rc != TB_OK)
-			tb_cli_error("amend: %s; nothing was changed", msg);
+			tb_cli_error(_("amend: %s; nothing was changed"), msg);
 	}
 	if (rc == TB_OK) {
 		e.revision++;
 		rc = tb_store_amend(cli->store, &e);
 		if (rc != TB_OK)
-			tb_cli_error("amend: %s; nothing was changed",
-				     tb_store_errmsg(cli->store));
+			tb_cli_error(_("amend: %s; nothing was changed"),
+				     labelled(cli, msg, sizeof(msg)));
 	}
 	if (rc == TB_OK)
 		printf("%s\n", e.id);
@@ -275,14 +292,14 @@ int tb_cmd_void(struct tb_cli *cli, int argc, char **argv)
 		return rc > 0 ? TB_OK : rc;
 	if (!a.reason) {
 		tb_opts_help(stderr, &void_spec, NULL);
-		tb_cli_error("void: --reason TEXT is required");
+		tb_cli_error(_("void: --reason TEXT is required"));
 		return TB_EUSAGE;
 	}
 	rc = resolve(cli, "void", a.positional, id);
 	if (rc == TB_OK) {
 		rc = tb_store_void(cli->store, id, a.reason, NULL);
 		if (rc != TB_OK)
-			tb_cli_error("void: %s; nothing was changed",
+			tb_cli_error(_("void: %s; nothing was changed"),
 				     tb_store_errmsg(cli->store));
 	}
 	if (rc == TB_OK)

@@ -11,7 +11,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include "agent/i18n.h"
 #include "agent/input.h"
+#include "agent/labels.h"
 #include "agent/opts.h"
 #include "agent/store.h"
 #include "common/csv.h"
@@ -42,20 +44,20 @@ struct out {
 enum { O_KIND, O_FROM, O_TO, O_PENDING, O_JSON, O_FORMAT, O_OUTPUT,
        O_COUNT };
 
-#define ROW_KIND { "kind", 0, TB_OPT_TEXT, "KIND", 0, 0, NULL, \
-		   "only events of this kind" }
-#define ROW_FROM { "from", 0, TB_OPT_TEXT, "DATE", 0, 0, NULL, \
-		   "only events on or after this day" }
-#define ROW_TO { "to", 0, TB_OPT_TEXT, "DATE", 0, 0, NULL, \
-		 "only events on or before this day" }
+#define ROW_KIND { "kind", 0, TB_OPT_TEXT, N_("KIND"), 0, 0, NULL, \
+		   N_("only events of this kind") }
+#define ROW_FROM { "from", 0, TB_OPT_TEXT, N_("DATE"), 0, 0, NULL, \
+		   N_("only events on or after this day") }
+#define ROW_TO { "to", 0, TB_OPT_TEXT, N_("DATE"), 0, 0, NULL, \
+		 N_("only events on or before this day") }
 #define ROW_JSON { "json", 0, TB_OPT_FLAG, NULL, 0, 0, NULL, \
-		   "print JSON instead of text" }
+		   N_("print JSON instead of text") }
 
 /* Each command's rows, and where each row of the full set is in them. */
 static const struct tb_agent_opt list_opts[] = {
 	ROW_KIND, ROW_FROM, ROW_TO,
 	{ "pending", 0, TB_OPT_FLAG, NULL, 0, 0, NULL,
-	  "only events with a change not yet uploaded" },
+	  N_("only events with a change not yet uploaded") },
 	ROW_JSON,
 };
 static const int list_map[O_COUNT] = { 0, 1, 2, 3, 4, -1, -1 };
@@ -65,31 +67,33 @@ static const int show_map[O_COUNT] = { -1, -1, -1, -1, 0, -1, -1 };
 
 static const struct tb_agent_opt export_opts[] = {
 	{ "format", 0, TB_OPT_TEXT, "csv|json", 0, 0, "csv",
-	  "CSV (UTF-8 with a BOM, opens cleanly in Excel) or a JSON array" },
+	  N_("CSV (UTF-8 with a BOM, opens cleanly in Excel) or a JSON "
+	     "array") },
 	ROW_KIND, ROW_FROM, ROW_TO,
-	{ "output", 'o', TB_OPT_TEXT, "FILE", 0, 0, "standard output",
-	  "write to FILE" },
+	{ "output", 'o', TB_OPT_TEXT, N_("FILE"), 0, 0, N_("standard output"),
+	  N_("write to FILE") },
 };
 static const int export_map[O_COUNT] = { 1, 2, 3, -1, -1, 0, 4 };
 
 static const struct tb_cmd_spec list_spec = {
-	"list", "[OPTIONS]",
-	"Lists the latest revision of each event, by date.\n",
+	"list", N_("[OPTIONS]"),
+	N_("Lists the latest revision of each event, by date.\n"),
 	list_opts, sizeof(list_opts) / sizeof(list_opts[0]), 0, 0, NULL, NULL
 };
 
 static const struct tb_cmd_spec show_spec = {
-	"show", "ID [--json]",
-	"Shows the latest revision of event ID, every field, and each "
-	"revision\nwith its upload state. ID is the full id, or 6 or more of "
-	"its characters\nthat no other id has (its end, e.g. 000000000012).\n",
-	show_opts, 1, 1, 1, "which event? give its ID", NULL
+	"show", N_("ID [--json]"),
+	N_("Shows the latest revision of event ID, every field, and each "
+	   "revision\nwith its upload state. ID is the full id, or 6 or more "
+	   "of its characters\nthat no other id has (its end, e.g. "
+	   "000000000012).\n"),
+	show_opts, 1, 1, 1, N_("which event? give its ID"), NULL
 };
 
 static const struct tb_cmd_spec export_spec = {
-	"export", "[OPTIONS]",
-	"Writes the latest revision of every event (voided ones too, marked) "
-	"as\nCSV or a JSON array.\n",
+	"export", N_("[OPTIONS]"),
+	N_("Writes the latest revision of every event (voided ones too, "
+	   "marked) as\nCSV or a JSON array.\n"),
 	export_opts, sizeof(export_opts) / sizeof(export_opts[0]), 0, 0, NULL,
 	NULL
 };
@@ -132,7 +136,7 @@ static int parse(struct tb_cli *cli, const struct tb_cmd_spec *spec,
 	a->positional = nargs ? args[0] : NULL;
 	if ((x = val(v, map, O_KIND))) {
 		if (tb_kind_parse(x->text, &kind) != TB_OK) {
-			tb_cli_error("%s: unknown kind '%s'", spec->name,
+			tb_cli_error(_("%s: unknown kind '%s'"), spec->name,
 				     x->text);
 			return TB_EUSAGE;
 		}
@@ -156,8 +160,9 @@ static int parse(struct tb_cli *cli, const struct tb_cmd_spec *spec,
 		else if (strcmp(x->text, "json") == 0)
 			a->format = FMT_JSON;
 		else {
-			tb_cli_error("%s: --format must be csv or json (got "
-				     "'%s')", spec->name, x->text);
+			tb_cli_error(_("%s: --format must be csv or json (got "
+				       "'%s')"),
+				     spec->name, x->text);
 			rc = TB_EUSAGE;
 		}
 	}
@@ -211,19 +216,42 @@ static const char *title_of(const struct tb_event *e, char *buf, size_t len)
 	return tb_event_get(e, idx, buf, len);
 }
 
+/* s padded with spaces to w characters (UTF-8), into buf. */
+static const char *pad(const char *s, int w, char *buf, size_t len)
+{
+	int cols = 0;
+	size_t n;
+
+	for (const char *p = s; *p; p++)
+		cols += ((unsigned char)*p & 0xC0) != 0x80;
+	n = (size_t)snprintf(buf, len, "%s", s);
+	while (cols++ < w && n + 1 < len)
+		buf[n++] = ' ';
+	buf[n < len ? n : len - 1] = '\0';
+	return buf;
+}
+
 static int print_table_row(struct out *o, const struct tb_store_row *row)
 {
 	const struct tb_event *e = row->ev;
-	char date[TB_DATE_LEN], title[TB_TEXT_MAX + 1];
+	char date[TB_DATE_LEN], title[TB_TEXT_MAX + 1], a[80], b[80], c[80],
+		d[80];
+	int vi = tb_i18n_is_vi(), kw = vi ? 16 : 12;
 
 	if (o->rows == 0 &&
-	    fprintf(o->f, "%-36s  %-10s  %-12s  %3s  %-8s  %s\n", "ID", "DATE",
-		    "KIND", "REV", "STATE", "TITLE") < 0)
+	    fprintf(o->f, "%-36s  %s  %s  %s  %s  %s\n", "ID",
+		    pad(_("DATE"), 10, a, sizeof(a)),
+		    pad(_("KIND"), kw, b, sizeof(b)),
+		    pad(_("REV"), 3, c, sizeof(c)),
+		    pad(_("STATE"), 10, d, sizeof(d)), _("TITLE")) < 0)
 		return TB_EIO;
-	if (fprintf(o->f, "%-36s  %-10s  %-12s  %3lld  %-8s  %s%s\n", e->id,
-		    tb_date_format(e->date, date), tb_kind_name(e->kind),
-		    (long long)e->revision, tb_store_state_name(row->state),
-		    e->voided ? "[voided] " : "",
+	if (fprintf(o->f, "%-36s  %s  %s  %3lld  %s  %s%s\n", e->id,
+		    vi ? tb_input_date_text(e->date, date)
+		       : tb_date_format(e->date, date),
+		    pad(tb_kind_label(e->kind), kw, b, sizeof(b)),
+		    (long long)e->revision,
+		    pad(_(tb_store_state_name(row->state)), 10, d, sizeof(d)),
+		    e->voided ? _("[voided] ") : "",
 		    title_of(e, title, sizeof(title))) < 0)
 		return TB_EIO;
 	return TB_OK;
@@ -349,7 +377,7 @@ static int emit(struct tb_cli *cli, const char *cmd, struct out *o,
 	if (rc == TB_OK && o->format == FMT_CSV && o->rows == 0)
 		rc = print_csv_header(o); /* no rows: the header alone */
 	if (rc == TB_EIO && !tb_store_errmsg(cli->store)[0])
-		tb_cli_error("%s: cannot write the output: %s", cmd,
+		tb_cli_error(_("%s: cannot write the output: %s"), cmd,
 			     strerror(errno));
 	else if (rc != TB_OK)
 		tb_cli_error("%s: %s", cmd, tb_store_errmsg(cli->store)[0]

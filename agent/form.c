@@ -290,6 +290,7 @@ static int ask_date(struct tb_event *e, FILE *in, FILE *out, char **line,
 		if (!(*line)[0] ||
 		    tb_form_set_date(e, *line, msg, msglen) == TB_OK)
 			return TB_OK;
+		tb_label_msg(msg, msglen);
 		fprintf(out, "  %s\n", msg);
 	}
 	return stopped(out, msg, msglen);
@@ -334,6 +335,7 @@ static int ask_field(struct tb_event *e, int idx, FILE *in, FILE *out,
 			return TB_OK;
 		if (rc != TB_EINVAL)
 			return rc;
+		tb_label_msg(msg, msglen);
 		fprintf(out, "  %s\n", msg);
 	}
 	return stopped(out, msg, msglen);
@@ -371,6 +373,7 @@ static int check_so_far(struct tb_event *e, int upto, FILE *in, FILE *out,
 		idx = blamed_field(e->kind, why);
 		if (idx == -1 || idx > upto)
 			break;
+		tb_label_msg(why, sizeof(why));
 		fprintf(out, "  %s\n", why);
 		rc = idx == -2 ? ask_date(e, in, out, line, cap, asks, msg,
 					  msglen)
@@ -448,6 +451,7 @@ int tb_form_prompt(struct tb_event *e, FILE *in, FILE *out,
 		idx = blamed_field(e->kind, msg);
 		if (idx == -1 || asks >= MAX_ASKS)
 			break;
+		tb_label_msg(msg, msglen);
 		fprintf(out, "  %s\n", msg);
 		if (idx == -2)
 			rc = ask_date(e, in, out, &line, &cap, &asks, msg,

@@ -66,6 +66,7 @@ static int fail(struct tb_import *im, size_t col, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(im->msg + n, sizeof(im->msg) - (size_t)n, fmt, ap);
 		va_end(ap);
+		tb_label_msg(im->msg + n, sizeof(im->msg) - (size_t)n);
 	}
 	return TB_EINVAL;
 }

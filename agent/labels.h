@@ -10,6 +10,8 @@
 #ifndef TB_AGENT_LABELS_H
 #define TB_AGENT_LABELS_H
 
+#include <stddef.h>
+
 #include "common/event.h"
 
 /* The Vietnamese column title of the kind and date columns. */
@@ -30,5 +32,10 @@ const char *const *tb_label_choice_aliases(const char *code);
 const char *tb_field_label(const struct tb_field *f);
 /* Same for a kind: "Tập huấn" or "training". */
 const char *tb_kind_label(enum tb_kind kind);
+
+/* When the interface is Vietnamese, rewrites the field names a rule
+ * message of common/event.c holds ("female: must not exceed participants")
+ * into their labels ("Số nữ: ... Số người tham gia"), in place. */
+void tb_label_msg(char *msg, size_t len);
 
 #endif

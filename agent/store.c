@@ -31,9 +31,9 @@ _Static_assert(TB_SCHEMA_VERSION == TB_STORE_SCHEMA_VERSION,
 const char *tb_store_state_name(enum tb_store_state st)
 {
 	switch (st) {
-	case TB_STATE_PENDING: return "pending";
-	case TB_STATE_SENT: return "sent";
-	case TB_STATE_REJECTED: return "rejected";
+	case TB_STATE_PENDING: return N_("pending"); /* JSON: untranslated */
+	case TB_STATE_SENT: return N_("sent");
+	case TB_STATE_REJECTED: return N_("rejected");
 	}
 	return "?";
 }

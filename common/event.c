@@ -656,8 +656,8 @@ static int check_outreach(const struct tb_event *e, char *msg, size_t msglen)
 	if (e->date < from || e->date > to)
 		return tb_msg(
 		    TB_EINVAL, msg, msglen,
-		    "date: an action-month activity must fall between "
-		    "15 Nov and 15 Dec (%s)",
+		    _("date: an action-month activity must fall between "
+		      "15 Nov and 15 Dec (%s)"),
 		    tb_date_format(e->date, day));
 	return 0;
 }
