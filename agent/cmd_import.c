@@ -35,11 +35,11 @@ static const struct tb_agent_opt import_opts[O_COUNT] = {
 		      N_("the sheet of an .xlsx to read (default: the "
 			 "first)") },
 	[O_THOUSANDS] = { "thousands", 0, TB_OPT_TEXT, ".|,", 0, 0, NULL,
-			  N_("the mark between thousands in the file's "
+			  N_("the thousands separator in the file's "
 			     "numbers (1.500 or 1,500)") },
 	[O_UNDO] = { "undo", 0, TB_OPT_INT, N_("ID"), 1, 2147483647L, NULL,
-		     N_("void every event import ID recorded (see "
-			"'tienbo-agent imports')") },
+		     N_("void every event that import ID recorded "
+			"(see 'tienbo-agent imports')") },
 };
 
 static const struct tb_cmd_spec import_spec = {
@@ -108,8 +108,8 @@ static void print_skips(const struct tb_import *im)
 					  "recorded\n"),
 				rows);
 		else if (k->import_id == 0)
-			fprintf(stderr, _("  %s: already in this agent (the "
-					  "export's id)\n"),
+			fprintf(stderr, _("  %s: already recorded on this "
+					  "machine (the export's id)\n"),
 				rows);
 		else
 			fprintf(stderr,
@@ -119,8 +119,8 @@ static void print_skips(const struct tb_import *im)
 				k->file, (long long)k->import_id);
 	}
 	if (im->skipped && im->nskips == TB_IMPORT_SKIP_RUNS)
-		fprintf(stderr, _("  (and maybe more; 'tienbo-agent import "
-				  "--dry-run' lists the first %d runs)\n"),
+		fprintf(stderr, _("  (and maybe more: only the first %d groups "
+				  "of rows are listed)\n"),
 			TB_IMPORT_SKIP_RUNS);
 }
 

@@ -261,8 +261,8 @@ static int set_cell(struct tb_import *im, size_t col, const char *cell,
 
 	if (idx < 0)
 		return fail(im, col,
-			    _("%s has no such field; leave the cell empty for "
-			      "this kind (got '%s')"),
+			    _("an activity of kind %s has no such column; "
+			      "leave this cell empty (got '%s')"),
 			    tb_kind_label(e->kind), cell);
 	f = tb_kind_fields(e->kind, &n) + idx;
 	if ((f->type == TB_FT_TEXT || f->type == TB_FT_CHOICE) &&
@@ -498,8 +498,8 @@ int tb_import_row(struct tb_import *im, char **cells, size_t n)
 			;
 		if (i < n)
 			return fail(im, NO_COL,
-				    _("%zu cells but the header names %zu "
-				      "columns"),
+				    _("the row has %zu cells but the header "
+				      "names only %zu columns"),
 				    n, im->ncols);
 		n = im->ncols;
 	}

@@ -729,7 +729,8 @@ static void test_import_refusals(void **state)
 		{ "import_unknown_column.csv",
 		  "row 1, column D (colour): unknown column 'colour'" },
 		{ "import_wrong_kind_cell.csv",
-		  "row 3, column E (topic): outreach has no such field" },
+		  "row 3, column E (topic): an activity of kind outreach has "
+		  "no such column" },
 		{ "import_bad_kind.csv",
 		  "row 2, column A (kind): 'meeting' is not a kind" },
 		{ "import_no_kind.csv", "row 1: there is no kind column" },

@@ -329,7 +329,7 @@ static void test_export_imports_back(void **state)
 	write_csv(f, "export.csv", r.out, path, sizeof(path));
 	helper_proc_free(&r);
 	/* its ids are this agent's: nothing is recorded twice */
-	import(f, 0, "rows 2-4: already in this agent", path, NULL, NULL);
+	import(f, 0, "rows 2-4: already recorded on this machine", path, NULL, NULL);
 	assert_int_equal(rows(f), 3);
 	/* imported as new events, every column reads back */
 	import(f, 0, "imported 3 events", "--again", path, NULL);
