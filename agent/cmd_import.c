@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent/i18n.h"
 #include "agent/import.h"
 #include "agent/opts.h"
 #include "agent/sheet.h"
@@ -71,18 +72,6 @@ static const struct tb_cmd_spec imports_spec = {
 	NULL, 0, 0, 0, NULL, NULL
 };
 
-/* Local time for people: "03/12/2026 14:05". */
-static const char *local_time(int64_t t, char *buf, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!localtime_r(&tt, &tm) ||
-	    strftime(buf, len, "%d/%m/%Y %H:%M", &tm) == 0)
-		snprintf(buf, len, "%lld", (long long)t);
-	return buf;
-}
-
 /* The lines after the summary: which rows were skipped, and why. */
 static void print_skips(const struct tb_import *im)
 {
@@ -115,7 +104,7 @@ static void print_skips(const struct tb_import *im)
 			fprintf(stderr,
 				_("  %s: imported before, %s from %s (import "
 				  "%lld)\n"),
-				rows, local_time(k->at, when, sizeof(when)),
+				rows, tb_i18n_time(k->at, when, sizeof(when)),
 				k->file, (long long)k->import_id);
 	}
 	if (im->skipped && im->nskips == TB_IMPORT_SKIP_RUNS)
@@ -328,10 +317,10 @@ static int print_import(void *arg, const struct tb_store_import *i)
 		char at[64];
 
 		snprintf(undone, sizeof(undone), _(", undone %s"),
-			 local_time(i->undone_at, at, sizeof(at)));
+			 tb_i18n_time(i->undone_at, at, sizeof(at)));
 	}
 	printf(_("%4lld  %s  %s: %lld recorded, %lld skipped%s\n"),
-	       (long long)i->id, local_time(i->at, when, sizeof(when)),
+	       (long long)i->id, tb_i18n_time(i->at, when, sizeof(when)),
 	       i->file, (long long)i->rows, (long long)i->skipped, undone);
 	return TB_OK;
 }

@@ -419,18 +419,21 @@ static int show_revision(void *arg, const struct tb_store_row *row)
 	char at[TB_TIME_LEN];
 	cJSON *r;
 
-	tb_time_format(e->recorded_at, at);
 	c->count++;
 	if (!c->revisions) {
+		char local[64];
+
 		printf("  %-4lld seq %-8lld %s  %-8s%s%s%s%s\n",
-		       (long long)e->revision, (long long)row->seq, at,
-		       tb_store_state_name(row->state),
-		       e->voided ? "  voided: " : "",
+		       (long long)e->revision, (long long)row->seq,
+		       tb_i18n_time(e->recorded_at, local, sizeof(local)),
+		       _(tb_store_state_name(row->state)),
+		       e->voided ? _("  voided: ") : "",
 		       e->voided ? e->void_reason : "",
-		       row->reject_reason ? "  server: " : "",
+		       row->reject_reason ? _("  server: ") : "",
 		       row->reject_reason ? row->reject_reason : "");
 		return TB_OK;
 	}
+	tb_time_format(e->recorded_at, at);
 	r = cJSON_CreateObject();
 	if (!r || !cJSON_AddItemToArray(c->revisions, r))
 		return TB_ENOMEM;
@@ -449,21 +452,35 @@ static int show_revision(void *arg, const struct tb_store_row *row)
 static void show_text(const struct tb_event *e, enum tb_store_state st)
 {
 	const struct tb_field *tab;
-	char date[TB_DATE_LEN], at[TB_TIME_LEN], v[TB_TEXT_MAX + 1];
+	char date[TB_DATE_LEN], at[64], v[TB_TEXT_MAX + 1], pad_buf[128];
+	int vi = tb_i18n_is_vi();
 	size_t n, i;
 
-	printf("%-26s %s\n%-26s %s\n%-26s %s\n%-26s %s\n%-26s %lld\n"
-	       "%-26s %s\n%-26s %s\n", "id:", e->id, "kind:",
-	       tb_kind_name(e->kind), "school:", e->school, "date:",
-	       tb_date_format(e->date, date), "revision:",
-	       (long long)e->revision, "state:", tb_store_state_name(st),
-	       "recorded_at:", tb_time_format(e->recorded_at, at));
+	printf("%s %s\n", pad(_("id:"), 26, pad_buf, sizeof(pad_buf)), e->id);
+	printf("%s %s\n", pad(_("kind:"), 26, pad_buf, sizeof(pad_buf)),
+	       tb_kind_label(e->kind));
+	printf("%s %s\n", pad(_("school:"), 26, pad_buf, sizeof(pad_buf)),
+	       e->school);
+	printf("%s %s\n", pad(_("date:"), 26, pad_buf, sizeof(pad_buf)),
+	       vi ? tb_input_date_text(e->date, date)
+		  : tb_date_format(e->date, date));
+	printf("%s %lld\n", pad(_("revision:"), 26, pad_buf, sizeof(pad_buf)),
+	       (long long)e->revision);
+	printf("%s %s\n", pad(_("state:"), 26, pad_buf, sizeof(pad_buf)),
+	       _(tb_store_state_name(st)));
+	printf("%s %s\n", pad(_("recorded at:"), 26, pad_buf, sizeof(pad_buf)),
+	       tb_i18n_time(e->recorded_at, at, sizeof(at)));
 	if (e->voided)
-		printf("%-26s yes: %s\n", "voided:", e->void_reason);
+		printf("%s %s\n", pad(_("voided:"), 26, pad_buf, sizeof(pad_buf)),
+		       e->void_reason);
 	tab = tb_kind_fields(e->kind, &n);
 	for (i = 0; i < n; i++) {
+		char label[160];
+
 		tb_event_get(e, (int)i, v, sizeof(v));
-		printf("%-26s %s\n", tab[i].option, v[0] ? v : "-");
+		snprintf(label, sizeof(label), "%s:", tb_field_label(&tab[i]));
+		printf("%s %s\n", pad(label, 26, pad_buf, sizeof(pad_buf)),
+		       v[0] ? v : "-");
 	}
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent/i18n.h"
 #include "agent/opts.h"
 #include "agent/store.h"
 #include "common/buf.h"
@@ -64,20 +65,11 @@ static const char *age(int64_t seconds, char *buf, size_t len)
  * Vietnamese); the store and --json keep UTC. "never" for none. */
 static const char *when(int64_t t, char *buf, size_t len)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-
 	if (t <= 0) {
 		snprintf(buf, len, "%s", _("never"));
 		return buf;
 	}
-	/* TRANSLATORS: a date and time for strftime: %Y year, %m month,
-	 * %d day, %H:%M hours and minutes, %Z the time zone (+07). */
-	/* xgettext:no-c-format */
-	if (!localtime_r(&tt, &tm) ||
-	    strftime(buf, len, _("%Y-%m-%d %H:%M %Z"), &tm) == 0)
-		snprintf(buf, len, "%lld", (long long)t);
-	return buf;
+	return tb_i18n_time(t, buf, len);
 }
 
 /* The labels of the text form, in one column as wide as the widest. */

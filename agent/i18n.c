@@ -3,7 +3,9 @@
 
 #include <limits.h>
 #include <locale.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,4 +44,18 @@ int tb_i18n_is_vi(void)
 	/* TRANSLATORS: your language's code (ISO 639), used to choose the
 	 * labels of fields and kinds. */
 	return strcmp(_("en"), "vi") == 0;
+}
+
+const char *tb_i18n_time(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	/* TRANSLATORS: a date and time for strftime: %Y year, %m month,
+	 * %d day, %H:%M hours and minutes, %Z the time zone (+07). */
+	/* xgettext:no-c-format */
+	if (!localtime_r(&tt, &tm) ||
+	    strftime(buf, len, _("%Y-%m-%d %H:%M %Z"), &tm) == 0)
+		snprintf(buf, len, "%lld", (long long)t);
+	return buf;
 }

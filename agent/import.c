@@ -9,6 +9,8 @@
  */
 #include "agent/import.h"
 
+#include "agent/i18n.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -426,7 +428,7 @@ static int check_before(struct tb_import *im, const char *content,
 			const char *key)
 {
 	struct tb_store_import_match m;
-	char when[TB_TIME_LEN];
+	char when[64];
 	int rc = tb_store_import_find(im->store, content, key, &m);
 
 	if (rc <= 0)
@@ -446,7 +448,7 @@ static int check_before(struct tb_import *im, const char *content,
 		note_skip(im, m.import_id, m.at, m.file, 0);
 		return 1;
 	}
-	tb_time_format(m.at, when);
+	tb_i18n_time(m.at, when, sizeof(when));
 	return fail(im, NO_COL,
 		    _("the same activity (kind, date and title) as row %lld "
 		      "of %s, imported %s (import %lld), but with other "
