@@ -63,14 +63,14 @@ static int set_pragmas(struct tb_store *s)
 	if (src == SQLITE_OK)
 		src = sqlite3_step(st);
 	if (src != SQLITE_ROW)
-		rc = tb_sdb_dbfail(s, src, "cannot open");
+		rc = tb_sdb_dbfail(s, src, N_("cannot open"));
 	else if (strcmp((const char *)sqlite3_column_text(st, 0), "wal") != 0)
 		rc = tb_sdb_fail(s, TB_EIO, _("cannot open %s: WAL mode refused (is the "
 			  "data directory writable?)"), s->path);
 	sqlite3_finalize(st);
 	if (rc == TB_OK)
 		rc = tb_sdb_exec(s, "PRAGMA synchronous = FULL; "
-			  "PRAGMA foreign_keys = ON", "cannot open");
+			  "PRAGMA foreign_keys = ON", N_("cannot open"));
 	return rc;
 }
 
@@ -84,7 +84,7 @@ static int load_meta(struct tb_store *s, const char *key, char *out,
 	if (!st)
 		return TB_EIO;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = tb_sdb_step(s, st, "cannot read", &row);
+	rc = tb_sdb_step(s, st, N_("cannot read"), &row);
 	if (rc == TB_OK && row)
 		snprintf(out, outlen, "%s",
 			 (const char *)sqlite3_column_text(st, 0));
@@ -152,7 +152,7 @@ int tb_store_open(const char *path, int flags, struct tb_store **out,
 		oflags |= SQLITE_OPEN_CREATE;
 	src = sqlite3_open_v2(path, &s->db, oflags, NULL);
 	if (src != SQLITE_OK || !s->db) {
-		rc = s->db ? tb_sdb_dbfail(s, src, "cannot open") : TB_ENOMEM;
+		rc = s->db ? tb_sdb_dbfail(s, src, N_("cannot open")) : TB_ENOMEM;
 		goto out;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
@@ -207,7 +207,7 @@ static int meta_set(struct tb_store *s, const char *key, const char *value)
 		return TB_EIO;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	rc = tb_sdb_step(s, st, "cannot write to", &row);
+	rc = tb_sdb_step(s, st, N_("cannot write to"), &row);
 	sqlite3_reset(st);
 	return rc;
 }
@@ -271,7 +271,7 @@ int tb_store_begin(struct tb_store *s)
 	s->errmsg[0] = '\0';
 	if (s->explicit_tx || !sqlite3_get_autocommit(s->db))
 		return tb_sdb_fail(s, TB_EINVAL, _("a transaction is already open"));
-	rc = tb_sdb_exec(s, "BEGIN IMMEDIATE", "cannot write to");
+	rc = tb_sdb_exec(s, "BEGIN IMMEDIATE", N_("cannot write to"));
 	if (rc == TB_OK)
 		s->explicit_tx = 1;
 	s->next_seq = 0;
@@ -286,7 +286,7 @@ int tb_store_commit(struct tb_store *s)
 		return tb_sdb_fail(s, TB_EINVAL, _("no transaction is open"));
 	s->explicit_tx = 0;
 	s->next_seq = 0;
-	rc = tb_sdb_exec(s, "COMMIT", "cannot write to");
+	rc = tb_sdb_exec(s, "COMMIT", N_("cannot write to"));
 	if (rc != TB_OK && !sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
@@ -314,7 +314,7 @@ int tb_store_check(struct tb_store *s)
 	if (src == SQLITE_OK)
 		src = sqlite3_step(st);
 	if (src != SQLITE_ROW) {
-		rc = tb_sdb_dbfail(s, src, "cannot check");
+		rc = tb_sdb_dbfail(s, src, N_("cannot check"));
 	} else {
 		res = (const char *)sqlite3_column_text(st, 0);
 		if (!res || strcmp(res, "ok") != 0)

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/i18n.h"
 #include "common/sqlerr.h"
 
 static const char *const stmt_sql[ST_COUNT] = {
@@ -90,7 +91,7 @@ int tb_sdb_dbfail(struct tb_store *s, int src, const char *doing)
 	const char *why = "";
 	int rc = tb_sqlite_err(s->db, src, &why);
 
-	snprintf(s->errmsg, sizeof(s->errmsg), "%s %s: %s (%s)", doing,
+	snprintf(s->errmsg, sizeof(s->errmsg), "%s %s: %s (%s)", _(doing),
 		 s->path, why, sqlite3_errmsg(s->db));
 	return rc;
 }
@@ -117,7 +118,7 @@ sqlite3_stmt *tb_sdb_stmt(struct tb_store *s, enum stmt_id which)
 		src = sqlite3_prepare_v3(s->db, stmt_sql[which], -1,
 					 SQLITE_PREPARE_PERSISTENT, st, NULL);
 		if (src != SQLITE_OK) {
-			tb_sdb_dbfail(s, src, "cannot read");
+			tb_sdb_dbfail(s, src, N_("cannot read"));
 			*st = NULL;
 			return NULL;
 		}
@@ -140,7 +141,7 @@ int tb_sdb_wbegin(struct tb_store *s)
 	s->errmsg[0] = '\0';
 	if (s->explicit_tx)
 		return TB_OK;
-	return tb_sdb_exec(s, "BEGIN IMMEDIATE", "cannot write to");
+	return tb_sdb_exec(s, "BEGIN IMMEDIATE", N_("cannot write to"));
 }
 
 int tb_sdb_wend(struct tb_store *s, int rc)
@@ -148,7 +149,7 @@ int tb_sdb_wend(struct tb_store *s, int rc)
 	if (s->explicit_tx)
 		return rc;
 	if (rc == TB_OK)
-		rc = tb_sdb_exec(s, "COMMIT", "cannot write to");
+		rc = tb_sdb_exec(s, "COMMIT", N_("cannot write to"));
 	if (rc != TB_OK && !sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
@@ -190,7 +191,7 @@ int tb_sdb_i64(struct tb_store *s, enum stmt_id which, int64_t *a,
 
 	if (!st)
 		return TB_EIO;
-	rc = tb_sdb_step(s, st, "cannot read", &row);
+	rc = tb_sdb_step(s, st, N_("cannot read"), &row);
 	if (rc == TB_OK) {
 		*a = row ? sqlite3_column_int64(st, 0) : 0;
 		if (b)

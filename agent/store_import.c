@@ -15,6 +15,7 @@
 #include "agent/store_db.h"
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/i18n.h"
 
 int tb_store_import_new(struct tb_store *s, const char *file, int64_t at,
 			int64_t *id)
@@ -26,7 +27,7 @@ int tb_store_import_new(struct tb_store *s, const char *file, int64_t at,
 		return TB_EIO;
 	sqlite3_bind_int64(st, 1, at);
 	sqlite3_bind_text(st, 2, file, -1, SQLITE_STATIC);
-	rc = tb_sdb_step(s, st, "cannot write to", &row);
+	rc = tb_sdb_step(s, st, N_("cannot write to"), &row);
 	sqlite3_reset(st);
 	if (rc == TB_OK)
 		*id = sqlite3_last_insert_rowid(s->db);
@@ -47,7 +48,7 @@ int tb_store_import_row(struct tb_store *s, int64_t id, int64_t row,
 	sqlite3_bind_text(st, 3, content, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, event_id, -1, SQLITE_STATIC);
-	rc = tb_sdb_step(s, st, "cannot write to", &got);
+	rc = tb_sdb_step(s, st, N_("cannot write to"), &got);
 	sqlite3_reset(st);
 	return rc;
 }
@@ -67,7 +68,7 @@ int tb_store_import_find(struct tb_store *s, const char *content,
 		return TB_EIO;
 	sqlite3_bind_text(st, 1, content, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-	rc = tb_sdb_step(s, st, "cannot read", &row);
+	rc = tb_sdb_step(s, st, N_("cannot read"), &row);
 	if (rc == TB_OK && row) {
 		m->import_id = sqlite3_column_int64(st, 0);
 		m->at = sqlite3_column_int64(st, 1);
@@ -92,7 +93,7 @@ int tb_store_import_done(struct tb_store *s, int64_t id, int64_t rows,
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, rows);
 	sqlite3_bind_int64(st, 3, skipped);
-	rc = tb_sdb_step(s, st, "cannot write to", &row);
+	rc = tb_sdb_step(s, st, N_("cannot write to"), &row);
 	sqlite3_reset(st);
 	return rc;
 }
@@ -122,7 +123,7 @@ int tb_store_imports(struct tb_store *s, int64_t id,
 		rc = cb(arg, &im);
 	}
 	if (rc == TB_OK && src != SQLITE_DONE)
-		rc = tb_sdb_dbfail(s, src, "cannot read");
+		rc = tb_sdb_dbfail(s, src, N_("cannot read"));
 	sqlite3_reset(st);
 	tb_sdb_rend(s, began);
 	if (rc == TB_OK && id != 0 && !seen)
@@ -153,7 +154,7 @@ static int import_events(struct tb_store *s, int64_t id, struct tb_buf *ids)
 		rc = tb_buf_add(ids, one, sizeof(one));
 	}
 	if (rc == TB_OK && src != SQLITE_DONE)
-		rc = tb_sdb_dbfail(s, src, "cannot read");
+		rc = tb_sdb_dbfail(s, src, N_("cannot read"));
 	sqlite3_reset(st);
 	return rc;
 }
@@ -189,7 +190,7 @@ int tb_store_import_undo(struct tb_store *s, int64_t id, int64_t at,
 	if (rc == TB_OK) {
 		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_int64(st, 2, at);
-		rc = tb_sdb_step(s, st, "cannot write to", &row);
+		rc = tb_sdb_step(s, st, N_("cannot write to"), &row);
 		sqlite3_reset(st);
 	}
 	tb_buf_free(&ids);

@@ -41,7 +41,7 @@ int tb_store_resolve_id(struct tb_store *s, const char *prefix, char *out)
 				 (const char *)sqlite3_column_text(st, 0));
 	}
 	if (rc == TB_OK && src != SQLITE_DONE)
-		rc = tb_sdb_dbfail(s, src, "cannot read");
+		rc = tb_sdb_dbfail(s, src, N_("cannot read"));
 	if (st)
 		sqlite3_reset(st);
 	tb_sdb_rend(s, began);
@@ -96,7 +96,7 @@ static int walk_rows(struct tb_store *s, sqlite3_stmt *st, tb_store_row_cb cb,
 			break;
 	}
 	if (rc == TB_OK && src != SQLITE_DONE)
-		rc = tb_sdb_dbfail(s, src, "cannot read");
+		rc = tb_sdb_dbfail(s, src, N_("cannot read"));
 	sqlite3_reset(st);
 	return rc;
 }

@@ -106,7 +106,7 @@ int tb_srow_insert(struct tb_store *s, const struct tb_event *e)
 	sqlite3_bind_text(st, 9, s->fields.p, (int)s->fields.len,
 			  SQLITE_STATIC);
 	sqlite3_bind_int64(st, 10, (sqlite3_int64)s->wire.len);
-	rc = tb_sdb_step(s, st, "cannot write to", &row);
+	rc = tb_sdb_step(s, st, N_("cannot write to"), &row);
 	sqlite3_reset(st);
 	if (rc == TB_ECONFLICT)
 		rc = tb_sdb_fail(s, TB_ECONFLICT, _("event %s revision %lld is "
@@ -124,7 +124,7 @@ int tb_srow_latest(struct tb_store *s, const char *id, struct tb_event *e,
 	if (!st)
 		return TB_EIO;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = tb_sdb_step(s, st, "cannot read", &row);
+	rc = tb_sdb_step(s, st, N_("cannot read"), &row);
 	if (rc == TB_OK && !row)
 		rc = tb_sdb_fail(s, TB_ENOTFOUND, _("no event %s"), id);
 	if (rc == TB_OK) {

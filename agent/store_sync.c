@@ -17,6 +17,7 @@
 #include "agent/store_db.h"
 #include "agent/store_row.h"
 #include "common/err.h"
+#include "common/i18n.h"
 #include "common/mem.h"
 
 /* ---- for the sync engine ------------------------------------------------ */
@@ -87,7 +88,7 @@ int tb_store_pending_each(struct tb_store *s, int64_t after, size_t max_rows,
 		bytes += len;
 	}
 	if (rc == TB_OK && src != SQLITE_DONE && src != SQLITE_ROW)
-		rc = tb_sdb_dbfail(s, src, "cannot read");
+		rc = tb_sdb_dbfail(s, src, N_("cannot read"));
 	if (st)
 		sqlite3_reset(st);
 	tb_sdb_rend(s, began);
@@ -106,7 +107,7 @@ static int mark_sent(struct tb_store *s, int64_t through, int64_t *changed)
 	if (!st)
 		return TB_EIO;
 	sqlite3_bind_int64(st, 1, through);
-	rc = tb_sdb_step(s, st, "cannot write to", &row);
+	rc = tb_sdb_step(s, st, N_("cannot write to"), &row);
 	if (rc == TB_OK && changed)
 		*changed = sqlite3_changes(s->db);
 	sqlite3_reset(st);
@@ -121,7 +122,7 @@ static int mark_rejected(struct tb_store *s, int64_t seq, const char *reason)
 	if (!st)
 		return TB_EIO;
 	sqlite3_bind_int64(st, 1, seq);
-	rc = tb_sdb_step(s, st, "cannot read", &row);
+	rc = tb_sdb_step(s, st, N_("cannot read"), &row);
 	sqlite3_reset(st);
 	if (rc == TB_OK && !row)
 		return tb_sdb_fail(s, TB_ENOTFOUND, "no queue row with seq %lld",
@@ -132,7 +133,7 @@ static int mark_rejected(struct tb_store *s, int64_t seq, const char *reason)
 		sqlite3_bind_int64(st, 1, seq);
 		sqlite3_bind_text(st, 2, reason ? reason : "", -1,
 				  SQLITE_STATIC);
-		rc = tb_sdb_step(s, st, "cannot write to", &row);
+		rc = tb_sdb_step(s, st, N_("cannot write to"), &row);
 		sqlite3_reset(st);
 	}
 	return rc;
@@ -183,7 +184,7 @@ int tb_store_requeue(struct tb_store *s, int64_t from_seq, int64_t *changed)
 		rc = TB_EIO;
 	if (rc == TB_OK) {
 		sqlite3_bind_int64(st, 1, from_seq);
-		rc = tb_sdb_step(s, st, "cannot write to", &row);
+		rc = tb_sdb_step(s, st, N_("cannot write to"), &row);
 		if (rc == TB_OK && changed)
 			*changed = sqlite3_changes(s->db);
 		sqlite3_reset(st);
@@ -203,7 +204,7 @@ static int kv_put(struct tb_store *s, const char *key, const char *value)
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	if (value)
 		sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	rc = tb_sdb_step(s, st, "cannot write to", &row);
+	rc = tb_sdb_step(s, st, N_("cannot write to"), &row);
 	sqlite3_reset(st);
 	return rc;
 }
@@ -239,7 +240,7 @@ int tb_store_kv_get(struct tb_store *s, const char *key, char **value)
 	if (!st)
 		return TB_EIO;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = tb_sdb_step(s, st, "cannot read", &row);
+	rc = tb_sdb_step(s, st, N_("cannot read"), &row);
 	if (rc == TB_OK && !row)
 		rc = TB_ENOTFOUND;
 	if (rc == TB_OK &&
@@ -388,7 +389,7 @@ static int state_counts(struct tb_store *s, struct tb_store_status *st)
 		}
 	}
 	sqlite3_reset(q);
-	return src == SQLITE_DONE ? TB_OK : tb_sdb_dbfail(s, src, "cannot read");
+	return src == SQLITE_DONE ? TB_OK : tb_sdb_dbfail(s, src, N_("cannot read"));
 }
 
 int tb_store_status(struct tb_store *s, struct tb_store_status *st)

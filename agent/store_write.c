@@ -33,7 +33,7 @@ static int check_latest(struct tb_store *s, const struct tb_event *e)
 	if (!st)
 		return TB_EIO;
 	sqlite3_bind_text(st, 1, e->id, -1, SQLITE_STATIC);
-	rc = tb_sdb_step(s, st, "cannot read", &row);
+	rc = tb_sdb_step(s, st, N_("cannot read"), &row);
 	if (rc == TB_OK && row) {
 		rev = sqlite3_column_int64(st, COL_REVISION);
 		voided = sqlite3_column_int(st, COL_VOIDED);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/i18n.h"
 #include "common/mem.h"
 
 #define BUF_MIN 256
@@ -146,7 +147,7 @@ const char *tb_size_text(uint64_t n, char *buf, size_t len)
 	double kb = (double)n / 1024.0;
 
 	if (n < 1024)
-		snprintf(buf, len, "%u bytes", (unsigned)n);
+		snprintf(buf, len, _("%u bytes"), (unsigned)n);
 	else if (kb < 10)
 		snprintf(buf, len, "%.1f KB", kb);
 	else if (kb < 1024)

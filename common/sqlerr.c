@@ -4,6 +4,7 @@
 #include <errno.h>
 
 #include "common/err.h"
+#include "common/i18n.h"
 
 int tb_sqlite_err(sqlite3 *db, int src, const char **why)
 {
@@ -13,48 +14,48 @@ int tb_sqlite_err(sqlite3 *db, int src, const char **why)
 	if (!why)
 		why = &dummy;
 	if (src == SQLITE_IOERR_NOMEM) {
-		*why = "out of memory";
+		*why = _("out of memory");
 		return TB_ENOMEM;
 	}
 	switch (src & 0xff) {
 	case SQLITE_FULL:
-		*why = "the disk is full";
+		*why = _("the disk is full");
 		return TB_EIO;
 	case SQLITE_READONLY:
-		*why = "the data directory or the database file is read-only";
+		*why = _("the data directory or the database file is read-only");
 		return TB_EIO;
 	case SQLITE_CANTOPEN:
-		*why = "the database cannot be opened (is the data directory "
-		       "missing or not writable?)";
+		*why = _("the database cannot be opened (is the data directory "
+		       "missing or not writable?)");
 		return TB_EIO;
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
-		*why = "the database is busy (another process is using it); "
-		       "try again";
+		*why = _("the database is busy (another process is using it); "
+		       "try again");
 		return TB_EAGAIN;
 	case SQLITE_NOMEM:
-		*why = "out of memory";
+		*why = _("out of memory");
 		return TB_ENOMEM;
 	case SQLITE_CORRUPT:
 	case SQLITE_NOTADB:
-		*why = "the database file is damaged or not a database";
+		*why = _("the database file is damaged or not a database");
 		return TB_EIO;
 	case SQLITE_CONSTRAINT:
-		*why = "a database constraint failed";
+		*why = _("a database constraint failed");
 		return TB_ECONFLICT;
 	case SQLITE_IOERR:
 	case SQLITE_PERM:
 		if (sys == ENOSPC || sys == EFBIG || sys == EDQUOT)
-			*why = "the disk is full (or a file size limit was "
-			       "reached)";
+			*why = _("the disk is full (or a file size limit was "
+			       "reached)");
 		else if (sys == EROFS || sys == EACCES || sys == EPERM)
-			*why = "the data directory or the database file is "
-			       "read-only";
+			*why = _("the data directory or the database file is "
+			       "read-only");
 		else
-			*why = "an input/output error occurred";
+			*why = _("an input/output error occurred");
 		return TB_EIO;
 	default:
-		*why = "a database error occurred";
+		*why = _("a database error occurred");
 		return TB_EIO;
 	}
 }
