@@ -23,75 +23,15 @@
 #include <sqlite3.h>
 
 #include "common/event.h"
+#include "tests/helper_agent.h"
 #include "tests/helper_proc.h"
 
 #define DATA TB_SOURCE_DIR "/tests/data/import/"
 #define TOKEN "s3cret-token-42"
 
-struct fx {
-	struct helper_proc_sandbox sb;
-	struct helper_proc_opts o;
-	char db[400];
-	char device[TB_ID_LEN];
-};
-
-#define AGENT(f, r, ...) \
-	helper_proc_runl((r), &(f)->o, TB_AGENT_BIN, __VA_ARGS__, NULL)
-
-static void expect_exit(const struct helper_proc_result *r, int code)
-{
-	if (!r->exited || r->exit_code != code)
-		fail_msg("exit %d (signal %d), wanted %d\nstdout: %s\nstderr: %s",
-			 r->exit_code, r->signal, code, r->out, r->err);
-}
-
-static void expect_err(const struct helper_proc_result *r, const char *part)
-{
-	if (!strstr(r->err, part))
-		fail_msg("stderr lacks \"%s\":\n%s", part, r->err);
-}
-
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	if (!f || helper_proc_sandbox_make(&f->sb) != 0)
-		return -1;
-	f->o.env = f->sb.env;
-	f->o.timeout_ms = 20000;
-	snprintf(f->db, sizeof(f->db), "%s/agent.db", f->sb.data);
-	*state = f;
-	return helper_proc_sandbox_agent(&f->sb, TOKEN, f->device);
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-
-	helper_proc_sandbox_remove(&f->sb);
-	free(f);
-	return 0;
-}
-
-static long long sql_int(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	long long v = -1;
-
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
-		    SQLITE_OK &&
-	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
-static long long rows(struct fx *f)
-{
-	return sql_int(f->db, "SELECT count(*) FROM queue");
+	return setup_agent(state, TOKEN);
 }
 
 /* Runs import with up to three more arguments; expects exit `code`. */
