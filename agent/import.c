@@ -390,8 +390,10 @@ static int fingerprint(const struct tb_event *e, struct tb_buf *content,
 	if (rc != TB_OK || idx < 0)
 		return rc;
 	tb_event_get(e, idx, title, sizeof(title));
+	/* the title is NFC already (tb_input_value): fold without
+	 * normalising again */
 	folded = u8_casefold((const uint8_t *)title, strlen(title), NULL,
-			     UNINORM_NFC, NULL, &n);
+			     NULL, NULL, &n);
 	if (!folded)
 		return TB_ENOMEM;
 	rc = tb_buf_add(key, folded, n);

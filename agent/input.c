@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unicase.h>
 #include <uninorm.h>
 
@@ -37,6 +38,14 @@ static void strip(const char *s, const char **start, size_t *len)
 	*len = n;
 }
 
+static int ascii(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return 0;
+	return 1;
+}
+
 int tb_input_same(const char *a, const char *b)
 {
 	const char *pa, *pb;
@@ -47,6 +56,8 @@ int tb_input_same(const char *a, const char *b)
 		return 0;
 	strip(a, &pa, &na);
 	strip(b, &pb, &nb);
+	if (ascii(pa, na) && ascii(pb, nb)) /* the common case: no allocation */
+		return na == nb && strncasecmp(pa, pb, na) == 0;
 	if (u8_casecmp((const uint8_t *)pa, na, (const uint8_t *)pb, nb, NULL,
 		       UNINORM_NFC, &res) != 0)
 		return 0;
@@ -135,11 +146,15 @@ static int bool_value(const char *s)
 
 char *tb_input_nfc(const char *text)
 {
-	size_t n = 0;
-	uint8_t *u = u8_normalize(UNINORM_NFC, (const uint8_t *)text,
-				  strlen(text), NULL, &n);
+	size_t n = strlen(text);
+	uint8_t *u;
 	char *out;
 
+	if (ascii(text, n)) /* ASCII is NFC already */
+		return tb_strdup(text);
+	n = 0;
+	u = u8_normalize(UNINORM_NFC, (const uint8_t *)text, strlen(text),
+			 NULL, &n);
 	if (!u)
 		return tb_strdup(text); /* not UTF-8: the rules refuse it */
 	out = tb_malloc(n + 1);

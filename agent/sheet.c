@@ -166,8 +166,9 @@ static int decode_text(const char *raw, size_t n, const char *path,
 	if (!from && binary_kind(u, n, path, msg, msglen))
 		return TB_EINVAL;
 	if (!from && u8_check((const uint8_t *)raw + skip, n - skip) == NULL) {
-		s->encoding = "UTF-8";
-		rc = tb_buf_add(&out, raw + skip, n - skip);
+		s->encoding = "UTF-8"; /* NFC straight from raw: no copy */
+		s->text = tb_input_nfc(raw + skip);
+		return s->text ? TB_OK : TB_ENOMEM;
 	} else {
 		if (!from)
 			from = "WINDOWS-1258";
