@@ -288,7 +288,7 @@ static double plain_group_by(sqlite3 *db, const char *from, const char *to,
 static double time_report(sqlite3 *db, const struct tb_plan *p,
 			  const char *period, double *best, double *cpu)
 {
-	struct tb_report_opts o = {"PV", 0, 1, 0};
+	struct tb_report_opts o = {"PV", 0, 1, 0, 0};
 	struct tb_report *r = NULL;
 	char msg[512] = "";
 	double first = 0, t;

@@ -32,6 +32,7 @@
 struct sqlite3;
 
 #define TB_REPORT_STALE_DAYS 14
+#define TB_REPORT_ONTIME_DAYS 10
 
 /* Creates (once) the roll-up tables and triggers the engine reads; call at
  * server start and before a report on a database. See tb_rollup_init. */
@@ -52,6 +53,9 @@ struct tb_report_opts {
 	int64_t now;       /* 0: tb_time_now() (generated_at, staleness) */
 	int detail;        /* also per district, stale units, Action Month */
 	int stale_days;    /* <= 0: TB_REPORT_STALE_DAYS */
+	int ontime_days;   /* <= 0: TB_REPORT_ONTIME_DAYS; data for the
+			      period received by period end + this many
+			      days (local dates) is on time */
 };
 
 /* One indicator's numbers for a set of units. */
@@ -76,12 +80,56 @@ struct tb_report_row {
 			   (borrowed from the report) */
 };
 
-/* The Action Month summary: activities of kind action-month. */
+/* The Action Month summary: activities held in the window (15 Nov - 15
+ * Dec of `year`): every event of kind action-month, and every outreach
+ * event dated in the window whose occasion is action-month. */
 struct tb_report_am {
 	int year;
 	int32_t from, to;
 	int64_t activities, parents, students, teachers_staff, officials;
 	long units_active, units;
+};
+
+/* Completeness and timeliness (DHIS2's sense, see plans/README.md):
+ * a school is expected for the period unless it was closed for all of it
+ * (unit_closures) or no indicator of the plan applies to its level; it
+ * reported if it has a non-voided event dated in the period; on time if
+ * the first of those reached the server by the deadline. */
+enum tb_report_unit_state {
+	TB_US_ON_TIME, /* reported, the first data by the deadline */
+	TB_US_LATE,    /* reported, the first data after the deadline */
+	TB_US_EARLY,   /* reported; the deadline has not come yet */
+	TB_US_MISSING, /* expected, nothing dated in the period */
+	TB_US_CLOSED,  /* closed for the whole period: not expected */
+	TB_US_NOT_APPLICABLE /* no indicator applies to its level */
+};
+const char *tb_report_unit_state_name(enum tb_report_unit_state s);
+
+struct tb_report_compl {
+	long expected;   /* open schools the plan applies to */
+	long reported;   /* of those, with data dated in the period */
+	long on_time;    /* of those, received by the deadline */
+	long late;       /* reported after the deadline */
+	long missing;    /* expected - reported */
+	long closed;     /* closed for the whole period */
+	int has_rates;   /* expected > 0 */
+	double reported_pct, on_time_pct; /* of expected */
+};
+
+/* One school under the org unit (with opts.detail), in district then
+ * code order. */
+struct tb_report_school {
+	char code[TB_CODE_MAX + 1];
+	char dcode[TB_CODE_MAX + 1];
+	const char *name;      /* borrowed from the report */
+	const char *level;     /* borrowed; NULL when not given */
+	int district;          /* index in districts */
+	int64_t last_sync;     /* 0: never */
+	int64_t first_received;/* first data dated in the period reached the
+				  server (Unix s); 0: none */
+	long events;           /* non-voided events dated in the period */
+	int32_t closed_from;   /* the closure covering the period; 0: open */
+	enum tb_report_unit_state state;
 };
 
 struct tb_report_district {
@@ -90,6 +138,7 @@ struct tb_report_district {
 	long units;
 	struct tb_report_value *v; /* one per row of the report */
 	struct tb_report_am am;
+	struct tb_report_compl compl;
 };
 
 struct tb_report_stale {
@@ -116,6 +165,13 @@ struct tb_report {
 	int stale_days;
 	size_t nstale;
 	struct tb_report_stale *stale; /* by district, then code */
+	char *province_code, *province_name; /* the units' province */
+	int ontime_days;
+	int32_t deadline;              /* last day (local) still on time */
+	int due;                       /* the deadline has passed */
+	struct tb_report_compl compl;  /* every school under the org unit */
+	size_t nschools;
+	struct tb_report_school *schools;
 	void *priv_;                   /* the engine's: units, index */
 };
 

@@ -19,25 +19,10 @@ const struct tb_opt tb_report_cli_opts[TB_REPORT_CLI_NOPTS] = {
 	{"unit", 0, "CODE", "a school, district or province [all units]"},
 	{"period", 0, "P", "2025, 2025-H1, 2025-H2, 2025-Q3, 2025-11, "
 			   "action-month-2025 or cumulative:2025-12-31"},
-	{"format", 0, "json|csv|html", "output format [json]"},
+	{"format", 0, "json|csv|html|xlsx|pdf", "output format [json]"},
 	{"detail", 1, "", "JSON: add districts, Action Month, stale units"},
 	{"output", 0, "FILE", "write to FILE instead of standard output"},
 };
-
-enum format { F_JSON, F_CSV, F_HTML };
-
-static int parse_format(const char *s, enum format *f)
-{
-	if (!s || strcmp(s, "json") == 0)
-		*f = F_JSON;
-	else if (strcmp(s, "csv") == 0)
-		*f = F_CSV;
-	else if (strcmp(s, "html") == 0)
-		*f = F_HTML;
-	else
-		return TB_EUSAGE;
-	return TB_OK;
-}
 
 static int open_db(const struct tb_config *cfg, sqlite3 **db, char *msg,
 		   size_t msglen)
@@ -58,7 +43,7 @@ static int open_db(const struct tb_config *cfg, sqlite3 **db, char *msg,
 	return rc;
 }
 
-static int write_report(const struct tb_report *r, enum format fmt,
+static int write_report(const struct tb_report *r, enum tb_report_format fmt,
 			const char *path, char *msg, size_t msglen)
 {
 	FILE *f = stdout;
@@ -68,9 +53,7 @@ static int write_report(const struct tb_report *r, enum format fmt,
 		snprintf(msg, msglen, "cannot write %s", path);
 		return TB_EIO;
 	}
-	rc = fmt == F_CSV    ? tb_report_out_csv(r, f)
-	     : fmt == F_HTML ? tb_report_html(r, NULL, f)
-			     : tb_report_out_json(r, f);
+	rc = tb_report_write(r, fmt, NULL, f);
 	if (fflush(f) != 0 && rc == TB_OK)
 		rc = TB_EIO;
 	if (f != stdout && fclose(f) != 0 && rc == TB_OK)
@@ -91,13 +74,13 @@ int tb_report_cli_run(const struct tb_config *cfg, char *msg, size_t msglen)
 	const struct tb_plan *plan;
 	struct tb_report *r = NULL;
 	sqlite3 *db = NULL;
-	enum format fmt;
+	enum tb_report_format fmt;
 	int rc;
 
 	if (!plan_id || !period ||
-	    parse_format(tb_settings_get(cfg, "format"), &fmt) < 0) {
+	    tb_report_format_parse(tb_settings_get(cfg, "format"), &fmt) < 0) {
 		snprintf(msg, msglen, "report needs --plan ID and --period P; "
-			 "--format is json, csv or html");
+			 "--format is json, csv, html, xlsx or pdf");
 		return TB_EUSAGE;
 	}
 	rc = tb_plan_set_load(dir ? dir : TB_REPORT_PLANS_DIR, &plans, msg,
@@ -116,7 +99,8 @@ int tb_report_cli_run(const struct tb_config *cfg, char *msg, size_t msglen)
 		goto out;
 	memset(&o, 0, sizeof(o));
 	o.unit = tb_settings_get(cfg, "unit");
-	o.detail = fmt == F_HTML || tb_settings_get(cfg, "detail") != NULL;
+	o.detail = fmt != TB_RF_JSON && fmt != TB_RF_CSV ? 1
+		   : tb_settings_get(cfg, "detail") != NULL;
 	rc = tb_report_run(db, plan, period, &o, &r, msg, msglen);
 	if (rc == TB_OK)
 		rc = write_report(r, fmt, tb_settings_get(cfg, "output"), msg,

@@ -50,7 +50,7 @@ struct page_args {
 
 /* Writes a page or document into out->body. */
 static int render(struct tb_report_resp *out, enum page_kind kind,
-		  const char *format, const struct page_args *a)
+		  enum tb_report_format format, const struct page_args *a)
 {
 	struct tb_report_page pg = {a->plans, "/signout"};
 	char *buf = NULL;
@@ -64,12 +64,8 @@ static int render(struct tb_report_resp *out, enum page_kind kind,
 		rc = tb_report_html_signin(f, "/signin", a->message);
 	else if (kind == PAGE_MESSAGE)
 		rc = tb_report_html_message(f, a->title, a->message);
-	else if (strcmp(format, "csv") == 0)
-		rc = tb_report_out_csv(a->r, f);
-	else if (strcmp(format, "html") == 0)
-		rc = tb_report_html(a->r, a->plans ? &pg : NULL, f);
 	else
-		rc = tb_report_out_json(a->r, f);
+		rc = tb_report_write(a->r, format, a->plans ? &pg : NULL, f);
 	if (fclose(f) != 0 && rc == TB_OK)
 		rc = TB_EIO;
 	if (rc == TB_OK) {
@@ -81,10 +77,9 @@ static int render(struct tb_report_resp *out, enum page_kind kind,
 		out->len = len;
 	}
 	free(buf); /* open_memstream's, from libc */
-	out->html = kind != PAGE_REPORT || strcmp(format, "html") == 0;
-	out->ctype = out->html ? "text/html; charset=utf-8"
-		     : strcmp(format, "csv") == 0 ? "text/csv; charset=utf-8"
-						  : "application/json";
+	out->html = kind != PAGE_REPORT || format == TB_RF_HTML;
+	out->ctype = out->html ? tb_report_format_ctype(TB_RF_HTML)
+			       : tb_report_format_ctype(format);
 	return rc;
 }
 
@@ -92,7 +87,7 @@ static void page(struct tb_report_resp *out, unsigned status,
 		 enum page_kind kind, const struct page_args *a)
 {
 	out->status = status;
-	if (render(out, kind, "html", a) < 0)
+	if (render(out, kind, TB_RF_HTML, a) < 0)
 		api_error(out, 500, "internal", "cannot write the page");
 }
 
@@ -123,18 +118,18 @@ static void report(sqlite3 *db, const struct tb_plan_set *plans,
 		   const struct tb_report_req *q, int dashboard,
 		   struct tb_report_resp *out)
 {
-	const char *format = dashboard ? "html" : q->format ? q->format : "json";
+	enum tb_report_format format = TB_RF_HTML;
 	const struct tb_plan *plan = q->plan ? tb_plan_set_find(plans, q->plan)
 				     : plans->count ? plans->plans[0] : NULL;
-	struct tb_report_opts o = {q->unit, 0, 0, 0};
+	struct tb_report_opts o = {q->unit, 0, 0, 0, 0};
 	struct page_args a = {NULL, dashboard ? plans : NULL, NULL, NULL};
 	struct tb_report *r = NULL;
 	char period[TB_PERIOD_LEN], msg[256] = "";
 	int rc;
 
-	if (strcmp(format, "json") != 0 && strcmp(format, "csv") != 0 &&
-	    strcmp(format, "html") != 0) {
-		api_error(out, 400, "bad_request", "format: json, csv or html");
+	if (!dashboard && tb_report_format_parse(q->format, &format) < 0) {
+		api_error(out, 400, "bad_request",
+			  "format: json, csv, html, xlsx or pdf");
 		return;
 	}
 	if (!plan) {
@@ -152,7 +147,7 @@ static void report(sqlite3 *db, const struct tb_plan_set *plans,
 		snprintf(period, sizeof(period), "%s", q->period);
 	else
 		default_period(period, sizeof(period));
-	o.detail = dashboard || strcmp(format, "html") == 0 ||
+	o.detail = dashboard || (format != TB_RF_JSON && format != TB_RF_CSV) ||
 		   (q->detail && strcmp(q->detail, "0") != 0);
 	rc = tb_report_run(db, plan, period, &o, &r, msg, sizeof(msg));
 	if (rc < 0)

@@ -14,6 +14,7 @@
 #include "common/date.h"
 #include "common/err.h"
 #include "common/mem.h"
+#include "server/report_html.h"
 
 /* ---- numbers and words -------------------------------------------------- */
 
@@ -426,4 +427,55 @@ int tb_report_out_csv(const struct tb_report *r, FILE *f)
 	for (size_t k = 0; !rc && k < r->nrows; k++)
 		rc = csv_indicator(f, r, &r->rows[k]);
 	return rc;
+}
+
+/* ---- one dispatcher ------------------------------------------------------ */
+
+static const struct {
+	const char *name, *ctype;
+} formats[] = {
+	[TB_RF_JSON] = {"json", "application/json"},
+	[TB_RF_CSV] = {"csv", "text/csv; charset=utf-8"},
+	[TB_RF_HTML] = {"html", "text/html; charset=utf-8"},
+	[TB_RF_XLSX] = {"xlsx", "application/vnd.openxmlformats-officedocument."
+				"spreadsheetml.sheet"},
+	[TB_RF_PDF] = {"pdf", "application/pdf"},
+};
+
+int tb_report_format_parse(const char *s, enum tb_report_format *out)
+{
+	if (!s) {
+		*out = TB_RF_JSON;
+		return TB_OK;
+	}
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+		if (strcmp(s, formats[i].name) == 0) {
+			*out = (enum tb_report_format)i;
+			return TB_OK;
+		}
+	return TB_EINVAL;
+}
+
+const char *tb_report_format_name(enum tb_report_format f)
+{
+	return formats[f].name;
+}
+
+const char *tb_report_format_ctype(enum tb_report_format f)
+{
+	return formats[f].ctype;
+}
+
+int tb_report_write(const struct tb_report *r, enum tb_report_format fmt,
+		    const struct tb_report_page *page, FILE *f)
+{
+	switch (fmt) {
+	case TB_RF_CSV: return tb_report_out_csv(r, f);
+	case TB_RF_HTML: return tb_report_html(r, page, f);
+	case TB_RF_XLSX: /* server/report_xlsx.c: not written yet */
+	case TB_RF_PDF:  /* server/report_pdf.c: not written yet */
+		return TB_EINVAL;
+	case TB_RF_JSON: break;
+	}
+	return tb_report_out_json(r, f);
 }

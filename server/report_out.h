@@ -38,6 +38,27 @@ int tb_report_out_json(const struct tb_report *r, FILE *f);
 /* Writes the CSV (BOM, header, one CRLF row per indicator). 0 or TB_EIO. */
 int tb_report_out_csv(const struct tb_report *r, FILE *f);
 
+/* Every format a report is written in, by the `report` command and the
+ * HTTP front alike (one dispatcher, tb_report_write). */
+enum tb_report_format {
+	TB_RF_JSON,
+	TB_RF_CSV,
+	TB_RF_HTML,
+	TB_RF_XLSX, /* server/report_xlsx.c */
+	TB_RF_PDF   /* server/report_pdf.c */
+};
+/* "json" "csv" "html" "xlsx" "pdf" (NULL: json). 0 or TB_EINVAL. */
+int tb_report_format_parse(const char *s, enum tb_report_format *out);
+const char *tb_report_format_name(enum tb_report_format f);
+/* The Content-Type of a format, for HTTP. */
+const char *tb_report_format_ctype(enum tb_report_format f);
+/* Writes r in format fmt to f. page: what an HTML page offers around the
+ * report (struct tb_report_page of report_html.h), NULL for a file.
+ * 0, TB_EIO, TB_ENOMEM. */
+struct tb_report_page;
+int tb_report_write(const struct tb_report *r, enum tb_report_format fmt,
+		    const struct tb_report_page *page, FILE *f);
+
 /* A number as every output prints it, into buf (at least 32 bytes). */
 const char *tb_report_out_num(double v, char *buf, size_t len);
 /* Vietnamese words for a status ("Chậm tiến độ") and a unit ("lượt"). */

@@ -577,7 +577,7 @@ static const char *const orgs[] = {NULL, "PV", "DB", "SA03", "SB08", "SC09"};
 static struct tb_report *run(sqlite3 *d, const char *plan, const char *period,
 			     const char *org, int detail)
 {
-	struct tb_report_opts o = {org, 0, detail, 0};
+	struct tb_report_opts o = {org, 0, detail, 0, 0};
 	struct tb_report *r = NULL;
 	char msg[256] = "";
 
@@ -687,7 +687,7 @@ static void test_errors(void **state)
 	assert_null(r);
 	assert_non_null(strstr(msg, "period"));
 	{
-		struct tb_report_opts o = {"NOPE", 0, 0, 0};
+		struct tb_report_opts o = {"NOPE", 0, 0, 0, 0};
 
 		assert_int_equal(tb_report_run(db, p, "2025", &o, &r, msg,
 					       sizeof(msg)),
@@ -717,7 +717,7 @@ static void test_status(void **state)
 	struct ref v, c;
 	struct tb_plan *p = NULL;
 	struct tb_report *r = NULL;
-	struct tb_report_opts o = {NULL, 0, 0, 0};
+	struct tb_report_opts o = {NULL, 0, 0, 0, 0};
 	char text[8192], msg[TB_PLAN_MSG_LEN] = "";
 	long long V, C, T1, T2;
 	const double share = 1277.0 / 1461.0; /* 2022-01-01..2025-06-30 of
@@ -1553,7 +1553,7 @@ static void test_alloc_failure_walk(void **state)
 {
 	static const char *const ids[] = {"hoa-binh-2022-2030",
 					  "thanh-oai-2021-2030"};
-	struct tb_report_opts o = {NULL, 0, 1, 0};
+	struct tb_report_opts o = {NULL, 0, 1, 0, 0};
 	long walked = 0;
 
 	(void)state;
