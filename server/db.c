@@ -1,6 +1,9 @@
-/* db.c - opening the server's SQLite database and creating its schema
- * (see db.h for the tables). Schema creation runs inside BEGIN IMMEDIATE
- * so two processes opening a new file at once create it exactly once.
+/* db.c - opening the server's SQLite database, creating its schema and
+ * migrating an older one (see db.h for the tables). Creation and
+ * migration are one table of steps (steps[] below, one per schema
+ * version) run inside BEGIN IMMEDIATE, so two processes opening a new or
+ * old file at once set it up exactly once, and a step that fails leaves
+ * the file at the version it had.
  *
  * Statement journals: an INSERT into events fires the report roll-up
  * triggers (server/rollup.c), so SQLite journals every page the statement
@@ -124,8 +127,29 @@ static const char *const schema_v1 =
 	" event_id TEXT NOT NULL,"
 	" reason TEXT NOT NULL,"
 	" received_at INTEGER NOT NULL);"
-	"CREATE INDEX rejections_school ON rejections(school);"
-	"PRAGMA user_version = 1;";
+	"CREATE INDEX rejections_school ON rejections(school);";
+
+/* Schema 2: when a school was closed (merged, suspended) and opened again,
+ * so a report does not expect data from it. A unit is closed for a period
+ * [from, to] iff a row has closed_from <= from AND (reopened_from IS NULL
+ * OR reopened_from > to). Dates are YYYY-MM-DD, local. Also the level
+ * 'college' (the pedagogical college), which needs no SQL: level has no
+ * CHECK constraint (server/org.c checks it). */
+static const char *const schema_v2 =
+	"CREATE TABLE unit_closures("
+	" unit TEXT NOT NULL REFERENCES units(code),"
+	" closed_from TEXT NOT NULL /* YYYY-MM-DD, first day closed */,"
+	" reopened_from TEXT /* first day open again; NULL = still closed */,"
+	" PRIMARY KEY(unit, closed_from)) WITHOUT ROWID;";
+
+/* The migration steps: steps[v - 1] takes a database from schema v - 1 to
+ * v, so a new file runs them all (the latest schema is exactly what an
+ * old file migrates to). Schema 3 is one more line here and
+ * TB_DB_SCHEMA 3 in db.h. */
+static const char *const steps[] = { schema_v1, schema_v2 };
+
+_Static_assert(sizeof(steps) / sizeof(steps[0]) == TB_DB_SCHEMA,
+	       "one migration step per schema version (db.h TB_DB_SCHEMA)");
 
 int tb_db_err(int src)
 {
@@ -169,7 +193,93 @@ out:
 	return rc;
 }
 
-static int db_schema(sqlite3 *db, char *msg, size_t msglen)
+/* The first table of the file by name into name (64 bytes), "" when it
+ * has none: a new file, or one with tables but no schema version. */
+static int db_first_table(sqlite3 *db, char *name)
+{
+	sqlite3_stmt *st = NULL;
+	int src;
+
+	name[0] = '\0';
+	src = sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE"
+				 " type = 'table' ORDER BY name LIMIT 1", -1,
+				 &st, NULL);
+	if (src == SQLITE_OK)
+		src = sqlite3_step(st);
+	if (src == SQLITE_ROW)
+		snprintf(name, 64, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return src == SQLITE_ROW || src == SQLITE_DONE ? TB_OK : tb_db_err(src);
+}
+
+/* Checks, inside the transaction, that this server can bring the file at
+ * schema `version` up to TB_DB_SCHEMA. */
+static int db_check_version(sqlite3 *db, const char *path, int version,
+			    char *msg, size_t msglen)
+{
+	char table[64];
+	int rc;
+
+	if (version > TB_DB_SCHEMA) {
+		snprintf(msg, msglen, "%s: database has schema %d, newer than "
+			 "this server (%d); use a newer tienbo-server (the "
+			 "file was left unchanged)", path, version,
+			 TB_DB_SCHEMA);
+		return TB_ECONFLICT;
+	}
+	if (version < 0) {
+		snprintf(msg, msglen, "%s: bad schema version %d (the file was "
+			 "left unchanged)", path, version);
+		return TB_ECONFLICT;
+	}
+	if (version > 0)
+		return TB_OK;
+	rc = db_first_table(db, table);
+	if (rc < 0) {
+		snprintf(msg, msglen, "%s: cannot read the database", path);
+		return rc;
+	}
+	if (table[0]) {
+		snprintf(msg, msglen, "%s: not a tienbo-server database: it "
+			 "already holds tables (%s, ...) but no schema version "
+			 "(user_version 0), and the server does not create its "
+			 "own over them; give a new file or a server database "
+			 "(the file was left unchanged)", path, table);
+		return TB_ECONFLICT;
+	}
+	return TB_OK;
+}
+
+/* Runs the steps from `version` + 1 to TB_DB_SCHEMA and sets user_version,
+ * inside the caller's transaction. */
+static int db_migrate(sqlite3 *db, const char *path, int version,
+		      char *msg, size_t msglen)
+{
+	char sql[64], why[300] = "";
+	size_t step = (size_t)version; /* steps[step] makes step + 1 */
+	int rc = TB_OK;
+
+	for (; rc == TB_OK && step < TB_DB_SCHEMA; step++)
+		rc = tb_db_exec(db, steps[step], why, sizeof(why));
+	if (rc == TB_OK) {
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+			 TB_DB_SCHEMA);
+		rc = tb_db_exec(db, sql, why, sizeof(why));
+	}
+	if (rc < 0 && version == 0)
+		snprintf(msg, msglen, "%s: cannot create the schema: %s", path,
+			 why);
+	else if (rc < 0)
+		snprintf(msg, msglen, "%s: cannot migrate from schema %d to %d "
+			 "(step %zu): %s; the file was left at schema %d", path,
+			 version, TB_DB_SCHEMA, step, why, version);
+	return rc;
+}
+
+/* Brings the schema to TB_DB_SCHEMA in one BEGIN IMMEDIATE transaction:
+ * every step or none, and two processes opening an old file at once
+ * migrate it exactly once. */
+static int db_schema(sqlite3 *db, const char *path, char *msg, size_t msglen)
 {
 	int rc, version = 0;
 
@@ -181,22 +291,18 @@ static int db_schema(sqlite3 *db, char *msg, size_t msglen)
 		return rc;
 	rc = db_user_version(db, &version);
 	if (rc < 0) {
-		snprintf(msg, msglen, "database: cannot read schema version");
+		snprintf(msg, msglen, "%s: cannot read the schema version", path);
 		goto out;
 	}
-	if (version > TB_DB_SCHEMA) {
-		snprintf(msg, msglen,
-			 "database has schema %d, newer than this server (%d)",
-			 version, TB_DB_SCHEMA);
-		rc = TB_ECONFLICT;
+	if (version == TB_DB_SCHEMA) /* another process migrated it */
 		goto out;
-	}
-	if (version == 0)
-		rc = tb_db_exec(db, schema_v1, msg, msglen);
+	rc = db_check_version(db, path, version, msg, msglen);
+	if (rc == TB_OK)
+		rc = db_migrate(db, path, version, msg, msglen);
+out:
 	if (rc == TB_OK)
 		rc = tb_db_exec(db, "COMMIT", msg, msglen);
-out:
-	if (rc < 0)
+	if (rc < 0 && !sqlite3_get_autocommit(db))
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
 }
@@ -233,7 +339,9 @@ int tb_db_open(const char *path, const struct tb_db_opts *o, sqlite3 **out,
 		rc = db_user_version(db, &version);
 		if (rc == TB_OK && version != TB_DB_SCHEMA) {
 			snprintf(msg, msglen, "%s: not a tienbo-server database "
-				 "(schema %d)", path, version);
+				 "of schema %d (it has %d; a read-write open "
+				 "migrates an older one)", path, TB_DB_SCHEMA,
+				 version);
 			rc = TB_ECONFLICT;
 		}
 		goto out;
@@ -241,7 +349,7 @@ int tb_db_open(const char *path, const struct tb_db_opts *o, sqlite3 **out,
 	rc = tb_db_exec(db, "PRAGMA journal_mode=WAL", msg, msglen);
 	if (rc < 0)
 		goto out;
-	rc = db_schema(db, msg, msglen);
+	rc = db_schema(db, path, msg, msglen);
 out:
 	if (rc < 0) {
 		tb_db_close(db);

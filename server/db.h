@@ -3,13 +3,17 @@
  * One file in WAL mode, so readers never wait for the writer; every
  * connection gets a busy timeout, foreign keys, and the synchronous mode the
  * settings ask for (FULL by default: an acknowledged batch survives a power
- * cut, not just a crash). The schema is created on first open and
- * versioned with PRAGMA user_version; a newer version than this binary
- * knows is refused. Called by server/dbpool.c and the local commands.
+ * cut, not just a crash). The schema is versioned with PRAGMA
+ * user_version: a new file gets the latest schema, an older one is
+ * migrated step by step in one transaction (all steps or none: a failure
+ * leaves it at its version), and a newer one than this binary knows, or a
+ * file with tables but no version, is refused with a message naming the
+ * file. Called by server/dbpool.c and the local commands.
  *
- * Tables (schema 1):
+ * Tables (schema 2; schema 1 had all but unit_closures):
  *   units         code PK, name, type (school | district | province),
- *                 level (a school's MN TH THCS THPT GDTX office, or NULL),
+ *                 level (a school's MN TH THCS THPT GDTX office college,
+ *                 or NULL),
  *                 district, province, created_at. A school row names its
  *                 district and province; a district row its province.
  *   devices       one row per enrolled token: id PK, school, token_prefix,
@@ -25,7 +29,13 @@
  *                 received_at, content_hash, body (JSON of the revision).
  *   event_history every revision ever accepted, keyed (id, revision).
  *   rejections    events refused one by one (the reason, for the office).
- * Times are Unix seconds, UTC.
+ *   unit_closures (schema 2) unit, closed_from PK; reopened_from: a school
+ *                 closed from closed_from (YYYY-MM-DD, the first day
+ *                 closed) until reopened_from (the first day open again;
+ *                 NULL = still closed). A unit is closed for a period
+ *                 [from, to] iff a row has closed_from <= from AND
+ *                 (reopened_from IS NULL OR reopened_from > to).
+ * Times are Unix seconds, UTC; dates are local (Asia/Ho_Chi_Minh).
  */
 #ifndef TB_SERVER_DB_H
 #define TB_SERVER_DB_H
@@ -34,7 +44,7 @@
 
 struct sqlite3;
 
-#define TB_DB_SCHEMA 1
+#define TB_DB_SCHEMA 2
 
 struct tb_db_opts {
 	int busy_timeout_ms; /* <= 0: 5000 */
@@ -42,8 +52,9 @@ struct tb_db_opts {
 	int readonly;        /* open without creating or migrating */
 };
 
-/* Opens (creating if needed) the database at path into *out. 0; TB_EIO
- * with msg; TB_ECONFLICT when the file has a newer schema; TB_EAGAIN when
+/* Opens (creating or migrating if needed) the database at path into
+ * *out. 0; TB_EIO with msg; TB_ECONFLICT with msg naming the file when it
+ * has a newer schema or tables without a schema version; TB_EAGAIN when
  * the schema could not be set up because the file is locked. *out is NULL
  * on failure; close with tb_db_close. */
 int tb_db_open(const char *path, const struct tb_db_opts *o,

@@ -388,7 +388,7 @@ static const struct tb_opt enroll_opts[] = {
 	{ "school", 0, "CODE", "the school's unit code (HB-001)" },
 	{ "name", 0, "NAME", "the school's name" },
 	{ "district", 0, "CODE", "its district (created on first use)" },
-	{ "level", 0, "LEVEL", "MN, TH, THCS, THPT, GDTX or office" },
+	{ "level", 0, "LEVEL", "MN, TH, THCS, THPT, GDTX, office or college" },
 	{ "province", 0, "CODE", "the district's province [HB]" },
 };
 static const struct tb_opt revoke_opts[] = {

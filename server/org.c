@@ -18,7 +18,7 @@ struct unit {
 int tb_org_level_valid(const char *level)
 {
 	static const char *const levels[] = { "MN", "TH", "THCS", "THPT",
-					      "GDTX", "office" };
+					      "GDTX", "office", "college" };
 	size_t i;
 
 	for (i = 0; level && i < sizeof(levels) / sizeof(levels[0]); i++)
@@ -148,7 +148,7 @@ static int school_check_args(const struct tb_org_school *s, char *msg,
 	}
 	if (s->level && !tb_org_level_valid(s->level)) {
 		snprintf(msg, msglen, "level: must be one of MN TH THCS THPT "
-			 "GDTX office, not '%s'", s->level);
+			 "GDTX office college, not '%s'", s->level);
 		return TB_EINVAL;
 	}
 	if (strcmp(s->code, s->district) == 0 ||

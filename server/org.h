@@ -22,12 +22,13 @@ struct sqlite3;
 struct tb_org_school {
 	const char *code;
 	const char *name;
-	const char *level;    /* MN TH THCS THPT GDTX office, or NULL */
+	const char *level;    /* MN TH THCS THPT GDTX office college, or NULL */
 	const char *district;
 	const char *province; /* NULL: the district's, or TB_ORG_DEFAULT_PROVINCE */
 };
 
-/* 1 if level is one of MN TH THCS THPT GDTX office. */
+/* 1 if level is one of MN TH THCS THPT GDTX office college (college:
+ * the pedagogical college, trường sư phạm). */
 int tb_org_level_valid(const char *level);
 
 /* Registers (or updates the name and level of) a school. 0; TB_EINVAL with

@@ -30,7 +30,7 @@
 #include "server/plan_walk.h"
 
 const char *const TB_PLAN_LEVEL_NAMES[TB_PLAN_NLEVELS] = {
-	"MN", "TH", "THCS", "THPT", "GDTX", "office"};
+	"MN", "TH", "THCS", "THPT", "GDTX", "office", "college"};
 
 /* ---- names ------------------------------------------------------------- */
 

@@ -34,7 +34,7 @@
 
 /* Unit levels (server/org.h): bit (1 << i) for TB_PLAN_LEVEL_NAMES[i]; a
  * unit whose level is unknown or NULL matches only TB_PLAN_LEVEL_ALL. */
-#define TB_PLAN_NLEVELS 6
+#define TB_PLAN_NLEVELS 7
 extern const char *const TB_PLAN_LEVEL_NAMES[TB_PLAN_NLEVELS];
 #define TB_PLAN_LEVEL_OTHER (1u << TB_PLAN_NLEVELS)
 #define TB_PLAN_LEVEL_ALL ((1u << (TB_PLAN_NLEVELS + 1)) - 1)

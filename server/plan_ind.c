@@ -52,7 +52,7 @@ static int parse_levels(struct plan_walk *w, const cJSON *o, int required,
 		old = tb_json_path_key(&w->path, "levels");
 		rc = plan_bad(
 		    w, "missing (\"all\" or a list of MN, TH, THCS, THPT, "
-		       "GDTX, office)");
+		       "GDTX, office, college)");
 		tb_json_path_cut(&w->path, old);
 		return rc;
 	}
@@ -76,7 +76,7 @@ static int parse_levels(struct plan_walk *w, const cJSON *o, int required,
 		if (bit == TB_PLAN_LEVEL_OTHER)
 			rc = plan_bad(
 			    w, "must be one of MN, TH, THCS, THPT, GDTX, "
-			       "office");
+			       "office, college");
 		else if (*out & bit)
 			rc = plan_bad(w, "level listed twice");
 		*out |= bit;

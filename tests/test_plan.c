@@ -112,10 +112,22 @@ static void test_hoa_binh(void **state)
 	ind = find(p, "HB-1.4");
 	assert_int_equal(ind->f.type, TB_F_RATIO);
 	assert_int_equal(ind->levels, TB_PLAN_LEVEL_ALL);
+	/* a part with its own levels: the college part is the pedagogical
+	 * college's, the schools part stays on the parent's TH THCS THPT */
 	ind = find(p, "HB-2.1/college");
-	assert_int_equal(ind->f.type, TB_F_NOT_COLLECTED);
-	assert_non_null(ind->f.reason);
+	assert_int_equal(ind->f.type, TB_F_SHARE_UNITS);
+	assert_string_equal(ind->f.name, "curriculum_content");
+	assert_int_equal(ind->levels, tb_plan_level_bit("college"));
+	assert_int_equal(ind->unit, TB_UNIT_PERCENT_UNITS);
+	expect_target(ind, 2025, TB_CMP_GE, 100);
+	expect_target(ind, 2030, TB_CMP_GE, 100);
 	assert_int_equal(find(p, "HB-2.1/schools")->ntargets, 0);
+	assert_int_equal(find(p, "HB-2.1/schools")->levels,
+			 tb_plan_level_bit("TH") | tb_plan_level_bit("THCS") |
+				 tb_plan_level_bit("THPT"));
+	assert_int_equal(tb_plan_level_bit("college"),
+			 1u << (TB_PLAN_NLEVELS - 1));
+	assert_int_equal(tb_plan_level_bit("university"), TB_PLAN_LEVEL_OTHER);
 	ind = find(p, "HB-3.2");
 	assert_int_equal(ind->ntargets, 1);
 	assert_string_equal(ind->f.name, "communicators");
@@ -248,7 +260,7 @@ static const struct bad_case bad_cases[] = {
 	 "indicators[1].formula.kinds[0]", "snapshots are figures"},
 	{GOOD_HEAD GOOD_IND0 ", {\"id\": \"A-2\", \"name_vi\": \"Hai\","
 	 " \"name_en\": \"Two\", \"unit\": \"count\", \"levels\":"
-	 " [\"TH\", \"college\"]}]}",
+	 " [\"TH\", \"university\"]}]}",
 	 "indicators[1].levels[1]", "must be one of MN"},
 	{GOOD_HEAD GOOD_IND0 ", {\"id\": \"A-2\", \"name_vi\": \"Hai\","
 	 " \"name_en\": \"Two\", \"unit\": \"count\", \"levels\": \"all\"}]}",
