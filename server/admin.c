@@ -12,6 +12,7 @@
 #include "server/auth.h"
 #include "server/export.h"
 #include "server/dbpool.h"
+#include "server/units.h"
 
 struct admin {
 	struct MHD_Connection *c;
@@ -140,6 +141,7 @@ static enum MHD_Result admin_export(struct admin *a)
 static enum MHD_Result admin_enroll(struct admin *a)
 {
 	struct tb_org_school s;
+	struct tb_org_names names;
 	char token[TB_TOKEN_LEN + 1], msg[TB_MSG_LEN] = "";
 	int64_t id = 0;
 	cJSON *o;
@@ -150,10 +152,12 @@ static enum MHD_Result admin_enroll(struct admin *a)
 	s.district = arg(a->c, "district");
 	s.level = arg(a->c, "level");
 	s.province = arg(a->c, "province");
+	names.district_name = arg(a->c, "district_name");
+	names.province_name = arg(a->c, "province_name");
 	if (tb_dbpool_write_begin(a->pool, a->busy_ms) < 0)
 		return from_rc(a, TB_EAGAIN, "the database is busy");
-	rc = tb_auth_enroll(tb_dbpool_conn(a->pool), &s, token, &id, msg,
-			    sizeof(msg));
+	rc = tb_auth_enroll_named(tb_dbpool_conn(a->pool), &s, &names, token,
+				  &id, msg, sizeof(msg));
 	tb_dbpool_write_end(a->pool);
 	if (rc < 0)
 		return from_rc(a, rc, msg[0] ? msg : "cannot enroll");
@@ -194,6 +198,60 @@ static enum MHD_Result admin_revoke(struct admin *a)
 	return send_json(a, 200, o);
 }
 
+/* Queues the units of l as JSON (an array, or one object), or the error
+ * rc with msg; l is destroyed. */
+static enum MHD_Result send_units(struct admin *a, int rc, const char *msg,
+				  struct tb_unit_list *l, int one)
+{
+	char *body = rc == TB_OK ? tb_units_json(l, one) : NULL;
+
+	tb_unit_list_destroy(l);
+	if (rc < 0)
+		return from_rc(a, rc, msg[0] ? msg : "cannot read the units");
+	if (!body)
+		return from_rc(a, TB_ENOMEM, "out of memory");
+	return tb_resp_body(a->c, 200, body, strlen(body), NULL);
+}
+
+static enum MHD_Result admin_units(struct admin *a)
+{
+	struct tb_unit_list *l = NULL;
+	char msg[512] = "";
+	int rc;
+
+	rc = tb_units_list(tb_dbpool_conn(a->pool), arg(a->c, "district"), &l,
+			   msg, sizeof(msg));
+	return send_units(a, rc, msg, l, 0);
+}
+
+static enum MHD_Result admin_unit(struct admin *a)
+{
+	struct tb_unit_change ch;
+	struct tb_unit_list *l = NULL;
+	char msg[512] = "";
+	int rc = TB_OK;
+
+	ch.code = arg(a->c, "code");
+	ch.name = arg(a->c, "name");
+	ch.district = arg(a->c, "district");
+	ch.level = arg(a->c, "level");
+	ch.close_from = arg(a->c, "close_from");
+	ch.reopen_from = arg(a->c, "reopen_from");
+	if (!ch.code)
+		return from_rc(a, TB_EINVAL, "code: give the unit's code");
+	if (tb_unit_change_any(&ch)) {
+		if (tb_dbpool_write_begin(a->pool, a->busy_ms) < 0)
+			return from_rc(a, TB_EAGAIN, "the database is busy");
+		rc = tb_units_change(tb_dbpool_conn(a->pool), &ch, msg,
+				     sizeof(msg));
+		tb_dbpool_write_end(a->pool);
+	}
+	if (rc == TB_OK)
+		rc = tb_units_get(tb_dbpool_conn(a->pool), ch.code, &l, msg,
+				  sizeof(msg));
+	return send_units(a, rc, msg, l, 1);
+}
+
 enum MHD_Result tb_admin_handle(struct MHD_Connection *c,
 				struct tb_dbpool *pool,
 				const struct tb_resp_env *env,
@@ -224,5 +282,9 @@ enum MHD_Result tb_admin_handle(struct MHD_Connection *c,
 		return is_post ? admin_enroll(&a) : tb_resp_not_allowed(c, "POST", sub);
 	if (strcmp(sub, "revoke") == 0)
 		return is_post ? admin_revoke(&a) : tb_resp_not_allowed(c, "POST", sub);
+	if (strcmp(sub, "units") == 0)
+		return is_get ? admin_units(&a) : tb_resp_not_allowed(c, "GET", sub);
+	if (strcmp(sub, "unit") == 0)
+		return is_post ? admin_unit(&a) : tb_resp_not_allowed(c, "POST", sub);
 	return tb_resp_error(c, env, 404, NULL, "no such admin endpoint", -1, 0);
 }

@@ -6,9 +6,15 @@
  *   GET  /v1/admin/export?format=json|csv[&school=CODE|&district=CODE]
  *                         [&include_voided=1]      as `export`
  *   POST /v1/admin/enroll?school=&name=&district=[&level=][&province=]
+ *                         [&district_name=][&province_name=]
  *                         -> {"id":N,"school":..,"token":"..."} (shown once)
  *   POST /v1/admin/revoke?token_prefix=P | device=ID | school=CODE
  *                         -> {"revoked":N}
+ *   GET  /v1/admin/units[?district=CODE]          the units (JSON array,
+ *                                                  server/units.h)
+ *   POST /v1/admin/unit?code=[&name=][&district=][&level=][&close_from=]
+ *                         [&reopen_from=]          changes one unit as
+ *                         `tienbo-server unit` does -> the unit (JSON)
  * Parameters are URL query arguments; writes take the pool's write lock (server/dbpool.h).
  * Called by server/https.c for paths under /v1/admin/.
  */

@@ -136,12 +136,21 @@ static int tx_end(sqlite3 *db, int rc, char *msg, size_t msglen)
 int tb_auth_enroll(sqlite3 *db, const struct tb_org_school *s, char *token,
 		   int64_t *id, char *msg, size_t msglen)
 {
+	return tb_auth_enroll_named(db, s, NULL, token, id, msg, msglen);
+}
+
+int tb_auth_enroll_named(sqlite3 *db, const struct tb_org_school *s,
+			 const struct tb_org_names *n, char *token,
+			 int64_t *id, char *msg, size_t msglen)
+{
 	int rc;
 
 	rc = tb_db_exec(db, "BEGIN IMMEDIATE", msg, msglen);
 	if (rc < 0)
 		return rc;
 	rc = tb_org_register_school(db, s, msg, msglen);
+	if (rc == TB_OK)
+		rc = tb_org_name_parents(db, s->code, n, msg, msglen);
 	if (rc == TB_OK) {
 		rc = token_insert(db, s->code, token, id);
 		if (rc < 0)

@@ -39,6 +39,11 @@ int tb_auth_admin(struct sqlite3 *db, const char *token);
  * new devices.id. 0 or an error from tb_org_register_school with msg. */
 int tb_auth_enroll(struct sqlite3 *db, const struct tb_org_school *s,
 		   char *token, int64_t *id, char *msg, size_t msglen);
+/* The same, naming the school's district and province in the same
+ * transaction as n says (NULL: as tb_auth_enroll). */
+int tb_auth_enroll_named(struct sqlite3 *db, const struct tb_org_school *s,
+			 const struct tb_org_names *n, char *token,
+			 int64_t *id, char *msg, size_t msglen);
 /* Creates an admin token (shown once). 0, TB_EIO, TB_EAGAIN. */
 int tb_auth_admin_new(struct sqlite3 *db, char *token, int64_t *id);
 

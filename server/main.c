@@ -1,5 +1,6 @@
 /* main.c - the tienbo-server command: `serve` and the local admin
- * commands (enroll, revoke, devices, admin-token, export).
+ * commands (enroll, revoke, devices, admin-token, export, units, unit,
+ * report).
  *
  * Every command takes --config FILE or the settings as options (see
  * server/settings.h); the local commands use only `db`. Exit status: 0 ok,
@@ -26,6 +27,7 @@
 #include "server/report_cli.h"
 #include "server/settings.h"
 #include "server/dbpool.h"
+#include "server/units.h"
 
 #ifndef TB_VERSION
 #error "TB_VERSION comes from CMakeLists.txt: build with CMake"
@@ -230,6 +232,7 @@ out:
 static int cmd_enroll(const struct tb_config *cfg, char *msg, size_t msglen)
 {
 	struct tb_org_school s;
+	struct tb_org_names names;
 	struct sqlite3 *db = NULL;
 	char token[TB_TOKEN_LEN + 1];
 	int64_t id = 0;
@@ -240,6 +243,8 @@ static int cmd_enroll(const struct tb_config *cfg, char *msg, size_t msglen)
 	s.district = tb_settings_get(cfg, "district");
 	s.level = tb_settings_get(cfg, "level");
 	s.province = tb_settings_get(cfg, "province");
+	names.district_name = tb_settings_get(cfg, "district_name");
+	names.province_name = tb_settings_get(cfg, "province_name");
 	if (!s.code || !s.name || !s.district) {
 		snprintf(msg, msglen, "enroll needs --school, --name and "
 			 "--district");
@@ -247,7 +252,8 @@ static int cmd_enroll(const struct tb_config *cfg, char *msg, size_t msglen)
 	}
 	rc = open_db(cfg, &db, msg, msglen);
 	if (rc == TB_OK)
-		rc = tb_auth_enroll(db, &s, token, &id, msg, msglen);
+		rc = tb_auth_enroll_named(db, &s, &names, token, &id, msg,
+					  msglen);
 	tb_db_close(db);
 	if (rc < 0)
 		return rc;
@@ -382,6 +388,91 @@ static int cmd_export(const struct tb_config *cfg, char *msg, size_t msglen)
 	return rc;
 }
 
+/* ---- units, unit ---------------------------------------------------- */
+
+/* Writes the list, or (one, JSON) its unit as one object. */
+static int write_units(const struct tb_unit_list *l, enum tb_units_format f,
+		       int one, char *msg, size_t msglen)
+{
+	char *json = one && f == TB_UNITS_JSON ? tb_units_json(l, 1) : NULL;
+	int rc;
+
+	if (one && f == TB_UNITS_JSON)
+		rc = !json ? TB_ENOMEM : printf("%s\n", json) < 0 ? TB_EIO : TB_OK;
+	else
+		rc = tb_units_write(l, f, stdout);
+	tb_free(json);
+
+	if (fflush(stdout) != 0 && rc == TB_OK)
+		rc = TB_EIO;
+	if (rc < 0)
+		snprintf(msg, msglen, "cannot write the units: %s",
+			 tb_strerror(rc));
+	return rc;
+}
+
+static int cmd_units(const struct tb_config *cfg, char *msg, size_t msglen)
+{
+	struct tb_unit_list *l = NULL;
+	struct sqlite3 *db = NULL;
+	enum tb_units_format fmt;
+	int rc;
+
+	if (tb_units_format_parse(tb_settings_get(cfg, "format"), &fmt) < 0) {
+		snprintf(msg, msglen, "format: text, json or csv, not '%s'",
+			 tb_settings_get(cfg, "format"));
+		return TB_EUSAGE;
+	}
+	rc = open_db(cfg, &db, msg, msglen);
+	if (rc == TB_OK)
+		rc = tb_units_list(db, tb_settings_get(cfg, "district"), &l, msg,
+				   msglen);
+	tb_db_close(db);
+	if (rc == TB_OK)
+		rc = write_units(l, fmt, 0, msg, msglen);
+	tb_unit_list_destroy(l);
+	return rc;
+}
+
+static int cmd_unit(const struct tb_config *cfg, char *msg, size_t msglen)
+{
+	struct tb_unit_change c;
+	struct tb_unit_list *l = NULL;
+	struct sqlite3 *db = NULL;
+	enum tb_units_format fmt;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.code = tb_settings_get(cfg, "code");
+	c.name = tb_settings_get(cfg, "name");
+	c.district = tb_settings_get(cfg, "district");
+	c.level = tb_settings_get(cfg, "level");
+	c.close_from = tb_settings_get(cfg, "close_from");
+	c.reopen_from = tb_settings_get(cfg, "reopen_from");
+	if (!c.code) {
+		snprintf(msg, msglen, "unit needs the unit's code: tienbo-server "
+			 "unit CODE [--name NAME] [--district CODE] [--level L] "
+			 "[--close-from DATE] [--reopen-from DATE]");
+		return TB_EUSAGE;
+	}
+	if (tb_units_format_parse(tb_settings_get(cfg, "format"), &fmt) < 0 ||
+	    fmt == TB_UNITS_CSV) {
+		snprintf(msg, msglen, "format: text or json, not '%s'",
+			 tb_settings_get(cfg, "format"));
+		return TB_EUSAGE;
+	}
+	rc = open_db(cfg, &db, msg, msglen);
+	if (rc == TB_OK && tb_unit_change_any(&c))
+		rc = tb_units_change(db, &c, msg, msglen);
+	if (rc == TB_OK)
+		rc = tb_units_get(db, c.code, &l, msg, msglen);
+	tb_db_close(db);
+	if (rc == TB_OK)
+		rc = write_units(l, fmt, 1, msg, msglen);
+	tb_unit_list_destroy(l);
+	return rc;
+}
+
 /* ---- dispatch ------------------------------------------------------- */
 
 static const struct tb_opt enroll_opts[] = {
@@ -390,6 +481,8 @@ static const struct tb_opt enroll_opts[] = {
 	{ "district", 0, "CODE", "its district (created on first use)" },
 	{ "level", 0, "LEVEL", "MN, TH, THCS, THPT, GDTX, office or college" },
 	{ "province", 0, "CODE", "the district's province [HB]" },
+	{ "district-name", 0, "NAME", "names the district (Huyện Đà Bắc)" },
+	{ "province-name", 0, "NAME", "names the province (Tỉnh Hòa Bình)" },
 };
 static const struct tb_opt revoke_opts[] = {
 	{ "token-prefix", 0, "P", "the token that starts with P (6-12 chars)" },
@@ -399,6 +492,22 @@ static const struct tb_opt revoke_opts[] = {
 static const struct tb_opt devices_opts[] = {
 	{ "school", 0, "CODE", "only this school's devices" },
 };
+static const struct tb_opt units_opts[] = {
+	{ "district", 0, "CODE", "only this district and its schools" },
+	{ "format", 0, "text|json|csv", "output format [text]" },
+};
+static const struct tb_opt unit_opts[] = {
+	{ "name", 0, "NAME", "rename the unit (any type)" },
+	{ "district", 0, "CODE", "move the school to this district (created "
+				 "in the school's province if new)" },
+	{ "level", 0, "L", "the school's level: MN TH THCS THPT GDTX office "
+			   "college" },
+	{ "close-from", 0, "DATE", "the school is closed from this day "
+				   "(dd/mm/yyyy or YYYY-MM-DD)" },
+	{ "reopen-from", 0, "DATE", "the closed school is open again from "
+				    "this day" },
+	{ "format", 0, "text|json", "output format [text]" },
+};
 static const struct tb_opt export_opts[] = {
 	{ "format", 0, "json|csv", "output format" },
 	{ "school", 0, "CODE", "only this school" },
@@ -407,29 +516,38 @@ static const struct tb_opt export_opts[] = {
 	{ "output", 0, "FILE", "write to FILE instead of stdout" },
 };
 
+/* A command: its options, the server settings its --help lists (NULL:
+ * all), and operand, the name of a word it takes before its options
+ * (`unit CODE`), stored as setting "code". */
 struct command {
 	const char *name;
 	int (*run)(const struct tb_config *, char *, size_t);
 	const struct tb_opt *opts;
 	size_t nopts;
-	int server_settings;
+	const char *settings;
+	const char *operand;
 	const char *help;
 };
 
 #define OPTS(a) (a), sizeof(a) / sizeof((a)[0])
 static const struct command commands[] = {
-	{ "serve", cmd_serve, NULL, 0, 1, "serve HTTPS until SIGTERM" },
-	{ "enroll", cmd_enroll, OPTS(enroll_opts), 0,
+	{ "serve", cmd_serve, NULL, 0, NULL, NULL, "serve HTTPS until SIGTERM" },
+	{ "enroll", cmd_enroll, OPTS(enroll_opts), "db", NULL,
 	  "register a school and print a new device token" },
-	{ "revoke", cmd_revoke, OPTS(revoke_opts), 0, "revoke device tokens" },
-	{ "devices", cmd_devices, OPTS(devices_opts), 0,
+	{ "revoke", cmd_revoke, OPTS(revoke_opts), "db", NULL,
+	  "revoke device tokens" },
+	{ "devices", cmd_devices, OPTS(devices_opts), "db", NULL,
 	  "list device tokens" },
-	{ "admin-token", cmd_admin_token, NULL, 0, 0,
+	{ "admin-token", cmd_admin_token, NULL, 0, "db", NULL,
 	  "print a new admin token for /v1/admin/" },
-	{ "export", cmd_export, OPTS(export_opts), 0,
+	{ "units", cmd_units, OPTS(units_opts), "db", NULL,
+	  "every province, district and school: devices, last seen, closed" },
+	{ "unit", cmd_unit, OPTS(unit_opts), "db", "CODE",
+	  "show a unit; rename it, move, relevel, close or reopen a school" },
+	{ "export", cmd_export, OPTS(export_opts), "db", NULL,
 	  "current revision of every event, JSON or CSV" },
-	{ "report", tb_report_cli_run, OPTS(tb_report_cli_opts), 0,
-	  TB_REPORT_CLI_HELP },
+	{ "report", tb_report_cli_run, OPTS(tb_report_cli_opts),
+	  "db plans_dir ontime_days", NULL, TB_REPORT_CLI_HELP },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -461,7 +579,7 @@ int main(int argc, char **argv)
 	char msg[MSG_LEN] = "";
 	const char *level;
 	size_t i;
-	int rc;
+	int rc, first;
 
 	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
 		printf("tienbo-server %s\n", TB_VERSION); /* CMakeLists.txt */
@@ -480,15 +598,21 @@ int main(int argc, char **argv)
 		return 64;
 	}
 	if (wants_help(argc - 2, argv + 2)) {
-		printf("usage: tienbo-server %s [options]\n%s\n\noptions:\n",
-		       cmd->name, cmd->help);
-		tb_settings_usage(stdout, cmd->opts, cmd->nopts,
-				  cmd->server_settings);
+		printf("usage: tienbo-server %s%s%s [options]\n%s\n\noptions:\n",
+		       cmd->name, cmd->operand ? " " : "",
+		       cmd->operand ? cmd->operand : "", cmd->help);
+		tb_settings_usage(stdout, cmd->opts, cmd->nopts, cmd->settings);
 		return 0;
 	}
-	rc = tb_settings_parse(argc - 2, argv + 2, cmd->opts, cmd->nopts, &cfg,
-			       msg, sizeof(msg));
+	first = 2;
+	if (cmd->operand && argc > 2 && argv[2][0] != '-')
+		first = 3; /* the operand: `unit HB-001 ...` */
+	rc = tb_settings_parse(argc - first, argv + first, cmd->opts,
+			       cmd->nopts, &cfg, msg, sizeof(msg));
+	if (rc == TB_OK && first == 3)
+		rc = tb_config_set(cfg, "code", argv[2]);
 	if (rc < 0) {
+		tb_config_destroy(cfg);
 		fail(rc, msg);
 		return tb_err_exit(rc);
 	}

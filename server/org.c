@@ -1,4 +1,5 @@
-/* org.c - schools, districts and provinces in the units table (org.h). */
+/* org.c - schools, districts and provinces in the units table (org.h).
+ * Every function runs inside the caller's transaction. */
 #include "server/org.h"
 
 #include <sqlite3.h>
@@ -9,11 +10,7 @@
 #include "common/err.h"
 #include "server/db.h"
 
-struct unit {
-	char type[16];
-	char district[TB_CODE_MAX + 1];
-	char province[TB_CODE_MAX + 1];
-};
+#define NAME_MAX_BYTES 200 /* a unit's name, bytes of UTF-8 */
 
 int tb_org_level_valid(const char *level)
 {
@@ -34,8 +31,7 @@ static void copy_col(sqlite3_stmt *st, int col, char *out, size_t outlen)
 	snprintf(out, outlen, "%s", t ? (const char *)t : "");
 }
 
-/* Reads a unit row. 0, TB_ENOTFOUND, or a database error. */
-static int unit_get(sqlite3 *db, const char *code, struct unit *u)
+int tb_org_unit_get(sqlite3 *db, const char *code, struct tb_org_unit *u)
 {
 	sqlite3_stmt *st = NULL;
 	int src, rc;
@@ -68,8 +64,8 @@ out:
 
 int tb_org_unit_type(sqlite3 *db, const char *code, char *type)
 {
-	struct unit u;
-	int rc = unit_get(db, code, &u);
+	struct tb_org_unit u;
+	int rc = tb_org_unit_get(db, code, &u);
 
 	if (rc == TB_OK)
 		snprintf(type, 16, "%s", u.type);
@@ -141,7 +137,7 @@ static int school_check_args(const struct tb_org_school *s, char *msg,
 			 s->province);
 		return TB_EINVAL;
 	}
-	if (!s->name || !s->name[0] || !tb_text_valid(s->name, 200)) {
+	if (!tb_org_name_valid(s->name)) {
 		snprintf(msg, msglen, "name: must be 1-200 bytes of UTF-8 text "
 			 "without control characters");
 		return TB_EINVAL;
@@ -165,8 +161,8 @@ static int school_check_args(const struct tb_org_school *s, char *msg,
 static int province_ensure(sqlite3 *db, const char *code, char *msg,
 			   size_t msglen)
 {
-	struct unit u;
-	int rc = unit_get(db, code, &u);
+	struct tb_org_unit u;
+	int rc = tb_org_unit_get(db, code, &u);
 
 	if (rc == TB_ENOTFOUND)
 		return unit_insert(db, code, code, "province", NULL, NULL, NULL);
@@ -184,8 +180,8 @@ static int district_ensure(sqlite3 *db, const char *code,
 			   const char *want_province, char *province,
 			   char *msg, size_t msglen)
 {
-	struct unit u;
-	int rc = unit_get(db, code, &u);
+	struct tb_org_unit u;
+	int rc = tb_org_unit_get(db, code, &u);
 
 	if (rc == TB_ENOTFOUND) {
 		const char *p = want_province ? want_province
@@ -218,13 +214,13 @@ int tb_org_register_school(sqlite3 *db, const struct tb_org_school *s,
 			   char *msg, size_t msglen)
 {
 	char province[TB_CODE_MAX + 1];
-	struct unit u;
+	struct tb_org_unit u;
 	int rc;
 
 	rc = school_check_args(s, msg, msglen);
 	if (rc < 0)
 		return rc;
-	rc = unit_get(db, s->code, &u);
+	rc = tb_org_unit_get(db, s->code, &u);
 	if (rc == TB_OK) {
 		if (strcmp(u.type, "school") != 0) {
 			snprintf(msg, msglen, "school: '%s' is a %s, not a school",
@@ -251,4 +247,102 @@ int tb_org_register_school(sqlite3 *db, const struct tb_org_school *s,
 		return rc;
 	return unit_insert(db, s->code, s->name, "school", s->level,
 			   s->district, province);
+}
+
+int tb_org_name_valid(const char *name)
+{
+	return name && name[0] && tb_text_valid(name, NAME_MAX_BYTES);
+}
+
+/* Runs an UPDATE of units with ?1 = code, ?2 = value: 0, TB_ENOTFOUND
+ * when no row changed, or a database error. */
+static int unit_update(sqlite3 *db, const char *sql, const char *code,
+		       const char *value)
+{
+	sqlite3_stmt *st = NULL;
+	int src, rc = TB_OK;
+
+	src = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (src == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+		src = sqlite3_step(st);
+	}
+	if (src != SQLITE_DONE)
+		rc = tb_db_err(src);
+	else if (sqlite3_changes(db) == 0)
+		rc = TB_ENOTFOUND;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int tb_org_rename(sqlite3 *db, const char *code, const char *name,
+		  char *msg, size_t msglen)
+{
+	if (!tb_org_name_valid(name)) {
+		snprintf(msg, msglen, "name: must be 1-%d bytes of UTF-8 text "
+			 "without control characters (unit %s)",
+			 NAME_MAX_BYTES, code);
+		return TB_EINVAL;
+	}
+	return unit_update(db, "UPDATE units SET name = ?2 WHERE code = ?1",
+			   code, name);
+}
+
+int tb_org_set_level(sqlite3 *db, const char *code, const char *level,
+		     char *msg, size_t msglen)
+{
+	if (!tb_org_level_valid(level)) {
+		snprintf(msg, msglen, "level: must be one of MN TH THCS THPT "
+			 "GDTX office college, not '%s'", level);
+		return TB_EINVAL;
+	}
+	return unit_update(db, "UPDATE units SET level = ?2 WHERE code = ?1"
+			   " AND type = 'school'", code, level);
+}
+
+int tb_org_name_parents(sqlite3 *db, const char *code,
+			const struct tb_org_names *n, char *msg, size_t msglen)
+{
+	struct tb_org_unit u;
+	int rc;
+
+	if (!n || (!n->district_name && !n->province_name))
+		return TB_OK;
+	if (n->district_name && !tb_org_name_valid(n->district_name)) {
+		snprintf(msg, msglen, "district name: must be 1-%d bytes of "
+			 "UTF-8 text without control characters",
+			 NAME_MAX_BYTES);
+		return TB_EINVAL;
+	}
+	if (n->province_name && !tb_org_name_valid(n->province_name)) {
+		snprintf(msg, msglen, "province name: must be 1-%d bytes of "
+			 "UTF-8 text without control characters",
+			 NAME_MAX_BYTES);
+		return TB_EINVAL;
+	}
+	rc = tb_org_unit_get(db, code, &u);
+	if (rc == TB_OK && n->district_name)
+		rc = tb_org_rename(db, u.district, n->district_name, msg, msglen);
+	if (rc == TB_OK && n->province_name)
+		rc = tb_org_rename(db, u.province, n->province_name, msg, msglen);
+	return rc;
+}
+
+int tb_org_move_school(sqlite3 *db, const char *code, const char *district,
+		       char *msg, size_t msglen)
+{
+	char province[TB_CODE_MAX + 1];
+	struct tb_org_unit u;
+	int rc;
+
+	rc = tb_org_unit_get(db, code, &u);
+	if (rc == TB_OK)
+		rc = district_ensure(db, district, u.province, province, msg,
+				     msglen);
+	if (rc == TB_OK)
+		rc = unit_update(db, "UPDATE units SET district = ?2 WHERE"
+				 " code = ?1 AND type = 'school'", code,
+				 district);
+	return rc;
 }

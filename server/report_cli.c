@@ -75,6 +75,7 @@ int tb_report_cli_run(const struct tb_config *cfg, char *msg, size_t msglen)
 	struct tb_report *r = NULL;
 	sqlite3 *db = NULL;
 	enum tb_report_format fmt;
+	long ontime = TB_REPORT_ONTIME_DAYS;
 	int rc;
 
 	if (!plan_id || !period ||
@@ -101,7 +102,10 @@ int tb_report_cli_run(const struct tb_config *cfg, char *msg, size_t msglen)
 	o.unit = tb_settings_get(cfg, "unit");
 	o.detail = fmt != TB_RF_JSON && fmt != TB_RF_CSV ? 1
 		   : tb_settings_get(cfg, "detail") != NULL;
-	rc = tb_report_run(db, plan, period, &o, &r, msg, msglen);
+	rc = tb_settings_long(cfg, "ontime_days", &ontime, msg, msglen);
+	o.ontime_days = (int)ontime; /* the setting (server/settings.c) */
+	if (rc == TB_OK)
+		rc = tb_report_run(db, plan, period, &o, &r, msg, msglen);
 	if (rc == TB_OK)
 		rc = write_report(r, fmt, tb_settings_get(cfg, "output"), msg,
 				  msglen);

@@ -32,6 +32,8 @@ static const struct setting settings[] = {
 	  "SQLite database file (WAL)" },
 	{ "plans_dir", ST_TEXT, "plans", 0, 0, NULL,
 	  "directory of the plan files (*.json) for reports and the dashboard" },
+	{ "ontime_days", ST_INT, "10", 0, 365, NULL,
+	  "days after a period ends within which a unit's data counts as on time" },
 	{ "workers", ST_INT, "0", 0, 256, NULL,
 	  "worker threads; 0 = one per core" },
 	{ "max_connections", ST_INT, "1024", 1, 65536, NULL,
@@ -404,8 +406,22 @@ int tb_settings_long(const struct tb_config *c, const char *key, long *out,
 	return TB_OK;
 }
 
+/* 1 if key is one of the blank-separated words of list. */
+static int key_listed(const char *list, const char *key)
+{
+	size_t n = strlen(key);
+	const char *p = list;
+
+	while ((p = strstr(p, key)) != NULL) {
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || !p[n]))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
 void tb_settings_usage(FILE *f, const struct tb_opt *opts, size_t nopts,
-		       int with_server)
+		       const char *only)
 {
 	size_t i;
 
@@ -424,7 +440,7 @@ void tb_settings_usage(FILE *f, const struct tb_opt *opts, size_t nopts,
 		size_t k;
 		const struct setting *s = &settings[i];
 
-		if (!with_server && strcmp(s->key, "db") != 0)
+		if (only && !key_listed(only, s->key))
 			continue;
 		for (k = 0; s->key[k] && k + 1 < sizeof(name); k++)
 			name[k] = s->key[k] == '_' ? '-' : s->key[k];

@@ -43,9 +43,11 @@ const char *tb_settings_get(const struct tb_config *c, const char *key);
 int tb_settings_long(const struct tb_config *c, const char *key, long *out,
 		     char *msg, size_t msglen);
 
-/* Option help for a command: its own options, then (if with_server) the
- * server settings with their defaults. */
+/* Option help for a command: its own options, then the server settings
+ * with their defaults: all of them when only is NULL, else those whose
+ * keys are listed in only ("db plans_dir"). Every command accepts every
+ * setting; the help shows those it uses. */
 void tb_settings_usage(FILE *f, const struct tb_opt *opts, size_t nopts,
-		       int with_server);
+		       const char *only);
 
 #endif
