@@ -109,7 +109,7 @@ static enum MHD_Result admin_devices(struct admin *a)
 static enum MHD_Result admin_export(struct admin *a)
 {
 	struct tb_export_opts o;
-	char msg[TB_MSG_LEN] = "", *buf = NULL;
+	char msg[TB_MSG_LEN] = "", *buf = NULL, name[64];
 	size_t len = 0;
 	int64_t n = 0;
 	FILE *f;
@@ -121,7 +121,7 @@ static enum MHD_Result admin_export(struct admin *a)
 	o.include_voided = arg_yes(a->c, "include_voided");
 	if (tb_export_format_parse(arg(a->c, "format") ? arg(a->c, "format")
 						       : "json", &o.format) < 0)
-		return from_rc(a, TB_EINVAL, "format: json or csv");
+		return from_rc(a, TB_EINVAL, "format: json, csv or xlsx");
 	f = open_memstream(&buf, &len);
 	if (!f)
 		return from_rc(a, TB_ENOMEM, "out of memory");
@@ -132,10 +132,15 @@ static enum MHD_Result admin_export(struct admin *a)
 		free(buf);
 		return from_rc(a, rc, msg[0] ? msg : "export failed");
 	}
+	/* a school or district the export found is a code: A-Z 0-9 - _ */
+	snprintf(name, sizeof(name), "hoat-dong-%s.xlsx",
+		 o.school ? o.school : o.district ? o.district : "tat-ca");
+	if (o.format == TB_EXPORT_XLSX)
+		return tb_resp_download_libc(a->c, 200, buf, len,
+					     tb_export_format_ctype(o.format),
+					     name);
 	return tb_resp_body_libc(a->c, 200, buf, len,
-				 o.format == TB_EXPORT_CSV
-					 ? "text/csv; charset=utf-8"
-					 : "application/json");
+				 tb_export_format_ctype(o.format));
 }
 
 static enum MHD_Result admin_enroll(struct admin *a)

@@ -1,6 +1,7 @@
-/* export.c - events as JSON or CSV (see export.h). JSON copies the stored
- * body text; CSV parses it back into a tb_event (tb_event_from_json) and
- * writes the column table built once from the kinds' field tables.
+/* export.c - events as JSON or CSV (see export.h), and the dispatch to
+ * XLSX (export_xlsx.c). JSON copies the stored body text; CSV parses it
+ * back into a tb_event (tb_event_from_json) and writes the column table
+ * built once from the kinds' field tables.
  */
 #include "server/export.h"
 
@@ -15,9 +16,8 @@
 #include "common/event.h"
 #include "protocol/codec.h"
 #include "server/db.h"
+#include "server/export_int.h"
 #include "server/org.h"
-
-#define MAX_COLUMNS (TB_KIND_COUNT * TB_FIELDS_MAX)
 
 static const char *const fixed_columns[] = {
 	"kind", "id", "school", "date", "revision", "voided", "void_reason",
@@ -25,15 +25,7 @@ static const char *const fixed_columns[] = {
 };
 #define NFIXED (sizeof(fixed_columns) / sizeof(fixed_columns[0]))
 
-/* Field columns after the fixed ones, and for each kind the index of each
- * column's field in that kind (-1: the kind has no such field). */
-struct columns {
-	size_t n;
-	const char *name[MAX_COLUMNS];
-	int idx[TB_KIND_COUNT][MAX_COLUMNS];
-};
-
-static void columns_build(struct columns *cols)
+void tb_export_cols_build(struct tb_export_cols *cols)
 {
 	int k;
 	size_t i, j, nf;
@@ -46,8 +38,10 @@ static void columns_build(struct columns *cols)
 			for (j = 0; j < cols->n; j++)
 				if (strcmp(cols->name[j], f[i].name) == 0)
 					break;
-			if (j == cols->n && cols->n < MAX_COLUMNS)
+			if (j == cols->n && cols->n < TB_EXPORT_MAX_COLUMNS) {
+				cols->type[cols->n] = f[i].type;
 				cols->name[cols->n++] = f[i].name;
+			}
 		}
 	}
 	for (k = 0; k < TB_KIND_COUNT; k++)
@@ -62,12 +56,26 @@ int tb_export_format_parse(const char *s, enum tb_export_format *out)
 		*out = TB_EXPORT_JSON;
 	else if (s && strcmp(s, "csv") == 0)
 		*out = TB_EXPORT_CSV;
+	else if (s && strcmp(s, "xlsx") == 0)
+		*out = TB_EXPORT_XLSX;
 	else
 		return TB_EINVAL;
 	return TB_OK;
 }
 
-static int csv_header(FILE *out, const struct columns *cols)
+const char *tb_export_format_ctype(enum tb_export_format f)
+{
+	switch (f) {
+	case TB_EXPORT_CSV: return "text/csv; charset=utf-8";
+	case TB_EXPORT_XLSX:
+		return "application/vnd.openxmlformats-officedocument."
+		       "spreadsheetml.sheet";
+	case TB_EXPORT_JSON: break;
+	}
+	return "application/json";
+}
+
+static int csv_header(FILE *out, const struct tb_export_cols *cols)
 {
 	size_t i;
 	int rc = tb_csv_write_bom(out);
@@ -79,7 +87,7 @@ static int csv_header(FILE *out, const struct columns *cols)
 	return rc;
 }
 
-static int csv_row(FILE *out, const struct columns *cols,
+static int csv_row(FILE *out, const struct tb_export_cols *cols,
 		   const struct tb_event *e)
 {
 	char buf[TB_TEXT_MAX * 2 + 64], date[TB_DATE_LEN], t[TB_TIME_LEN];
@@ -114,10 +122,9 @@ static int csv_row(FILE *out, const struct columns *cols,
 	return rc;
 }
 
-static int csv_event(FILE *out, const struct columns *cols, const char *body,
-		     char *msg, size_t msglen)
+int tb_export_parse(const char *body, struct tb_event *e, char *msg,
+		    size_t msglen)
 {
-	struct tb_event e;
 	cJSON *o = cJSON_Parse(body);
 	int rc;
 
@@ -125,11 +132,24 @@ static int csv_event(FILE *out, const struct columns *cols, const char *body,
 		snprintf(msg, msglen, "export: a stored event is not JSON");
 		return TB_EIO;
 	}
-	tb_event_init(&e, TB_KIND_OUTREACH); /* its envelope is read first */
-	rc = tb_event_from_json(o, &e, msg, msglen);
+	tb_event_init(e, TB_KIND_OUTREACH); /* its envelope is read first */
+	rc = tb_event_from_json(o, e, msg, msglen);
 	cJSON_Delete(o);
-	if (rc < 0)
+	if (rc < 0) {
+		tb_event_clear(e);
 		return rc == TB_ENOMEM ? rc : TB_EIO;
+	}
+	return TB_OK;
+}
+
+static int csv_event(FILE *out, const struct tb_export_cols *cols,
+		     const char *body, char *msg, size_t msglen)
+{
+	struct tb_event e;
+	int rc = tb_export_parse(body, &e, msg, msglen);
+
+	if (rc < 0)
+		return rc;
 	rc = csv_row(out, cols, &e);
 	tb_event_clear(&e);
 	return rc;
@@ -157,33 +177,44 @@ static int filter_check(sqlite3 *db, const struct tb_export_opts *o,
 	return rc;
 }
 
+int tb_export_prepare(sqlite3 *db, const char *sql,
+		      const struct tb_export_opts *o, sqlite3_stmt **st,
+		      char *msg, size_t msglen)
+{
+	int src = sqlite3_prepare_v2(db, sql, -1, st, NULL);
+
+	if (src != SQLITE_OK) {
+		snprintf(msg, msglen, "export: %s", sqlite3_errmsg(db));
+		sqlite3_finalize(*st);
+		*st = NULL;
+		return tb_db_err(src);
+	}
+	sqlite3_bind_text(*st, 1, o->school, -1, SQLITE_STATIC);
+	sqlite3_bind_text(*st, 2, o->district, -1, SQLITE_STATIC);
+	sqlite3_bind_int(*st, 3, o->include_voided ? 1 : 0);
+	return TB_OK;
+}
+
 int tb_export(sqlite3 *db, const struct tb_export_opts *o, FILE *out,
 	      int64_t *count, char *msg, size_t msglen)
 {
-	struct columns cols_mem;
-	struct columns *cols = &cols_mem;
+	struct tb_export_cols cols_mem;
+	struct tb_export_cols *cols = &cols_mem;
 	sqlite3_stmt *st = NULL;
-	int src, rc;
+	int src = SQLITE_DONE, rc;
 	int64_t n = 0;
 
 	*count = 0;
 	rc = filter_check(db, o, msg, msglen);
 	if (rc < 0)
 		return rc;
-	columns_build(cols);
-	src = sqlite3_prepare_v2(db,
-		"SELECT body FROM events WHERE (?1 IS NULL OR school = ?1)"
-		" AND (?2 IS NULL OR school IN (SELECT code FROM units"
-		" WHERE district = ?2)) AND (?3 OR voided = 0)"
-		" ORDER BY school, date, id", -1, &st, NULL);
-	if (src != SQLITE_OK) {
-		snprintf(msg, msglen, "export: %s", sqlite3_errmsg(db));
-		rc = tb_db_err(src);
+	if (o->format == TB_EXPORT_XLSX)
+		return tb_export_xlsx(db, o, out, count, msg, msglen);
+	tb_export_cols_build(cols);
+	rc = tb_export_prepare(db, "SELECT body FROM events" TB_EXPORT_FILTER,
+			       o, &st, msg, msglen);
+	if (rc < 0)
 		goto out;
-	}
-	sqlite3_bind_text(st, 1, o->school, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, o->district, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, o->include_voided ? 1 : 0);
 	if (o->format == TB_EXPORT_CSV)
 		rc = csv_header(out, cols);
 	else

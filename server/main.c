@@ -367,7 +367,13 @@ static int cmd_export(const struct tb_config *cfg, char *msg, size_t msglen)
 	o.include_voided = tb_settings_get(cfg, "include_voided") != NULL;
 	if (tb_export_format_parse(tb_settings_get(cfg, "format"), &o.format)
 	    < 0) {
-		snprintf(msg, msglen, "export needs --format json or --format csv");
+		snprintf(msg, msglen, "export needs --format json, csv or xlsx");
+		return TB_EUSAGE;
+	}
+	if (o.format == TB_EXPORT_XLSX && !path && isatty(STDOUT_FILENO)) {
+		snprintf(msg, msglen, "--format xlsx writes a file, not text for "
+			 "a terminal: give --output FILE (e.g. --output "
+			 "hoat-dong.xlsx) or redirect standard output to a file");
 		return TB_EUSAGE;
 	}
 	rc = open_db(cfg, &db, msg, msglen);
@@ -509,7 +515,7 @@ static const struct tb_opt unit_opts[] = {
 	{ "format", 0, "text|json", "output format [text]" },
 };
 static const struct tb_opt export_opts[] = {
-	{ "format", 0, "json|csv", "output format" },
+	{ "format", 0, "json|csv|xlsx", "output format" },
 	{ "school", 0, "CODE", "only this school" },
 	{ "district", 0, "CODE", "only this district's schools" },
 	{ "include-voided", 1, "", "keep voided events" },
@@ -545,7 +551,7 @@ static const struct command commands[] = {
 	{ "unit", cmd_unit, OPTS(unit_opts), "db", "CODE",
 	  "show a unit; rename it, move, relevel, close or reopen a school" },
 	{ "export", cmd_export, OPTS(export_opts), "db", NULL,
-	  "current revision of every event, JSON or CSV" },
+	  "current revision of every event, JSON, CSV or Excel" },
 	{ "report", tb_report_cli_run, OPTS(tb_report_cli_opts),
 	  "db plans_dir ontime_days", NULL, TB_REPORT_CLI_HELP },
 };

@@ -84,6 +84,14 @@ int tb_report_cli_run(const struct tb_config *cfg, char *msg, size_t msglen)
 			 "--format is json, csv, html, xlsx or pdf");
 		return TB_EUSAGE;
 	}
+	if ((fmt == TB_RF_XLSX || fmt == TB_RF_PDF) &&
+	    !tb_settings_get(cfg, "output") && isatty(STDOUT_FILENO)) {
+		snprintf(msg, msglen, "--format %s writes a file, not text for "
+			 "a terminal: give --output FILE (e.g. --output "
+			 "bao-cao.%s) or redirect standard output to a file",
+			 tb_report_format_name(fmt), tb_report_format_name(fmt));
+		return TB_EUSAGE;
+	}
 	rc = tb_plan_set_load(dir ? dir : TB_REPORT_PLANS_DIR, &plans, msg,
 			      msglen);
 	if (rc < 0)

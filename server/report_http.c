@@ -154,6 +154,9 @@ static void report(sqlite3 *db, const struct tb_plan_set *plans,
 		goto fail;
 	a.r = r;
 	out->status = 200;
+	if (format == TB_RF_XLSX || format == TB_RF_PDF)
+		tb_report_file_name(r, format, out->filename,
+				    sizeof(out->filename));
 	if (render(out, PAGE_REPORT, format, &a) < 0)
 		api_error(out, 500, "internal", "cannot write the report");
 	tb_report_destroy(r);
@@ -354,6 +357,8 @@ static enum MHD_Result queue(struct MHD_Connection *c,
 	if (a->location[0])
 		MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION,
 					a->location);
+	if (a->filename[0])
+		tb_resp_attachment(r, a->filename);
 	ret = tb_resp_queue(c, a->status, r);
 	return ret;
 }

@@ -1,7 +1,9 @@
 /* report_http.h - the report over HTTPS: the JSON/CSV API and the
  * dashboard with its sign-in.
  *
- *   GET  /v1/report?plan=ID&unit=CODE&period=P[&format=json|csv|html]
+ *   GET  /v1/report?plan=ID&unit=CODE&period=P[&format=json|csv|html|
+ *                  xlsx|pdf] (xlsx and pdf with Content-Disposition:
+ *                  attachment; filename="bao-cao-PLAN-UNIT-PERIOD.xlsx")
  *                  [&detail=1]
  *        admin token as "Authorization: Bearer ..." (or the dashboard's
  *        cookie); the JSON of `tienbo-server report`. Errors are the JSON
@@ -63,6 +65,8 @@ struct tb_report_resp {
 	char set_cookie[160];/* "" = none */
 	char location[256];  /* "" = none */
 	const char *allow;   /* with 405 */
+	char filename[128];  /* a file to save (xlsx, pdf): Content-
+				Disposition: attachment; "" = none */
 };
 
 /* 1 if this module answers the path ("/", "/signin", "/signout",

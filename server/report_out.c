@@ -15,6 +15,7 @@
 #include "common/err.h"
 #include "common/mem.h"
 #include "server/report_html.h"
+#include "server/report_xlsx.h"
 
 /* ---- numbers and words -------------------------------------------------- */
 
@@ -466,13 +467,29 @@ const char *tb_report_format_ctype(enum tb_report_format f)
 	return formats[f].ctype;
 }
 
+const char *tb_report_file_name(const struct tb_report *r,
+				enum tb_report_format f, char *buf, size_t len)
+{
+	size_t i;
+
+	snprintf(buf, len, "bao-cao-%s-%s-%s.%s", r->plan->id, r->unit,
+		 r->period.label, formats[f].name);
+	for (i = 0; buf[i]; i++)
+		if (!((buf[i] >= 'a' && buf[i] <= 'z') ||
+		      (buf[i] >= 'A' && buf[i] <= 'Z') ||
+		      (buf[i] >= '0' && buf[i] <= '9') || buf[i] == '.' ||
+		      buf[i] == '_'))
+			buf[i] = '-';
+	return buf;
+}
+
 int tb_report_write(const struct tb_report *r, enum tb_report_format fmt,
 		    const struct tb_report_page *page, FILE *f)
 {
 	switch (fmt) {
 	case TB_RF_CSV: return tb_report_out_csv(r, f);
 	case TB_RF_HTML: return tb_report_html(r, page, f);
-	case TB_RF_XLSX: /* server/report_xlsx.c: not written yet */
+	case TB_RF_XLSX: return tb_report_xlsx(r, f);
 	case TB_RF_PDF:  /* server/report_pdf.c: not written yet */
 		return TB_EINVAL;
 	case TB_RF_JSON: break;

@@ -52,6 +52,12 @@ int tb_report_format_parse(const char *s, enum tb_report_format *out);
 const char *tb_report_format_name(enum tb_report_format f);
 /* The Content-Type of a format, for HTTP. */
 const char *tb_report_format_ctype(enum tb_report_format f);
+/* The name a download of r in format f is saved under, into buf (at
+ * least 128 bytes): "bao-cao-PLAN-UNIT-PERIOD.EXT", every byte outside
+ * A-Z a-z 0-9 . _ made '-' (safe in a Content-Disposition filename).
+ * Returns buf. */
+const char *tb_report_file_name(const struct tb_report *r,
+				enum tb_report_format f, char *buf, size_t len);
 /* Writes r in format fmt to f. page: what an HTML page offers around the
  * report (struct tb_report_page of report_html.h), NULL for a file.
  * 0, TB_EIO, TB_ENOMEM. */

@@ -97,6 +97,26 @@ enum MHD_Result tb_resp_body_libc(struct MHD_Connection *c, unsigned status,
 	return queue(c, status, r);
 }
 
+void tb_resp_attachment(struct MHD_Response *r, const char *filename)
+{
+	char v[200];
+
+	snprintf(v, sizeof(v), "attachment; filename=\"%s\"", filename);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_DISPOSITION, v);
+}
+
+enum MHD_Result tb_resp_download_libc(struct MHD_Connection *c,
+				      unsigned status, char *body, size_t len,
+				      const char *ctype, const char *filename)
+{
+	struct MHD_Response *r = make_with(body, len, ctype, free);
+
+	if (!r)
+		return MHD_NO;
+	tb_resp_attachment(r, filename);
+	return queue(c, status, r);
+}
+
 enum MHD_Result tb_resp_error(struct MHD_Connection *c,
 			      const struct tb_resp_env *env, unsigned status,
 			      const char *code, const char *message,

@@ -32,6 +32,13 @@ enum MHD_Result tb_resp_body(struct MHD_Connection *c, unsigned status,
 /* The same for a body from plain malloc (open_memstream), freed with free. */
 enum MHD_Result tb_resp_body_libc(struct MHD_Connection *c, unsigned status,
 				  char *body, size_t len, const char *ctype);
+/* The same as a file to save: Content-Disposition: attachment;
+ * filename="filename" (which must hold no '"', '\\' or control byte). */
+enum MHD_Result tb_resp_download_libc(struct MHD_Connection *c,
+				      unsigned status, char *body, size_t len,
+				      const char *ctype, const char *filename);
+/* Adds that Content-Disposition header to a response being built. */
+void tb_resp_attachment(struct MHD_Response *r, const char *filename);
 /* Queues the error body. code NULL = tb_resp_code(status); expected_seq < 0
  * leaves it out. close: ask the client to close the connection. */
 enum MHD_Result tb_resp_error(struct MHD_Connection *c,

@@ -467,21 +467,34 @@ static size_t hs_write(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* Copies the value of header `name` ("Retry-After:") from one header
+ * line into buf, blanks before it and the line end left out. */
+static void hs_header_value(const char *data, size_t len, const char *name,
+			    char *buf, size_t buflen)
+{
+	size_t i = strlen(name), k = 0;
+
+	if (len <= i || strncasecmp(data, name, i) != 0)
+		return;
+	while (i < len && data[i] == ' ')
+		i++;
+	while (i < len && data[i] != '\r' && data[i] != '\n' && k + 1 < buflen)
+		buf[k++] = data[i++];
+	buf[k] = '\0';
+}
+
 static size_t hs_header(char *data, size_t size, size_t n, void *arg)
 {
 	struct helper_server_resp *r = arg;
 	size_t len = size * n;
 
-	if (len > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
-		size_t i = 12, k = 0;
-
-		while (i < len && data[i] == ' ')
-			i++;
-		while (i < len && data[i] != '\r' && data[i] != '\n' &&
-		       k + 1 < sizeof(r->retry_after))
-			r->retry_after[k++] = data[i++];
-		r->retry_after[k] = '\0';
-	}
+	hs_header_value(data, len, "Retry-After:", r->retry_after,
+			sizeof(r->retry_after));
+	hs_header_value(data, len, "Content-Type:", r->content_type,
+			sizeof(r->content_type));
+	hs_header_value(data, len, "Content-Disposition:",
+			r->content_disposition,
+			sizeof(r->content_disposition));
 	return len;
 }
 

@@ -42,6 +42,8 @@ struct helper_server_resp {
 	char *body;              /* NUL-terminated, malloc'd */
 	size_t len;
 	char retry_after[32];    /* value of Retry-After, "" if absent */
+	char content_type[128];  /* the same for Content-Type */
+	char content_disposition[256]; /* and Content-Disposition */
 	char error[256];         /* libcurl's message when status is 0 */
 };
 
