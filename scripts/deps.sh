@@ -15,6 +15,12 @@ pkgs=(
   libzip-dev libxml2-dev
   # the agent: writing the template workbook (agent/cmd_template.c)
   libxlsxwriter-dev
+  # the server's printed report (server/report_pdf.c): cairo draws the PDF,
+  # Pango shapes and wraps the Vietnamese; Liberation Serif is Times-metric
+  # (the administrative convention) and covers Vietnamese (U+1EA0-1EF9,
+  # stacked diacritics) in regular, bold and italic, in 4 MB; poppler-utils
+  # (pdftotext, pdftoppm, pdffonts) lets tests/test_report_pdf.c read it back
+  libcairo2-dev libpango1.0-dev fonts-liberation2 poppler-utils
   # the agent's Vietnamese: msgfmt/xgettext (po/, tests/test_i18n.c), the
   # vi_VN.UTF-8 locale and the zone data (the CLI tests run in Vietnamese
   # and show times in Asia/Ho_Chi_Minh)

@@ -15,6 +15,7 @@
 #include "common/err.h"
 #include "common/mem.h"
 #include "server/report_html.h"
+#include "server/report_pdf.h"
 #include "server/report_xlsx.h"
 
 /* ---- numbers and words -------------------------------------------------- */
@@ -490,8 +491,7 @@ int tb_report_write(const struct tb_report *r, enum tb_report_format fmt,
 	case TB_RF_CSV: return tb_report_out_csv(r, f);
 	case TB_RF_HTML: return tb_report_html(r, page, f);
 	case TB_RF_XLSX: return tb_report_xlsx(r, f);
-	case TB_RF_PDF:  /* server/report_pdf.c: not written yet */
-		return TB_EINVAL;
+	case TB_RF_PDF: return tb_report_pdf(r, f);
 	case TB_RF_JSON: break;
 	}
 	return tb_report_out_json(r, f);
