@@ -17,7 +17,7 @@
 #include "common/err.h"
 
 #define SECS_PER_DAY 86400
-#define VN_UTC_OFFSET (7 * 3600) /* Vietnam: UTC+7 all year */
+#define VN_UTC_OFFSET TB_VN_UTC_OFFSET
 
 int tb_is_leap(int year)
 {
@@ -142,6 +142,37 @@ static int64_t day_of_time(int64_t t)
 int32_t tb_date_today(void)
 {
 	return (int32_t)day_of_time(tb_time_now() + VN_UTC_OFFSET);
+}
+
+int32_t tb_date_of_time_vn(int64_t t)
+{
+	return (int32_t)day_of_time(t + VN_UTC_OFFSET);
+}
+
+char *tb_date_format_vn(int32_t days, char *buf)
+{
+	int y, m, d;
+	char tmp[48];
+
+	tb_date_to_ymd(days, &y, &m, &d);
+	snprintf(tmp, sizeof(tmp), "%02d/%02d/%04d", d, m, y);
+	if (strlen(tmp) >= TB_DATE_LEN) /* a year past 9999 */
+		memcpy(tmp, "00/00/0000", TB_DATE_LEN);
+	memcpy(buf, tmp, TB_DATE_LEN);
+	return buf;
+}
+
+char *tb_time_format_vn(int64_t t, char *buf)
+{
+	int64_t local = t + VN_UTC_OFFSET, day = day_of_time(local);
+	int64_t sec = local - day * SECS_PER_DAY;
+	char d[TB_DATE_LEN], tmp[64];
+
+	snprintf(tmp, sizeof(tmp), "%s %02d:%02d",
+		 tb_date_format_vn((int32_t)day, d), (int)(sec / 3600),
+		 (int)(sec / 60 % 60));
+	snprintf(buf, TB_TIME_LEN, "%.16s", tmp); /* "dd/mm/yyyy hh:mm" */
+	return buf;
 }
 
 int tb_time_parse(const char *s, int64_t *out)

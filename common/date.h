@@ -44,6 +44,16 @@ char *tb_date_format(int32_t days, char *buf);
 /* Today in UTC+7 (Vietnam has no DST), the day the clerk sees. */
 int32_t tb_date_today(void);
 
+/* The office's and the schools' zone, Asia/Ho_Chi_Minh: UTC+7 all year
+ * (no DST since 1975). What people read is in it; what is stored, UTC. */
+#define TB_VN_UTC_OFFSET (7 * 3600)
+/* The local day (UTC+7) of a time. */
+int32_t tb_date_of_time_vn(int64_t t);
+/* "20/11/2025", as Vietnamese write dates; buf TB_DATE_LEN. */
+char *tb_date_format_vn(int32_t days, char *buf);
+/* "20/11/2025 14:05" in UTC+7; buf TB_TIME_LEN. */
+char *tb_time_format_vn(int64_t t, char *buf);
+
 /* Parses "YYYY-MM-DDTHH:MM:SSZ" exactly. 0 or TB_EINVAL. */
 int tb_time_parse(const char *s, int64_t *out);
 char *tb_time_format(int64_t t, char *buf);

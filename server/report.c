@@ -100,6 +100,10 @@ static int compute(struct run *x, char *msg, size_t msglen)
 	if (rc == TB_OK && x->o->detail)
 		rc = report_districts_load(x, msg, msglen);
 	if (rc == TB_OK)
+		rc = report_closures_load(x);
+	if (rc == TB_OK)
+		rc = report_province(x);
+	if (rc == TB_OK)
 		rc = report_gather(x, r->period.from, r->period.to,
 			    (1u << TB_KIND_COUNT) - 1, &x->acc);
 	x->cum = x->acc;
@@ -110,10 +114,14 @@ static int compute(struct run *x, char *msg, size_t msglen)
 		rc = report_gather_snaps(x);
 	for (size_t k = 0; rc == TB_OK && k < r->nrows; k++)
 		rc = report_evaluate(x, k);
+	if (rc == TB_OK && x->o->series)
+		rc = report_series(x);
 	if (rc == TB_OK && x->o->detail)
 		rc = report_action_month(x);
 	if (rc == TB_OK && x->o->detail)
 		rc = report_stale_units(x);
+	if (rc == TB_OK && x->o->detail)
+		rc = report_completeness(x);
 	if (rc < 0)
 		rc = report_fail(rc, msg, msglen, "reading the roll-ups", x->db);
 	return rc;
@@ -200,8 +208,10 @@ void tb_report_destroy(struct tb_report *r)
 	if (!r)
 		return;
 	p = r->priv_;
-	for (size_t i = 0; r->rows && i < r->nrows; i++)
+	for (size_t i = 0; r->rows && i < r->nrows; i++) {
 		tb_free(r->rows[i].missing);
+		tb_free(r->rows[i].series);
+	}
 	tb_free(r->rows);
 	for (size_t i = 0; r->districts && i < r->ndistricts; i++) {
 		tb_free(r->districts[i].name);
@@ -209,6 +219,9 @@ void tb_report_destroy(struct tb_report *r)
 	}
 	tb_free(r->districts);
 	tb_free(r->stale);
+	tb_free(r->schools);
+	tb_free(r->province_code);
+	tb_free(r->province_name);
 	tb_free(r->unit_name);
 	for (size_t i = 0; p && p->units && i < p->nunits; i++)
 		tb_free(p->units[i].name);
@@ -226,5 +239,22 @@ const struct tb_report_row *tb_report_find(const struct tb_report *r,
 	for (size_t i = 0; r && i < r->nrows; i++)
 		if (strcmp(r->rows[i].ind->id, id) == 0)
 			return &r->rows[i];
+	return NULL;
+}
+
+const char *tb_report_school_name(const struct tb_report *r, const char *code)
+{
+	const struct priv *p = r ? r->priv_ : NULL;
+	int i = p && p->slot ? report_unit_find(p, code) : -1;
+
+	return i < 0 ? NULL : p->units[i].name;
+}
+
+const char *tb_report_district_name(const struct tb_report *r,
+				    const char *code)
+{
+	for (size_t j = 0; r && j < r->ndistricts; j++)
+		if (strcmp(r->districts[j].code, code) == 0)
+			return r->districts[j].name;
 	return NULL;
 }

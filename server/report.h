@@ -56,6 +56,8 @@ struct tb_report_opts {
 	int ontime_days;   /* <= 0: TB_REPORT_ONTIME_DAYS; data for the
 			      period received by period end + this many
 			      days (local dates) is on time */
+	int series;        /* also each cumulative row's value at the end
+			      of every half-year since the plan's start */
 };
 
 /* One indicator's numbers for a set of units. */
@@ -72,9 +74,19 @@ struct tb_report_value {
 	long reported, expected;
 };
 
+/* A cumulative row at the end of one half-year (opts.series). */
+struct tb_report_point {
+	int32_t at;     /* the half-year's last day (or the period's end) */
+	double value;   /* cumulated from the plan's start to `at` */
+	int has_target;
+	double target;  /* the target due by `at` (pro-rated) */
+};
+
 struct tb_report_row {
 	const struct tb_plan_ind *ind; /* borrowed from the plan */
 	struct tb_report_value v;
+	size_t npoints;                /* opts.series, cumulative rows */
+	struct tb_report_point *series;
 	size_t nmissing;
 	char **missing; /* codes of units expected that did not report
 			   (borrowed from the report) */
@@ -98,8 +110,8 @@ struct tb_report_am {
 enum tb_report_unit_state {
 	TB_US_ON_TIME, /* reported, the first data by the deadline */
 	TB_US_LATE,    /* reported, the first data after the deadline */
-	TB_US_EARLY,   /* reported; the deadline has not come yet */
-	TB_US_MISSING, /* expected, nothing dated in the period */
+	TB_US_PENDING, /* expected, nothing yet; the deadline has not come */
+	TB_US_MISSING, /* expected, nothing; the deadline has passed */
 	TB_US_CLOSED,  /* closed for the whole period: not expected */
 	TB_US_NOT_APPLICABLE /* no indicator applies to its level */
 };
@@ -110,7 +122,7 @@ struct tb_report_compl {
 	long reported;   /* of those, with data dated in the period */
 	long on_time;    /* of those, received by the deadline */
 	long late;       /* reported after the deadline */
-	long missing;    /* expected - reported */
+	long missing;    /* expected - reported (pending or missing) */
 	long closed;     /* closed for the whole period */
 	int has_rates;   /* expected > 0 */
 	double reported_pct, on_time_pct; /* of expected */
@@ -183,6 +195,13 @@ int tb_report_run(struct sqlite3 *db, const struct tb_plan *plan,
 		  const char *period, const struct tb_report_opts *o,
 		  struct tb_report **out, char *msg, size_t msglen);
 void tb_report_destroy(struct tb_report *r);
+
+/* The name of a school under the report's org unit (the `missing` lists
+ * hold codes), or NULL when it is not one. Borrowed from the report. */
+const char *tb_report_school_name(const struct tb_report *r, const char *code);
+/* The name of a district of the report (with detail), or NULL. */
+const char *tb_report_district_name(const struct tb_report *r,
+				    const char *code);
 
 /* The row of an indicator id, or NULL. */
 const struct tb_report_row *tb_report_find(const struct tb_report *r,

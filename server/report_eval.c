@@ -96,6 +96,25 @@ static int contribute(const struct run *x, size_t k, size_t i, struct agg *a)
 	return 0;
 }
 
+/* A unit closed for the whole period: only its cumulative sums (events
+ * before it closed) go into a and its district's d. */
+static void closed_cumulative(const struct run *x, size_t k, size_t i,
+			      struct agg *a, struct agg *d)
+{
+	const struct tb_plan_formula *f = &x->r->plan->ind[k].f;
+	struct agg *t[2] = {a, d};
+	int64_t c, any;
+
+	if ((f->type != TB_F_SUM && f->type != TB_F_COUNT) || !f->cumulative)
+		return;
+	c = kinds_sum(x, x->cum, i, f->kinds, x->col_of[k]);
+	any = kinds_sum(x, x->cum, i, (1u << TB_KIND_COUNT) - 1, 0);
+	for (int j = 0; j < 2 && t[j]; j++) {
+		t[j]->cum += c;
+		t[j]->cum_any |= any > 0;
+	}
+}
+
 /* Whether value meets goal by cmp. */
 static int meets(enum tb_plan_cmp cmp, double value, double goal)
 {
@@ -110,11 +129,13 @@ static int meets(enum tb_plan_cmp cmp, double value, double goal)
 	return 0;
 }
 
-/* The part of a cumulative target due by the period's end. */
-static double prorate(const struct tb_report *r, const struct tb_plan_target *t)
+double report_prorate(const struct tb_report *r, const struct tb_plan_target *t,
+		      int32_t upto)
 {
 	int32_t end = tb_date_from_ymd(t->year, 12, 31);
-	int32_t upto = r->period.to < end ? r->period.to : end;
+
+	if (upto > end)
+		upto = end;
 	double total = (double)end - r->plan->start + 1;
 	double done = (double)upto - r->plan->start + 1;
 
@@ -139,7 +160,8 @@ static void status(const struct tb_report *r, const struct tb_plan_ind *ind,
 		v->status = TB_ST_NO_TARGET;
 		return;
 	}
-	v->expected_now = cumulative ? prorate(r, v->target) : v->target->value;
+	v->expected_now = cumulative ? report_prorate(r, v->target, r->period.to)
+				     : v->target->value;
 	if (!has) {
 		v->status = TB_ST_NO_DATA;
 		return;
@@ -215,6 +237,11 @@ int report_evaluate(struct run *x, size_t k)
 
 		if (!(u->level & ind->levels))
 			continue;
+		if (u->closed_from) { /* not expected; what it did before
+					 closing still counts from the start */
+			closed_cumulative(x, k, i, &total, d);
+			continue;
+		}
 		total.expected++;
 		rep = contribute(x, k, i, &total);
 		if (d) {
@@ -236,6 +263,59 @@ int report_evaluate(struct run *x, size_t k)
 
 /* ---- Action Month and staleness ---------------------------------------- */
 
+/* Adds to the action-month row of each unit in acc the outreach events
+ * dated in [from, to] whose occasion is the Action Month: activities held
+ * in the window that the school recorded as outreach. acc NULL: the
+ * period's own sums, which the indicators have already read, so a copy of
+ * the units' action-month rows is made in x->am_acc. The outreach index
+ * (kind, voided, date) makes this one range of the window. */
+static int am_occasion(struct run *x, int32_t from, int32_t to, int64_t *acc)
+{
+	static const char sql[] =
+	    "SELECT school, count(*), sum(json_extract(body, '$.parents')),"
+	    " sum(json_extract(body, '$.students')),"
+	    " sum(json_extract(body, '$.teachers_staff')),"
+	    " sum(json_extract(body, '$.officials')) FROM events"
+	    " WHERE kind = 'outreach' AND voided = 0 AND date BETWEEN ?1 AND ?2"
+	    " AND json_extract(body, '$.occasion') = 'action-month'"
+	    " GROUP BY school";
+	static const char *const names[4] = {"parents", "students",
+					     "teachers_staff", "officials"};
+	char a[TB_DATE_LEN], b[TB_DATE_LEN];
+	sqlite3_stmt *st = NULL;
+	int src, rc = TB_OK;
+
+	src = sqlite3_prepare_v2(x->db, sql, -1, &st, NULL);
+	if (src == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, tb_date_format(from, a), -1,
+				  SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, tb_date_format(to, b), -1,
+				  SQLITE_STATIC);
+	}
+	while (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *s = (const char *)sqlite3_column_text(st, 0);
+		int i = s ? report_unit_find(x->p, s) : -1;
+		int64_t *row;
+
+		src = SQLITE_OK;
+		if (i < 0)
+			continue;
+		row = acc + ((size_t)i * TB_KIND_COUNT + TB_KIND_ACTION_MONTH) *
+				    x->stride;
+		row[0] += sqlite3_column_int64(st, 1);
+		for (int c = 0; c < 4; c++) {
+			int col = tb_rollup_col(names[c]) + 1;
+
+			if (col > 0 && (x->cols & (1u << (col - 1))))
+				row[col] += sqlite3_column_int64(st, 2 + c);
+		}
+	}
+	if (src != SQLITE_DONE)
+		rc = tb_db_err(src);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int report_action_month(struct run *x)
 {
 	struct tb_report *r = x->r;
@@ -255,11 +335,12 @@ int report_action_month(struct run *x)
 	tb_action_month(y, &am->from, &am->to);
 	for (int c = 0; c < 4; c++)
 		cols[c] = tb_rollup_col(names[c]) + 1;
-	if (am->from == r->period.from && am->to == r->period.to)
-		acc = x->acc; /* the period is the Action Month */
-	else
-		rc = report_gather(x, am->from, am->to,
-		                   1u << TB_KIND_ACTION_MONTH, &acc);
+	/* the Action Month's own sums, never the period's (x->acc), which
+	 * the outreach events of the window are added to below */
+	rc = report_gather(x, am->from, am->to, 1u << TB_KIND_ACTION_MONTH,
+			   &acc);
+	if (rc == TB_OK)
+		rc = am_occasion(x, am->from, am->to, acc);
 	for (size_t i = 0; rc == TB_OK && i < x->p->nunits; i++) {
 		const int64_t *b =
 		    acc +
@@ -284,8 +365,7 @@ int report_action_month(struct run *x)
 		r->districts[j].am.from = am->from;
 		r->districts[j].am.to = am->to;
 	}
-	if (acc != x->acc)
-		tb_free(acc);
+	tb_free(acc);
 	return rc;
 }
 

@@ -99,6 +99,101 @@ static int add_day(cJSON *o, const char *key, int32_t d)
 	return add_str(o, key, tb_date_format(d, buf));
 }
 
+/* Completeness counts and rates (whole report or one district). */
+static int compl_json(cJSON *parent, const struct tb_report_compl *c,
+		      cJSON **out)
+{
+	cJSON *o = cJSON_AddObjectToObject(parent, "completeness");
+	int rc = o ? 0 : TB_ENOMEM;
+
+	if (!rc)
+		rc = add_int(o, "expected", c->expected);
+	if (!rc)
+		rc = add_int(o, "reported", c->reported);
+	if (!rc)
+		rc = add_int(o, "on_time", c->on_time);
+	if (!rc)
+		rc = add_int(o, "late", c->late);
+	if (!rc)
+		rc = add_int(o, "missing", c->missing);
+	if (!rc)
+		rc = add_int(o, "closed", c->closed);
+	if (!rc)
+		rc = add_num(o, "reported_pct", c->has_rates, c->reported_pct);
+	if (!rc)
+		rc = add_num(o, "on_time_pct", c->has_rates, c->on_time_pct);
+	if (out)
+		*out = o;
+	return rc;
+}
+
+static int school_json(cJSON *arr, const struct tb_report_school *s)
+{
+	cJSON *u = cJSON_CreateObject();
+	char at[TB_TIME_LEN];
+	int rc = u && cJSON_AddItemToArray(arr, u) ? 0 : TB_ENOMEM;
+
+	if (!rc)
+		rc = add_str(u, "code", s->code);
+	if (!rc)
+		rc = add_str(u, "name", s->name);
+	if (!rc)
+		rc = add_str(u, "district", s->dcode);
+	if (!rc)
+		rc = add_str(u, "level", s->level);
+	if (!rc)
+		rc = add_str(u, "state", tb_report_unit_state_name(s->state));
+	if (!rc)
+		rc = add_int(u, "events", s->events);
+	if (!rc)
+		rc = add_str(u, "first_received", s->first_received
+			     ? tb_time_format(s->first_received, at) : NULL);
+	if (!rc)
+		rc = add_str(u, "last_sync", s->last_sync
+			     ? tb_time_format(s->last_sync, at) : NULL);
+	if (!rc && s->closed_from)
+		rc = add_day(u, "closed_from", s->closed_from);
+	return rc;
+}
+
+static int completeness_json(cJSON *root, const struct tb_report *r)
+{
+	cJSON *o = NULL, *units = NULL;
+	int rc = compl_json(root, &r->compl, &o);
+
+	if (!rc)
+		rc = add_int(o, "ontime_days", r->ontime_days);
+	if (!rc)
+		rc = add_day(o, "deadline", r->deadline);
+	if (!rc)
+		rc = cJSON_AddBoolToObject(o, "due", r->due) ? 0 : TB_ENOMEM;
+	if (!rc && !(units = cJSON_AddArrayToObject(o, "units")))
+		rc = TB_ENOMEM;
+	for (size_t i = 0; !rc && i < r->nschools; i++)
+		rc = school_json(units, &r->schools[i]);
+	return rc;
+}
+
+static int series_json(cJSON *o, const struct tb_report_row *w)
+{
+	cJSON *arr = cJSON_AddArrayToObject(o, "series");
+	int rc = arr ? 0 : TB_ENOMEM;
+
+	for (size_t h = 0; !rc && h < w->npoints; h++) {
+		const struct tb_report_point *pt = &w->series[h];
+		cJSON *p = cJSON_CreateObject();
+
+		rc = p && cJSON_AddItemToArray(arr, p) ? 0 : TB_ENOMEM;
+		if (!rc)
+			rc = add_day(p, "at", pt->at);
+		if (!rc)
+			rc = add_num(p, "value", 1, pt->value);
+		if (!rc)
+			rc = add_num(p, "target", pt->has_target, pt->target);
+	}
+	return rc;
+}
+
 /* The numbers of one indicator (total or district). */
 static int value_json(cJSON *o, const struct tb_report_row *w,
 		      const struct tb_report_value *v)
@@ -154,6 +249,8 @@ static int row_json(cJSON *arr, const struct tb_report_row *w)
 		rc = value_json(o, w, &w->v);
 	if (!rc && w->ind->f.reason)
 		rc = add_str(o, "reason", w->ind->f.reason);
+	if (!rc && w->series)
+		rc = series_json(o, w);
 	m = rc ? NULL : cJSON_AddArrayToObject(o, "missing");
 	if (!rc && !m)
 		rc = TB_ENOMEM;
@@ -218,6 +315,8 @@ static int district_json(cJSON *arr, const struct tb_report *r,
 	}
 	if (!rc)
 		rc = am_json(o, &d->am);
+	if (!rc && r->schools)
+		rc = compl_json(o, &d->compl, NULL);
 	return rc;
 }
 
@@ -275,6 +374,10 @@ static int head_json(cJSON *o, const struct tb_report *r)
 		rc = add_str(o, "generated_at", tb_time_format(r->generated_at, at));
 	if (!rc)
 		rc = add_int(o, "units", r->units);
+	if (!rc)
+		rc = add_str(o, "province", r->province_code);
+	if (!rc)
+		rc = add_str(o, "province_name", r->province_name);
 	return rc;
 }
 
@@ -296,6 +399,8 @@ cJSON *tb_report_out_json_tree(const struct tb_report *r)
 			rc = am_json(o, &r->am);
 		if (!rc)
 			rc = stale_json(o, r);
+		if (!rc && r->schools)
+			rc = completeness_json(o, r);
 	}
 	if (rc) {
 		cJSON_Delete(o);

@@ -25,6 +25,9 @@ struct unit {
 	char code[TB_CODE_MAX + 1];
 	char *name;
 	unsigned level; /* tb_plan_level_bit */
+	char level_name[8]; /* as stored; "" when not given */
+	char pcode[TB_CODE_MAX + 1]; /* its province */
+	int32_t closed_from; /* closed for the whole period since; 0: open */
 	int district;   /* index in r->districts, -1 with detail off */
 	char dcode[TB_CODE_MAX + 1];
 	int64_t last_sync;
@@ -86,5 +89,20 @@ int report_gather_snaps(struct run *x);
 int report_evaluate(struct run *x, size_t k);
 int report_action_month(struct run *x);
 int report_stale_units(struct run *x);
+
+/* report_compl.c: which units are closed for the period (before the
+ * indicators are evaluated), and completeness and timeliness per school,
+ * district and in all (after the stale units, whose last sync it reads),
+ * and the province's name. */
+int report_closures_load(struct run *x);
+int report_completeness(struct run *x);
+
+/* report_series.c: each cumulative row's value at the end of every
+ * half-year from the plan's start to the period's end. */
+int report_series(struct run *x);
+/* The part of cumulative target t due by day upto (report_eval.c). */
+double report_prorate(const struct tb_report *r, const struct tb_plan_target *t,
+		      int32_t upto);
+int report_province(struct run *x);
 
 #endif

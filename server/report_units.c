@@ -117,6 +117,12 @@ static int unit_add(struct priv *p, sqlite3_stmt *st, size_t *cap)
 	snprintf(u->code, sizeof(u->code), "%s",
 		 (const char *)sqlite3_column_text(st, 0));
 	u->level = tb_plan_level_bit((const char *)sqlite3_column_text(st, 2));
+	snprintf(u->level_name, sizeof(u->level_name), "%s",
+		 sqlite3_column_type(st, 2) == SQLITE_NULL
+			 ? ""
+			 : (const char *)sqlite3_column_text(st, 2));
+	snprintf(u->pcode, sizeof(u->pcode), "%s",
+		 (const char *)sqlite3_column_text(st, 4));
 	snprintf(u->dcode, sizeof(u->dcode), "%s",
 		 (const char *)sqlite3_column_text(st, 3));
 	u->district = -1;
@@ -141,7 +147,8 @@ static int codes_build(struct run *x)
 int report_units_load(struct run *x, char *msg, size_t msglen)
 {
 	static const char base[] =
-	    "SELECT code, name, level, coalesce(district, '') FROM units"
+	    "SELECT code, name, level, coalesce(district, ''),"
+	    " coalesce(province, '') FROM units"
 	    " WHERE type = 'school'";
 	struct priv *p = x->p;
 	const char *t = x->r->unit_type;

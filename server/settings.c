@@ -32,7 +32,7 @@ static const struct setting settings[] = {
 	  "SQLite database file (WAL)" },
 	{ "plans_dir", ST_TEXT, "plans", 0, 0, NULL,
 	  "directory of the plan files (*.json) for reports and the dashboard" },
-	{ "ontime_days", ST_INT, "10", 0, 365, NULL,
+	{ "ontime_days", ST_INT, "10", 1, 365, NULL,
 	  "days after a period ends within which a unit's data counts as on time" },
 	{ "workers", ST_INT, "0", 0, 256, NULL,
 	  "worker threads; 0 = one per core" },

@@ -285,7 +285,7 @@ static int date_read(const char *field, const char *s, int32_t *out,
 
 /* ---- closures ----------------------------------------------------------- */
 
-#define dmy tb_units_date_text
+#define dmy tb_date_format_vn
 /* The stored "YYYY-MM-DD" of column col as a day (0 if NULL). */
 static int32_t col_day(sqlite3_stmt *st, int col)
 {

@@ -79,9 +79,6 @@ int tb_units_write(const struct tb_unit_list *l, enum tb_units_format fmt,
  * "YYYY-MM-DDTHH:MM:SSZ"). NULL on TB_ENOMEM; free with tb_free. */
 char *tb_units_json(const struct tb_unit_list *l, int one);
 
-/* "01/09/2025", a day as the office writes it; buf TB_DATE_LEN. */
-const char *tb_units_date_text(int32_t day, char *buf);
-
 /* A change to one unit; NULL fields are left as they are. */
 struct tb_unit_change {
 	const char *code;

@@ -17,8 +17,6 @@
 #include "common/mem.h"
 #include "common/utf8.h"
 
-#define LOCAL_OFFSET (7 * 3600) /* Asia/Ho_Chi_Minh: UTC+7, no DST */
-#define LOCAL_LEN 17            /* "20/11/2025 14:05" + NUL */
 
 int tb_units_format_parse(const char *s, enum tb_units_format *out)
 {
@@ -35,16 +33,6 @@ int tb_units_format_parse(const char *s, enum tb_units_format *out)
 
 /* ---- text --------------------------------------------------------------- */
 
-const char *tb_units_date_text(int32_t day, char *buf)
-{
-	int y, m, d;
-
-	tb_date_to_ymd(day, &y, &m, &d);
-	snprintf(buf, TB_DATE_LEN, "%02u/%02u/%04u", (unsigned)d % 100u,
-		 (unsigned)m % 100u, (unsigned)y % 10000u);
-	return buf;
-}
-
 /* "01/09/2025" from "2025-09-01" (as stored); buf TB_DATE_LEN. */
 static const char *dmy(const char *ymd, char *buf)
 {
@@ -52,23 +40,13 @@ static const char *dmy(const char *ymd, char *buf)
 
 	if (tb_date_parse(ymd, &day) < 0)
 		return ymd;
-	return tb_units_date_text(day, buf);
+	return tb_date_format_vn(day, buf);
 }
 
-/* "20/11/2025 14:05" in local time, or "-" for 0; buf LOCAL_LEN. */
+/* "20/11/2025 14:05" in local time, or "-" for 0; buf TB_TIME_LEN. */
 static const char *local_time(int64_t t, char *buf)
 {
-	int64_t local = t + LOCAL_OFFSET, day, sec;
-	char d[TB_DATE_LEN];
-
-	if (t <= 0)
-		return "-";
-	day = local / 86400;
-	sec = local % 86400;
-	snprintf(buf, LOCAL_LEN, "%s %02u:%02u",
-		 tb_units_date_text((int32_t)day, d),
-		 (unsigned)(sec / 3600) % 24u, (unsigned)(sec / 60) % 60u);
-	return buf;
+	return t <= 0 ? "-" : tb_time_format_vn(t, buf);
 }
 
 /* The STATUS column: open or closed today, and the closure's dates. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/date.h"
 #include "common/err.h"
 
 int tb_xlsxw_err(lxw_error e)
@@ -275,7 +276,7 @@ void tb_xlsxw_date(struct tb_xlsxw_row *w, int32_t day)
 
 void tb_xlsxw_time(struct tb_xlsxw_row *w, int64_t t)
 {
-	int64_t local = t + TB_XLSXW_UTC_OFFSET;
+	int64_t local = t + TB_VN_UTC_OFFSET;
 	int64_t day = local / 86400 - (local % 86400 < 0);
 
 	tb_xlsxw_num(w, t != 0,

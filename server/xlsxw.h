@@ -33,7 +33,6 @@
 
 #include <xlsxwriter.h>
 
-#define TB_XLSXW_UTC_OFFSET (7 * 3600) /* Vietnam: UTC+7 all year */
 #define TB_XLSXW_SHEETNAME_MAX 31      /* Excel's limit, in characters */
 #define TB_XLSXW_CELL_MAX 32000        /* a cell holds 32,767 characters */
 

@@ -558,10 +558,10 @@ static void test_usage(void **state)
 	assert_string_equal(r.err, "tienbo-server: format: text, json or csv, "
 			    "not 'xml'\n");
 	helper_proc_free(&r);
-	/* ontime_days: a setting of the report command, 0-365 */
+	/* ontime_days: a setting of the report command, 1-365 */
 	assert_int_equal(run(&r, ontime), 78);
 	assert_string_equal(r.err, "tienbo-server: ontime_days: must be an "
-			    "integer 0..365, not '400'\n");
+			    "integer 1..365, not '400'\n");
 	helper_proc_free(&r);
 	assert_int_equal(run(&r, help), 0);
 	assert_non_null(strstr(r.out, "--ontime-days N"));

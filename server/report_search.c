@@ -1,0 +1,108 @@
+/* report_search.c - units by name or code, diacritics ignored (see
+ * report_search.h). One pass over the units table (a province has a few
+ * thousand rows), folding each name in C: SQLite's LIKE knows no
+ * Vietnamese.
+ */
+#include "server/report_search.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/err.h"
+#include "common/fold.h"
+#include "common/mem.h"
+#include "server/db.h"
+
+static const char sql[] =
+	"SELECT u.code, u.type, u.name, coalesce(u.district, ''), d.name"
+	" FROM units u LEFT JOIN units d ON d.code = u.district"
+	" ORDER BY CASE u.type WHEN 'province' THEN 0 WHEN 'district' THEN 1"
+	" ELSE 2 END, u.name, u.code";
+
+static int hit_add(struct tb_unit_hits *h, sqlite3_stmt *st, int first)
+{
+	struct tb_unit_hit *x;
+	const char *dn = (const char *)sqlite3_column_text(st, 4);
+
+	if (h->n == TB_SEARCH_MAX) {
+		h->more++;
+		return TB_OK;
+	}
+	if (first && h->n) { /* an exact code goes first */
+		memmove(&h->hit[1], &h->hit[0], h->n * sizeof(h->hit[0]));
+	}
+	x = &h->hit[first ? 0 : h->n];
+	memset(x, 0, sizeof(*x));
+	h->n++;
+	snprintf(x->code, sizeof(x->code), "%s",
+		 (const char *)sqlite3_column_text(st, 0));
+	snprintf(x->type, sizeof(x->type), "%s",
+		 (const char *)sqlite3_column_text(st, 1));
+	snprintf(x->district, sizeof(x->district), "%s",
+		 (const char *)sqlite3_column_text(st, 3));
+	x->name = tb_strdup((const char *)sqlite3_column_text(st, 2));
+	x->district_name = dn ? tb_strdup(dn) : NULL;
+	return x->name && (!dn || x->district_name) ? TB_OK : TB_ENOMEM;
+}
+
+/* 1 if the row matches the folded query q; *exact for its very code. */
+static int matches(sqlite3_stmt *st, const char *raw, const char *q,
+		   int *exact)
+{
+	const char *code = (const char *)sqlite3_column_text(st, 0);
+	const char *name = (const char *)sqlite3_column_text(st, 2);
+
+	*exact = code && strcasecmp(code, raw) == 0;
+	if (*exact)
+		return 1;
+	return (code && tb_fold_contains(code, q)) ||
+	       (name && tb_fold_contains(name, q));
+}
+
+int tb_unit_search(sqlite3 *db, const char *query, struct tb_unit_hits **out)
+{
+	const char *raw = query ? query : "";
+	struct tb_unit_hits *h = tb_calloc(1, sizeof(*h));
+	char *q = tb_fold_search(raw);
+	sqlite3_stmt *st = NULL;
+	int src = SQLITE_OK, rc = TB_OK, exact;
+
+	*out = NULL;
+	if (!h || !q) {
+		rc = TB_ENOMEM;
+		goto out;
+	}
+	if (!q[0])
+		goto out;
+	src = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	while (rc == TB_OK && src == SQLITE_OK &&
+	       (src = sqlite3_step(st)) == SQLITE_ROW) {
+		src = SQLITE_OK;
+		if (matches(st, raw, q, &exact))
+			rc = hit_add(h, st, exact);
+	}
+	if (rc == TB_OK && src != SQLITE_DONE && src != SQLITE_OK)
+		rc = tb_db_err(src);
+out:
+	sqlite3_finalize(st);
+	tb_free(q);
+	if (rc < 0) {
+		tb_unit_hits_destroy(h);
+		h = NULL;
+	}
+	*out = h;
+	return rc;
+}
+
+void tb_unit_hits_destroy(struct tb_unit_hits *h)
+{
+	if (!h)
+		return;
+	for (size_t i = 0; i < h->n; i++) {
+		tb_free(h->hit[i].name);
+		tb_free(h->hit[i].district_name);
+	}
+	tb_free(h);
+}
