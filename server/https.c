@@ -43,6 +43,7 @@ struct tb_https {
 	struct MHD_Daemon *d;
 	struct tb_dbpool *pool;
 	const struct tb_plan_set *plans; /* borrowed, for the report routes */
+	int ontime_days;                 /* for the report routes */
 	struct tb_upload_env up;
 	char *cert, *key;
 	atomic_long active;      /* requests between first call and completion */
@@ -135,7 +136,8 @@ static enum MHD_Result route(struct tb_https *h, struct MHD_Connection *c,
 				       h->up.busy_timeout_ms, url + 10, method);
 	if (tb_report_http_route(url))
 		return tb_report_http_handle(c, h->pool, h->plans,
-					     &h->up.resp, url, method, r->form,
+					     h->ontime_days, &h->up.resp, url,
+					     method, r->form,
 					     r->form_len <= sizeof(r->form)
 						     ? r->form_len : 0);
 	return tb_resp_error(c, &h->up.resp, 404, NULL, "no such endpoint", -1,
@@ -315,6 +317,7 @@ int tb_https_start(const struct tb_https_opts *o, struct tb_dbpool *pool,
 	h->plans = o->plans;
 	h->up.pool = pool;
 	h->up.resp.retry_after = o->retry_after;
+	h->ontime_days = (int)o->ontime_days;
 	h->up.busy_timeout_ms = o->busy_timeout_ms;
 	h->up.upload_timeout_s = o->upload_timeout;
 	h->up.tally = tb_upload_tally_create(o->max_uploads, o->device_uploads);

@@ -37,6 +37,7 @@ struct tb_https_opts {
 	long retry_after;
 	const struct tb_plan_set *plans; /* reports (server/report_http.h);
 					    NULL: /v1/report answers 503 */
+	long ontime_days;       /* reports: days after a period for on time */
 };
 
 /* Starts serving. pool is borrowed and must outlive the daemon. 0;

@@ -131,6 +131,9 @@ static int serve_opts(const struct tb_config *cfg, struct tb_https_opts *o,
 				      msglen);
 	if (rc == TB_OK)
 		rc = tb_settings_long(cfg, "drain_timeout", drain, msg, msglen);
+	if (rc == TB_OK) /* reports and the dashboard (server/report_http.c) */
+		rc = tb_settings_long(cfg, "ontime_days", &o->ontime_days, msg,
+				      msglen);
 	if (rc < 0)
 		return rc;
 	if (workers == 0)

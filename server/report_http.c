@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/date.h"
 #include "common/err.h"
@@ -15,7 +16,9 @@
 #include "server/auth.h"
 #include "server/report.h"
 #include "server/report_html.h"
+#include "server/org.h"
 #include "server/report_out.h"
+#include "server/report_search.h"
 #include "server/dbpool.h"
 #include "server/token.h"
 #include "protocol/wire.h"
@@ -40,19 +43,42 @@ static void api_error(struct tb_report_resp *out, unsigned status,
 	snprintf(out->message, sizeof(out->message), "%s", message);
 }
 
-enum page_kind { PAGE_REPORT, PAGE_SIGNIN, PAGE_MESSAGE };
+enum page_kind { PAGE_REPORT, PAGE_SIGNIN, PAGE_MESSAGE, PAGE_SEARCH };
 
 struct page_args {
 	const struct tb_report *r;
 	const struct tb_plan_set *plans;
 	const char *title, *message;
+	int en;                           /* English pages */
+	const struct tb_unit_hits *hits;  /* PAGE_SEARCH */
+	const char *query, *plan, *period;
 };
+
+/* Writes a page or document into f. */
+static int write_page(FILE *f, enum page_kind kind,
+		      enum tb_report_format format, const struct page_args *a)
+{
+	struct tb_report_page pg = {a->plans, "/signout", a->en, 1};
+
+	switch (kind) {
+	case PAGE_SIGNIN:
+		return tb_report_html_signin(f, a->en, "/signin", a->message);
+	case PAGE_MESSAGE:
+		return tb_report_html_message(f, a->en, a->title, a->message,
+					      NULL);
+	case PAGE_SEARCH:
+		return tb_report_html_search(f, &pg, a->query, a->hits, a->plan,
+					     a->period);
+	case PAGE_REPORT:
+		break;
+	}
+	return tb_report_write(a->r, format, a->plans ? &pg : NULL, f);
+}
 
 /* Writes a page or document into out->body. */
 static int render(struct tb_report_resp *out, enum page_kind kind,
 		  enum tb_report_format format, const struct page_args *a)
 {
-	struct tb_report_page pg = {a->plans, "/signout"};
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
@@ -60,12 +86,7 @@ static int render(struct tb_report_resp *out, enum page_kind kind,
 
 	if (!f)
 		return TB_ENOMEM;
-	if (kind == PAGE_SIGNIN)
-		rc = tb_report_html_signin(f, "/signin", a->message);
-	else if (kind == PAGE_MESSAGE)
-		rc = tb_report_html_message(f, a->title, a->message);
-	else
-		rc = tb_report_write(a->r, format, a->plans ? &pg : NULL, f);
+	rc = write_page(f, kind, format, a);
 	if (fclose(f) != 0 && rc == TB_OK)
 		rc = TB_EIO;
 	if (rc == TB_OK) {
@@ -114,44 +135,44 @@ static void default_period(char *buf, size_t len)
 	snprintf(buf, len, "%d-H%d", y, m <= 6 ? 1 : 2);
 }
 
-static void report(sqlite3 *db, const struct tb_plan_set *plans,
-		   const struct tb_report_req *q, int dashboard,
-		   struct tb_report_resp *out)
+/* GET /v1/report: JSON, CSV, HTML, Excel or PDF; errors as JSON. */
+static void api_report(sqlite3 *db, const struct tb_plan_set *plans,
+		       const struct tb_report_req *q,
+		       struct tb_report_resp *out)
 {
-	enum tb_report_format format = TB_RF_HTML;
+	enum tb_report_format format;
 	const struct tb_plan *plan = q->plan ? tb_plan_set_find(plans, q->plan)
-				     : plans->count ? plans->plans[0] : NULL;
-	struct tb_report_opts o = {q->unit, 0, 0, 0, 0};
-	struct page_args a = {NULL, dashboard ? plans : NULL, NULL, NULL};
+				     : plans->plans[0];
+	struct tb_report_opts o = {q->unit, 0, 0, 0, 0, 0};
+	struct page_args a = {0};
 	struct tb_report *r = NULL;
-	char period[TB_PERIOD_LEN], msg[256] = "";
+	char msg[256] = "";
 	int rc;
 
-	if (!dashboard && tb_report_format_parse(q->format, &format) < 0) {
+	if (tb_report_format_parse(q->format, &format) < 0) {
 		api_error(out, 400, "bad_request",
 			  "format: json, csv, html, xlsx or pdf");
 		return;
 	}
 	if (!plan) {
-		snprintf(msg, sizeof(msg), "plan: no plan %s", q->plan ? q->plan
-								     : "");
-		rc = TB_ENOTFOUND;
-		goto fail;
+		api_error(out, 404, NULL, "plan: no such plan");
+		return;
 	}
-	if (!dashboard && !q->period) {
+	if (!q->period) {
 		api_error(out, 400, "bad_request", "period: give ?period=, "
 			  "e.g. 2025-H2 or cumulative:2025-12-31");
 		return;
 	}
-	if (q->period)
-		snprintf(period, sizeof(period), "%s", q->period);
-	else
-		default_period(period, sizeof(period));
-	o.detail = dashboard || (format != TB_RF_JSON && format != TB_RF_CSV) ||
+	o.detail = (format != TB_RF_JSON && format != TB_RF_CSV) ||
 		   (q->detail && strcmp(q->detail, "0") != 0);
-	rc = tb_report_run(db, plan, period, &o, &r, msg, sizeof(msg));
-	if (rc < 0)
-		goto fail;
+	o.series = o.detail;
+	o.ontime_days = q->ontime_days;
+	rc = tb_report_run(db, plan, q->period, &o, &r, msg, sizeof(msg));
+	if (rc < 0) {
+		api_error(out, tb_err_http(rc), NULL,
+			  msg[0] ? msg : tb_strerror(rc));
+		return;
+	}
 	a.r = r;
 	out->status = 200;
 	if (format == TB_RF_XLSX || format == TB_RF_PDF)
@@ -160,16 +181,110 @@ static void report(sqlite3 *db, const struct tb_plan_set *plans,
 	if (render(out, PAGE_REPORT, format, &a) < 0)
 		api_error(out, 500, "internal", "cannot write the report");
 	tb_report_destroy(r);
-	return;
-fail:
-	if (!dashboard) {
-		api_error(out, tb_err_http(rc), NULL, msg[0] ? msg
-							   : tb_strerror(rc));
+}
+
+/* The dashboard's words for a failure it cannot show a page for. */
+static void dash_fail(struct tb_report_resp *out, struct page_args *a,
+		      int rc, const char *what)
+{
+	char m[400];
+
+	if (rc == TB_EAGAIN)
+		what = a->en ? "The database is busy: try again in a minute."
+			     : "Cơ sở dữ liệu đang bận: xin thử lại sau ít "
+			       "phút.";
+	else if (rc == TB_ENOMEM || rc == TB_EIO)
+		what = a->en ? "The server could not read the database; the "
+			       "office's IT officer finds why in its log."
+			     : "Máy chủ không đọc được cơ sở dữ liệu; cán bộ "
+			       "CNTT của phòng xem lý do trong nhật ký máy chủ.";
+	snprintf(m, sizeof(m), "%s", what);
+	a->title = a->en ? "The report could not be made"
+			 : "Không lập được báo cáo";
+	a->message = m;
+	page(out, tb_err_http(rc), PAGE_MESSAGE, a);
+	a->message = NULL; /* m is gone with this call */
+}
+
+/* The dashboard's unit field holds no unit code: the units whose name or
+ * code matches, or straight to the one that does. */
+static void dash_search(sqlite3 *db, const struct tb_report_req *q,
+			struct page_args *a, struct tb_report_resp *out)
+{
+	struct tb_unit_hits *hits = NULL;
+	int rc = tb_unit_search(db, q->unit, &hits);
+
+	if (rc < 0) {
+		dash_fail(out, a, rc, "");
 		return;
 	}
-	a.title = "Không lập được báo cáo";
-	a.message = msg[0] ? msg : tb_strerror(rc);
-	page(out, tb_err_http(rc), PAGE_MESSAGE, &a);
+	if (hits->n == 1 && !hits->more) {
+		out->status = 303;
+		snprintf(out->location, sizeof(out->location),
+			 "/?plan=%s&period=%s&unit=%s", a->plan, a->period,
+			 hits->hit[0].code);
+	} else {
+		a->hits = hits;
+		a->query = q->unit;
+		page(out, 200, PAGE_SEARCH, a);
+	}
+	tb_unit_hits_destroy(hits);
+}
+
+/* GET /: the page of one unit (province, district or school). */
+static void dashboard(sqlite3 *db, const struct tb_plan_set *plans,
+		      const struct tb_report_req *q, struct tb_report_resp *out)
+{
+	const struct tb_plan *plan = q->plan ? tb_plan_set_find(plans, q->plan)
+				     : plans->plans[0];
+	struct tb_report_opts o = {q->unit, 0, 1, 0, 0, 1};
+	struct page_args a = {0};
+	struct tb_period pd;
+	struct tb_report *r = NULL;
+	char period[TB_PERIOD_LEN], type[16], msg[400] = "";
+	int rc;
+
+	a.plans = plans;
+	a.en = q->en;
+	if (!plan)
+		plan = plans->plans[0]; /* a stale bookmark: the first plan */
+	if (q->period)
+		snprintf(period, sizeof(period), "%s", q->period);
+	else
+		default_period(period, sizeof(period));
+	a.plan = plan->id;
+	a.period = period;
+	if (tb_period_parse(period, &pd) < 0) {
+		snprintf(msg, sizeof(msg), a.en
+			 ? "Period \"%s\" is not one the plans report on: "
+			   "write 2025, 2025-H1, 2025-H2, 2025-Q3, 2025-11, "
+			   "action-month-2025 or cumulative:2025-12-31."
+			 : "Kỳ \"%s\" không đúng dạng: viết 2025, 2025-H1 "
+			   "(6 tháng đầu năm), 2025-H2, 2025-Q3, 2025-11, "
+			   "action-month-2025 hoặc cumulative:2025-12-31 "
+			   "(lũy kế đến ngày).", period);
+		dash_fail(out, &a, TB_EINVAL, msg);
+		return;
+	}
+	if (q->unit && strcmp(q->unit, "all") != 0 &&
+	    (rc = tb_org_unit_type(db, q->unit, type)) != TB_OK) {
+		if (rc == TB_ENOTFOUND)
+			dash_search(db, q, &a, out);
+		else
+			dash_fail(out, &a, rc, "");
+		return;
+	}
+	o.ontime_days = q->ontime_days;
+	rc = tb_report_run(db, plan, period, &o, &r, msg, sizeof(msg));
+	if (rc < 0) {
+		dash_fail(out, &a, rc, "");
+		return;
+	}
+	a.r = r;
+	out->status = 200;
+	if (render(out, PAGE_REPORT, TB_RF_HTML, &a) < 0)
+		api_error(out, 500, "internal", "cannot write the report");
+	tb_report_destroy(r);
 }
 
 /* ---- sign-in ------------------------------------------------------------ */
@@ -239,9 +354,10 @@ static void signin(sqlite3 *db, const struct tb_report_req *q,
 		   struct tb_report_resp *out)
 {
 	char token[TB_TOKEN_LEN + 2] = "", next[200] = "";
-	struct page_args a = {NULL, NULL, NULL, NULL};
+	struct page_args a = {0};
 	int busy = 0;
 
+	a.en = q->en;
 	if (q->body && q->body_len <= TB_REPORT_FORM_MAX &&
 	    form_value(q->body, q->body_len, "token", token, sizeof(token)) &&
 	    admin_ok(db, token, &busy)) {
@@ -259,8 +375,10 @@ static void signin(sqlite3 *db, const struct tb_report_req *q,
 		return;
 	}
 	memset(token, 0, sizeof(token));
-	a.message = busy ? "Máy chủ đang bận, xin thử lại."
-			 : "Mã quản trị không đúng hoặc đã bị thu hồi.";
+	a.message = busy ? (a.en ? "The server is busy: try again."
+				 : "Máy chủ đang bận, xin thử lại.")
+			 : (a.en ? "The admin token is wrong or revoked."
+				 : "Mã quản trị không đúng hoặc đã bị thu hồi.");
 	page(out, busy ? 503 : 401, PAGE_SIGNIN, &a);
 }
 
@@ -268,7 +386,7 @@ void tb_report_http_answer(sqlite3 *db, const struct tb_plan_set *plans,
 			   const struct tb_report_req *q,
 			   struct tb_report_resp *out)
 {
-	struct page_args a = {NULL, NULL, NULL, NULL};
+	struct page_args a = {0};
 	int get = strcmp(q->method, "GET") == 0 ||
 		  strcmp(q->method, "HEAD") == 0;
 	int post = strcmp(q->method, "POST") == 0;
@@ -297,6 +415,18 @@ void tb_report_http_answer(sqlite3 *db, const struct tb_plan_set *plans,
 		api_error(out, 405, NULL, "use GET");
 		return;
 	}
+	if ((!plans || !plans->count) && strcmp(q->path, "/") == 0) {
+		a.en = q->en;
+		a.title = a.en ? "No plans" : "Chưa có kế hoạch";
+		a.message = a.en ? "The server has loaded no plan files: the "
+				   "office's IT officer sets plans_dir to the "
+				   "plans directory and restarts it."
+				 : "Máy chủ chưa nạp tệp kế hoạch nào: cán bộ CNTT"
+				   " của phòng đặt plans_dir là thư mục kế hoạch "
+				   "rồi khởi động lại máy chủ.";
+		page(out, 503, PAGE_MESSAGE, &a);
+		return;
+	}
 	if (!plans || !plans->count) {
 		api_error(out, 503, NULL, "no plans are loaded: start the "
 			  "server with plans_dir set to the plans directory");
@@ -310,15 +440,54 @@ void tb_report_http_answer(sqlite3 *db, const struct tb_plan_set *plans,
 			api_error(out, 401, NULL, "an admin token is needed "
 				  "(Authorization: Bearer ...)");
 		else
-			report(db, plans, q, 0, out);
+			api_report(db, plans, q, out);
 		return;
 	}
+	a.en = q->en;
 	if (!admin_ok(db, q->cookie, &busy)) {
-		a.message = busy ? "Máy chủ đang bận, xin thử lại." : NULL;
+		a.message = !busy ? NULL : a.en ? "The server is busy: try again."
+						: "Máy chủ đang bận, xin thử lại.";
 		page(out, busy ? 503 : 401, PAGE_SIGNIN, &a);
 		return;
 	}
-	report(db, plans, q, 1, out);
+	dashboard(db, plans, q, out);
+}
+
+/* ---- language ------------------------------------------------------------ */
+
+/* The q value of one Accept-Language item (after its tag), 1 if none. */
+static double item_q(const char *s, size_t len)
+{
+	const char *qq = memchr(s, ';', len);
+
+	while (qq && qq < s + len && (*qq == ';' || *qq == ' '))
+		qq++;
+	if (qq && qq + 2 <= s + len && qq[0] == 'q' && qq[1] == '=')
+		return strtod(qq + 2, NULL);
+	return 1.0;
+}
+
+int tb_report_http_wants_en(const char *lang, const char *accept)
+{
+	double vi = -1, en = -1;
+
+	if (lang && (strcmp(lang, "en") == 0 || strcmp(lang, "vi") == 0))
+		return strcmp(lang, "en") == 0;
+	while (accept && *accept) {
+		size_t len = strcspn(accept, ",");
+		const char *t = accept;
+		double q;
+
+		while (*t == ' ' && t < accept + len)
+			t++;
+		q = item_q(t, len - (size_t)(t - accept));
+		if (strncasecmp(t, "vi", 2) == 0 && q > vi)
+			vi = q;
+		else if (strncasecmp(t, "en", 2) == 0 && q > en)
+			en = q;
+		accept += len + (accept[len] == ',');
+	}
+	return en > vi; /* a tie, or neither: Vietnamese */
 }
 
 /* ---- libmicrohttpd ------------------------------------------------------ */
@@ -366,6 +535,7 @@ static enum MHD_Result queue(struct MHD_Connection *c,
 enum MHD_Result tb_report_http_handle(struct MHD_Connection *c,
 				      struct tb_dbpool *pool,
 				      const struct tb_plan_set *plans,
+				      int ontime_days,
 				      const struct tb_resp_env *env,
 				      const char *url, const char *method,
 				      const char *body, size_t body_len)
@@ -388,6 +558,10 @@ enum MHD_Result tb_report_http_handle(struct MHD_Connection *c,
 	q.period = ARG("period");
 	q.format = ARG("format");
 	q.detail = ARG("detail");
+	q.en = tb_report_http_wants_en(ARG("lang"),
+		MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+					    MHD_HTTP_HEADER_ACCEPT_LANGUAGE));
+	q.ontime_days = ontime_days;
 #undef ARG
 	q.bearer = tb_resp_bearer(c, bearer, sizeof(bearer));
 	q.cookie = MHD_lookup_connection_value(c, MHD_COOKIE_KIND,

@@ -48,6 +48,9 @@ struct tb_report_req {
 	const char *path;                  /* without the query */
 	const char *plan, *unit, *period;  /* query arguments, or NULL */
 	const char *format, *detail;
+	int en;                            /* English pages: Accept-Language
+					      or ?lang=en */
+	int ontime_days;                   /* the setting; 0: the default */
 	const char *bearer;                /* Authorization: Bearer token */
 	const char *cookie;                /* the tb_admin cookie */
 	const char *body;                  /* a POST form (not NUL-ended) */
@@ -80,12 +83,19 @@ void tb_report_http_answer(struct sqlite3 *db, const struct tb_plan_set *plans,
 			   const struct tb_report_req *q,
 			   struct tb_report_resp *out);
 
+/* 1 if the page should be English: lang ("en" or "vi", the ?lang= of the
+ * request) decides; else the Accept-Language header, by its q values
+ * (English only when ranked above Vietnamese; a tie or neither:
+ * Vietnamese). */
+int tb_report_http_wants_en(const char *lang, const char *accept);
+
 /* The MHD adapter: reads the query, the Authorization header and the
  * cookie from c, answers with tb_report_http_answer, queues the response.
  * body: the request body received so far (POST /signin), may be NULL. */
 enum MHD_Result tb_report_http_handle(struct MHD_Connection *c,
 				      struct tb_dbpool *pool,
 				      const struct tb_plan_set *plans,
+				      int ontime_days,
 				      const struct tb_resp_env *env,
 				      const char *url, const char *method,
 				      const char *body, size_t body_len);

@@ -101,7 +101,13 @@ void tb_resp_attachment(struct MHD_Response *r, const char *filename)
 {
 	char v[200];
 
-	snprintf(v, sizeof(v), "attachment; filename=\"%s\"", filename);
+	size_t n = strlen(filename);
+	/* a PDF opens in the browser, to be printed (the dashboard's print
+	 * button); a workbook is saved */
+	int pdf = n > 4 && strcmp(filename + n - 4, ".pdf") == 0;
+
+	snprintf(v, sizeof(v), "%s; filename=\"%s\"",
+		 pdf ? "inline" : "attachment", filename);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_DISPOSITION, v);
 }
 

@@ -35,6 +35,7 @@
 #include "common/date.h"
 #include "common/err.h"
 #include "common/event.h"
+#include "common/fold.h"
 #include "common/mem.h"
 #include "common/mem_sqlite.h"
 #include "protocol/codec.h"
@@ -49,6 +50,7 @@
 #include "server/report_html.h"
 #include "server/report_http.h"
 #include "server/report_out.h"
+#include "server/report_search.h"
 
 #define NDIST 3
 #define PER 10
@@ -69,6 +71,7 @@ struct fx {
 	int32_t date;
 	int64_t v[TB_FIELDS_MAX]; /* by the kind's field index; -1 unset */
 	int voided;
+	int am_occasion; /* outreach: occasion action-month */
 	int64_t revision;
 	char id[TB_ID_LEN];
 };
@@ -193,9 +196,15 @@ static void gen_snapshot(int u, int32_t date, int partial)
 
 static void gen_year(int u, int y)
 {
-	for (int i = 0; i < 6; i++)
-		gen_audience(fx_new(u, TB_KIND_OUTREACH,
-				    day(y, 1 + 2 * i, 1 + (int)rnd(28))));
+	for (int i = 0; i < 6; i++) {
+		struct fx *e = fx_new(u, TB_KIND_OUTREACH,
+				      day(y, 1 + 2 * i, 1 + (int)rnd(28)));
+
+		gen_audience(e);
+		/* November's outreach is an Action Month occasion: it counts
+		 * in the Month's summary when held from the 15th on */
+		e->am_occasion = i == 5;
+	}
 	gen_audience(fx_new(u, TB_KIND_ACTION_MONTH,
 			    day(y, 11, 15 + (int)rnd(16))));
 	gen_audience(fx_new(u, TB_KIND_ACTION_MONTH,
@@ -266,6 +275,9 @@ static void fx_event(const struct fx *f, struct tb_event *e)
 		if (tb_event_set(e, tab[i].name, buf, msg, sizeof(msg)))
 			fail_msg("%s", msg);
 	}
+	if (f->am_occasion &&
+	    tb_event_set(e, "occasion", "action-month", msg, sizeof(msg)))
+		fail_msg("%s", msg);
 	if (f->voided) {
 		e->voided = 1;
 		e->void_reason = tb_strdup("nhập nhầm");
@@ -417,6 +429,24 @@ static int64_t sum_of(int u, unsigned kinds, const char *field, int32_t from,
 		const struct fx *e = &ev[i];
 
 		if (e->unit != u || e->voided || !(kinds & (1u << e->kind)) ||
+		    e->date < from || e->date > to)
+			continue;
+		s += field ? (fx_get(e, field) > 0 ? fx_get(e, field) : 0) : 1;
+	}
+	return s;
+}
+
+/* The Action Month's figure (field, or NULL for the number of
+ * activities) of unit u in [from, to]: events of kind action-month and
+ * outreach events whose occasion is the Action Month. */
+static int64_t am_sum(int u, const char *field, int32_t from, int32_t to)
+{
+	int64_t s = sum_of(u, 1u << TB_KIND_ACTION_MONTH, field, from, to);
+
+	for (size_t i = 0; i < nev; i++) {
+		const struct fx *e = &ev[i];
+
+		if (e->unit != u || e->voided || !e->am_occasion ||
 		    e->date < from || e->date > to)
 			continue;
 		s += field ? (fx_get(e, field) > 0 ? fx_get(e, field) : 0) : 1;
@@ -577,7 +607,7 @@ static const char *const orgs[] = {NULL, "PV", "DB", "SA03", "SB08", "SC09"};
 static struct tb_report *run(sqlite3 *d, const char *plan, const char *period,
 			     const char *org, int detail)
 {
-	struct tb_report_opts o = {org, 0, detail, 0, 0};
+	struct tb_report_opts o = {org, 0, detail, 0, 0, 0};
 	struct tb_report *r = NULL;
 	char msg[256] = "";
 
@@ -687,7 +717,7 @@ static void test_errors(void **state)
 	assert_null(r);
 	assert_non_null(strstr(msg, "period"));
 	{
-		struct tb_report_opts o = {"NOPE", 0, 0, 0, 0};
+		struct tb_report_opts o = {"NOPE", 0, 0, 0, 0, 0};
 
 		assert_int_equal(tb_report_run(db, p, "2025", &o, &r, msg,
 					       sizeof(msg)),
@@ -717,7 +747,7 @@ static void test_status(void **state)
 	struct ref v, c;
 	struct tb_plan *p = NULL;
 	struct tb_report *r = NULL;
-	struct tb_report_opts o = {NULL, 0, 0, 0, 0};
+	struct tb_report_opts o = {NULL, 0, 0, 0, 0, 0};
 	char text[8192], msg[TB_PLAN_MSG_LEN] = "";
 	long long V, C, T1, T2;
 	const double share = 1277.0 / 1461.0; /* 2022-01-01..2025-06-30 of
@@ -825,14 +855,12 @@ static void test_detail(void **state)
 			long active = 0;
 
 			for (int u = (int)j * PER; u < (int)(j + 1) * PER; u++) {
-				int64_t n = sum_of(u, 1u << TB_KIND_ACTION_MONTH,
-						   NULL, day(2025, 11, 15),
+				int64_t n = am_sum(u, NULL, day(2025, 11, 15),
 						   day(2025, 12, 15));
 
 				acts += n;
 				active += n > 0;
-				par += sum_of(u, 1u << TB_KIND_ACTION_MONTH,
-					      "parents", day(2025, 11, 15),
+				par += am_sum(u, "parents", day(2025, 11, 15),
 					      day(2025, 12, 15));
 			}
 			assert_int_equal(d->am.year, 2025);
@@ -844,6 +872,18 @@ static void test_detail(void **state)
 	}
 	assert_int_equal(r->am.units, NUNITS);
 	assert_int_equal(r->am.from, day(2025, 11, 15));
+	{ /* the fixture has outreach of the Action Month in the window and
+	     out of it, so the summary's rule is exercised both ways */
+		int in = 0, out = 0;
+
+		for (size_t i = 0; i < nev; i++)
+			if (ev[i].am_occasion && ev[i].date >= day(2025, 11, 15))
+				in++;
+			else if (ev[i].am_occasion &&
+				 ev[i].date >= day(2025, 11, 1))
+				out++;
+		assert_true(in > 0 && out > 0);
+	}
 	tb_report_destroy(r);
 
 	r = run(db, "thanh-oai-2021-2030", "2025-H1", NULL, 1);
@@ -917,8 +957,8 @@ static void test_void_and_amend(void **state)
 		int64_t par = 0;
 
 		for (int k = 0; k < NUNITS; k++)
-			par += sum_of(k, 1u << TB_KIND_ACTION_MONTH, "parents",
-				      day(2025, 11, 15), day(2025, 12, 15));
+			par += am_sum(k, "parents", day(2025, 11, 15),
+				      day(2025, 12, 15));
 		assert_int_equal(before->am.parents, par);
 	}
 	tb_report_destroy(before);
@@ -1166,6 +1206,57 @@ static void answer(const char *method, const char *path, const char *query[5],
 	tb_report_http_answer(db, plans, &q, a);
 }
 
+/* 1 if the answer's body holds text. */
+static int body_has(const struct tb_report_resp *a, const char *text)
+{
+	char *b = tb_malloc(a->len + 1);
+	int found;
+
+	assert_non_null(b);
+	memcpy(b, a->body, a->len);
+	b[a->len] = '\0';
+	found = strstr(b, text) != NULL;
+	tb_free(b);
+	return found;
+}
+
+/* The dashboard answers a period that is not one, or a unit by a name,
+ * in the reader's words, and picks the language as the browser asks. */
+static void dashboard_words(const char *token)
+{
+	const char *bad[5] = {"hoa-binh-2022-2030", NULL, "2025-H3", NULL, NULL};
+	const char *name[5] = {"hoa-binh-2022-2030", "lac son", "2025-H2", NULL,
+			       NULL};
+	const char *none[5] = {"hoa-binh-2022-2030", "Mường Chiềng", "2025-H2",
+			       NULL, NULL};
+	struct tb_report_resp a;
+
+	answer("GET", "/", bad, NULL, token, NULL, &a);
+	assert_int_equal(a.status, 400);
+	assert_non_null(a.body);
+	assert_true(body_has(&a, "Kỳ &quot;2025-H3&quot; không đúng dạng"));
+	assert_false(body_has(&a, "period:"));
+	tb_free(a.body);
+	answer("GET", "/", name, NULL, token, NULL, &a);
+	assert_int_equal(a.status, 303);
+	assert_string_equal(a.location,
+			    "/?plan=hoa-binh-2022-2030&period=2025-H2&unit=DB");
+	tb_free(a.body);
+	answer("GET", "/", none, NULL, token, NULL, &a);
+	assert_int_equal(a.status, 200);
+	assert_true(body_has(&a, "Không có đơn vị nào"));
+	tb_free(a.body);
+
+	assert_false(tb_report_http_wants_en(NULL, NULL));
+	assert_false(tb_report_http_wants_en(NULL, "vi-VN,vi;q=0.9,en;q=0.8"));
+	assert_true(tb_report_http_wants_en(NULL, "en-US,en;q=0.9"));
+	assert_true(tb_report_http_wants_en(NULL, "fr, en;q=0.7, vi;q=0.5"));
+	assert_false(tb_report_http_wants_en(NULL, "en;q=0.5, vi"));
+	assert_false(tb_report_http_wants_en(NULL, "fr"));
+	assert_false(tb_report_http_wants_en("vi", "en"));
+	assert_true(tb_report_http_wants_en("en", "vi"));
+}
+
 static void test_http(void **state)
 {
 	const char *hb[5] = {"hoa-binh-2022-2030", "DB", "2025-H2", NULL, NULL};
@@ -1250,6 +1341,7 @@ static void test_http(void **state)
 	assert_int_equal(a.status, 303);
 	assert_non_null(strstr(a.set_cookie, "Max-Age=0"));
 	tb_free(a.body);
+	dashboard_words(token);
 }
 
 /* Runs the command on argv as main.c does. */
@@ -1355,6 +1447,7 @@ static char *chromium(const char *dir, const char *spki, const char *flag,
 			      "--disable-gpu", "--disable-quic", "--no-first-run",
 			      "--disable-background-networking",
 			      "--disable-component-update", "--disable-sync",
+			      "--lang=vi", "--accept-lang=vi-VN,vi",
 			      udd, spk, "--window-size=412,2400", flag, url,
 			      NULL};
 	struct helper_proc_opts o;
@@ -1379,14 +1472,25 @@ static char *chromium(const char *dir, const char *spki, const char *flag,
 	return out;
 }
 
-/* The attribute of the first element with data-id="id" at or after from. */
-static int dom_attr(const char *from, const char *id, const char *attr,
-		    char *out, size_t outlen)
+/* Attribute attr of the tag that starts at tag (up to its '>'); -1 if
+ * the tag has none. */
+static int tag_attr(const char *tag, const char *attr, char *out, size_t len)
 {
-	return html_attr(from, id, attr, out, outlen);
+	char key[64];
+	const char *end = strchr(tag, '>'), *q, *e;
+
+	snprintf(key, sizeof(key), " %s=\"", attr);
+	q = strstr(tag, key);
+	if (!end || !q || q > end)
+		return -1;
+	q += strlen(key);
+	e = strchr(q, '"');
+	snprintf(out, len, "%.*s", (int)(e - q), q);
+	return 0;
 }
 
-/* A JSON number as the page prints it; "" for null or absent. */
+/* A JSON number as the page's data-* attributes write it; "" for null
+ * or absent. */
 static void json_num(const cJSON *o, const char *key, char *buf, size_t len)
 {
 	const cJSON *v = cJSON_GetObjectItem(o, key);
@@ -1397,135 +1501,635 @@ static void json_num(const cJSON *o, const char *key, char *buf, size_t len)
 		ref_num(v->valuedouble, buf, len);
 }
 
-static void expect_same(const char *dom, const cJSON *ind, const char *id,
-			const char *attr, const char *key)
+/* The same number as a Vietnamese reader writes it: 68.000, 71,43; "—"
+ * for null or absent (what the page shows). */
+static void json_vi(const cJSON *o, const char *key, char *buf, size_t len)
 {
-	char got[64] = "", want[64];
+	char raw[64], *dot;
+	size_t nint, n = 0, i = 0;
 
-	json_num(ind, key, want, sizeof(want));
-	if (dom_attr(dom, id, attr, got, sizeof(got)) || strcmp(got, want))
-		fail_msg("%s %s: page \"%s\", JSON \"%s\"", id, attr, got, want);
+	json_num(o, key, raw, sizeof(raw));
+	if (!raw[0]) {
+		snprintf(buf, len, "—");
+		return;
+	}
+	dot = strchr(raw, '.');
+	if (raw[0] == '-')
+		buf[n++] = raw[i++];
+	nint = dot ? (size_t)(dot - raw) : strlen(raw);
+	for (; i < nint; i++) {
+		if (i > (raw[0] == '-') && (nint - i) % 3 == 0)
+			buf[n++] = '.';
+		buf[n++] = raw[i];
+	}
+	buf[n] = '\0';
+	if (dot)
+		snprintf(buf + n, len - n, ",%s", dot + 1);
+}
+
+/* Every attribute attrs[i] of the tag at tag equals the JSON number
+ * keys[i] of o. */
+static void same_attrs(const char *what, const char *tag, const cJSON *o,
+		       const char *const *attrs, const char *const *keys,
+		       size_t n)
+{
+	char got[64], want[64];
+
+	for (size_t i = 0; i < n; i++) {
+		json_num(o, keys[i], want, sizeof(want));
+		if (tag_attr(tag, attrs[i], got, sizeof(got)) ||
+		    strcmp(got, want))
+			fail_msg("%s %s: page \"%s\", JSON %s \"%s\"", what,
+				 attrs[i], got, keys[i], want);
+	}
+}
+
+/* The start of the first tag after from that holds every needle (as
+ * written, e.g. "data-district=\"DA\" data-expected"), before `end` if
+ * given; fails naming it when there is none. */
+static const char *tag_with(const char *from, const char *end,
+			    const char *needle)
+{
+	const char *p = strstr(from, needle), *lt;
+
+	if (!p || (end && p > end))
+		fail_msg("the page has no %s", needle);
+	for (lt = p; lt > from && *lt != '<'; lt--)
+		;
+	return lt;
+}
+
+/* The text of the cells of the table row at row, tags stripped. */
+static size_t row_cells(const char *row, char cells[][64], size_t max)
+{
+	const char *end = strstr(row, "</tr>"), *p = row;
+	size_t n = 0;
+
+	while (n < max && (p = strstr(p, "<td")) && p < end) {
+		size_t o = 0;
+		int in_tag = 0;
+
+		for (p = strchr(p, '>') + 1; strncmp(p, "</td>", 5); p++) {
+			if (*p == '<')
+				in_tag = 1;
+			else if (*p == '>')
+				in_tag = 0;
+			else if (!in_tag && o < 63)
+				cells[n][o++] = *p;
+		}
+		cells[n++][o] = '\0';
+	}
+	return n;
+}
+
+static const char *const ind_attrs[] = {"data-value", "data-cumulative",
+					"data-progress", "data-reported",
+					"data-expected"};
+static const char *const ind_keys[] = {"value", "cumulative", "progress_pct",
+				       "units_reported", "units_expected"};
+
+/* The cards: every number in data-* and as the reader sees it; the trend
+ * chart's points and the districts' bars. */
+static void check_cards(const char *dom, const cJSON *o)
+{
+	const cJSON *it, *dists = cJSON_GetObjectItem(o, "districts");
+	char key[160], want[64], got[64];
+
+	int k = -1;
+
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "indicators")) {
+		const char *id = cJSON_GetObjectItem(it, "id")->valuestring;
+		const char *card, *end, *p;
+		const cJSON *pt;
+
+		k++;
+		snprintf(key, sizeof(key), "class=\"ind %s\" data-id=\"%s\"",
+			 cJSON_GetObjectItem(it, "status")->valuestring, id);
+		card = tag_with(dom, NULL, key);
+		end = strstr(card, "</article>");
+		same_attrs(id, card, it, ind_attrs, ind_keys, 5);
+		json_vi(it, "value", want, sizeof(want));
+		p = strstr(card, "<b class=\"value\">");
+		assert_true(p && p < end);
+		snprintf(got, sizeof(got), "%.*s",
+			 (int)strcspn(p + 17, "<"), p + 17);
+		if (strcmp(got, want))
+			fail_msg("%s shows %s, JSON %s", id, got, want);
+		p = card; /* the trend: a point per half-year */
+		cJSON_ArrayForEach(pt, cJSON_GetObjectItem(it, "series")) {
+			static const char *const a[] = {"data-value",
+							"data-target"};
+			static const char *const kk[] = {"value", "target"};
+			char at[32];
+
+			snprintf(at, sizeof(at), "data-at=\"%s\"",
+				 cJSON_GetObjectItem(pt, "at")->valuestring);
+			p = tag_with(p, end, at);
+			same_attrs(id, p, pt, a, kk, 2);
+			p++;
+		}
+		if (!cJSON_IsArray(dists) || cJSON_GetArraySize(dists) < 2 ||
+		    !strcmp(cJSON_GetObjectItem(it, "formula")->valuestring,
+			    "not_collected"))
+			continue;
+		cJSON_ArrayForEach(pt, dists) { /* the bars */
+			const cJSON *di = cJSON_GetArrayItem(
+				cJSON_GetObjectItem(pt, "indicators"), k);
+			const char *bar;
+
+			snprintf(key, sizeof(key), "data-district=\"%s\"",
+				 cJSON_GetObjectItem(pt, "code")->valuestring);
+			bar = tag_with(card, end, key);
+			json_num(di, cJSON_GetObjectItem(di, "cumulative")
+				 ? "cumulative" : "value", want, sizeof(want));
+			assert_int_equal(tag_attr(bar, "data-value", got,
+						  sizeof(got)), 0);
+			if (strcmp(got, want))
+				fail_msg("%s bar %s: %s, JSON %s", id, key, got,
+					 want);
+		}
+	}
+}
+
+/* The district tables: data-* and every cell a reader sees. */
+static void check_districts(const char *dom, const cJSON *o)
+{
+	const cJSON *d, *it;
+
+	cJSON_ArrayForEach(d, cJSON_GetObjectItem(o, "districts")) {
+		const char *code = cJSON_GetObjectItem(d, "code")->valuestring;
+		char key[128], cells[6][64], want[64], pct[72];
+		const char *table, *end;
+
+		snprintf(key, sizeof(key), "<table class=\"rf\" data-district="
+			 "\"%s\"", code);
+		table = tag_with(dom, NULL, key);
+		end = strstr(table, "</table>");
+		cJSON_ArrayForEach(it, cJSON_GetObjectItem(d, "indicators")) {
+			const char *id = cJSON_GetObjectItem(it, "id")->valuestring;
+			const char *row;
+
+			snprintf(key, sizeof(key), "data-id=\"%s\"", id);
+			row = tag_with(table, end, key);
+			same_attrs(code, row, it, ind_attrs, ind_keys, 5);
+			assert_int_equal(row_cells(row, cells, 6), 6);
+			json_vi(it, "value", want, sizeof(want));
+			assert_string_equal(cells[1], want);
+			json_vi(it, "cumulative", want, sizeof(want));
+			assert_string_equal(cells[2], strcmp(want, "—") ? want
+								    : "");
+			json_vi(it, "progress_pct", want, sizeof(want));
+			snprintf(pct, sizeof(pct), "%s%%", want);
+			if (strcmp(cells[3], strcmp(want, "—") ? pct : ""))
+				fail_msg("%s %s progress: page \"%s\", JSON "
+					 "\"%s\"", code, id, cells[3], pct);
+			snprintf(want, sizeof(want), "%d/%d",
+				 cJSON_GetObjectItem(it, "units_reported")->valueint,
+				 cJSON_GetObjectItem(it, "units_expected")->valueint);
+			assert_string_equal(cells[5], want);
+		}
+	}
+}
+
+static const char *const compl_attrs[] = {
+	"data-expected", "data-reported", "data-on-time", "data-late",
+	"data-missing", "data-closed", "data-reported-pct", "data-on-time-pct"};
+static const char *const compl_keys[] = {
+	"expected", "reported", "on_time", "late", "missing", "closed",
+	"reported_pct", "on_time_pct"};
+static const char *const am_attrs[] = {
+	"data-activities", "data-parents", "data-students",
+	"data-teachers-staff", "data-officials", "data-units-active",
+	"data-units"};
+static const char *const am_keys[] = {
+	"activities", "parents", "students", "teachers_staff", "officials",
+	"units_active", "units"};
+
+/* Completeness, the Action Month and the schools' states, in all and per
+ * district. */
+static void check_sections(const char *dom, const cJSON *o)
+{
+	const cJSON *c = cJSON_GetObjectItem(o, "completeness"), *d, *u;
+	char key[128], got[32];
+
+	same_attrs("completeness", tag_with(dom, NULL,
+					    "<section id=\"completeness\""),
+		   c, compl_attrs, compl_keys, 8);
+	same_attrs("action month", tag_with(dom, NULL,
+					    "<section id=\"action-month\""),
+		   cJSON_GetObjectItem(o, "action_month"), am_attrs, am_keys, 7);
+	if (cJSON_GetArraySize(cJSON_GetObjectItem(o, "districts")) > 1)
+		cJSON_ArrayForEach(d, cJSON_GetObjectItem(o, "districts")) {
+			const char *code =
+				cJSON_GetObjectItem(d, "code")->valuestring;
+
+			snprintf(key, sizeof(key), "<tr data-district=\"%s\" "
+				 "data-expected", code);
+			same_attrs(code, tag_with(dom, NULL, key),
+				   cJSON_GetObjectItem(d, "completeness"),
+				   compl_attrs, compl_keys, 8);
+			snprintf(key, sizeof(key), "<tr data-district=\"%s\" "
+				 "data-activities", code);
+			same_attrs(code, tag_with(dom, NULL, key),
+				   cJSON_GetObjectItem(d, "action_month"),
+				   am_attrs, am_keys, 7);
+		}
+	if (!strstr(dom, "<section id=\"schools\""))
+		return;
+	cJSON_ArrayForEach(u, cJSON_GetObjectItem(c, "units")) {
+		const char *row;
+
+		snprintf(key, sizeof(key), "data-code=\"%s\" data-state",
+			 cJSON_GetObjectItem(u, "code")->valuestring);
+		row = tag_with(strstr(dom, "<section id=\"schools\""), NULL,
+			       key);
+		assert_int_equal(tag_attr(row, "data-state", got, sizeof(got)),
+				 0);
+		assert_string_equal(got,
+				    cJSON_GetObjectItem(u, "state")->valuestring);
+		assert_int_equal(tag_attr(row, "data-events", got, sizeof(got)),
+				 0);
+		assert_int_equal(strtol(got, NULL, 10),
+				 cJSON_GetObjectItem(u, "events")->valueint);
+	}
 }
 
 /* A real server with the fixture; headless Chromium signs in through the
- * form, the dashboard's numbers equal the JSON report's, a screenshot of
- * the phone-sized page is written to the build directory. */
-static void test_dashboard_chromium(void **state)
-{
+ * form, and every number of the province, a district and a school page
+ * (cards, charts, district tables, completeness, schools, Action Month)
+ * equals the JSON report's; a name typed without diacritics finds its
+ * page; English where the browser asks; phone-sized screenshots are
+ * written to the build directory. */
+struct dash {
 	struct helper_server srv;
-	struct helper_server_resp resp;
-	char token[TB_TOKEN_LEN + 1], msg[700], spki[64], page_path[700];
-	char url[800], png[600], *dom, *json;
-	const char *const extra[] = {"--plans-dir", TB_SOURCE_DIR "/plans",
-				     NULL};
-	const char *query = "plan=hoa-binh-2022-2030&period=2025-H2";
-	sqlite3 *d;
-	int64_t id;
-	cJSON *o, *it;
+	char token[TB_TOKEN_LEN + 1], spki[64];
+};
+
+/* The DOM Chromium renders for the dashboard at query, signed in; with
+ * flag (NULL: --dump-dom). */
+static char *dash_page(struct dash *x, const char *query, const char *flag)
+{
+	char page_path[700], url[800];
 	FILE *f;
-	size_t nind = 0;
 
-	(void)state;
-	if (!chromium_path()) {
-		printf("SKIPPED: chromium is not installed (scripts/deps.sh "
-		       "installs it): the dashboard was not checked in a "
-		       "browser\n");
-		skip();
-	}
-	assert_int_equal(helper_server_setup(&srv), 0);
-	d = other_db(srv.db, 1);
-	assert_int_equal(tb_auth_admin_new(d, token, &id), 0);
-	tb_db_close(d);
-	if (helper_server_start(&srv, extra) != 0)
-		fail_msg("server did not start");
-
-	snprintf(url, sizeof(url), "/v1/report?%s&detail=1", query);
-	assert_int_equal(helper_server_request(&srv, "GET", url, token, NULL,
-					       NULL, NULL, 0, 0, &resp), 0);
-	assert_int_equal(resp.status, 200);
-	json = resp.body;
-	o = cJSON_Parse(json);
-	assert_non_null(o);
-
-	snprintf(page_path, sizeof(page_path), "%s/signin.html", srv.dir);
+	snprintf(page_path, sizeof(page_path), "%s/signin.html", x->srv.dir);
 	f = fopen(page_path, "wb");
 	assert_non_null(f);
 	fprintf(f, "<!DOCTYPE html><html><body><form method=\"post\" "
 		   "action=\"%s/signin\"><input name=\"token\" value=\"%s\">"
 		   "<input name=\"next\" value=\"/?%s\"></form><script>"
 		   "document.forms[0].submit()</script></body></html>\n",
-		srv.url, token, query);
+		x->srv.url, x->token, query);
 	assert_int_equal(fclose(f), 0);
-	spki_hash(srv.cert, spki, sizeof(spki));
 	snprintf(url, sizeof(url), "file://%s", page_path);
-	dom = chromium(srv.dir, spki, "--dump-dom", url);
+	return chromium(x->srv.dir, x->spki, flag ? flag : "--dump-dom", url);
+}
+
+/* The JSON report for query, parsed. */
+static cJSON *dash_json(struct dash *x, const char *query)
+{
+	struct helper_server_resp resp;
+	char url[400];
+	cJSON *o;
+
+	snprintf(url, sizeof(url), "/v1/report?%s&detail=1", query);
+	assert_int_equal(helper_server_request(&x->srv, "GET", url, x->token,
+					       NULL, NULL, NULL, 0, 0, &resp),
+			 0);
+	assert_int_equal(resp.status, 200);
+	o = cJSON_Parse(resp.body);
+	assert_non_null(o);
+	helper_server_resp_free(&resp);
+	return o;
+}
+
+static void dash_check(struct dash *x, const char *query, const char *png)
+{
+	char *dom = dash_page(x, query, NULL), flag[700];
+	cJSON *o = dash_json(x, query);
+
 	if (!strstr(dom, "id=\"indicators\""))
 		fail_msg("the dashboard did not render:\n%.2000s", dom);
+	check_cards(dom, o);
+	if (cJSON_GetArraySize(cJSON_GetObjectItem(o, "districts")) > 1)
+		check_districts(dom, o);
+	check_sections(dom, o);
+	if (cJSON_GetArraySize(cJSON_GetObjectItem(o, "districts")) > 1) {
+		char want[64];
 
-	cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "indicators")) {
-		const char *iid = cJSON_GetObjectItem(it, "id")->valuestring;
-
-		expect_same(dom, it, iid, "data-value", "value");
-		expect_same(dom, it, iid, "data-cumulative", "cumulative");
-		expect_same(dom, it, iid, "data-progress", "progress_pct");
-		expect_same(dom, it, iid, "data-reported", "units_reported");
-		expect_same(dom, it, iid, "data-expected", "units_expected");
-		nind++;
-	}
-	assert_int_equal(nind, plan_ind("hoa-binh-2022-2030", "HB-3.3") -
-				       tb_plan_set_find(plans,
-							"hoa-binh-2022-2030")->ind +
-				       1);
-	cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "districts")) {
-		char key[64];
-		const char *from;
-		cJSON *di;
-
-		snprintf(key, sizeof(key), "data-district=\"%s\"",
-			 cJSON_GetObjectItem(it, "code")->valuestring);
-		from = strstr(dom, key);
-		assert_non_null(from);
-		cJSON_ArrayForEach(di, cJSON_GetObjectItem(it, "indicators"))
-			expect_same(from, di,
-				    cJSON_GetObjectItem(di, "id")->valuestring,
-				    "data-value", "value");
-	}
-	{
-		cJSON *am = cJSON_GetObjectItem(o, "action_month");
-		char want[160];
-
-		snprintf(want, sizeof(want), "data-year=\"%d\" data-activities="
-			 "\"%d\" data-parents=\"%d\"",
-			 cJSON_GetObjectItem(am, "year")->valueint,
-			 cJSON_GetObjectItem(am, "activities")->valueint,
-			 cJSON_GetObjectItem(am, "parents")->valueint);
-		assert_non_null(strstr(dom, want));
 		snprintf(want, sizeof(want), "(<span class=\"count\">%d</span>)",
 			 cJSON_GetArraySize(cJSON_GetObjectItem(
 				 cJSON_GetObjectItem(o, "stale"), "units")));
 		assert_non_null(strstr(dom, want));
 	}
 	free(dom);
-
-	snprintf(png, sizeof(png), "%s/dashboard.png", TB_BUILD_DIR);
-	unlink(png);
-	snprintf(msg, sizeof(msg), "--screenshot=%s", png);
-	free(chromium(srv.dir, spki, msg, url));
-	f = fopen(png, "rb");
-	assert_non_null(f);
+	cJSON_Delete(o);
+	snprintf(flag, sizeof(flag), "--screenshot=%s/%s", TB_BUILD_DIR, png);
+	free(dash_page(x, query, flag));
+	snprintf(flag, sizeof(flag), "%s/%s", TB_BUILD_DIR, png);
 	{
+		FILE *f = fopen(flag, "rb");
 		unsigned char magic[8];
 
+		assert_non_null(f);
 		assert_int_equal(fread(magic, 1, 8, f), 8);
 		assert_memory_equal(magic, "\x89PNG\r\n\x1a\n", 8);
 		assert_int_equal(fseek(f, 0, SEEK_END), 0);
 		assert_true(ftell(f) > 20000); /* a page, not a blank */
+		fclose(f);
 	}
-	fclose(f);
-	printf("dashboard screenshot: %s\n", png);
-	cJSON_Delete(o);
-	helper_server_resp_free(&resp);
-	helper_server_teardown(&srv);
+	printf("dashboard screenshot: %s\n", flag);
+}
+
+static void test_dashboard_chromium(void **state)
+{
+	struct dash x;
+	const char *const extra[] = {"--plans-dir", TB_SOURCE_DIR "/plans",
+				     NULL};
+	const char *hb = "plan=hoa-binh-2022-2030&period=2025-H2";
+	static const struct {
+		const char *query, *has[2], *not;
+	} pages[] = {
+		/* a district typed by name, without diacritics: its page */
+		{"unit=lac+son", {"data-unit=\"DB\"", "Huyện Lạc Sơn"}, NULL},
+		/* a school's page leads back up to district and province */
+		{"unit=SB04", {"unit=DB\">Huyện Lạc Sơn</a>", "unit=PV\">"},
+		 NULL},
+		/* several hits: a list to choose from */
+		{"unit=sc0", {"<ul id=\"hits\">", "data-code=\"SC05\""}, NULL},
+		/* English where the browser asks for it */
+		{"lang=en", {"<html lang=\"en\"", "Completeness and timeliness"},
+		 "Tính đầy đủ"},
+	};
+	char q[200], *dom;
+	sqlite3 *d;
+	int64_t id;
+
+	(void)state;
+	if (!chromium_path()) {
+		if (getenv("CI"))
+			fail_msg("chromium is not installed (scripts/deps.sh "
+				 "installs it)");
+		printf("SKIPPED: chromium is not installed (scripts/deps.sh "
+		       "installs it): the dashboard was not checked in a "
+		       "browser\n");
+		skip();
+	}
+	assert_int_equal(helper_server_setup(&x.srv), 0);
+	d = other_db(x.srv.db, 1);
+	assert_int_equal(tb_auth_admin_new(d, x.token, &id), 0);
+	tb_db_close(d);
+	if (helper_server_start(&x.srv, extra) != 0)
+		fail_msg("server did not start");
+	spki_hash(x.srv.cert, x.spki, sizeof(x.spki));
+
+	dash_check(&x, hb, "dashboard.png");
+	snprintf(q, sizeof(q), "%s&unit=DA", hb);
+	dash_check(&x, q, "dashboard-district.png");
+	snprintf(q, sizeof(q), "%s&unit=SA03", hb);
+	dash_check(&x, q, "dashboard-school.png");
+	snprintf(q, sizeof(q), "plan=thanh-oai-2021-2030&period="
+		 "cumulative:2025-12-31");
+	dash_check(&x, q, "dashboard-thanh-oai.png");
+
+	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+		snprintf(q, sizeof(q), "%s&%s", hb, pages[i].query);
+		dom = dash_page(&x, q, NULL);
+		for (int k = 0; k < 2; k++)
+			if (!strstr(dom, pages[i].has[k]))
+				fail_msg("%s: the page has no %s", q,
+					 pages[i].has[k]);
+		if (pages[i].not && strstr(dom, pages[i].not))
+			fail_msg("%s: the page has %s", q, pages[i].not);
+		free(dom);
+	}
+	helper_server_teardown(&x.srv);
+}
+
+/* ---- completeness, trends, search --------------------------------------- */
+
+/* The last second of day d in UTC+7, and a time in the middle of it. */
+static int64_t vn_day_end(int32_t d)
+{
+	return ((int64_t)d + 1) * 86400 - 7 * 3600 - 1;
+}
+
+/* Expected, reported, on time: schools SA00-SA04 sent their 2025-H2
+ * data by 2026-01-10 (10 days after the half-year), SB00-SB04 on
+ * 2026-01-11 (late), the others now; SC03 is closed from 2025-07-01 and
+ * reopened from 2026-01-01; SC09 never syncs. Every figure is counted
+ * here from the fixture and these facts. */
+static void test_completeness(void **state)
+{
+	const char *hb = "hoa-binh-2022-2030";
+	int32_t deadline = day(2026, 1, 10);
+	char sql[512], msg[256] = "";
+	sqlite3 *d = other_db("compl.db", 1);
+	struct tb_report *r;
+	struct tb_report_compl want = {0}, wd[NDIST];
+	int64_t now = tb_time_now();
+
+	(void)state;
+	memset(wd, 0, sizeof(wd));
+	snprintf(sql, sizeof(sql),
+		 "UPDATE events SET received_at = %lld WHERE school BETWEEN"
+		 " 'SA00' AND 'SA04';"
+		 "UPDATE events SET received_at = %lld WHERE school BETWEEN"
+		 " 'SB00' AND 'SB04';"
+		 "INSERT INTO unit_closures(unit, closed_from, reopened_from)"
+		 " VALUES ('SC03', '2025-07-01', '2026-01-01');",
+		 (long long)vn_day_end(deadline),
+		 (long long)vn_day_end(deadline) + 1);
+	assert_int_equal(tb_db_exec(d, sql, msg, sizeof(msg)), 0);
+	{
+		struct tb_report_opts o = {NULL, 0, 1, 0, 0, 0};
+
+		assert_int_equal(tb_report_run(d, tb_plan_set_find(plans, hb),
+					       "2025-H2", &o, &r, msg,
+					       sizeof(msg)), 0);
+	}
+	assert_int_equal(r->deadline, deadline);
+	assert_int_equal(r->ontime_days, 10);
+	assert_true(r->due); /* it is later than January 2026 */
+	assert_int_equal(r->nschools, NUNITS);
+	for (int u = 0; u < NUNITS; u++) {
+		const struct tb_report_school *sc = &r->schools[u];
+		struct tb_report_compl *c[2] = {&want, &wd[u / PER]};
+		int reported = any_event(u, day(2025, 7, 1), day(2025, 12, 31));
+		enum tb_report_unit_state st =
+			u == 2 * PER + 3 ? TB_US_CLOSED
+			: !reported      ? TB_US_MISSING
+			: u < 5          ? TB_US_ON_TIME
+					 : TB_US_LATE;
+
+		assert_string_equal(sc->code, codes[u]);
+		if (sc->state != st)
+			fail_msg("%s: state %s, want %s", codes[u],
+				 tb_report_unit_state_name(sc->state),
+				 tb_report_unit_state_name(st));
+		if (st == TB_US_ON_TIME || st == TB_US_LATE)
+			assert_true(sc->first_received > 0 &&
+				    sc->first_received <= now);
+		for (int j = 0; j < 2; j++) {
+			c[j]->expected += st != TB_US_CLOSED;
+			c[j]->reported += reported && st != TB_US_CLOSED;
+			c[j]->on_time += st == TB_US_ON_TIME;
+			c[j]->late += st == TB_US_LATE;
+			c[j]->missing += st == TB_US_MISSING;
+			c[j]->closed += st == TB_US_CLOSED;
+		}
+	}
+	for (int j = -1; j < NDIST; j++) {
+		const struct tb_report_compl *g =
+			j < 0 ? &r->compl : &r->districts[j].compl;
+		const struct tb_report_compl *w = j < 0 ? &want : &wd[j];
+
+		assert_int_equal(g->expected, w->expected);
+		assert_int_equal(g->reported, w->reported);
+		assert_int_equal(g->on_time, w->on_time);
+		assert_int_equal(g->late, w->late);
+		assert_int_equal(g->missing, w->missing);
+		assert_int_equal(g->closed, w->closed);
+		assert_true(fabs(g->reported_pct - 100.0 * (double)w->reported /
+						     (double)w->expected) < 1e-9);
+		assert_true(fabs(g->on_time_pct - 100.0 * (double)w->on_time /
+						    (double)w->expected) < 1e-9);
+	}
+	/* the closed school is not expected by the indicators either, but
+	   what it did before closing still counts from the plan's start */
+	{
+		const struct tb_report_row *w = tb_report_find(r,
+							       "HB-3.1/parents");
+		struct tb_period c;
+		struct ref all;
+
+		assert_int_equal(w->v.expected, NUNITS - 1);
+		assert_int_equal(tb_period_parse("cumulative:2025-12-31", &c), 0);
+		c.from = r->plan->start;
+		ref_eval(r->plan, w->ind, NULL, &c, &all);
+		assert_true(fabs(w->v.cumulative - all.cum) < 1e-9);
+	}
+	tb_report_destroy(r);
+
+	/* reopened: expected again in 2026; on 1 July 2026 2026-H1 is not
+	   due yet (until 10 July), so the schools that sent nothing are
+	   pending, not missing */
+	{
+		struct tb_report_opts o = {NULL, vn_day_end(day(2026, 7, 1)), 1,
+					   0, 0, 0};
+
+		assert_int_equal(tb_report_run(d, tb_plan_set_find(plans, hb),
+					       "2026-H1", &o, &r, msg,
+					       sizeof(msg)), 0);
+	}
+	assert_false(r->due);
+	assert_int_equal(r->schools[2 * PER + 3].state, TB_US_PENDING);
+	assert_int_equal(r->compl.missing, NUNITS);
+	assert_int_equal(r->compl.reported, 0);
+	assert_int_equal(r->compl.closed, 0);
+	assert_int_equal(r->compl.expected, NUNITS);
+	tb_report_destroy(r);
+	/* a district's report holds its schools only */
+	r = run(d, hb, "2025-H2", "DC", 1);
+	assert_int_equal(r->nschools, PER);
+	assert_int_equal(r->compl.closed, 1);
+	assert_int_equal(r->compl.expected, wd[2].expected);
+	tb_report_destroy(r);
+	tb_db_close(d);
+}
+
+/* The trend of a cumulative indicator: its value at the end of every
+ * half-year since the plan's start, beside the target pro-rated to that
+ * day, both worked out here from the fixture and the plan file. */
+static void test_series(void **state)
+{
+	const char *to = "thanh-oai-2021-2030";
+	struct tb_report_opts o = {"DB", 0, 0, 0, 0, 1};
+	struct tb_report *r = NULL;
+	char msg[256];
+	size_t checked = 0;
+
+	(void)state;
+	assert_int_equal(tb_report_run(db, tb_plan_set_find(plans, to),
+				       "2025-H2", &o, &r, msg, sizeof(msg)), 0);
+	for (size_t k = 0; k < r->nrows; k++) {
+		const struct tb_report_row *w = &r->rows[k];
+		int32_t start = r->plan->start;
+
+		if (!w->ind->f.cumulative) {
+			assert_int_equal(w->npoints, 0);
+			continue;
+		}
+		assert_int_equal(w->npoints, 10); /* 2021-H1 .. 2025-H2 */
+		for (size_t h = 0; h < w->npoints; h++) {
+			int y = 2021 + (int)(h / 2);
+			int32_t at = h % 2 ? day(y, 12, 31) : day(y, 6, 30);
+			const struct tb_plan_target *t =
+				tb_plan_target_for(w->ind, y);
+			double want = 0;
+			struct tb_period c;
+			struct ref v;
+
+			c.kind = TB_PERIOD_CUMULATIVE;
+			c.year = y;
+			c.from = start;
+			c.to = at;
+			ref_eval(r->plan, w->ind, "DB", &c, &v);
+			want = v.cum;
+			assert_int_equal(w->series[h].at, at);
+			if (fabs(w->series[h].value - want) > 1e-9)
+				fail_msg("%s at %zu: %f, want %f", w->ind->id, h,
+					 w->series[h].value, want);
+			assert_int_equal(w->series[h].has_target, t != NULL);
+			if (t) {
+				int32_t end = day(t->year, 12, 31);
+
+				assert_true(fabs(w->series[h].target -
+						 t->value * (double)(at - start + 1) /
+							 (double)(end - start + 1)) < 1e-6);
+			}
+			checked++;
+		}
+		assert_true(fabs(w->series[w->npoints - 1].value -
+				 w->v.cumulative) < 1e-9);
+	}
+	assert_true(checked >= 20);
+	tb_report_destroy(r);
+}
+
+/* An officer types a name without diacritics, or part of a code. */
+static void test_search(void **state)
+{
+	struct tb_unit_hits *h = NULL;
+	char *f = tb_fold_search("  Huyện  ĐÀ Bắc ");
+
+	(void)state;
+	assert_string_equal(f, "huyen da bac");
+	tb_free(f);
+	assert_int_equal(tb_unit_search(db, "lac son", &h), 0);
+	assert_int_equal(h->n, 1);
+	assert_string_equal(h->hit[0].code, "DB");
+	assert_string_equal(h->hit[0].name, "Huyện Lạc Sơn");
+	tb_unit_hits_destroy(h);
+	assert_int_equal(tb_unit_search(db, "THÀNH PHỐ hoa binh", &h), 0);
+	assert_int_equal(h->n, 1);
+	assert_string_equal(h->hit[0].code, "DC");
+	tb_unit_hits_destroy(h);
+	assert_int_equal(tb_unit_search(db, "sb0", &h), 0);
+	assert_int_equal(h->n, PER);
+	assert_string_equal(h->hit[0].type, "school");
+	assert_string_equal(h->hit[0].district, "DB");
+	assert_string_equal(h->hit[0].district_name, "Huyện Lạc Sơn");
+	tb_unit_hits_destroy(h);
+	assert_int_equal(tb_unit_search(db, "sa03", &h), 0); /* the code */
+	assert_string_equal(h->hit[0].code, "SA03");
+	tb_unit_hits_destroy(h);
+	assert_int_equal(tb_unit_search(db, "không có", &h), 0);
+	assert_int_equal(h->n, 0);
+	tb_unit_hits_destroy(h);
+	assert_int_equal(tb_unit_search(db, "   ", &h), 0);
+	assert_int_equal(h->n, 0);
+	tb_unit_hits_destroy(h);
 }
 
 static void same_report(const struct tb_report *r,
@@ -1553,7 +2157,7 @@ static void test_alloc_failure_walk(void **state)
 {
 	static const char *const ids[] = {"hoa-binh-2022-2030",
 					  "thanh-oai-2021-2030"};
-	struct tb_report_opts o = {NULL, 0, 1, 0, 0};
+	struct tb_report_opts o = {NULL, 0, 1, 0, 0, 0};
 	long walked = 0;
 
 	(void)state;
@@ -1614,6 +2218,9 @@ int main(void)
 		cmocka_unit_test(test_html),
 		cmocka_unit_test(test_http),
 		cmocka_unit_test(test_cli),
+		cmocka_unit_test(test_completeness),
+		cmocka_unit_test(test_series),
+		cmocka_unit_test(test_search),
 		cmocka_unit_test(test_dashboard_chromium),
 		cmocka_unit_test(test_void_and_amend),
 	};

@@ -665,7 +665,7 @@ static void test_https(void **state)
 	assert_non_null(h);
 	must_have(h, " 200", "the answer");
 	must_have(h, "Content-Type: application/pdf", "the answer");
-	must_have(h, "Content-Disposition: attachment; filename=\"", "the answer");
+	must_have(h, "Content-Disposition: inline; filename=\"", "the answer");
 	must_have(h, ".pdf\"", "the file name");
 	free(h);
 	h = helper_proc_read_file(body, &len);
