@@ -28,8 +28,10 @@ bash "$here/scripts/mkcerts.sh" certs >/dev/null
 ls certs
 
 say "the office enrolls two schools in two districts; each gets a token, shown once"
-run "$B/tienbo-server" enroll --db office.db --school HB-TH-DABAC --name "Trường Tiểu học Thị trấn Đà Bắc" --district HB-DABAC --level TH | tee enroll1.txt
-run "$B/tienbo-server" enroll --db office.db --school HB-THCS-MAICHAU --name "Trường THCS Mai Châu" --district HB-MAICHAU --level THCS | tee enroll2.txt
+run "$B/tienbo-server" enroll --db office.db --school HB-TH-DABAC --name "Trường Tiểu học Thị trấn Đà Bắc" --district HB-DABAC --level TH \
+  --district-name "Huyện Đà Bắc" --province HB --province-name "Tỉnh Hòa Bình" | tee enroll1.txt
+run "$B/tienbo-server" enroll --db office.db --school HB-THCS-MAICHAU --name "Trường THCS Mai Châu" --district HB-MAICHAU --level THCS \
+  --district-name "Huyện Mai Châu" --province HB | tee enroll2.txt
 token1=$(tail -n 1 enroll1.txt)
 token2=$(tail -n 1 enroll2.txt)
 
@@ -91,6 +93,17 @@ run "$B/tienbo-server" devices --db office.db
 if "$B/tienbo-server" --help 2>&1 | grep -q '^ *report'; then
   say "the office's half-year report (Hòa Bình plan, 2025-H2, whole province)"
   run "$B/tienbo-server" report --db office.db --plans-dir "$here/plans" --plan hoa-binh-2022-2030 --period 2025-H2 --format csv
+
+  say "the same report as the office sends it up: Excel, the printed PDF, and the dashboard page of one district"
+  run "$B/tienbo-server" report --db office.db --plans-dir "$here/plans" --plan hoa-binh-2022-2030 --period 2025-H2 --format xlsx --output bao-cao-2025-H2.xlsx
+  run "$B/tienbo-server" report --db office.db --plans-dir "$here/plans" --plan hoa-binh-2022-2030 --period 2025-H2 --format pdf --output bao-cao-2025-H2.pdf
+  run "$B/tienbo-server" report --db office.db --plans-dir "$here/plans" --plan hoa-binh-2022-2030 --period 2025-H2 --unit HB-DABAC --format html --output huyen-da-bac.html
+  ls -l bao-cao-2025-H2.xlsx bao-cao-2025-H2.pdf huyen-da-bac.html
+  say "completeness: which schools reported 2025-H2, and on time (10 days after the half-year)"
+  "$B/tienbo-server" report --db office.db --plans-dir "$here/plans" --plan hoa-binh-2022-2030 --period 2025-H2 --detail |
+    grep -A11 "$(printf '^\t"completeness"')" || true
+  say "the office's units"
+  run "$B/tienbo-server" units --db office.db
 fi
 
 say "done: files in $D"
