@@ -376,6 +376,40 @@ static int school_row(struct book *b, lxw_worksheet *ws, lxw_row_t at,
 	return w.rc;
 }
 
+/* Completeness in all and per district, below the schools from row. */
+static int compl_rows(struct book *b, lxw_worksheet *ws, lxw_row_t row)
+{
+	static const char *const head[] = {
+		"Đơn vị (Unit)", "Phải báo cáo (Expected)",
+		"Đã báo cáo (Reported)", "% đã báo cáo", "Đúng hạn (On time)",
+		"% đúng hạn", "Muộn (Late)", "Chưa báo cáo (Not reported)",
+		"Đã đóng (Closed)"};
+	const struct tb_report *r = b->r;
+	struct tb_xlsxw_row w;
+
+	tb_xlsxw_row_start(&w, &b->x, ws, row);
+	for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
+		tb_xlsxw_str(&w, head[i], TB_XF_HEAD_VI);
+	for (size_t j = 0; j <= r->ndistricts && w.rc == TB_OK; j++) {
+		const struct tb_report_compl *c =
+			j < r->ndistricts ? &r->districts[j].compl : &r->compl;
+
+		tb_xlsxw_goto(&w, row + 1 + (lxw_row_t)j);
+		tb_xlsxw_str(&w, j < r->ndistricts ? r->districts[j].name
+						   : "Tổng cộng (Total)",
+			     j < r->ndistricts ? TB_XF_TEXT : TB_XF_BOLD);
+		tb_xlsxw_num(&w, 1, (double)c->expected, TB_XF_INT);
+		tb_xlsxw_num(&w, 1, (double)c->reported, TB_XF_INT);
+		tb_xlsxw_num(&w, c->has_rates, c->reported_pct, TB_XF_PCT);
+		tb_xlsxw_num(&w, 1, (double)c->on_time, TB_XF_INT);
+		tb_xlsxw_num(&w, c->has_rates, c->on_time_pct, TB_XF_PCT);
+		tb_xlsxw_num(&w, 1, (double)c->late, TB_XF_INT);
+		tb_xlsxw_num(&w, 1, (double)c->missing, TB_XF_INT);
+		tb_xlsxw_num(&w, 1, (double)c->closed, TB_XF_INT);
+	}
+	return w.rc;
+}
+
 static int school_sheet(struct book *b, lxw_worksheet *ws)
 {
 	const struct tb_report *r = b->r;
@@ -394,6 +428,8 @@ static int school_sheet(struct book *b, lxw_worksheet *ws)
 	if (rc == TB_OK)
 		rc = tb_xlsxw_err(
 			worksheet_autofilter(ws, 2, 0, last, NSCH - 1));
+	if (rc == TB_OK && r->schools)
+		rc = compl_rows(b, ws, last + 2);
 	return rc;
 }
 

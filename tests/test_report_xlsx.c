@@ -548,6 +548,23 @@ static void check_schools(const struct helper_xlsx *b, const struct tb_report *r
 	k = helper_xlsx_row_of(sh, 'A', "SA01");
 	expect_text(sh, ref("D", k), "Huyện Đà Bắc");
 	expect_time(b, sh, ref("G", k), 0, TIME); /* received at merge time */
+	/* completeness below the schools: all nine expected (the plan covers
+	   every level); SA01 SA02 SA03 SB02 have events dated in 2025-H2,
+	   each received at merge time, after the 10/01/2026 deadline (the
+	   report is dated 05/01/2026, the merge ran later: late); the other
+	   five have nothing yet */
+	k = helper_xlsx_row_of(sh, 'A', "Tổng cộng (Total)");
+	assert_true(k > 3 + NUNITS);
+	expect_num(b, sh, ref("B", k), "9", INT);
+	expect_num(b, sh, ref("C", k), "4", INT);
+	expect_num(b, sh, ref("D", k), "44.444444444444443", PCT);
+	expect_num(b, sh, ref("E", k), "0", INT);
+	expect_num(b, sh, ref("G", k), "4", INT);
+	expect_num(b, sh, ref("H", k), "5", INT);
+	expect_num(b, sh, ref("I", k), "0", INT);
+	k = helper_xlsx_row_of(sh, 'A', "Huyện Đà Bắc");
+	expect_num(b, sh, ref("B", k), "4", INT); /* SA01-SA04 */
+	expect_num(b, sh, ref("C", k), "3", INT); /* SA04 sent no H2 data */
 }
 
 static void test_report_province(void **state)
