@@ -132,6 +132,7 @@ static void run_free(struct run *x)
 	if (x->cum != x->acc)
 		tb_free(x->cum);
 	tb_free(x->acc);
+	tb_free(x->arrived);
 	tb_free(x->got);
 	tb_free(x->quarters);
 	tb_free(x->col_of);

@@ -9,11 +9,13 @@
  *             roll-ups' count, already gathered: no extra query);
  *   on time   the first of those events reached the server by the end
  *             of the deadline day, period end + ontime_days, in the
- *             office's time (Asia/Ho_Chi_Minh, UTC+7 all year).
+ *             office's time (Asia/Ho_Chi_Minh, UTC+7 all year). The
+ *             roll-ups keep each row's first arrival (f, server/rollup.h),
+ *             gathered with the period's sums (x->arrived); a new
+ *             revision does not move it.
  *
- * Cost: one query for the closures, and for each school that reported
- * one indexed range (school, kind, date) for its first arrival. Called by
- * report.c; the run's state is report_run.h.
+ * Cost: one query for the closures; the rest is a loop over the units.
+ * Called by report.c; the run's state is report_run.h.
  */
 #include "server/report_run.h"
 
@@ -74,29 +76,6 @@ int report_closures_load(struct run *x)
 
 /* ---- completeness ------------------------------------------------------- */
 
-/* When the first event of school s dated in the period reached the
- * server; 0 if none. */
-static int first_received(sqlite3_stmt *st, const struct run *x,
-			  const char *s, int64_t *out)
-{
-	char a[TB_DATE_LEN], b[TB_DATE_LEN];
-	int src;
-
-	*out = 0;
-	sqlite3_reset(st);
-	sqlite3_bind_text(st, 1, s, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, tb_date_format(x->r->period.from, a), -1,
-			  SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, tb_date_format(x->r->period.to, b), -1,
-			  SQLITE_TRANSIENT);
-	src = sqlite3_step(st);
-	if (src == SQLITE_ROW) {
-		*out = sqlite3_column_int64(st, 0);
-		src = SQLITE_DONE;
-	}
-	return src == SQLITE_DONE ? TB_OK : tb_db_err(src);
-}
-
 /* 1 if some indicator of the plan applies to the level bit. */
 static int plan_applies(const struct tb_plan *p, unsigned level)
 {
@@ -152,13 +131,11 @@ static enum tb_report_unit_state state_of(const struct run *x,
 		       : TB_US_LATE;
 }
 
-static int school_fill(struct run *x, sqlite3_stmt *st, size_t i,
-		       int64_t deadline_ts)
+static void school_fill(struct run *x, size_t i, int64_t deadline_ts)
 {
 	struct tb_report *r = x->r;
 	const struct unit *u = &x->p->units[i];
 	struct tb_report_school *s = &r->schools[i];
-	int rc = TB_OK;
 
 	memcpy(s->code, u->code, sizeof(s->code));
 	memcpy(s->dcode, u->dcode, sizeof(s->dcode));
@@ -168,25 +145,17 @@ static int school_fill(struct run *x, sqlite3_stmt *st, size_t i,
 	s->last_sync = u->last_sync;
 	s->closed_from = u->closed_from;
 	s->events = period_events(x, i);
-	if (s->events)
-		rc = first_received(st, x, u->code, &s->first_received);
+	s->first_received = s->events ? x->arrived[i] : 0;
 	s->state = state_of(x, s, u->level, deadline_ts);
 	count(&r->compl, s->state);
 	if (u->district >= 0)
 		count(&r->districts[u->district].compl, s->state);
-	return rc;
 }
 
 int report_completeness(struct run *x)
 {
-	static const char sql[] =
-	    "SELECT min(received_at) FROM events WHERE school = ?1"
-	    " AND kind IN ('outreach', 'training', 'action-month', 'web-post',"
-	    " 'snapshot') AND date BETWEEN ?2 AND ?3 AND voided = 0";
 	struct tb_report *r = x->r;
-	sqlite3_stmt *st = NULL;
 	int64_t deadline_ts;
-	int src, rc = TB_OK;
 
 	r->ontime_days = x->o->ontime_days > 0 ? x->o->ontime_days
 					       : TB_REPORT_ONTIME_DAYS;
@@ -199,16 +168,12 @@ int report_completeness(struct run *x)
 	if (!r->schools)
 		return TB_ENOMEM;
 	r->nschools = x->p->nunits;
-	src = sqlite3_prepare_v2(x->db, sql, -1, &st, NULL);
-	if (src != SQLITE_OK)
-		rc = tb_db_err(src);
-	for (size_t i = 0; rc == TB_OK && i < x->p->nunits; i++)
-		rc = school_fill(x, st, i, deadline_ts);
-	sqlite3_finalize(st);
+	for (size_t i = 0; i < x->p->nunits; i++)
+		school_fill(x, i, deadline_ts);
 	rates(&r->compl);
 	for (size_t j = 0; j < r->ndistricts; j++)
 		rates(&r->districts[j].compl);
-	return rc;
+	return TB_OK;
 }
 
 /* ---- the province ------------------------------------------------------- */

@@ -19,6 +19,7 @@
 struct acc_arg {
 	struct run *x;
 	int64_t *acc;
+	int64_t *arrived; /* per unit, or NULL */
 };
 
 static int acc_row(void *arg, const struct tb_rollup_row *row)
@@ -28,6 +29,9 @@ static int acc_row(void *arg, const struct tb_rollup_row *row)
 	int64_t *b =
 	    a->acc + (row->school * TB_KIND_COUNT + row->kind) * x->stride;
 
+	if (a->arrived && row->n > 0 && row->arrived > 0 &&
+	    (!a->arrived[row->school] || row->arrived < a->arrived[row->school]))
+		a->arrived[row->school] = row->arrived;
 	b[0] += row->n;
 	for (size_t c = 1; c < x->stride; c++)
 		b[c] += row->c[c - 1];
@@ -48,6 +52,14 @@ int report_gather(struct run *x, int32_t from, int32_t to, unsigned kinds,
 		return TB_ENOMEM;
 	a.x = x;
 	a.acc = *out;
+	a.arrived = NULL;
+	if (out == &x->acc) { /* the period's: its first arrivals too */
+		x->arrived = tb_calloc(x->p->nunits ? x->p->nunits : 1,
+				       sizeof(*x->arrived));
+		if (!x->arrived)
+			return TB_ENOMEM;
+		a.arrived = x->arrived;
+	}
 	rc = tb_rollup_scan(x->db, from, to, kinds, x->cols, x->codes,
 	                    x->p->nunits, 0, acc_row, &a);
 	return rc;

@@ -165,7 +165,7 @@ static void api_report(sqlite3 *db, const struct tb_plan_set *plans,
 	}
 	o.detail = (format != TB_RF_JSON && format != TB_RF_CSV) ||
 		   (q->detail && strcmp(q->detail, "0") != 0);
-	o.series = o.detail;
+	o.series = format == TB_RF_HTML || (format == TB_RF_JSON && o.detail);
 	o.ontime_days = q->ontime_days;
 	rc = tb_report_run(db, plan, q->period, &o, &r, msg, sizeof(msg));
 	if (rc < 0) {

@@ -51,6 +51,7 @@ struct run {
 	uint32_t cols;      /* the roll-up columns the plan reads */
 	int64_t *acc;       /* period: [unit][kind][0 = n, 1.. = columns] */
 	int64_t *cum;       /* plan start .. period end (may be acc) */
+	int64_t *arrived;   /* [unit]: first arrival of its period's events */
 	int32_t q0;         /* first quarter index of the period */
 	size_t nq;
 	unsigned char *quarters;   /* [unit][quarter], for one formula */
@@ -71,7 +72,8 @@ int report_units_load(struct run *x, char *msg, size_t msglen);
 int report_districts_load(struct run *x, char *msg, size_t msglen);
 
 /* report_gather.c: what the formulas need, per unit, from the roll-ups. */
-/* Sums every kind over [from, to] into a new array *out. */
+/* Sums every kind over [from, to] into a new array *out; gathering into
+ * x->acc (the period) also fills x->arrived. */
 int report_gather(struct run *x, int32_t from, int32_t to, unsigned kinds,
                   int64_t **out);
 /* Plan start .. period end: the period's sums plus what came before it

@@ -27,7 +27,7 @@
 #include "server/db.h"
 #include "server/rollup_layout.h"
 
-#define LAYOUT_VERSION 4
+#define LAYOUT_VERSION 5
 
 /* ---- SQL text ---------------------------------------------------------- */
 
@@ -73,14 +73,15 @@ static void sql_add(struct rollup_sb *b, int t, const char *x)
 	const struct rollup_layout *l = rollup_layout();
 	size_t i;
 
-	rollup_sb_add(b, "INSERT INTO %s(kind, %s, school, n", rollup_tables[t], rollup_keys[t]);
+	rollup_sb_add(b, "INSERT INTO %s(kind, %s, school, n, f", rollup_tables[t],
+		      rollup_keys[t]);
 	for (i = 0; i < l->ncols; i++)
 		rollup_sb_add(b, ", c_%s", l->cols[i]);
 	rollup_sb_add(b, ") SELECT ");
 	sql_kind(b, x);
 	rollup_sb_add(b, ", ");
 	sql_key(b, x, t);
-	rollup_sb_add(b, ", %s.school, 1", x);
+	rollup_sb_add(b, ", %s.school, 1, %s.received_at", x, x);
 	for (i = 0; i < l->ncols; i++) {
 		rollup_sb_add(b, ", ");
 		sql_count(b, x, i);
@@ -88,7 +89,8 @@ static void sql_add(struct rollup_sb *b, int t, const char *x)
 	rollup_sb_add(b, " WHERE %s.voided = 0 AND ", x);
 	sql_kind(b, x);
 	rollup_sb_add(b, " IS NOT NULL ON CONFLICT(school, %s, kind) DO UPDATE SET"
-	       " n = n + excluded.n", rollup_keys[t]);
+	       " n = n + excluded.n, f = min(coalesce(f, excluded.f),"
+	       " coalesce(excluded.f, f))", rollup_keys[t]);
 	for (i = 0; i < l->ncols; i++)
 		rollup_sb_add(b, ", c_%s = c_%s + excluded.c_%s", l->cols[i],
 		       l->cols[i], l->cols[i]);
@@ -141,10 +143,8 @@ static void sql_snap_cols(struct rollup_sb *b)
 		rollup_sb_add(b, ", s_%s", l->snap_names[i]);
 }
 
-static void sql_add_all(struct rollup_sb *b, const char *x)
+static void sql_snap_add(struct rollup_sb *b, const char *x)
 {
-	for (int t = 0; t < 3; t++)
-		sql_add(b, t, x);
 	rollup_sb_add(b, "INSERT OR REPLACE INTO report_snap(");
 	sql_snap_cols(b);
 	rollup_sb_add(b, ") SELECT ");
@@ -153,10 +153,8 @@ static void sql_add_all(struct rollup_sb *b, const char *x)
 	       tb_kind_name(TB_KIND_SNAPSHOT));
 }
 
-static void sql_sub_all(struct rollup_sb *b, const char *x)
+static void sql_snap_sub(struct rollup_sb *b, const char *x)
 {
-	for (int t = 0; t < 3; t++)
-		sql_sub(b, t, x);
 	rollup_sb_add(b, "DELETE FROM report_snap WHERE school = %s.school AND day = ",
 	       x);
 	sql_key(b, x, 0);
@@ -184,7 +182,7 @@ static void sql_create(struct rollup_sb *b)
 		  " value TEXT NOT NULL);\n");
 	for (int t = 0; t < 3; t++) {
 		rollup_sb_add(b, "CREATE TABLE %s(kind INTEGER NOT NULL, %s INTEGER NOT"
-		       " NULL, school TEXT NOT NULL, n INTEGER NOT NULL",
+		       " NULL, school TEXT NOT NULL, n INTEGER NOT NULL, f INTEGER",
 		       rollup_tables[t], rollup_keys[t]);
 		for (i = 0; i < l->ncols; i++)
 			rollup_sb_add(b, ", c_%s INTEGER NOT NULL", l->cols[i]);
@@ -199,14 +197,26 @@ static void sql_create(struct rollup_sb *b)
 		  " ROWID;\n");
 	rollup_sb_add(b, "CREATE TRIGGER report_ev_insert AFTER INSERT ON events"
 		  " BEGIN\n");
-	sql_add_all(b, "NEW");
+	for (int t = 0; t < 3; t++)
+		sql_add(b, t, "NEW");
+	sql_snap_add(b, "NEW");
 	rollup_sb_add(b, "END;\nCREATE TRIGGER report_ev_delete AFTER DELETE ON events"
 		  " BEGIN\n");
-	sql_sub_all(b, "OLD");
+	for (int t = 0; t < 3; t++)
+		sql_sub(b, t, "OLD");
+	sql_snap_sub(b, "OLD");
+	/* a new revision: the sums take the new one in before the old one
+	 * out, so a row that holds only this event is never emptied and
+	 * keeps its first arrival (f); the snapshot row goes out first, as
+	 * the new one may have the same key */
 	rollup_sb_add(b, "END;\nCREATE TRIGGER report_ev_update AFTER UPDATE OF"
 		  " school, kind, date, voided, body ON events BEGIN\n");
-	sql_sub_all(b, "OLD");
-	sql_add_all(b, "NEW");
+	for (int t = 0; t < 3; t++)
+		sql_add(b, t, "NEW");
+	for (int t = 0; t < 3; t++)
+		sql_sub(b, t, "OLD");
+	sql_snap_sub(b, "OLD");
+	sql_snap_add(b, "NEW");
 	rollup_sb_add(b, "END;\n");
 }
 
@@ -216,14 +226,14 @@ static void sql_fill(struct rollup_sb *b)
 	const struct rollup_layout *l = rollup_layout();
 	size_t i;
 
-	rollup_sb_add(b, "INSERT INTO report_day(kind, day, school, n");
+	rollup_sb_add(b, "INSERT INTO report_day(kind, day, school, n, f");
 	for (i = 0; i < l->ncols; i++)
 		rollup_sb_add(b, ", c_%s", l->cols[i]);
 	rollup_sb_add(b, ") SELECT ");
 	sql_kind(b, "e");
 	rollup_sb_add(b, ", ");
 	sql_key(b, "e", 0);
-	rollup_sb_add(b, ", e.school, count(*)");
+	rollup_sb_add(b, ", e.school, count(*), min(e.received_at)");
 	for (i = 0; i < l->ncols; i++) {
 		rollup_sb_add(b, ", sum(");
 		sql_count(b, "e", i);
@@ -233,8 +243,8 @@ static void sql_fill(struct rollup_sb *b)
 	sql_kind(b, "e");
 	rollup_sb_add(b, " IS NOT NULL GROUP BY 1, 2, 3;\n");
 	for (int t = 1; t < 3; t++) {
-		rollup_sb_add(b, "INSERT INTO %s SELECT kind, %s / 100, school, sum(n)",
-		       rollup_tables[t], rollup_keys[t - 1]);
+		rollup_sb_add(b, "INSERT INTO %s SELECT kind, %s / 100, school, sum(n),"
+		       " min(f)", rollup_tables[t], rollup_keys[t - 1]);
 		for (i = 0; i < l->ncols; i++)
 			rollup_sb_add(b, ", sum(c_%s)", l->cols[i]);
 		rollup_sb_add(b, " FROM %s GROUP BY 1, 2, 3;\n", rollup_tables[t - 1]);

@@ -14,9 +14,9 @@
  *
  * Tables (created by tb_rollup_init; all derived, rebuilt at will):
  *   report_meta   key PK, value: "rollup" = the layout fingerprint
- *   report_day    school, day INT (YYYYMMDD), kind INT, n, c_<field>...
- *   report_month  school, month (YYYYMM), kind, n, c_<field>...
- *   report_year   school, year (YYYY), kind, n, c_<field>...
+ *   report_day    school, day INT (YYYYMMDD), kind INT, n, f, c_<field>...
+ *   report_month  school, month (YYYYMM), kind, n, f, c_<field>...
+ *   report_year   school, year (YYYY), kind, n, f, c_<field>...
  *                 PK (school, key, kind), WITHOUT ROWID: a school's rows
  *                 lie together, so a batch from one school dirties a few
  *                 pages of each table, and a report reads each school's
@@ -25,8 +25,11 @@
  *                 sum of a count field of the activity kinds (parents,
  *                 students, ..., communicators) over the events of the
  *                 kinds that have the field (0 where absent; a key in a
- *                 body of another kind is not read). Only n is meaningful
- *                 on snapshot rows.
+ *                 body of another kind is not read). Only n (and f) is
+ *                 meaningful on snapshot rows. f = the first arrival: the
+ *                 smallest received_at of the events counted in; a new
+ *                 revision does not move it (the completeness's "on
+ *                 time", server/report_compl.c).
  *   report_snap   school, day (YYYYMMDD), recorded_at, id, s_<field>...
  *                 PK in that order, WITHOUT ROWID (a unit's snapshots are
  *                 read in date order); one row per non-voided snapshot;
@@ -64,6 +67,7 @@ struct tb_rollup_row {
 	size_t school;       /* index in the schools given to tb_rollup_scan */
 	int32_t first, last; /* the days the row covers, within the range */
 	int64_t n;
+	int64_t arrived; /* f: the first arrival of its events, 0 unknown */
 	int64_t c[TB_ROLLUP_MAXCOLS];
 };
 typedef int (*tb_rollup_fn)(void *arg, const struct tb_rollup_row *r);

@@ -73,8 +73,8 @@ static int scan_prepare(struct scan *s)
 	for (size_t g = 0; g < s->n; g++) {
 		int t = s->r[g].t;
 
-		rollup_sb_add(&b, "%sSELECT %d, %s, kind, n", g ? " UNION ALL " : "",
-		       t, rollup_keys[t]);
+		rollup_sb_add(&b, "%sSELECT %d, %s, kind, n, coalesce(f, 0)",
+		       g ? " UNION ALL " : "", t, rollup_keys[t]);
 		for (size_t i = 0; i < l->ncols; i++)
 			if (s->cols & (1u << i))
 				rollup_sb_add(&b, ", c_%s", l->cols[i]);
@@ -114,7 +114,8 @@ static int scan_school(struct scan *s, const char *school, size_t idx)
 		r.kind = (enum tb_kind)k;
 		key_days(t, sqlite3_column_int64(st, 1), &r.first, &r.last);
 		r.n = sqlite3_column_int64(st, 3);
-		for (size_t i = 0, c = 4; i < l->ncols; i++)
+		r.arrived = sqlite3_column_int64(st, 4);
+		for (size_t i = 0, c = 5; i < l->ncols; i++)
 			if (s->cols & (1u << i))
 				r.c[i] = sqlite3_column_int64(st, (int)c++);
 		rc = s->fn(s->arg, &r);

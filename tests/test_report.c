@@ -51,6 +51,7 @@
 #include "server/report_http.h"
 #include "server/report_out.h"
 #include "server/report_search.h"
+#include "server/rollup.h"
 
 #define NDIST 3
 #define PER 10
@@ -1941,6 +1942,9 @@ static void test_completeness(void **state)
 		 (long long)vn_day_end(deadline),
 		 (long long)vn_day_end(deadline) + 1);
 	assert_int_equal(tb_db_exec(d, sql, msg, sizeof(msg)), 0);
+	/* the roll-ups keep first arrivals from the events as they came; a
+	   refill takes these as when they came */
+	assert_int_equal(tb_rollup_rebuild(d, msg, sizeof(msg)), 0);
 	{
 		struct tb_report_opts o = {NULL, 0, 1, 0, 0, 0};
 
@@ -2009,6 +2013,21 @@ static void test_completeness(void **state)
 		ref_eval(r->plan, w->ind, NULL, &c, &all);
 		assert_true(fabs(w->v.cumulative - all.cum) < 1e-9);
 	}
+	tb_report_destroy(r);
+
+	/* a correction after the deadline does not make an on-time school
+	   late: the first arrival stays (every H2 event of SA00 amended now,
+	   as a new revision's merge rewrites the row) */
+	snprintf(sql, sizeof(sql),
+		 "UPDATE events SET revision = revision + 1, received_at = %lld,"
+		 " body = json_set(body, '$.revision', revision + 1) WHERE"
+		 " school = 'SA00' AND date BETWEEN '2025-07-01' AND '2025-12-31'",
+		 (long long)now);
+	assert_int_equal(tb_db_exec(d, sql, msg, sizeof(msg)), 0);
+	assert_true(sqlite3_changes(d) > 0);
+	r = run(d, hb, "2025-H2", "SA00", 1);
+	assert_int_equal(r->schools[0].state, TB_US_ON_TIME);
+	assert_int_equal(r->schools[0].first_received, vn_day_end(deadline));
 	tb_report_destroy(r);
 
 	/* reopened: expected again in 2026; on 1 July 2026 2026-H1 is not

@@ -120,8 +120,8 @@ static void check_table(sqlite3 *db, const char *table, const char *key,
 					 tb_kind_name((enum tb_kind)k), k);
 	used += (size_t)snprintf(ref + used, sizeof(ref) - used,
 				 " END AS kind, CAST(replace(e.date, '-', '')"
-				 " AS INTEGER) / %d AS %s, e.school, count(*)",
-				 div, key);
+				 " AS INTEGER) / %d AS %s, e.school, count(*),"
+				 " min(e.received_at)", div, key);
 	snprintf(sql, sizeof(sql), "SELECT name FROM pragma_table_info('%s')"
 		 " WHERE name LIKE 'c\\_%%' ESCAPE '\\' ORDER BY cid", table);
 	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
