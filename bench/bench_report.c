@@ -443,7 +443,7 @@ int main(int argc, char **argv)
 		{"cumulative:2025-12-31", "2021-01-01", "2025-12-31"}};
 	const char *path = "/tmp/tb-bench-report.db";
 	long schools = 10000, per = 200, n = 0, extra = 0, rows;
-	struct tb_db_opts o = {0, 0, 0};
+	struct tb_db_opts o = {0, 0, 0, 1}; /* create */
 	struct tb_plan_set *plans = NULL;
 	sqlite3 *db = NULL;
 	char msg[512] = "", wal[600], dir[1024];
@@ -556,9 +556,18 @@ int main(int argc, char **argv)
 	/* as merges do: 200 batches of 100 events, one school's each, one
 	 * commit each (committed: they stay), with the triggers, then 200
 	 * more without them (dropped last: a later --reuse rebuilds them) */
-	more = merge_like(db, schools, 1L << 41);
+	{ /* ids past those of an earlier run's committed batches (--reuse) */
+		sqlite3_stmt *st = NULL;
+
+		if (sqlite3_prepare_v2(db, "SELECT count(*) FROM events", -1,
+				       &st, NULL) == SQLITE_OK &&
+		    sqlite3_step(st) == SQLITE_ROW)
+			extra = (long)sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	more = merge_like(db, schools, (1L << 41) + extra);
 	exec(db, "DROP TRIGGER report_ev_insert");
-	less = merge_like(db, schools, 1L << 42);
+	less = merge_like(db, schools, (1L << 42) + extra);
 	printf("batches of 100 events from one school, a commit each: %.1f "
 	       "us/event with the triggers, %.1f without\n", more, less);
 	tb_db_close(db);
