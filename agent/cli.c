@@ -27,6 +27,7 @@
 #include "common/err.h"
 #include "common/event.h"
 #include "common/i18n.h"
+#include "common/man.h"
 
 #define PROG "tienbo-agent"
 
@@ -114,6 +115,54 @@ static void usage(FILE *out)
 		"config error.\n"), out);
 }
 
+/* `tienbo-agent --man` (hidden; cmake/install.cmake runs it at build
+ * time): the manual page. Each command is run with --help while cli->man
+ * is set, so its own option table (agent/opts.c) writes its section: the
+ * page holds exactly what --help says. One page, a subsection per
+ * command, as tienbo-server's. */
+static int man_page(struct tb_cli *cli)
+{
+	size_t i;
+
+	tb_man_head(stdout, "TIENBO-AGENT", "tienbo-agent", TB_VERSION,
+		    "a school's offline recorder of gender-equality "
+		    "activities, and its uploader");
+	tb_man_section(stdout, "SYNOPSIS");
+	tb_man_verbatim(stdout, "tienbo-agent [--config FILE] COMMAND [ARGS]\n"
+			"tienbo-agent COMMAND --help\n"
+			"tienbo-agent --version");
+	tb_man_section(stdout, "DESCRIPTION");
+	tb_man_text(stdout, "Records a school's gender-equality activities "
+		    "on this machine, offline, and uploads them to the "
+		    "central office (tienbo-server) when a link is up. "
+		    "Messages are in Vietnamese when the locale is vi_VN.");
+	tb_man_section(stdout, "COMMANDS");
+	cli->man = 1;
+	for (i = 0; i < NCOMMANDS; i++) {
+		char name[32], help[] = "--help";
+		char *args[] = { name, help, NULL };
+
+		snprintf(name, sizeof(name), "%s", commands[i].name);
+		optind = 0;
+		commands[i].run(cli, 2, args);
+	}
+	tb_man_section(stdout, "FILES");
+	tb_man_item(stdout, "--config FILE", "the config file; else "
+		    "$TIENBO_CONFIG, else $XDG_CONFIG_HOME/tienbo/agent.conf or "
+		    "~/.config/tienbo/agent.conf. Keys: server, school, token, "
+		    "device (written by init), ca_file, data_dir; a relative "
+		    "path in it is taken from the file's directory");
+	tb_man_item(stdout, "DATA_DIR/agent.db", "the store: data_dir in the "
+		    "config, else $XDG_DATA_HOME/tienbo or ~/.local/share/tienbo");
+	tb_man_section(stdout, "EXIT STATUS");
+	tb_man_text(stdout, "0 ok, 64 usage, 65 bad data, 69 server "
+		    "unreachable, 74 I/O error (disk full, read-only), 78 "
+		    "config error.");
+	tb_man_section(stdout, "SEE ALSO");
+	tb_man_text(stdout, "tienbo-server(1)");
+	return 1;
+}
+
 static const struct command *find_command(const char *name)
 {
 	size_t i;
@@ -132,6 +181,7 @@ static int global_options(struct tb_cli *cli, int argc, char **argv,
 		{ "config", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "man", no_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
@@ -147,6 +197,8 @@ static int global_options(struct tb_cli *cli, int argc, char **argv,
 		case 'h':
 			usage(stdout);
 			return 1;
+		case 'M':
+			return man_page(cli);
 		case 'V':
 			printf(_("%s %s (store schema %d)\n"), PROG,
 			       TB_VERSION, TB_STORE_SCHEMA_VERSION);
@@ -260,6 +312,22 @@ int tb_cli_default_data_dir(char *buf, size_t buflen)
 	return TB_ECONFIG;
 }
 
+int tb_cli_config_paths(struct tb_config *cfg, const char *path)
+{
+	static const char *const keys[] = { "ca_file", "data_dir" };
+	int rc = tb_config_resolve_paths(cfg, path, keys,
+					 sizeof(keys) / sizeof(keys[0]));
+
+	if (rc == TB_ENOMEM)
+		return rc;
+	if (rc != TB_OK) {
+		tb_cli_error(_("%s: cannot resolve its ca_file or data_dir "
+			       "against the file's directory"), path);
+		return TB_ECONFIG;
+	}
+	return TB_OK;
+}
+
 /* Checks one key's value; prints "FILE:LINE: key 'k': problem". */
 static int check_key(struct tb_cli *cli, const char *key, int required)
 {
@@ -323,6 +391,7 @@ int tb_cli_load(struct tb_cli *cli)
 		tb_cli_error("%s", msg[0] ? msg : tb_strerror(rc));
 		return rc == TB_ENOMEM ? rc : TB_ECONFIG;
 	}
+	rc = tb_cli_config_paths(cli->cfg, cli->config_path);
 	for (i = 0; rc == TB_OK && i < sizeof(required) / sizeof(*required);
 	     i++)
 		rc = check_key(cli, required[i], 1);

@@ -35,6 +35,7 @@ struct tb_cli {
 	char data_dir[TB_CLI_PATH_MAX];     /* resolved by tb_cli_load */
 	struct tb_config *cfg;              /* loaded by tb_cli_load */
 	struct tb_store *store;             /* opened by tb_cli_open_store */
+	int man; /* --man: a command's --help writes its man(7) section */
 };
 
 /* Runs the program; returns the process exit code. */
@@ -47,6 +48,12 @@ void tb_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int tb_cli_config_path(struct tb_cli *cli);
 /* Default data directory into buf. 0 or TB_ECONFIG (no HOME). */
 int tb_cli_default_data_dir(char *buf, size_t buflen);
+
+/* Paths in a config file are relative to the file: makes the config's
+ * ca_file and data_dir absolute against path's directory
+ * (tb_config_resolve_paths). 0, or TB_ECONFIG / TB_ENOMEM after printing
+ * the problem. Called by tb_cli_load and init, on every config loaded. */
+int tb_cli_config_paths(struct tb_config *cfg, const char *path);
 
 /* Loads and checks the config (every required key present and well
  * formed) and resolves the data dir. On failure the message (naming the

@@ -24,6 +24,7 @@
 struct init_args {
 	const char *server, *school, *token, *ca_file, *data_dir;
 	char token_buf[1024];
+	char ca_buf[TB_CLI_PATH_MAX]; /* --ca-file made absolute */
 };
 
 enum { O_SERVER, O_SCHOOL, O_TOKEN, O_CA_FILE, O_DATA_DIR, O_COUNT };
@@ -88,7 +89,7 @@ static int read_token(struct init_args *a)
 }
 
 /* Checks the values given on the command line. */
-static int check_args(const struct init_args *a)
+static int check_args(struct init_args *a)
 {
 	if (a->server && strncmp(a->server, "https://", 8) != 0) {
 		tb_cli_error(_("init: --server must start with https:// (got "
@@ -110,6 +111,17 @@ static int check_args(const struct init_args *a)
 		tb_cli_error("init: --ca-file %s: %s", a->ca_file,
 			     strerror(errno));
 		return TB_EUSAGE;
+	}
+	/* A path on the command line is from the current directory; the
+	 * config keeps it absolute (a relative one there would be read from
+	 * the config file's directory). */
+	if (a->ca_file && a->ca_file[0] && a->ca_file[0] != '/') {
+		if (!realpath(a->ca_file, a->ca_buf)) {
+			tb_cli_error("init: --ca-file %s: %s", a->ca_file,
+				     strerror(errno));
+			return TB_EUSAGE;
+		}
+		a->ca_file = a->ca_buf;
 	}
 	return TB_OK;
 }
@@ -244,6 +256,8 @@ int tb_cmd_init(struct tb_cli *cli, int argc, char **argv)
 	if (rc == TB_ENOTFOUND) {
 		cfg = tb_config_create();
 		rc = cfg ? TB_OK : TB_ENOMEM;
+	} else if (rc == TB_OK) { /* its relative paths: from its directory */
+		rc = tb_cli_config_paths(cfg, cli->config_path);
 	} else if (rc != TB_OK) {
 		tb_cli_error(_("init: %s (fix or remove it, then run init "
 			       "again)"), msg[0] ? msg : tb_strerror(rc));

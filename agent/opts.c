@@ -9,6 +9,7 @@
 #include "agent/cli.h"
 #include "common/err.h"
 #include "common/i18n.h"
+#include "common/man.h"
 
 #define VAL_BASE 256 /* getopt val of table row i: VAL_BASE + i */
 #define VAL_CONFIG (VAL_BASE + TB_OPTS_MAX)
@@ -96,34 +97,48 @@ static int text_cols(const char *s)
 	return n;
 }
 
-static void help_row(FILE *out, const struct tb_agent_opt *o)
+/* A row's help with its range and default, in the clerk's language. */
+static void row_text(const struct tb_agent_opt *o, char *text, size_t len)
+{
+	if (o->type == TB_OPT_INT && o->def)
+		snprintf(text, len, _("%s (%ld-%ld, default %s)"),
+			 tr(o->help), o->min, o->max, o->def);
+	else if (o->type == TB_OPT_INT)
+		snprintf(text, len, "%s (%ld-%ld)", tr(o->help),
+			 o->min, o->max);
+	else if (o->def)
+		snprintf(text, len, _("%s (default %s)"), tr(o->help),
+			 o->def);
+	else
+		snprintf(text, len, "%s", tr(o->help));
+}
+
+/* A row's option as typed, "-q, --quiet" or "--batch N", into head. */
+static void row_head(const struct tb_agent_opt *o, char *head, size_t len)
 {
 	const char *mv = o->metavar ? tr(o->metavar) : "";
+
+	if (o->short_name)
+		snprintf(head, len, "-%c, --%s%s%s", o->short_name, o->name,
+			 mv[0] ? " " : "", mv);
+	else
+		snprintf(head, len, "--%s%s%s", o->name, mv[0] ? " " : "",
+			 mv);
+}
+
+static void help_row(FILE *out, const struct tb_agent_opt *o)
+{
 	char head[96], text[512];
 	int n;
 
-	if (o->short_name)
-		snprintf(head, sizeof(head), "  -%c, --%s%s%s", o->short_name,
-			 o->name, mv[0] ? " " : "", mv);
-	else
-		snprintf(head, sizeof(head), "  --%s%s%s", o->name,
-			 mv[0] ? " " : "", mv);
+	head[0] = head[1] = ' ';
+	row_head(o, head + 2, sizeof(head) - 2);
 	n = text_cols(head);
 	if (n >= HELP_COL)
 		fprintf(out, "%s\n%*s", head, HELP_COL, "");
 	else
 		fprintf(out, "%s%*s", head, HELP_COL - n, "");
-	if (o->type == TB_OPT_INT && o->def)
-		snprintf(text, sizeof(text), _("%s (%ld-%ld, default %s)"),
-			 tr(o->help), o->min, o->max, o->def);
-	else if (o->type == TB_OPT_INT)
-		snprintf(text, sizeof(text), "%s (%ld-%ld)", tr(o->help),
-			 o->min, o->max);
-	else if (o->def)
-		snprintf(text, sizeof(text), _("%s (default %s)"), tr(o->help),
-			 o->def);
-	else
-		snprintf(text, sizeof(text), "%s", tr(o->help));
+	row_text(o, text, sizeof(text));
 	wrap(out, text);
 }
 
@@ -142,6 +157,42 @@ void tb_opts_help(FILE *out, const struct tb_cmd_spec *spec,
 		help_row(out, &common_opts[i]);
 	if (spec->more_help)
 		spec->more_help(out, first_arg);
+}
+
+/* One row as a man(7) tagged paragraph: the same words as help_row. */
+static void man_row(FILE *out, const struct tb_agent_opt *o)
+{
+	char head[96], text[512];
+
+	row_head(o, head, sizeof(head));
+	row_text(o, text, sizeof(text));
+	tb_man_item(out, head, text);
+}
+
+void tb_opts_man(FILE *out, const struct tb_cmd_spec *spec)
+{
+	char title[256];
+	char *more = NULL;
+	size_t i, morelen = 0;
+	FILE *mem;
+
+	snprintf(title, sizeof(title), "%s%s%s", spec->name,
+		 spec->usage ? " " : "", spec->usage ? tr(spec->usage) : "");
+	tb_man_subsection(out, title);
+	tb_man_text(out, tr(spec->about));
+	for (i = 0; i < spec->count; i++)
+		man_row(out, &spec->opts[i]);
+	for (i = 0; i < sizeof(common_opts) / sizeof(common_opts[0]); i++)
+		man_row(out, &common_opts[i]);
+	if (!spec->more_help)
+		return;
+	mem = open_memstream(&more, &morelen);
+	if (!mem)
+		return;
+	spec->more_help(mem, NULL);
+	if (fclose(mem) == 0 && more && more[0])
+		tb_man_verbatim(out, more);
+	free(more); /* open_memstream's buffer: malloc, not tb_malloc */
 }
 
 /* The getopt rows: the table's, --config, --help, then the extra ones.
@@ -249,6 +300,10 @@ int tb_opts_parse(struct tb_cli *cli, const struct tb_cmd_spec *spec,
 	while (optind < argc && *nargs < spec->args_max &&
 	       *nargs < TB_OPTS_ARGS_MAX)
 		args[(*nargs)++] = argv[optind++];
+	if (help && cli->man) {
+		tb_opts_man(stdout, spec);
+		return 1;
+	}
 	if (help) {
 		tb_opts_help(stdout, spec, *nargs ? args[0] : NULL);
 		return 1;

@@ -88,4 +88,8 @@ int tb_opts_parse(struct tb_cli *cli, const struct tb_cmd_spec *spec,
 void tb_opts_help(FILE *out, const struct tb_cmd_spec *spec,
 		  const char *first_arg);
 
+/* The same as a section of the manual page (common/man.h): what
+ * `tienbo-agent --man` prints for each command, in place of its help. */
+void tb_opts_man(FILE *out, const struct tb_cmd_spec *spec);
+
 #endif

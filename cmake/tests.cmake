@@ -66,3 +66,15 @@ foreach(src ${TB_TEST_SRC})
     TIMEOUT ${TB_TIMEOUT_${label}}
     ENVIRONMENT "CMOCKA_MESSAGE_OUTPUT=STDOUT")
 endforeach()
+
+# What cmake/install.cmake makes (tests/install/test_package.sh, label
+# e2e, a few seconds): the man pages against --help, the systemd units
+# through systemd-analyze verify, the Debian packages installed into a
+# scratch root with their maintainer scripts, and paths in config files.
+# It runs cpack over this build dir, so it needs the build done first
+# (as every ctest run here has).
+add_test(NAME test_package COMMAND bash
+         ${CMAKE_SOURCE_DIR}/tests/install/test_package.sh
+         ${CMAKE_BINARY_DIR} ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_package PROPERTIES LABELS e2e
+  TIMEOUT ${TB_TIMEOUT_e2e})

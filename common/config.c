@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,6 +150,49 @@ int tb_config_set(struct tb_config *c, const char *key, const char *value)
 	if (!key_valid(key) || !value_valid(key, value))
 		return TB_EINVAL;
 	return put(c, key, value, 0);
+}
+
+/* The absolute directory of the file at path, into dir (PATH_MAX). */
+static int file_dir(const char *path, char *dir)
+{
+	const char *slash = strrchr(path, '/');
+	char parent[PATH_MAX];
+	size_t n = slash ? (size_t)(slash - path) : 0;
+
+	if (n >= sizeof(parent))
+		return TB_EINVAL;
+	if (slash && n == 0)
+		n = 1; /* "/x.conf": the root */
+	memcpy(parent, slash ? path : ".", slash ? n : 1);
+	parent[slash ? n : 1] = '\0';
+	return realpath(parent, dir) ? TB_OK : TB_EIO;
+}
+
+int tb_config_resolve_paths(struct tb_config *c, const char *path,
+			    const char *const *keys, size_t nkeys)
+{
+	char dir[PATH_MAX], joined[LINE_MAX_BYTES + 1];
+	int have_dir = 0, rc = TB_OK;
+	size_t i;
+
+	for (i = 0; rc == TB_OK && i < nkeys; i++) {
+		struct setting *s = find(c, keys[i]);
+		int n;
+
+		if (!s || !s->value[0] || s->value[0] == '/')
+			continue;
+		if (!have_dir && (rc = file_dir(path, dir)) != TB_OK)
+			break;
+		have_dir = 1;
+		n = snprintf(joined, sizeof(joined), "%s%s%s", dir,
+			     strcmp(dir, "/") ? "/" : "", s->value);
+		if (n < 0 || (size_t)n >= sizeof(joined) ||
+		    !value_valid(s->key, joined))
+			rc = TB_EINVAL;
+		else
+			rc = put(c, s->key, joined, s->line);
+	}
+	return rc;
 }
 
 /* ---- loading ------------------------------------------------------------ */

@@ -26,6 +26,11 @@ pkgs=(
   # and show times in Asia/Ho_Chi_Minh)
   gettext locales tzdata
   chromium
+  # packaging (cmake/install.cmake, tests/install/test_package.sh): cpack's
+  # Depends (dpkg-shlibdeps), the units (systemd-analyze verify), the man
+  # pages (man --warnings, groff, col), the postinst in a scratch root
+  # (useradd --prefix)
+  dpkg-dev systemd man-db groff-base bsdextrautils passwd
   # the checks: scripts/fuzz.sh (clang + libFuzzer's runtime),
   # scripts/lint.sh, scripts/valgrind.sh
   clang libclang-rt-14-dev clang-tidy cppcheck valgrind

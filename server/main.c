@@ -17,6 +17,7 @@
 #include "common/config.h"
 #include "common/date.h"
 #include "common/err.h"
+#include "common/man.h"
 #include "common/mem.h"
 #include "server/auth.h"
 #include "server/db.h"
@@ -571,6 +572,65 @@ static void usage(FILE *f)
 		   "\n`tienbo-server --version` prints the version.\n");
 }
 
+/* `tienbo-server --man`: the manual page, from the command table and the
+ * settings table (the same rows as --help), made at build time by
+ * cmake/install.cmake. One page with a subsection per command: the
+ * commands share the settings, and one page is one search. */
+static int man_page(FILE *f)
+{
+	char usage_line[128];
+	size_t i;
+
+	tb_man_head(f, "TIENBO-SERVER", "tienbo-server", TB_VERSION,
+		    "the office's tienbo server: enrol schools, merge their "
+		    "batches over HTTPS, report the plans' indicators");
+	tb_man_section(f, "SYNOPSIS");
+	tb_man_verbatim(f, "tienbo-server COMMAND [options]\n"
+			"tienbo-server COMMAND --help\n"
+			"tienbo-server --version");
+	tb_man_section(f, "DESCRIPTION");
+	tb_man_text(f, "tienbo-server runs at a district or provincial "
+		    "education office. It enrols schools and their devices, "
+		    "receives the batches the schools' tienbo-agent uploads "
+		    "over HTTPS, merges each exactly once into one SQLite "
+		    "database, and reports every indicator of the plans "
+		    "against its target.\n\nEvery command takes --config "
+		    "FILE (key = value lines; see CONFIGURATION) and any "
+		    "setting as an option of the same name; the command line "
+		    "wins over the file.");
+	tb_man_section(f, "COMMANDS");
+	for (i = 0; i < NCOMMANDS; i++) {
+		snprintf(usage_line, sizeof(usage_line), "%s%s%s [options]",
+			 commands[i].name, commands[i].operand ? " " : "",
+			 commands[i].operand ? commands[i].operand : "");
+		tb_man_subsection(f, usage_line);
+		tb_man_text(f, commands[i].help);
+		tb_settings_man(f, commands[i].opts, commands[i].nopts,
+				commands[i].settings);
+	}
+	tb_man_section(f, "CONFIGURATION");
+	tb_man_text(f, "A config file holds one setting per line, key = "
+		    "value (keys with _ or -), # for comments. Relative paths "
+		    "in it are taken from the file's directory; relative "
+		    "paths on the command line from the current directory. "
+		    "Every setting, with its default:");
+	tb_settings_man(f, NULL, 0, NULL);
+	tb_man_section(f, "EXIT STATUS");
+	tb_man_text(f, "0 ok, 64 usage, 65 bad data or a conflict, 66 not "
+		    "found, 69 cannot serve (address in use, bad certificate "
+		    "or key), 74 I/O, 75 database busy, 78 configuration.");
+	tb_man_section(f, "FILES");
+	tb_man_item(f, "/etc/tienbo/server.conf", "the Debian package's "
+		    "config file (tienbo-server.service reads it)");
+	tb_man_item(f, "/var/lib/tienbo", "the database of the Debian "
+		    "package's service");
+	tb_man_item(f, "/usr/share/tienbo/plans", "the plans, found when "
+		    "plans_dir is not set and ./plans does not exist");
+	tb_man_section(f, "SEE ALSO");
+	tb_man_text(f, "tienbo-agent(1), /usr/share/doc/tienbo-server/");
+	return fflush(f) == 0 && !ferror(f) ? 0 : 74;
+}
+
 static int wants_help(int argc, char **argv)
 {
 	int i;
@@ -593,6 +653,12 @@ int main(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
 		printf("tienbo-server %s\n", TB_VERSION); /* CMakeLists.txt */
 		return 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "--man") == 0) /* hidden: the build */
+		return man_page(stdout);
+	if (argc == 2 && strcmp(argv[1], "--example-config") == 0) {
+		tb_settings_example(stdout); /* hidden: the build */
+		return fflush(stdout) == 0 ? 0 : 74;
 	}
 	if (argc < 2 || wants_help(1, argv + 1)) {
 		usage(argc < 2 ? stderr : stdout);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/config.h"
 #include "common/err.h"
 #include "server/db.h"
 #include "server/plan.h"
@@ -64,6 +65,22 @@ static int write_report(const struct tb_report *r, enum tb_report_format fmt,
 	return rc;
 }
 
+/* 1 with msg naming every place looked in when plans_dir was not set and
+ * its default (server/settings.c: ./plans, the installed plans) is
+ * nowhere. */
+static int plans_default_missing(const struct tb_config *cfg,
+				 const char *dir, char *msg, size_t msglen)
+{
+	char where[1024];
+
+	if (tb_config_get(cfg, "plans_dir") || !dir ||
+	    strcmp(dir, TB_REPORT_PLANS_DIR) != 0 || access(dir, F_OK) == 0)
+		return 0;
+	snprintf(msg, msglen, "no plans directory: none of %s exists (set "
+		 "plans_dir)", tb_settings_plans_searched(where, sizeof(where)));
+	return 1;
+}
+
 int tb_report_cli_run(const struct tb_config *cfg, char *msg, size_t msglen)
 {
 	const char *plan_id = tb_settings_get(cfg, "plan");
@@ -94,6 +111,8 @@ int tb_report_cli_run(const struct tb_config *cfg, char *msg, size_t msglen)
 	}
 	rc = tb_plan_set_load(dir ? dir : TB_REPORT_PLANS_DIR, &plans, msg,
 			      msglen);
+	if (rc < 0 && plans_default_missing(cfg, dir, msg, msglen))
+		return TB_ECONFIG;
 	if (rc < 0)
 		return rc == TB_EIO ? TB_ECONFIG : rc;
 	plan = tb_plan_set_find(plans, plan_id);
@@ -134,9 +153,9 @@ int tb_report_cli_serve(const struct tb_config *cfg, struct tb_dbpool *pool,
 	*plans = NULL;
 	if (!dir)
 		dir = TB_REPORT_PLANS_DIR;
-	if (strcmp(dir, TB_REPORT_PLANS_DIR) == 0 && access(dir, F_OK) != 0) {
-		snprintf(msg, msglen, "no plans directory \"%s\" here: reports "
-			 "and the dashboard are off (set plans_dir)", dir);
+	if (plans_default_missing(cfg, dir, msg, msglen)) {
+		snprintf(msg + strlen(msg), msglen - strlen(msg),
+			 ": reports and the dashboard are off");
 		return TB_OK;
 	}
 	rc = tb_plan_set_load(dir, plans, msg, msglen);

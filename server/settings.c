@@ -5,13 +5,19 @@
 #include "server/settings.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/config.h"
 #include "common/err.h"
+#include "common/man.h"
 
-enum setting_type { ST_TEXT, ST_INT, ST_CHOICE };
+/* ST_PATH: a file or directory; a relative path in a config file is
+ * taken from the file's directory (tb_config_resolve_paths), one on the
+ * command line from the current directory. */
+enum setting_type { ST_TEXT, ST_INT, ST_CHOICE, ST_PATH };
 
 struct setting {
 	const char *key; /* underscores */
@@ -25,12 +31,12 @@ struct setting {
 static const struct setting settings[] = {
 	{ "listen", ST_TEXT, "0.0.0.0:8443", 0, 0, NULL,
 	  "address and port to serve HTTPS on (ADDR:PORT, [V6]:PORT; port 0 = any)" },
-	{ "cert", ST_TEXT, NULL, 0, 0, NULL,
+	{ "cert", ST_PATH, NULL, 0, 0, NULL,
 	  "server certificate chain, PEM" },
-	{ "key", ST_TEXT, NULL, 0, 0, NULL, "server private key, PEM" },
-	{ "db", ST_TEXT, "tienbo-server.db", 0, 0, NULL,
+	{ "key", ST_PATH, NULL, 0, 0, NULL, "server private key, PEM" },
+	{ "db", ST_PATH, "tienbo-server.db", 0, 0, NULL,
 	  "SQLite database file (WAL)" },
-	{ "plans_dir", ST_TEXT, "plans", 0, 0, NULL,
+	{ "plans_dir", ST_PATH, "plans", 0, 0, NULL,
 	  "directory of the plan files (*.json) for reports and the dashboard" },
 	{ "ontime_days", ST_INT, "10", 1, 365, NULL,
 	  "days after a period ends within which a unit's data counts as on time" },
@@ -201,6 +207,35 @@ static int file_unknown_keys(const char *path, char *msg, size_t msglen)
 	return rc;
 }
 
+/* Paths in the file are relative to it: every ST_PATH key, as written
+ * with '_' or '-'. */
+static int file_paths_resolve(const char *path, struct tb_config *file,
+			      char *msg, size_t msglen)
+{
+	const char *keys[2 * NSETTINGS];
+	char hyph[NSETTINGS][64];
+	size_t i, k, n = 0;
+	int rc;
+
+	for (i = 0; i < NSETTINGS; i++) {
+		if (settings[i].type != ST_PATH)
+			continue;
+		for (k = 0; settings[i].key[k] && k + 1 < sizeof(hyph[i]); k++)
+			hyph[i][k] = settings[i].key[k] == '_' ? '-'
+							       : settings[i].key[k];
+		hyph[i][k] = '\0';
+		keys[n++] = settings[i].key;
+		keys[n++] = hyph[i];
+	}
+	rc = tb_config_resolve_paths(file, path, keys, n);
+	if (rc == TB_EIO || rc == TB_EINVAL) {
+		snprintf(msg, msglen, "%s: cannot resolve the paths in it "
+			 "against its directory", path);
+		rc = TB_ECONFIG;
+	}
+	return rc;
+}
+
 static int config_file_apply(const char *path, struct tb_config *into,
 			     char *msg, size_t msglen)
 {
@@ -215,6 +250,9 @@ static int config_file_apply(const char *path, struct tb_config *into,
 	if (rc < 0)
 		goto out;
 	rc = file_unknown_keys(path, msg, msglen);
+	if (rc < 0)
+		goto out;
+	rc = file_paths_resolve(path, file, msg, msglen);
 	if (rc < 0)
 		goto out;
 	rc = file_check(path, file, into, msg, msglen);
@@ -372,6 +410,66 @@ out:
 	return rc;
 }
 
+/* Where the plans are installed: TB_PLANS_REL is the path from the
+ * binary's directory (so an unpacked package finds its own plans),
+ * TB_PLANS_INSTALL_DIR the absolute one; both come from
+ * cmake/install.cmake. */
+#ifndef TB_PLANS_REL
+#define TB_PLANS_REL "../share/tienbo/plans"
+#endif
+#ifndef TB_PLANS_INSTALL_DIR
+#define TB_PLANS_INSTALL_DIR "/usr/share/tienbo/plans"
+#endif
+
+static char plans_beside_exe[PATH_MAX];
+
+/* <the binary's directory>/TB_PLANS_REL into plans_beside_exe, or "". */
+static void plans_beside_exe_find(void)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	plans_beside_exe[0] = '\0';
+	if (n <= 0)
+		return;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return;
+	*slash = '\0';
+	n = snprintf(plans_beside_exe, sizeof(plans_beside_exe), "%s/%s", exe,
+		     TB_PLANS_REL);
+	if (n < 0 || (size_t)n >= sizeof(plans_beside_exe))
+		plans_beside_exe[0] = '\0';
+}
+
+/* plans_dir's default: "plans" where it exists (the source tree), else
+ * the installed plans beside the binary, else at TB_PLANS_INSTALL_DIR,
+ * else "plans" again (the commands then name every place looked in,
+ * tb_settings_plans_searched). */
+static const char *plans_dir_default(const char *def)
+{
+	if (access(def, F_OK) == 0)
+		return def;
+	if (!plans_beside_exe[0])
+		plans_beside_exe_find();
+	if (plans_beside_exe[0] && access(plans_beside_exe, F_OK) == 0)
+		return plans_beside_exe;
+	if (access(TB_PLANS_INSTALL_DIR, F_OK) == 0)
+		return TB_PLANS_INSTALL_DIR;
+	return def;
+}
+
+const char *tb_settings_plans_searched(char *buf, size_t buflen)
+{
+	if (!plans_beside_exe[0])
+		plans_beside_exe_find();
+	snprintf(buf, buflen, "./plans, %s%s%s", plans_beside_exe,
+		 plans_beside_exe[0] ? ", " : "", TB_PLANS_INSTALL_DIR);
+	return buf;
+}
+
 const char *tb_settings_get(const struct tb_config *c, const char *key)
 {
 	const struct setting *s;
@@ -380,6 +478,8 @@ const char *tb_settings_get(const struct tb_config *c, const char *key)
 	if (v)
 		return v;
 	s = setting_find(key);
+	if (s && s->def && strcmp(s->key, "plans_dir") == 0)
+		return plans_dir_default(s->def);
 	return s ? s->def : NULL;
 }
 
@@ -446,10 +546,116 @@ void tb_settings_usage(FILE *f, const struct tb_opt *opts, size_t nopts,
 			name[k] = s->key[k] == '_' ? '-' : s->key[k];
 		name[k] = '\0';
 		snprintf(left, sizeof(left), "--%s %s", name,
-			 s->type == ST_INT ? "N" : "VALUE");
+			 s->type == ST_INT    ? "N"
+			 : s->type == ST_PATH ? "PATH"
+					      : "VALUE");
 		fprintf(f, "  %-28s %s", left, s->help);
 		if (s->def)
 			fprintf(f, " [%s]", s->def);
 		fputc('\n', f);
+	}
+}
+
+/* The help of setting s with its default and limits, into buf. */
+static const char *setting_help(const struct setting *s, int with_def,
+				char *buf, size_t buflen)
+{
+	int n = snprintf(buf, buflen, "%s", s->help);
+
+	if (n < 0 || (size_t)n >= buflen)
+		return buf;
+	if (s->type == ST_INT)
+		n += snprintf(buf + n, buflen - (size_t)n, "; %ld to %ld",
+			      s->min, s->max);
+	else if (s->type == ST_CHOICE)
+		n += snprintf(buf + n, buflen - (size_t)n, "; one of %s",
+			      s->choices);
+	if (with_def && n > 0 && (size_t)n < buflen && s->def)
+		snprintf(buf + n, buflen - (size_t)n, " [%s]", s->def);
+	return buf;
+}
+
+static void setting_option(const struct setting *s, char *left,
+			   size_t leftlen)
+{
+	size_t k, n = 2;
+
+	snprintf(left, leftlen, "--");
+	for (k = 0; s->key[k] && n + 1 < leftlen; k++)
+		left[n++] = s->key[k] == '_' ? '-' : s->key[k];
+	left[n] = '\0';
+	snprintf(left + n, leftlen - n, " %s", s->type == ST_INT    ? "N"
+					       : s->type == ST_PATH ? "PATH"
+								    : "VALUE");
+}
+
+void tb_settings_man(FILE *f, const struct tb_opt *opts, size_t nopts,
+		     const char *only)
+{
+	char left[96], help[512];
+	size_t i;
+
+	for (i = 0; i < nopts; i++) {
+		snprintf(left, sizeof(left), "--%s%s%s", opts[i].name,
+			 opts[i].is_flag ? "" : " ",
+			 opts[i].is_flag ? "" : opts[i].arg);
+		tb_man_item(f, left, opts[i].help);
+	}
+	tb_man_item(f, "--config FILE",
+		    "read settings from FILE (key = value lines)");
+	for (i = 0; i < NSETTINGS; i++) {
+		if (only && !key_listed(only, settings[i].key))
+			continue;
+		setting_option(&settings[i], left, sizeof(left));
+		tb_man_item(f, left, setting_help(&settings[i], 1, help,
+						  sizeof(help)));
+	}
+}
+
+/* text as "# " lines of at most 78 columns, broken between words. */
+static void comment_wrapped(FILE *f, const char *text)
+{
+	const char *p = text;
+
+	while (*p) {
+		size_t len = strlen(p), cut = len;
+
+		if (len > 76) {
+			cut = 76;
+			while (cut > 0 && p[cut] != ' ')
+				cut--;
+			if (cut == 0)
+				cut = strcspn(p, " ");
+		}
+		fprintf(f, "# %.*s\n", (int)cut, p);
+		p += cut;
+		while (*p == ' ')
+			p++;
+	}
+}
+
+void tb_settings_example(FILE *f)
+{
+	char help[512];
+	size_t i;
+
+	fputs("# tienbo-server configuration: `tienbo-server COMMAND --config "
+	      "FILE`.\n"
+	      "# One `key = value` per line; `#` starts a comment. Every "
+	      "setting is shown\n"
+	      "# below, commented out, with its default; a setting given "
+	      "on the command\n"
+	      "# line (--key value) wins over this file. Relative paths are "
+	      "taken from\n"
+	      "# this file's directory. Generated from the settings table "
+	      "(server/settings.c)\n"
+	      "# by `tienbo-server --example-config`.\n", f);
+	for (i = 0; i < NSETTINGS; i++) {
+		const struct setting *s = &settings[i];
+
+		fputc('\n', f);
+		comment_wrapped(f, setting_help(s, 0, help, sizeof(help)));
+		fprintf(f, "#%s =%s%s\n", s->key, s->def ? " " : "",
+			s->def ? s->def : "");
 	}
 }

@@ -50,4 +50,16 @@ int tb_settings_long(const struct tb_config *c, const char *key, long *out,
 void tb_settings_usage(FILE *f, const struct tb_opt *opts, size_t nopts,
 		       const char *only);
 
+/* The same, as man(7) tagged paragraphs (common/man.h), for the manual
+ * page `tienbo-server --man` prints. */
+void tb_settings_man(FILE *f, const struct tb_opt *opts, size_t nopts,
+		     const char *only);
+/* Every setting as a commented "#key = default" line under its help: the
+ * example config file (`tienbo-server --example-config`). */
+void tb_settings_example(FILE *f);
+/* The places plans_dir's default is looked for, in order, as one line
+ * into buf ("./plans, /usr/bin/../share/tienbo/plans, ..."), for the
+ * message when none exists. Returns buf. */
+const char *tb_settings_plans_searched(char *buf, size_t buflen);
+
 #endif

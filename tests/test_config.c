@@ -4,6 +4,7 @@
  * byte-level cases are written to a temporary directory.
  */
 #include <dirent.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -346,6 +347,38 @@ static void test_set_out_of_memory(void **state)
 	tb_config_destroy(c);
 }
 
+/* Paths in a config file are relative to the file: listed keys holding a
+ * relative path get the file's directory, made absolute; others, absolute
+ * and empty values stay; the line number is kept. */
+static void test_resolve_paths(void **state)
+{
+	static const char text[] = "db = office.db\nkey = /etc/k.pem\n"
+				   "cert = \nname = a/b\nplans-dir = ../plans\n";
+	static const char *const keys[] = { "db", "key", "cert", "plans-dir",
+					    "absent" };
+	struct tb_config *c = NULL;
+	char path[128], want[PATH_MAX + 32], real[PATH_MAX], cwd[PATH_MAX];
+	char msg[256];
+
+	(void)state;
+	write_tmp("r.conf", text, sizeof(text) - 1, path, sizeof(path));
+	assert_non_null(realpath(tmpdir, real));
+	assert_int_equal(tb_config_load(path, &c, msg, sizeof(msg)), TB_OK);
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir("/"), 0); /* the current directory plays no part */
+	assert_int_equal(tb_config_resolve_paths(c, path, keys, 5), TB_OK);
+	assert_int_equal(chdir(cwd), 0);
+	snprintf(want, sizeof(want), "%s/office.db", real);
+	assert_string_equal(tb_config_get(c, "db"), want);
+	assert_int_equal(tb_config_line(c, "db"), 1);
+	snprintf(want, sizeof(want), "%s/../plans", real);
+	assert_string_equal(tb_config_get(c, "plans-dir"), want);
+	assert_string_equal(tb_config_get(c, "key"), "/etc/k.pem");
+	assert_string_equal(tb_config_get(c, "cert"), "");
+	assert_string_equal(tb_config_get(c, "name"), "a/b"); /* not listed */
+	tb_config_destroy(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -357,6 +390,7 @@ int main(void)
 	    cmocka_unit_test(test_save_load_round_trip),
 	    cmocka_unit_test(test_load_out_of_memory),
 	    cmocka_unit_test(test_set_out_of_memory),
+	    cmocka_unit_test(test_resolve_paths),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
