@@ -34,6 +34,9 @@ pkgs=(
   # the checks: scripts/fuzz.sh (clang + libFuzzer's runtime),
   # scripts/lint.sh, scripts/valgrind.sh
   clang libclang-rt-14-dev clang-tidy cppcheck valgrind
+  # tests/test_metrics.c reads /metrics with a real parser of the
+  # Prometheus text format (prometheus_client.parser, run by /usr/bin/python3)
+  python3 python3-prometheus-client
 )
 
 missing=()

@@ -12,6 +12,7 @@
 #include "server/auth.h"
 #include "server/export.h"
 #include "server/dbpool.h"
+#include "server/rejections.h"
 #include "server/units.h"
 
 struct admin {
@@ -291,5 +292,8 @@ enum MHD_Result tb_admin_handle(struct MHD_Connection *c,
 		return is_get ? admin_units(&a) : tb_resp_not_allowed(c, "GET", sub);
 	if (strcmp(sub, "unit") == 0)
 		return is_post ? admin_unit(&a) : tb_resp_not_allowed(c, "POST", sub);
+	if (strcmp(sub, "rejections") == 0) /* server/rejections.h */
+		return is_get ? tb_rejections_handle(c, tb_dbpool_conn(pool), env)
+			      : tb_resp_not_allowed(c, "GET", sub);
 	return tb_resp_error(c, env, 404, NULL, "no such admin endpoint", -1, 0);
 }

@@ -29,6 +29,7 @@
 #include "server/auth.h"
 #include "server/log.h"
 #include "server/merge.h"
+#include "server/metrics.h"
 #include "server/report_http.h"
 #include "server/resp.h"
 #include "server/dbpool.h"
@@ -45,6 +46,7 @@ struct tb_https {
 	const struct tb_plan_set *plans; /* borrowed, for the report routes */
 	int ontime_days;                 /* for the report routes */
 	struct tb_upload_env up;
+	struct tb_metrics_http *metrics; /* metrics_listen, or NULL */
 	char *cert, *key;
 	atomic_long active;      /* requests between first call and completion */
 	atomic_int draining;
@@ -131,6 +133,8 @@ static enum MHD_Result route(struct tb_https *h, struct MHD_Connection *c,
 		return tb_resp_not_allowed(c, "POST", url);
 	if (strcmp(url, TB_ROUTE_CURSOR) == 0)
 		return cursor(h, c, method);
+	if (strcmp(url, TB_METRICS_ROUTE) == 0) /* server/metrics.h */
+		return tb_metrics_handle(c, h->pool, &h->up.resp, method, 1);
 	if (strncmp(url, TB_ROUTE_ADMIN_PREFIX, 10) == 0)
 		return tb_admin_handle(c, h->pool, &h->up.resp,
 				       h->up.busy_timeout_ms, url + 10, method);
@@ -225,6 +229,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		"%s %u %ldms %s%s", r->what, r->status, ms_since(&r->t0),
 		tb_upload_summary(r->up),
 		(unsigned)toe < sizeof(why) / sizeof(why[0]) ? why[toe] : "");
+	tb_metrics_request(r->what, r->status, &r->t0);
 	tb_upload_destroy(r->up);
 	tb_free(r);
 	*con_cls = NULL;
@@ -240,9 +245,8 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	tb_slog_v(TB_SLOG_WARN, fmt, ap);
 }
 
-/* Parses "A.B.C.D:PORT", "[V6]:PORT" or "localhost:PORT". */
-static int parse_listen(const char *s, struct sockaddr_storage *ss,
-			socklen_t *len, int *v6, char *msg, size_t msglen)
+int tb_https_parse_listen(const char *s, struct sockaddr_storage *ss,
+			  socklen_t *len, int *v6, char *msg, size_t msglen)
 {
 	char host[64];
 	const char *colon, *hs = s;
@@ -310,7 +314,7 @@ int tb_https_start(const struct tb_https_opts *o, struct tb_dbpool *pool,
 	h = tb_calloc(1, sizeof(*h));
 	if (!h)
 		return TB_ENOMEM;
-	rc = parse_listen(o->listen, &ss, &sslen, &v6, msg, msglen);
+	rc = tb_https_parse_listen(o->listen, &ss, &sslen, &v6, msg, msglen);
 	if (rc < 0)
 		goto out;
 	h->pool = pool;
@@ -351,6 +355,13 @@ int tb_https_start(const struct tb_https_opts *o, struct tb_dbpool *pool,
 	}
 	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info ? info->port : 0;
+	tb_metrics_cert(h->cert);
+	if (o->metrics_listen && o->metrics_listen[0]) {
+		rc = tb_metrics_http_start(o->metrics_listen, pool, &h->metrics,
+					   msg, msglen);
+		if (rc < 0)
+			goto out;
+	}
 	*out = h;
 	h = NULL;
 out:
@@ -390,6 +401,7 @@ void tb_https_stop(struct tb_https *h)
 {
 	if (!h)
 		return;
+	tb_metrics_http_stop(h->metrics);
 	if (h->d)
 		MHD_stop_daemon(h->d);
 	if (h->key)

@@ -6,6 +6,8 @@
  *   POST /v1/batches              device token, server/upload.c
  *   GET  /v1/cursor?device=UUID   device token
  *   /v1/admin/...                 admin token, server/admin.c
+ *   GET  /metrics                 admin token, server/metrics.c (also
+ *                                 without one on metrics_listen)
  * Guarantees: TLS 1.2 or newer only; at most max_connections connections
  * (per_ip_connections per address); a connection silent for `timeout`
  * seconds is cut, so a trickling client cannot hold a worker; every error
@@ -18,6 +20,7 @@
 #define TB_SERVER_HTTPS_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 
 struct tb_dbpool;
 struct tb_https;
@@ -38,6 +41,9 @@ struct tb_https_opts {
 	const struct tb_plan_set *plans; /* reports (server/report_http.h);
 					    NULL: /v1/report answers 503 */
 	long ontime_days;       /* reports: days after a period for on time */
+	const char *metrics_listen; /* loopback ADDR:PORT for /metrics in
+				       plain HTTP (server/metrics.h), or
+				       NULL / "" for none */
 };
 
 /* Starts serving. pool is borrowed and must outlive the daemon. 0;
@@ -45,6 +51,10 @@ struct tb_https_opts {
  * (cannot listen); TB_ENOMEM. *out NULL on failure. */
 int tb_https_start(const struct tb_https_opts *o, struct tb_dbpool *pool,
 		  struct tb_https **out, char *msg, size_t msglen);
+/* Parses "A.B.C.D:PORT", "[V6]:PORT" or "localhost:PORT" into *ss and
+ * *len (*v6 set for a V6 address). 0, or TB_ECONFIG with msg. */
+int tb_https_parse_listen(const char *s, struct sockaddr_storage *ss,
+			  socklen_t *len, int *v6, char *msg, size_t msglen);
 /* The port actually listened on. */
 unsigned tb_https_port(const struct tb_https *h);
 /* Stops accepting connections; requests already started go on. */

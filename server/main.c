@@ -25,6 +25,7 @@
 #include "server/https.h"
 #include "server/log.h"
 #include "server/plan.h"
+#include "server/rejections.h"
 #include "server/report_cli.h"
 #include "server/settings.h"
 #include "server/dbpool.h"
@@ -107,6 +108,7 @@ static int serve_opts(const struct tb_config *cfg, struct tb_https_opts *o,
 
 	memset(o, 0, sizeof(*o));
 	o->listen = tb_settings_get(cfg, "listen");
+	o->metrics_listen = tb_settings_get(cfg, "metrics_listen");
 	rc = tb_settings_long(cfg, "workers", &workers, msg, msglen);
 	if (rc == TB_OK)
 		rc = tb_settings_long(cfg, "max_connections", &conns, msg, msglen);
@@ -554,6 +556,8 @@ static const struct command commands[] = {
 	  "every province, district and school: devices, last seen, closed" },
 	{ "unit", cmd_unit, OPTS(unit_opts), "db", "CODE",
 	  "show a unit; rename it, move, relevel, close or reopen a school" },
+	{ "rejections", tb_rejections_cmd, OPTS(tb_rejections_opts), "db", NULL,
+	  TB_REJECTIONS_HELP },
 	{ "export", cmd_export, OPTS(export_opts), "db", NULL,
 	  "current revision of every event, JSON, CSV or Excel" },
 	{ "report", tb_report_cli_run, OPTS(tb_report_cli_opts),

@@ -31,6 +31,9 @@ struct setting {
 static const struct setting settings[] = {
 	{ "listen", ST_TEXT, "0.0.0.0:8443", 0, 0, NULL,
 	  "address and port to serve HTTPS on (ADDR:PORT, [V6]:PORT; port 0 = any)" },
+	{ "metrics_listen", ST_TEXT, NULL, 0, 0, NULL,
+	  "loopback address to serve /metrics on in plain HTTP without a token "
+	  "(127.0.0.1:9464); unset = only on the HTTPS port with an admin token" },
 	{ "cert", ST_PATH, NULL, 0, 0, NULL,
 	  "server certificate chain, PEM" },
 	{ "key", ST_PATH, NULL, 0, 0, NULL, "server private key, PEM" },

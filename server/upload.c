@@ -23,6 +23,7 @@
 #include "protocol/gz.h"
 #include "server/auth.h"
 #include "server/merge.h"
+#include "server/metrics.h"
 #include "protocol/wire.h"
 #include "server/dbpool.h"
 
@@ -397,6 +398,7 @@ static enum MHD_Result finish_merge(struct tb_upload *u,
 	struct tb_merge_result res;
 	struct tb_merge_prep prep;
 	struct tb_ack ack;
+	struct timespec t0;
 	char *body = NULL;
 	size_t len = 0;
 	enum MHD_Result ret;
@@ -414,9 +416,12 @@ static enum MHD_Result finish_merge(struct tb_upload *u,
 		goto out;
 	}
 	prep.after = u->after;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = tb_merge_batch_prepared(tb_dbpool_conn(u->env->pool), &u->who, b,
 				     &prep, &ack, &res);
 	tb_dbpool_write_end(u->env->pool);
+	if (rc == TB_OK && res.status == 200)
+		tb_metrics_merge(&ack, &t0); /* committed */
 	if (rc == TB_EAGAIN) {
 		ret = tb_resp_error(c, re, 503, NULL, "the database is busy",
 				    -1, 0);
