@@ -256,8 +256,13 @@ static void enroll(struct bench *b, const char *school, const char *district,
 			 (char *)district, NULL };
 	char *text, *end, *last;
 
+	char *init[] = { b->server_bin, "init-db", "--db", db, NULL };
+
 	path_in(b, "enroll.out", out, sizeof(out));
 	path_in(b, "server.db", db, sizeof(db));
+	/* only init-db makes a database (server/db.h) */
+	if (access(db, F_OK) != 0 && run(b, init, out, NULL, NULL, NULL) != 0)
+		die("init-db failed");
 	if (run(b, argv, out, NULL, NULL, NULL) != 0 || !(text = slurp(out)))
 		die("enroll failed");
 	end = text + strlen(text);
@@ -512,6 +517,7 @@ static void bare_limit(struct bench *b, struct results *res)
 	    SQLITE_OK)
 		die("cannot open the agent's store");
 	o.sync_full = 1;
+	o.create = 1;
 	if (tb_db_open(bare_db, &o, &dst, msg, sizeof(msg)) != 0)
 		die(msg);
 	sqlite3_exec(dst, "PRAGMA cache_size=-16384", NULL, NULL, NULL);

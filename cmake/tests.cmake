@@ -15,7 +15,7 @@ set(TB_TESTS_UNIT test_buf test_codec test_config test_csv test_date test_event
     test_err test_gz test_i18n test_input test_helper_proc test_merge test_opts test_plan test_store
     test_store_oom test_vectors test_xlsx)
 set(TB_TESTS_E2E test_agent_cli test_agent_import test_agent_tty test_report test_report_pdf test_report_xlsx test_server_cli
-    test_server_ingest test_server_limits test_server_shutdown
+    test_server_ingest test_server_limits test_server_ops test_server_shutdown
     test_server_vectors test_sync_e2e test_units test_version test_metrics)
 set(TB_TESTS_FAULT test_agent_crash test_agent_faults test_hostile
     test_rollup test_sync_faults test_link)

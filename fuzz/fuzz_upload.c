@@ -160,7 +160,7 @@ static void setup(void)
 		{"HB-001", "Truong HB-001", "THCS", "HB-D1", "HB"},
 		{"HB-001", "Truong HB-001", "THCS", "HB-D1", "HB"},
 		{"HB-002", "Truong HB-002", "TH", "HB-D1", "HB"}};
-	struct tb_db_opts o = {0, 0, 0};
+	struct tb_db_opts o = {0, 0, 0, 1}; /* create */
 	char path[512], msg[512];
 	int64_t id;
 

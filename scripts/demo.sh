@@ -27,6 +27,9 @@ say "a test CA and a certificate for 127.0.0.1 (never use these in production)"
 bash "$here/scripts/mkcerts.sh" certs >/dev/null
 ls certs
 
+say "the office makes its database (mode 0600); no other command creates one"
+run "$B/tienbo-server" init-db --db office.db
+
 say "the office enrolls two schools in two districts; each gets a token, shown once"
 run "$B/tienbo-server" enroll --db office.db --school HB-TH-DABAC --name "Trường Tiểu học Thị trấn Đà Bắc" --district HB-DABAC --level TH \
   --district-name "Huyện Đà Bắc" --province HB --province-name "Tỉnh Hòa Bình" | tee enroll1.txt

@@ -36,10 +36,14 @@
  */
 #include "server/db.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/err.h"
 #include "common/sqlerr.h"
@@ -307,6 +311,133 @@ out:
 	return rc;
 }
 
+/* Makes path as an empty file of mode 0600 (SQLite then writes its
+ * header, and gives the WAL and SHM files the same mode). */
+static int db_file_create(const char *path, char *msg, size_t msglen)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	if (fd < 0 && errno == EEXIST)
+		return TB_OK; /* made meanwhile: checked as an existing file */
+	if (fd < 0) {
+		snprintf(msg, msglen, "%s: cannot create the database: %s", path,
+			 strerror(errno));
+		return TB_EIO;
+	}
+	/* a umask such as 0277 took bits off */
+	if (fchmod(fd, 0600) != 0 || close(fd) != 0) {
+		snprintf(msg, msglen, "%s: cannot create the database: %s", path,
+			 strerror(errno));
+		return TB_EIO;
+	}
+	return TB_OK;
+}
+
+/* Before SQLite sees it: path is missing (made when create, else
+ * refused), or a regular file, empty only when create. Refusals name the
+ * file and change nothing. Only stat(2) here: opening and closing the
+ * file would drop the POSIX locks this process's other connections hold
+ * on it (fcntl locks belong to the process and go with any close), so
+ * the header is checked through SQLite (db_is_sqlite). */
+static int db_file_check(const char *path, int create, char *msg,
+			 size_t msglen)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		if (errno == ENOENT && create)
+			return db_file_create(path, msg, msglen);
+		if (errno == ENOENT) {
+			snprintf(msg, msglen, "%s: no such database; create one "
+				 "with tienbo-server init-db --db %s", path,
+				 path);
+			return TB_ENOTFOUND;
+		}
+		snprintf(msg, msglen, "%s: %s", path, strerror(errno));
+		return TB_EIO;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(msg, msglen, "%s: not a tienbo-server database (not a "
+			 "regular file)", path);
+		return TB_ECONFLICT;
+	}
+	if (st.st_size == 0 && !create) {
+		snprintf(msg, msglen, "%s: not a tienbo-server database (an empty "
+			 "file); create one with tienbo-server init-db --db %s",
+			 path, path);
+		return TB_ECONFLICT;
+	}
+	return TB_OK;
+}
+
+/* SQLite reads the header on the first query: a file that is not SQLite
+ * says SQLITE_NOTADB, and is refused as such (left unchanged). */
+static int db_is_sqlite(sqlite3 *db, const char *path, char *msg,
+			size_t msglen)
+{
+	int src = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL,
+			       NULL, NULL);
+
+	if (src == SQLITE_OK)
+		return TB_OK;
+	if ((src & 0xff) == SQLITE_NOTADB) {
+		snprintf(msg, msglen, "%s: not a tienbo-server database (not an "
+			 "SQLite file; the file was left unchanged)", path);
+		return TB_ECONFLICT;
+	}
+	snprintf(msg, msglen, "%s: %s", path, sqlite3_errmsg(db));
+	return tb_db_err(src);
+}
+
+/* 1 if the file has the tienbo tables (devices and events). */
+static int db_has_tables(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int n = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE"
+			       " type = 'table' AND name IN ('devices',"
+			       " 'events', 'units')", -1, &st, NULL) ==
+		    SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n == 3;
+}
+
+/* An existing file that must already be a tienbo-server database (every
+ * command but init-db): a schema version and the tienbo tables. */
+static int db_check_existing(sqlite3 *db, const char *path, char *msg,
+			     size_t msglen)
+{
+	char table[64] = "";
+	int rc, version = 0;
+
+	rc = db_user_version(db, &version);
+	if (rc == TB_OK)
+		rc = db_first_table(db, table);
+	if (rc < 0) {
+		snprintf(msg, msglen, "%s: not a tienbo-server database (%s)",
+			 path, sqlite3_errmsg(db));
+		return rc == TB_EAGAIN ? rc : TB_ECONFLICT;
+	}
+	if (version > 0 && db_has_tables(db))
+		return TB_OK;
+	if (version == 0 && table[0])
+		snprintf(msg, msglen, "%s: not a tienbo-server database (no "
+			 "schema version, and its tables are not tienbo's: "
+			 "%s, ...; the file was left unchanged)", path, table);
+	else if (version == 0)
+		snprintf(msg, msglen, "%s: not a tienbo-server database (an "
+			 "SQLite file without tables); create one with "
+			 "tienbo-server init-db --db %s", path, path);
+	else
+		snprintf(msg, msglen, "%s: not a tienbo-server database "
+			 "(user_version %d but no tienbo tables; the file was "
+			 "left unchanged)", path, version);
+	return TB_ECONFLICT;
+}
+
 int tb_db_open(const char *path, const struct tb_db_opts *o, sqlite3 **out,
 	       char *msg, size_t msglen)
 {
@@ -318,8 +449,12 @@ int tb_db_open(const char *path, const struct tb_db_opts *o, sqlite3 **out,
 	pthread_once(&db_config_once, db_config);
 	if (o && o->busy_timeout_ms > 0)
 		busy = o->busy_timeout_ms;
+	rc = db_file_check(path, o && o->create && !o->readonly, msg, msglen);
+	if (rc < 0)
+		goto out;
+	/* the file exists now: SQLite never creates it (nor with 0644) */
 	flags = (o && o->readonly) ? SQLITE_OPEN_READONLY
-				   : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+				   : SQLITE_OPEN_READWRITE;
 	src = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (src != SQLITE_OK) {
 		snprintf(msg, msglen, "%s: %s", path,
@@ -332,7 +467,11 @@ int tb_db_open(const char *path, const struct tb_db_opts *o, sqlite3 **out,
 	snprintf(pragmas, sizeof(pragmas),
 		 "PRAGMA foreign_keys=ON; PRAGMA synchronous=%s;",
 		 (o && !o->sync_full) ? "NORMAL" : "FULL");
-	rc = tb_db_exec(db, pragmas, msg, msglen);
+	rc = db_is_sqlite(db, path, msg, msglen);
+	if (rc == TB_OK)
+		rc = tb_db_exec(db, pragmas, msg, msglen);
+	if (rc == TB_OK && !(o && o->create))
+		rc = db_check_existing(db, path, msg, msglen);
 	if (rc < 0)
 		goto out;
 	if (o && o->readonly) {
@@ -357,6 +496,25 @@ out:
 	}
 	*out = db;
 	return rc;
+}
+
+char *tb_db_reason(sqlite3 *db, char *buf, size_t len)
+{
+	int src = db ? sqlite3_extended_errcode(db) : SQLITE_ERROR;
+	int sys = db ? sqlite3_system_errno(db) : 0;
+	const char *why = NULL;
+
+	if ((src & 0xff) == SQLITE_FULL || sys == ENOSPC || sys == EDQUOT ||
+	    sys == EFBIG) {
+		snprintf(buf, len, "disk full: %s%s%s",
+			 db ? sqlite3_errmsg(db) : "", sys ? ", " : "",
+			 sys ? strerror(sys) : "");
+		return buf;
+	}
+	tb_sqlite_err(db, src, &why);
+	snprintf(buf, len, "%s (%s%s%s)", why, db ? sqlite3_errmsg(db) : "",
+		 sys ? ", " : "", sys ? strerror(sys) : "");
+	return buf;
 }
 
 void tb_db_close(sqlite3 *db)

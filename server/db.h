@@ -50,15 +50,30 @@ struct tb_db_opts {
 	int busy_timeout_ms; /* <= 0: 5000 */
 	int sync_full;       /* 1: synchronous=FULL, 0: NORMAL */
 	int readonly;        /* open without creating or migrating */
+	int create;          /* 1: make a new file (0600) when path does not
+				exist (init-db, in-process tests); 0: path
+				must already be a tienbo-server database */
 };
 
-/* Opens (creating or migrating if needed) the database at path into
- * *out. 0; TB_EIO with msg; TB_ECONFLICT with msg naming the file when it
- * has a newer schema or tables without a schema version; TB_EAGAIN when
- * the schema could not be set up because the file is locked. *out is NULL
- * on failure; close with tb_db_close. */
+/* Opens (migrating if needed) the database at path into *out; with
+ * o->create a missing file is made, mode 0600 whatever the umask (SQLite
+ * gives the WAL and SHM files the database's mode), and given the
+ * schema. An existing file's mode is never changed. 0; TB_ENOTFOUND with
+ * msg when path does not exist and o->create is 0 (nothing is created);
+ * TB_ECONFLICT with msg naming the file when it is not a tienbo-server
+ * database (not SQLite, empty, other tables, user_version 0 with tables,
+ * a version without the tienbo tables) or has a newer schema (the file
+ * is left unchanged); TB_EIO with msg; TB_EAGAIN when the schema could
+ * not be set up because the file is locked. *out is NULL on failure;
+ * close with tb_db_close. */
 int tb_db_open(const char *path, const struct tb_db_opts *o,
 	       struct sqlite3 **out, char *msg, size_t msglen);
+/* Says why the last statement on db failed, for a log line or a 5xx
+ * answer: "disk full: ..." for SQLITE_FULL or ENOSPC/EDQUOT/EFBIG (the
+ * words an office looks for), else the cause (read-only, busy, I/O) and
+ * SQLite's message. Call it before anything else runs on db (a ROLLBACK
+ * clears the error). Writes into buf (len bytes), returns buf. */
+char *tb_db_reason(struct sqlite3 *db, char *buf, size_t len);
 /* Finalizes every statement left on db and closes it. Accepts NULL. */
 void tb_db_close(struct sqlite3 *db);
 

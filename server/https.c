@@ -27,12 +27,15 @@
 #include "protocol/codec.h"
 #include "server/admin.h"
 #include "server/auth.h"
+#include "server/health.h"
 #include "server/log.h"
 #include "server/merge.h"
 #include "server/metrics.h"
 #include "server/report_http.h"
+#include "server/reqlog.h"
 #include "server/resp.h"
 #include "server/dbpool.h"
+#include "server/tlscert.h"
 #include "server/upload.h"
 #include "protocol/wire.h"
 
@@ -48,6 +51,9 @@ struct tb_https {
 	struct tb_upload_env up;
 	struct tb_metrics_http *metrics; /* metrics_listen, or NULL */
 	char *cert, *key;
+	struct tb_tlscert *certs;        /* borrowed; NULL: cert and key */
+	char db_dir[512];                /* for the disk check of /healthz */
+	atomic_long min_free_mb;         /* changed by SIGHUP */
 	atomic_long active;      /* requests between first call and completion */
 	atomic_int draining;
 	unsigned port;
@@ -61,6 +67,9 @@ struct req {
 	unsigned status;
 	struct timespec t0;
 	char what[96]; /* "POST /v1/batches" for the log */
+	char peer[48]; /* the client's address */
+	char who[96];  /* 401/403: " token=1515c28d school=HB-101" */
+	char reason[200]; /* 401/403/5xx: the error's message */
 };
 
 static long ms_since(const struct timespec *t0)
@@ -75,14 +84,17 @@ static long ms_since(const struct timespec *t0)
 static enum MHD_Result healthz(struct tb_https *h, struct MHD_Connection *c,
 			       const char *method)
 {
+	struct tb_health hc;
 	char *body;
 
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return tb_resp_not_allowed(c, "GET, HEAD", TB_ROUTE_HEALTHZ);
-	if (!tb_dbpool_conn(h->pool))
-		return tb_resp_error(c, &h->up.resp, 503, NULL,
-				     "database unavailable", -1, 0);
-	body = tb_strdup("{\"status\":\"ok\"}");
+	tb_health_check(h->pool, h->db_dir, atomic_load(&h->min_free_mb),
+			tb_tlscert_not_after(h->certs), &hc);
+	if (hc.status != 200)
+		return tb_resp_error(c, &h->up.resp, hc.status, NULL, hc.reason,
+				     -1, 0);
+	body = tb_strdup(hc.body);
 	if (!body)
 		return MHD_NO;
 	return tb_resp_body(c, 200, body, strlen(body), NULL);
@@ -184,6 +196,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c,
 
 	(void)version;
 	tb_resp_take_status();
+	tb_resp_take_reason(NULL, 0);
 	if (!r) {
 		r = tb_calloc(1, sizeof(*r));
 		if (!r)
@@ -192,6 +205,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c,
 		atomic_fetch_add(&h->active, 1);
 		clock_gettime(CLOCK_MONOTONIC, &r->t0);
 		snprintf(r->what, sizeof(r->what), "%s %s", method, url);
+		tb_reqlog_peer(c, r->peer, sizeof(r->peer));
 		ret = first_call(h, r, c, url, method);
 	} else if (n) {
 		*size = 0;
@@ -207,8 +221,13 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c,
 	} else {
 		ret = route(h, c, url, method, r);
 	}
-	if (!r->status)
+	if (!r->status) {
 		r->status = tb_resp_take_status();
+		tb_resp_take_reason(r->reason, sizeof(r->reason));
+		if (r->status == 401 || r->status == 403)
+			tb_reqlog_who(c, tb_dbpool_conn(h->pool), r->who,
+				      sizeof(r->who));
+	}
 	return ret;
 }
 
@@ -220,15 +239,19 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 					   " (read error)", " (client gone)" };
 	struct tb_https *h = cls;
 	struct req *r = *con_cls;
+	const char *summary;
 
 	(void)c;
 	if (!r)
 		return;
+	summary = tb_upload_summary(r->up);
 	tb_slog(toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? TB_SLOG_INFO
 							   : TB_SLOG_WARN,
-		"%s %u %ldms %s%s", r->what, r->status, ms_since(&r->t0),
-		tb_upload_summary(r->up),
-		(unsigned)toe < sizeof(why) / sizeof(why[0]) ? why[toe] : "");
+		"%s %u %ldms client=%s%s%s%s%s%s%s", r->what, r->status,
+		ms_since(&r->t0), r->peer, r->who, summary[0] ? " " : "",
+		summary,
+		(unsigned)toe < sizeof(why) / sizeof(why[0]) ? why[toe] : "",
+		r->reason[0] ? " reason: " : "", r->reason);
 	tb_metrics_request(r->what, r->status, &r->t0);
 	tb_upload_destroy(r->up);
 	tb_free(r);
@@ -325,6 +348,10 @@ int tb_https_start(const struct tb_https_opts *o, struct tb_dbpool *pool,
 	h->up.busy_timeout_ms = o->busy_timeout_ms;
 	h->up.upload_timeout_s = o->upload_timeout;
 	h->up.tally = tb_upload_tally_create(o->max_uploads, o->device_uploads);
+	h->certs = o->certs;
+	atomic_store(&h->min_free_mb, o->min_free_mb);
+	tb_health_dir(o->db_path ? o->db_path : "", h->db_dir,
+		      sizeof(h->db_dir));
 	h->cert = tb_strdup(o->cert_pem);
 	h->key = tb_strdup(o->key_pem);
 	if (!h->cert || !h->key || !h->up.tally) {
@@ -333,11 +360,18 @@ int tb_https_start(const struct tb_https_opts *o, struct tb_dbpool *pool,
 	}
 	flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
 		MHD_USE_AUTO | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+	/* With certs, every handshake asks tb_tlscert for the current pair,
+	 * so SIGHUP can swap it (server/tlscert.h); MHD ignores the
+	 * MEM_KEY/MEM_CERT pair then (they are given as the options' slot
+	 * must hold something). */
+	tb_tlscert_install(h->certs);
 	h->d = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_access, h,
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_HTTPS_MEM_KEY, h->key,
+		h->certs ? MHD_OPTION_HTTPS_CERT_CALLBACK
+			 : MHD_OPTION_HTTPS_MEM_KEY,
+		h->certs ? (void *)tb_tlscert_retrieve : (void *)h->key,
 		MHD_OPTION_HTTPS_MEM_CERT, h->cert,
 		MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
 		MHD_OPTION_THREAD_POOL_SIZE, o->workers,
@@ -367,6 +401,15 @@ int tb_https_start(const struct tb_https_opts *o, struct tb_dbpool *pool,
 out:
 	tb_https_stop(h);
 	return rc;
+}
+
+void tb_https_set_live(struct tb_https *h, long retry_after,
+		       long min_free_mb)
+{
+	/* read by the workers unlocked: an aligned long is written whole */
+	__atomic_store_n(&h->up.resp.retry_after, retry_after,
+			 __ATOMIC_RELAXED);
+	atomic_store(&h->min_free_mb, min_free_mb);
 }
 
 unsigned tb_https_port(const struct tb_https *h)

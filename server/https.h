@@ -2,7 +2,8 @@
  * GnuTLS with a pool of worker threads, and the routes of PROTOCOL.md.
  *
  * Called by server/main.c (`serve`). Routes:
- *   GET  /healthz                 no auth, {"status":"ok"}
+ *   GET  /healthz                 no auth, {"status":"ok",...} or 503
+ *                                 (server/health.h)
  *   POST /v1/batches              device token, server/upload.c
  *   GET  /v1/cursor?device=UUID   device token
  *   /v1/admin/...                 admin token, server/admin.c
@@ -24,6 +25,7 @@
 
 struct tb_dbpool;
 struct tb_https;
+struct tb_tlscert;
 
 struct tb_https_opts {
 	const char *listen;     /* "ADDR:PORT" or "[V6]:PORT"; port 0 = any */
@@ -41,6 +43,12 @@ struct tb_https_opts {
 	const struct tb_plan_set *plans; /* reports (server/report_http.h);
 					    NULL: /v1/report answers 503 */
 	long ontime_days;       /* reports: days after a period for on time */
+	struct tb_tlscert *certs; /* borrowed: handshakes take its current
+				     pair, so SIGHUP can swap it
+				     (server/tlscert.h); NULL: cert_pem and
+				     key_pem, fixed */
+	const char *db_path;    /* /healthz checks the disk under it (copied) */
+	long min_free_mb;       /* /healthz: 503 below this */
 	const char *metrics_listen; /* loopback ADDR:PORT for /metrics in
 				       plain HTTP (server/metrics.h), or
 				       NULL / "" for none */
@@ -55,6 +63,10 @@ int tb_https_start(const struct tb_https_opts *o, struct tb_dbpool *pool,
  * *len (*v6 set for a V6 address). 0, or TB_ECONFIG with msg. */
 int tb_https_parse_listen(const char *s, struct sockaddr_storage *ss,
 			  socklen_t *len, int *v6, char *msg, size_t msglen);
+/* Settings a reload (SIGHUP) changes while serving: Retry-After seconds
+ * and /healthz's min_free_mb. Thread-safe. */
+void tb_https_set_live(struct tb_https *h, long retry_after,
+		       long min_free_mb);
 /* The port actually listened on. */
 unsigned tb_https_port(const struct tb_https *h);
 /* Stops accepting connections; requests already started go on. */

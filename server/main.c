@@ -6,7 +6,9 @@
  * server/settings.h); the local commands use only `db`. Exit status: 0 ok,
  * 64 usage, 65 bad data, 66 not found, 69 cannot serve (address or TLS),
  * 74 I/O, 75 database busy, 78 configuration. `serve` exits 0 after
- * SIGTERM or SIGINT once requests in flight have finished.
+ * SIGTERM or SIGINT once requests in flight have finished; SIGHUP reloads
+ * the certificate and the live settings (server/reload.h). Only init-db
+ * makes a database; every other command refuses a path that is not one.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -25,9 +27,11 @@
 #include "server/https.h"
 #include "server/log.h"
 #include "server/plan.h"
+#include "server/reload.h"
 #include "server/rejections.h"
 #include "server/report_cli.h"
 #include "server/settings.h"
+#include "server/tlscert.h"
 #include "server/dbpool.h"
 #include "server/units.h"
 
@@ -134,6 +138,9 @@ static int serve_opts(const struct tb_config *cfg, struct tb_https_opts *o,
 				      msglen);
 	if (rc == TB_OK)
 		rc = tb_settings_long(cfg, "drain_timeout", drain, msg, msglen);
+	if (rc == TB_OK) /* /healthz (server/health.h) */
+		rc = tb_settings_long(cfg, "min_free_mb", &o->min_free_mb, msg,
+				      msglen);
 	if (rc == TB_OK) /* reports and the dashboard (server/report_http.c) */
 		rc = tb_settings_long(cfg, "ontime_days", &o->ontime_days, msg,
 				      msglen);
@@ -148,30 +155,21 @@ static int serve_opts(const struct tb_config *cfg, struct tb_https_opts *o,
 	return TB_OK;
 }
 
-/* Blocks the stop signals in this thread (and so in every thread started
- * after), to be taken with sigwait. */
-static void signals_block(sigset_t *set)
-{
-	sigemptyset(set);
-	sigaddset(set, SIGTERM);
-	sigaddset(set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
-/* Serves until SIGTERM or SIGINT, then stops accepting and waits up to
- * drain seconds for the requests in flight (see README: Shutdown). */
+/* Serves until SIGTERM or SIGINT, reloading on SIGHUP (server/reload.h),
+ * then stops accepting and waits up to drain seconds for the requests in
+ * flight (see README: Shutdown). */
 static void serve_until_signal(struct tb_https *http,
 			       const struct tb_https_opts *o,
-			       const sigset_t *set, long drain, const char *db)
+			       const sigset_t *set, long drain,
+			       const struct tb_config *cfg)
 {
 	long left;
-	int sig = 0;
+	int sig;
 
 	tb_slog(TB_SLOG_INFO, "listening on https://%s (port %u), %u workers, "
-		"database %s", o->listen, tb_https_port(http), o->workers, db);
-	while (sigwait(set, &sig) != 0)
-		;
+		"database %s", o->listen, tb_https_port(http), o->workers,
+		o->db_path);
+	sig = tb_reload_wait(set, http, o->certs, cfg, &drain);
 	tb_slog(TB_SLOG_INFO, "signal %d: no new connections, finishing "
 		"requests in flight", sig);
 	tb_https_quiesce(http);
@@ -189,12 +187,15 @@ static int cmd_serve(const struct tb_config *cfg, char *msg, size_t msglen)
 	struct tb_dbpool *pool = NULL;
 	struct tb_https *http = NULL;
 	struct tb_plan_set *plans = NULL;
+	struct tb_tlscert *certs = NULL;
 	char *cert = NULL, *key = NULL;
 	long drain = 30;
 	sigset_t set;
 	int rc;
 
 	rc = serve_opts(cfg, &o, &drain, msg, msglen);
+	if (rc == TB_OK) /* expiry and key mode checked (server/tlscert.h) */
+		rc = tb_reload_certs(cfg, &certs, msg, msglen);
 	if (rc == TB_OK)
 		rc = read_pem("cert", tb_settings_get(cfg, "cert"), &cert, msg,
 			      msglen);
@@ -205,6 +206,8 @@ static int cmd_serve(const struct tb_config *cfg, char *msg, size_t msglen)
 		goto out;
 	o.cert_pem = cert;
 	o.key_pem = key;
+	o.certs = certs;
+	o.db_path = tb_settings_get(cfg, "db");
 	db_opts(&dbo, cfg);
 	rc = tb_dbpool_create(tb_settings_get(cfg, "db"), &dbo, &pool, msg,
 			     msglen);
@@ -215,13 +218,14 @@ static int cmd_serve(const struct tb_config *cfg, char *msg, size_t msglen)
 	if (!plans)
 		tb_slog(TB_SLOG_WARN, "%s", msg);
 	o.plans = plans;
-	signals_block(&set);
+	tb_reload_block(&set);
 	rc = tb_https_start(&o, pool, &http, msg, msglen);
 	if (rc < 0)
 		goto out;
-	serve_until_signal(http, &o, &set, drain, tb_settings_get(cfg, "db"));
+	serve_until_signal(http, &o, &set, drain, cfg);
 out:
 	tb_https_stop(http);
+	tb_tlscert_destroy(certs);
 	tb_dbpool_destroy(pool);
 	tb_plan_set_destroy(plans);
 	if (key)
@@ -233,7 +237,26 @@ out:
 	return rc;
 }
 
-/* ---- enroll, admin-token, revoke, devices, export ------------------- */
+/* ---- init-db, enroll, admin-token, revoke, devices, export ---------- */
+
+/* The one command that makes a database (0600); every other refuses a
+ * path that is not one already (server/db.h). An existing server
+ * database is migrated if older and left as it is otherwise. */
+static int cmd_init_db(const struct tb_config *cfg, char *msg, size_t msglen)
+{
+	struct tb_db_opts o;
+	struct sqlite3 *db = NULL;
+	int rc;
+
+	db_opts(&o, cfg);
+	o.create = 1;
+	rc = tb_db_open(tb_settings_get(cfg, "db"), &o, &db, msg, msglen);
+	tb_db_close(db);
+	if (rc == TB_OK)
+		printf("%s: a tienbo-server database of schema %d, ready\n",
+		       tb_settings_get(cfg, "db"), TB_DB_SCHEMA);
+	return rc == TB_OK && fflush(stdout) != 0 ? TB_EIO : rc;
+}
 
 static int cmd_enroll(const struct tb_config *cfg, char *msg, size_t msglen)
 {
@@ -544,6 +567,8 @@ struct command {
 #define OPTS(a) (a), sizeof(a) / sizeof((a)[0])
 static const struct command commands[] = {
 	{ "serve", cmd_serve, NULL, 0, NULL, NULL, "serve HTTPS until SIGTERM" },
+	{ "init-db", cmd_init_db, NULL, 0, "db", NULL,
+	  "create the database (mode 0600), or migrate an older one" },
 	{ "enroll", cmd_enroll, OPTS(enroll_opts), "db", NULL,
 	  "register a school and print a new device token" },
 	{ "revoke", cmd_revoke, OPTS(revoke_opts), "db", NULL,
@@ -700,6 +725,7 @@ int main(int argc, char **argv)
 			  : strcmp(level, "warn") == 0 ? TB_SLOG_WARN
 			  : strcmp(level, "error") == 0 ? TB_SLOG_ERROR
 							: TB_SLOG_INFO);
+	tb_reload_args(argc - first, argv + first); /* SIGHUP (serve) */
 	rc = cmd->run(cfg, msg, sizeof(msg));
 	tb_config_destroy(cfg);
 	if (rc < 0)

@@ -646,6 +646,8 @@ int tb_merge_batch_prepared(sqlite3 *db, const struct tb_principal *p,
 					 : cursor;
 	}
 out:
+	if (rc < 0) /* why, for the 500's log line: before ROLLBACK clears it */
+		tb_db_reason(db, res->message, sizeof(res->message));
 	if (in_tx)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	tb_merge_prep_clear(&own);

@@ -48,7 +48,8 @@ struct tb_merge_result {
 
 /* Merges b for principal p. 0 with res->status set (200: ack filled and
  * committed); TB_EAGAIN when the database stayed busy (answer 503);
- * TB_EIO / TB_ENOMEM otherwise (answer 500). ack must be initialised. */
+ * TB_EIO / TB_ENOMEM otherwise (answer 500), with res->message saying
+ * why ("disk full: ..."; tb_db_reason). ack must be initialised. */
 int tb_merge_batch(struct sqlite3 *db, const struct tb_principal *p,
 		   struct tb_batch *b, struct tb_ack *ack,
 		   struct tb_merge_result *res);

@@ -29,6 +29,14 @@ const char *tb_resp_code(unsigned status)
 }
 
 static _Thread_local unsigned resp_last_status;
+static _Thread_local char resp_last_reason[200];
+
+void tb_resp_take_reason(char *buf, size_t len)
+{
+	if (buf && len)
+		snprintf(buf, len, "%s", resp_last_reason);
+	resp_last_reason[0] = '\0';
+}
 
 unsigned tb_resp_take_status(void)
 {
@@ -161,6 +169,9 @@ enum MHD_Result tb_resp_error(struct MHD_Connection *c,
 					"Bearer realm=\"tienbo\"");
 	if (close)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	if (status >= 500 || status == 401 || status == 403)
+		snprintf(resp_last_reason, sizeof(resp_last_reason), "%s",
+			 message ? message : code);
 	return queue(c, status, r);
 }
 

@@ -62,6 +62,10 @@ enum MHD_Result tb_resp_queue(struct MHD_Connection *c, unsigned status,
 /* The status of the last response queued by this thread (0 if none since
  * the last call), so the access log can show it. Resets it to 0. */
 unsigned tb_resp_take_status(void);
+/* The message of the last error answer with a status of 401, 403 or 5xx
+ * queued by this thread by tb_resp_error, copied into buf ("" if none
+ * since the last call), so the access log can say why. Resets it. */
+void tb_resp_take_reason(char *buf, size_t len);
 
 /* The token of an "Authorization: Bearer <token>" header (borrowed from
  * MHD, valid for the request), or NULL when absent or another scheme.

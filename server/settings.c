@@ -67,6 +67,11 @@ static const struct setting settings[] = {
 	  "SQLite synchronous mode; full survives power loss" },
 	{ "log_level", ST_CHOICE, "info", 0, 0, "debug|info|warn|error",
 	  "least important log messages shown" },
+	{ "key_permissions", ST_CHOICE, "strict", 0, 0, "strict|allow",
+	  "strict: refuse a private key file others can read (0600, or 0640 "
+	  "owned by root); allow: take it anyway" },
+	{ "min_free_mb", ST_INT, "100", 0, 10000000, NULL,
+	  "/healthz answers 503 when the database's disk has less free (MiB)" },
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))

@@ -426,8 +426,8 @@ static enum MHD_Result finish_merge(struct tb_upload *u,
 		ret = tb_resp_error(c, re, 503, NULL, "the database is busy",
 				    -1, 0);
 	} else if (rc < 0) {
-		ret = tb_resp_error(c, re, 500, NULL, "could not store the batch",
-				    -1, 0);
+		ret = tb_resp_errorf(c, re, 500, "could not store the batch: %s",
+				     res.message);
 	} else if (res.status != 200) {
 		ret = tb_resp_error(c, re, (unsigned)res.status, res.error,
 				    res.message, res.expected_seq, 0);

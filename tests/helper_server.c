@@ -70,6 +70,12 @@ int helper_server_setup(struct helper_server *s)
 	snprintf(s->log, sizeof(s->log), "%s/server.log", s->dir);
 	snprintf(cmd, sizeof(cmd), "bash '%s/scripts/mkcerts.sh' '%s/certs' "
 		 ">/dev/null 2>&1", TB_SOURCE_DIR, s->dir);
+	if (system(cmd) != 0)
+		return -1;
+	/* only init-db makes a database; every other command refuses a
+	 * path that is not one */
+	snprintf(cmd, sizeof(cmd), "'%s' init-db --db '%s' >/dev/null",
+		 TB_SERVER_BIN, s->db);
 	return system(cmd) == 0 ? 0 : -1;
 }
 
@@ -194,6 +200,8 @@ int helper_server_start_on(struct helper_server *s, unsigned port,
 	char listen[32];
 
 	snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
+	for (const char *const *w = s->wrapper; w && *w && argc < 8; w++)
+		argv[argc++] = *w;
 	argv[argc++] = TB_SERVER_BIN;
 	argv[argc++] = "serve";
 	argv[argc++] = "--listen";
@@ -218,6 +226,8 @@ int helper_server_start_on(struct helper_server *s, unsigned port,
 			dup2(fd, STDOUT_FILENO);
 			dup2(fd, STDERR_FILENO);
 		}
+		if (s->wrapper) /* libfaketime comes before ASan's runtime */
+			setenv("ASAN_OPTIONS", "verify_asan_link_order=0", 0);
 		helper_proc_execv(argv);
 		_exit(127);
 	}

@@ -31,6 +31,12 @@ struct helper_server {
 	const char *extra_header;      /* helper_server_request adds this
 					* header line when set, e.g.
 					* "Tienbo-After: 2" */
+	const char *const *wrapper;    /* start: words run before the binary,
+					* NULL-terminated, e.g. { "/usr/bin/env",
+					* "LD_PRELOAD=...libfaketimeMT.so.1",
+					* "FAKETIME=-45d", NULL } for an impostor
+					* whose certificate is valid only then
+					* (serve refuses an expired one) */
 	int no_health_check;           /* start: ready once the port is
 					* logged, without the verified
 					* /healthz (an impostor whose
@@ -47,7 +53,8 @@ struct helper_server_resp {
 	char error[256];         /* libcurl's message when status is 0 */
 };
 
-/* Temp dir, certificates, database path. 0 or -1. */
+/* Temp dir, certificates, and an empty database made by `tienbo-server
+ * init-db` at s->db. 0 or -1. */
 int helper_server_setup(struct helper_server *s);
 /* setup, then start with the defaults: a running server. 0 or -1. */
 int helper_server_up(struct helper_server *s);

@@ -690,6 +690,14 @@ static void test_clock_out_of_range(void **state)
 
 /* ---- certificates ------------------------------------------------------------ */
 
+/* libfaketime preloaded by env, which execs (the faketime command forks,
+ * and the helper's SIGTERM would reach it, not the server) */
+static const char *const expired_clock[] = {
+	"/usr/bin/env",
+	"LD_PRELOAD=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
+	"FAKETIME=-45d", NULL
+};
+
 /* An impostor on 127.0.0.1 serving bad/NAME.pem. */
 static void impostor_start(struct helper_server *imp, const char *name)
 {
@@ -697,6 +705,10 @@ static void impostor_start(struct helper_server *imp, const char *name)
 	snprintf(imp->cert, sizeof(imp->cert), "%s/%s.pem", bad, name);
 	snprintf(imp->key, sizeof(imp->key), "%s/%s.key", bad, name);
 	imp->no_health_check = 1;
+	/* serve refuses an expired certificate: the impostor's clock is set
+	 * inside its validity (made 60 days ago for 30 days) */
+	if (strcmp(name, "expired") == 0)
+		imp->wrapper = expired_clock;
 	live_imp = imp;
 	assert_int_equal(helper_server_start(imp, NULL), 0);
 }

@@ -122,7 +122,7 @@ static void expect_held(int64_t events, int64_t history, int64_t day_n)
 static int setup(void **state)
 {
 	struct tb_org_school s = {SCHOOL, "Trường thử", "TH", "HB-D3", NULL};
-	struct tb_db_opts o = {0, 1, 0};
+	struct tb_db_opts o = {0, 1, 0, 1}; /* create */
 	char path[128], msg[256] = "", token[TB_TOKEN_LEN + 1];
 	int64_t id;
 

@@ -345,7 +345,7 @@ static void enroll_all(sqlite3 *d)
 static sqlite3 *open_db(const char *name, int init_first)
 {
 	char path[600], msg[256] = "";
-	struct tb_db_opts o = {0, 0, 0};
+	struct tb_db_opts o = {0, 0, 0, 1}; /* create */
 	sqlite3 *d = NULL;
 
 	if (name[0] == '/')

@@ -199,7 +199,7 @@ static void make_db(const char *path, char *admin)
 		"UPDATE units SET name = 'Huyện Lạc Sơn' WHERE code = 'LS'",
 		"UPDATE units SET name = 'Huyện Đà Bắc' WHERE code = 'DB'"};
 	char msg[256] = "", token[NSCH][TB_TOKEN_LEN + 1];
-	struct tb_db_opts o = {0, 0, 0};
+	struct tb_db_opts o = {0, 0, 0, 1}; /* create */
 	sqlite3 *db = NULL;
 	int64_t id;
 
@@ -256,7 +256,7 @@ static void write_pdf(const char *db_path, int64_t now, const char *path)
 {
 	struct tb_report_opts o;
 	struct tb_report *r = NULL;
-	struct tb_db_opts dbo = {0, 0, 1};
+	struct tb_db_opts dbo = {0, 0, 1, 0};
 	char msg[256] = "";
 	sqlite3 *db = NULL;
 	FILE *f;
@@ -546,7 +546,7 @@ static void test_write_error(void **state)
 {
 	struct tb_report_opts o;
 	struct tb_report *r = NULL;
-	struct tb_db_opts dbo = {0, 0, 1};
+	struct tb_db_opts dbo = {0, 0, 1, 0};
 	char msg[256] = "", db_path[128];
 	sqlite3 *db = NULL;
 	FILE *f = fopen("/dev/full", "wb");

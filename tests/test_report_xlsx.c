@@ -175,7 +175,7 @@ static void merge_unit(sqlite3 *d, int u, const char *token)
 /* Builds the fixture database at path. */
 static sqlite3 *fixture_db(const char *path)
 {
-	struct tb_db_opts o = {0, 0, 0};
+	struct tb_db_opts o = {0, 0, 0, 1}; /* create */
 	char msg[256] = "", sql[256], token[TB_TOKEN_LEN + 1];
 	sqlite3 *d = NULL;
 	int64_t id;

@@ -167,7 +167,7 @@ static void check_all(sqlite3 *db)
 
 static void test_fill_large(void **state)
 {
-	struct tb_db_opts o = {0, 0, 0};
+	struct tb_db_opts o = {0, 0, 0, 1}; /* create */
 	sqlite3 *db = NULL;
 	char msg[256] = "";
 

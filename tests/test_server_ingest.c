@@ -146,7 +146,11 @@ static void test_healthz(void **state)
 	assert_int_equal(helper_server_request(&srv, "GET", "/healthz", NULL,
 					       NULL, NULL, NULL, 0, 0, &r), 0);
 	assert_int_equal(r.status, 200);
-	assert_string_equal(r.body, "{\"status\":\"ok\"}");
+	/* the disk and the certificate too (PROTOCOL.md, GET /healthz) */
+	assert_true(strncmp(r.body, "{\"status\":\"ok\",\"disk_free_mb\":",
+			    30) == 0);
+	assert_non_null(strstr(r.body, ",\"cert_not_after\":\""));
+	assert_non_null(strstr(r.body, ",\"cert_days_left\":"));
 	helper_server_resp_free(&r);
 }
 

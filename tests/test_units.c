@@ -216,7 +216,7 @@ static void test_migration(void **state)
 {
 	char path[600], fresh[600], msg[512];
 	char *want, *got;
-	struct tb_db_opts o = { 0, 0, 0 };
+	struct tb_db_opts o = {0, 0, 0, 1}; /* create */
 	sqlite3 *db = NULL;
 	int64_t schema_before;
 
@@ -261,7 +261,7 @@ static void test_migration(void **state)
 static void test_migration_refusals(void **state)
 {
 	char path[600], msg[512], want[1024];
-	struct tb_db_opts o = { 0, 0, 0 };
+	struct tb_db_opts o = {0, 0, 0, 1}; /* create */
 	sqlite3 *db = NULL;
 
 	(void)state;
