@@ -13,6 +13,8 @@
 
 #include "common/err.h"
 #include "server/db.h"
+#include "server/log.h"
+#include "server/tokjournal.h"
 
 /* Looks up a token in `table` (devices or admin_tokens). On a match
  * returns 0 with the row's statement left on that row in *row (caller
@@ -157,6 +159,8 @@ int tb_auth_enroll_named(sqlite3 *db, const struct tb_org_school *s,
 			snprintf(msg, msglen, "cannot store the token: %s",
 				 sqlite3_errmsg(db));
 	}
+	if (rc == TB_OK) /* outside the database too (tokjournal.h) */
+		rc = tb_tokjournal_enrolled(db, 0, *id, msg, msglen);
 	rc = tx_end(db, rc, msg, msglen);
 	if (rc < 0)
 		memset(token, 0, TB_TOKEN_LEN + 1);
@@ -165,8 +169,16 @@ int tb_auth_enroll_named(sqlite3 *db, const struct tb_org_school *s,
 
 int tb_auth_admin_new(sqlite3 *db, char *token, int64_t *id)
 {
-	int rc = token_insert(db, NULL, token, id);
+	char msg[512] = "";
+	int rc = tb_db_exec(db, "BEGIN IMMEDIATE", msg, sizeof(msg));
 
+	if (rc == TB_OK)
+		rc = token_insert(db, NULL, token, id);
+	if (rc == TB_OK) /* outside the database too (tokjournal.h) */
+		rc = tb_tokjournal_enrolled(db, 1, *id, msg, sizeof(msg));
+	rc = tx_end(db, rc, msg, sizeof(msg));
+	if (rc < 0 && msg[0])
+		tb_slog(TB_SLOG_ERROR, "admin token: %s", msg);
 	if (rc < 0)
 		memset(token, 0, TB_TOKEN_LEN + 1);
 	return rc;
@@ -285,6 +297,7 @@ static int revoke_where(sqlite3 *db, const char *where, const char *what,
 int tb_auth_revoke(sqlite3 *db, enum tb_revoke_by by, const char *what,
 		   int64_t *count, char *msg, size_t msglen)
 {
+	int64_t since = (int64_t)time(NULL);
 	int rc;
 
 	*count = 0;
@@ -311,6 +324,8 @@ int tb_auth_revoke(sqlite3 *db, enum tb_revoke_by by, const char *what,
 	else
 		rc = revoke_where(db, "device = ?1", what, "device", count, msg,
 				  msglen);
+	if (rc == TB_OK && *count > 0) /* outside the database too */
+		rc = tb_tokjournal_revoked(db, since, msg, msglen);
 	return tx_end(db, rc, msg, msglen);
 }
 

@@ -22,6 +22,7 @@
 #include "common/man.h"
 #include "common/mem.h"
 #include "server/auth.h"
+#include "server/backup_cli.h"
 #include "server/db.h"
 #include "server/export.h"
 #include "server/https.h"
@@ -585,6 +586,10 @@ static const struct command commands[] = {
 	  TB_REJECTIONS_HELP },
 	{ "export", cmd_export, OPTS(export_opts), "db", NULL,
 	  "current revision of every event, JSON, CSV or Excel" },
+	{ "backup", tb_backup_cli_backup, OPTS(tb_backup_cli_opts), "db",
+	  NULL, TB_BACKUP_CLI_HELP },
+	{ "restore", tb_backup_cli_restore, OPTS(tb_restore_cli_opts), "db",
+	  NULL, TB_RESTORE_CLI_HELP },
 	{ "report", tb_report_cli_run, OPTS(tb_report_cli_opts),
 	  "db plans_dir ontime_days", NULL, TB_REPORT_CLI_HELP },
 };
