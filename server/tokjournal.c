@@ -38,6 +38,7 @@
 #include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -198,7 +199,7 @@ int tb_tokjournal_restored(const char *db, const char *from, char *msg,
 static int tj_load(FILE *f, sqlite3 *cp, struct tb_tokjournal_result *res)
 {
 	char line[TJ_LINE_MAX], op[8], kind[8], prefix[16], hash[24];
-	char school[64];
+	char school[64], *end;
 	sqlite3_stmt *st = NULL;
 	long long t;
 	int src;
@@ -206,9 +207,10 @@ static int tj_load(FILE *f, sqlite3 *cp, struct tb_tokjournal_result *res)
 	src = sqlite3_prepare_v2(cp, "INSERT INTO temp.tj VALUES(?1, ?2, ?3,"
 				 " ?4, ?5, ?6)", -1, &st, NULL);
 	while (src == SQLITE_OK && fgets(line, sizeof(line), f)) {
-		if (!strchr(line, '\n') ||
-		    sscanf(line, "%lld %7s %7s %15s %23s %63s", &t, op, kind,
-			   prefix, hash, school) != 6 ||
+		t = strtoll(line, &end, 10);
+		if (!strchr(line, '\n') || end == line ||
+		    sscanf(end, " %7s %7s %15s %23s %63s", op, kind, prefix,
+			   hash, school) != 5 ||
 		    (strcmp(op, "enroll") != 0 && strcmp(op, "revoke") != 0))
 			continue; /* header, restore, or a torn line */
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)t);
