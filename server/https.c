@@ -389,7 +389,7 @@ int tb_https_start(const struct tb_https_opts *o, struct tb_dbpool *pool,
 	}
 	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info ? info->port : 0;
-	tb_metrics_cert(h->cert);
+	tb_metrics_cert(h->cert, h->certs);
 	if (o->metrics_listen && o->metrics_listen[0]) {
 		rc = tb_metrics_http_start(o->metrics_listen, pool, &h->metrics,
 					   msg, msglen);

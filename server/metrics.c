@@ -34,6 +34,7 @@
 #include "server/auth.h"
 #include "server/dbpool.h"
 #include "server/resp.h"
+#include "server/tlscert.h"
 
 /* ---- the routes, the label values of `endpoint` ------------------------- */
 
@@ -95,7 +96,8 @@ static struct histo request_seconds[NENDPOINTS];
 static struct histo merge_seconds;
 static atomic_ullong batches_accepted;
 static atomic_ullong events_accepted, events_duplicate, events_rejected;
-static atomic_llong cert_not_after;
+static atomic_llong cert_not_after;           /* without a holder */
+static struct tb_tlscert *_Atomic cert_holder; /* read at each scrape */
 
 void tb_metrics_request(const char *what, unsigned status,
 			const struct timespec *t0)
@@ -146,11 +148,12 @@ int tb_metrics_cert_expiry(const char *pem, int64_t *out)
 	return rc;
 }
 
-void tb_metrics_cert(const char *pem)
+void tb_metrics_cert(const char *pem, struct tb_tlscert *certs)
 {
 	int64_t t = 0;
 
-	if (tb_metrics_cert_expiry(pem, &t) < 0)
+	atomic_store(&cert_holder, certs);
+	if (!certs && tb_metrics_cert_expiry(pem, &t) < 0)
 		t = 0;
 	atomic_store(&cert_not_after, (long long)t);
 }
@@ -376,7 +379,9 @@ static int files_text(struct tb_buf *b, sqlite3 *db)
 
 static int cert_text(struct tb_buf *b)
 {
-	long long t = atomic_load(&cert_not_after);
+	struct tb_tlscert *certs = atomic_load(&cert_holder);
+	long long t = certs ? (long long)tb_tlscert_not_after(certs)
+			    : atomic_load(&cert_not_after);
 	int rc;
 
 	if (!t)

@@ -68,9 +68,12 @@ void tb_metrics_merge(const struct tb_ack *ack, const struct timespec *t0);
 /* The notAfter of the first certificate of a PEM chain, Unix seconds
  * (GnuTLS). 0 and *out; TB_EINVAL if it cannot be parsed. */
 int tb_metrics_cert_expiry(const char *pem, int64_t *out);
-/* Remembers the serving certificate's expiry for the scrape (0 if pem
- * cannot be parsed: the series is then left out). */
-void tb_metrics_cert(const char *pem);
+/* The serving certificate for the scrape: with certs (server/tlscert.h,
+ * borrowed until the daemons stop) its current notAfter is read at each
+ * scrape, so a SIGHUP renewal shows; else pem's, parsed now (neither: the
+ * series is left out). */
+struct tb_tlscert;
+void tb_metrics_cert(const char *pem, struct tb_tlscert *certs);
 
 /* Answers a scrape on c. need_token: an admin token is required (the
  * HTTPS port). GET and HEAD only. Returns what the access handler
