@@ -407,9 +407,8 @@ static void test_refusals_and_round_trips(void **state)
 	load(a, 40);
 	assert_true(converge(a, CONVERGE_RUNS) > 0);
 	for (i = 0; i < 6; i++)
-		snprintf(p[i], sizeof(p[i]), "%s/f%d", srv.dir, i);
-	strcat(p[0], ".db.gz");
-	strcat(p[1], ".db");
+		snprintf(p[i], sizeof(p[i]), "%s/f%d%s", srv.dir, i,
+			 i == 0 ? ".db.gz" : i == 1 ? ".db" : "");
 	assert_int_equal(SERVER(&srv, out, "backup", "--to", p[0], "--gzip"), 0);
 	assert_int_equal(SERVER(&srv, out, "backup", "--to", p[1]), 0);
 	/* names and a missing database */
