@@ -108,6 +108,8 @@ static void page(struct tb_report_resp *out, unsigned status,
 		 enum page_kind kind, const struct page_args *a)
 {
 	out->status = status;
+	if (a->message) /* for the access log (401, 403, 5xx) */
+		snprintf(out->message, sizeof(out->message), "%s", a->message);
 	if (render(out, kind, TB_RF_HTML, a) < 0)
 		api_error(out, 500, "internal", "cannot write the page");
 }
@@ -528,6 +530,8 @@ static enum MHD_Result queue(struct MHD_Connection *c,
 					a->location);
 	if (a->filename[0])
 		tb_resp_attachment(r, a->filename);
+	if (a->status >= 500 || a->status == 401 || a->status == 403)
+		tb_resp_set_reason(a->message[0] ? a->message : NULL);
 	ret = tb_resp_queue(c, a->status, r);
 	return ret;
 }

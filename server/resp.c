@@ -31,6 +31,12 @@ const char *tb_resp_code(unsigned status)
 static _Thread_local unsigned resp_last_status;
 static _Thread_local char resp_last_reason[200];
 
+void tb_resp_set_reason(const char *why)
+{
+	snprintf(resp_last_reason, sizeof(resp_last_reason), "%s",
+		 why ? why : "");
+}
+
 void tb_resp_take_reason(char *buf, size_t len)
 {
 	if (buf && len)

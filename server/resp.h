@@ -66,6 +66,9 @@ unsigned tb_resp_take_status(void);
  * queued by this thread by tb_resp_error, copied into buf ("" if none
  * since the last call), so the access log can say why. Resets it. */
 void tb_resp_take_reason(char *buf, size_t len);
+/* Sets that message for an answer queued another way (a dashboard page
+ * that says why it failed). */
+void tb_resp_set_reason(const char *why);
 
 /* The token of an "Authorization: Bearer <token>" header (borrowed from
  * MHD, valid for the request), or NULL when absent or another scheme.
