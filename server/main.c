@@ -10,7 +10,6 @@
  * the certificate and the live settings (server/reload.h). Only init-db
  * makes a database; every other command refuses a path that is not one.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,15 +24,12 @@
 #include "server/backup_cli.h"
 #include "server/db.h"
 #include "server/export.h"
-#include "server/https.h"
 #include "server/log.h"
-#include "server/plan.h"
 #include "server/reload.h"
 #include "server/rejections.h"
 #include "server/report_cli.h"
+#include "server/serve.h"
 #include "server/settings.h"
-#include "server/tlscert.h"
-#include "server/dbpool.h"
 #include "server/units.h"
 
 #ifndef TB_VERSION
@@ -41,7 +37,6 @@
 #endif
 
 #define MSG_LEN 512
-#define PEM_MAX (1024 * 1024)
 
 static int fail(int rc, const char *msg)
 {
@@ -49,193 +44,10 @@ static int fail(int rc, const char *msg)
 	return rc;
 }
 
-static void db_opts(struct tb_db_opts *o, const struct tb_config *cfg)
-{
-	char msg[64];
-	long busy = 5000;
-
-	tb_settings_long(cfg, "busy_timeout_ms", &busy, msg, sizeof(msg));
-	memset(o, 0, sizeof(*o));
-	o->busy_timeout_ms = (int)busy;
-	o->sync_full = strcmp(tb_settings_get(cfg, "synchronous"), "full") == 0;
-}
-
 static int open_db(const struct tb_config *cfg, struct sqlite3 **db,
 		   char *msg, size_t msglen)
 {
-	struct tb_db_opts o;
-
-	db_opts(&o, cfg);
-	return tb_db_open(tb_settings_get(cfg, "db"), &o, db, msg, msglen);
-}
-
-/* ---- serve ---------------------------------------------------------- */
-
-static int read_pem(const char *what, const char *path, char **out,
-		    char *msg, size_t msglen)
-{
-	FILE *f;
-	char *buf;
-	size_t n;
-
-	*out = NULL;
-	if (!path) {
-		snprintf(msg, msglen, "%s: no file given (--%s FILE)", what, what);
-		return TB_ECONFIG;
-	}
-	f = fopen(path, "rb");
-	if (!f) {
-		snprintf(msg, msglen, "%s: cannot open %s", what, path);
-		return TB_ECONFIG;
-	}
-	buf = tb_malloc(PEM_MAX + 1);
-	if (!buf) {
-		fclose(f);
-		return TB_ENOMEM;
-	}
-	n = fread(buf, 1, PEM_MAX + 1, f);
-	fclose(f);
-	if (n == 0 || n > PEM_MAX) {
-		snprintf(msg, msglen, "%s: %s is empty or too large", what, path);
-		tb_free(buf);
-		return TB_ECONFIG;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	return TB_OK;
-}
-
-static int serve_opts(const struct tb_config *cfg, struct tb_https_opts *o,
-		      long *drain, char *msg, size_t msglen)
-{
-	long workers = 0, conns = 0, per_ip = 0, timeout = 0;
-	int rc;
-
-	memset(o, 0, sizeof(*o));
-	o->listen = tb_settings_get(cfg, "listen");
-	o->metrics_listen = tb_settings_get(cfg, "metrics_listen");
-	rc = tb_settings_long(cfg, "workers", &workers, msg, msglen);
-	if (rc == TB_OK)
-		rc = tb_settings_long(cfg, "max_connections", &conns, msg, msglen);
-	if (rc == TB_OK)
-		rc = tb_settings_long(cfg, "per_ip_connections", &per_ip, msg,
-				      msglen);
-	if (rc == TB_OK)
-		rc = tb_settings_long(cfg, "timeout", &timeout, msg, msglen);
-	if (rc == TB_OK)
-		rc = tb_settings_long(cfg, "max_uploads", &o->max_uploads, msg,
-				      msglen);
-	if (rc == TB_OK)
-		rc = tb_settings_long(cfg, "device_uploads", &o->device_uploads,
-				      msg, msglen);
-	if (rc == TB_OK)
-		rc = tb_settings_long(cfg, "upload_timeout", &o->upload_timeout,
-				      msg, msglen);
-	if (rc == TB_OK)
-		rc = tb_settings_long(cfg, "busy_timeout_ms", &o->busy_timeout_ms,
-				      msg, msglen);
-	if (rc == TB_OK)
-		rc = tb_settings_long(cfg, "retry_after", &o->retry_after, msg,
-				      msglen);
-	if (rc == TB_OK)
-		rc = tb_settings_long(cfg, "drain_timeout", drain, msg, msglen);
-	if (rc == TB_OK) /* /healthz (server/health.h) */
-		rc = tb_settings_long(cfg, "min_free_mb", &o->min_free_mb, msg,
-				      msglen);
-	if (rc == TB_OK) /* reports and the dashboard (server/report_http.c) */
-		rc = tb_settings_long(cfg, "ontime_days", &o->ontime_days, msg,
-				      msglen);
-	if (rc < 0)
-		return rc;
-	if (workers == 0)
-		workers = sysconf(_SC_NPROCESSORS_ONLN);
-	o->workers = workers > 0 ? (unsigned)workers : 1;
-	o->max_connections = (unsigned)conns;
-	o->per_ip_connections = (unsigned)per_ip;
-	o->timeout = (unsigned)timeout;
-	return TB_OK;
-}
-
-/* Serves until SIGTERM or SIGINT, reloading on SIGHUP (server/reload.h),
- * then stops accepting and waits up to drain seconds for the requests in
- * flight (see README: Shutdown). */
-static void serve_until_signal(struct tb_https *http,
-			       const struct tb_https_opts *o,
-			       const sigset_t *set, long drain,
-			       const struct tb_config *cfg)
-{
-	long left;
-	int sig;
-
-	tb_slog(TB_SLOG_INFO, "listening on https://%s (port %u), %u workers, "
-		"database %s", o->listen, tb_https_port(http), o->workers,
-		o->db_path);
-	sig = tb_reload_wait(set, http, o->certs, cfg, &drain);
-	tb_slog(TB_SLOG_INFO, "signal %d: no new connections, finishing "
-		"requests in flight", sig);
-	tb_https_quiesce(http);
-	left = tb_https_drain(http, drain * 1000);
-	if (left > 0)
-		tb_slog(TB_SLOG_WARN, "%ld requests still running after %lds; "
-			"stopping anyway (none of them is acknowledged)", left,
-			drain);
-}
-
-static int cmd_serve(const struct tb_config *cfg, char *msg, size_t msglen)
-{
-	struct tb_https_opts o;
-	struct tb_db_opts dbo;
-	struct tb_dbpool *pool = NULL;
-	struct tb_https *http = NULL;
-	struct tb_plan_set *plans = NULL;
-	struct tb_tlscert *certs = NULL;
-	char *cert = NULL, *key = NULL;
-	long drain = 30;
-	sigset_t set;
-	int rc;
-
-	rc = serve_opts(cfg, &o, &drain, msg, msglen);
-	if (rc == TB_OK) /* expiry and key mode checked (server/tlscert.h) */
-		rc = tb_reload_certs(cfg, &certs, msg, msglen);
-	if (rc == TB_OK)
-		rc = read_pem("cert", tb_settings_get(cfg, "cert"), &cert, msg,
-			      msglen);
-	if (rc == TB_OK)
-		rc = read_pem("key", tb_settings_get(cfg, "key"), &key, msg,
-			      msglen);
-	if (rc < 0)
-		goto out;
-	o.cert_pem = cert;
-	o.key_pem = key;
-	o.certs = certs;
-	o.db_path = tb_settings_get(cfg, "db");
-	db_opts(&dbo, cfg);
-	rc = tb_dbpool_create(tb_settings_get(cfg, "db"), &dbo, &pool, msg,
-			     msglen);
-	if (rc == TB_OK) /* plans and report roll-ups (server/report_cli.h) */
-		rc = tb_report_cli_serve(cfg, pool, &plans, msg, msglen);
-	if (rc < 0)
-		goto out;
-	if (!plans)
-		tb_slog(TB_SLOG_WARN, "%s", msg);
-	o.plans = plans;
-	tb_reload_block(&set);
-	rc = tb_https_start(&o, pool, &http, msg, msglen);
-	if (rc < 0)
-		goto out;
-	serve_until_signal(http, &o, &set, drain, cfg);
-out:
-	tb_https_stop(http);
-	tb_tlscert_destroy(certs);
-	tb_dbpool_destroy(pool);
-	tb_plan_set_destroy(plans);
-	if (key)
-		memset(key, 0, strlen(key));
-	tb_free(key);
-	tb_free(cert);
-	if (rc == TB_OK)
-		tb_slog(TB_SLOG_INFO, "stopped");
-	return rc;
+	return tb_settings_open_db(cfg, db, msg, msglen);
 }
 
 /* ---- init-db, enroll, admin-token, revoke, devices, export ---------- */
@@ -247,11 +59,10 @@ static int cmd_init_db(const struct tb_config *cfg, char *msg, size_t msglen)
 {
 	struct tb_db_opts o;
 	struct sqlite3 *db = NULL;
-	int rc;
+	int rc = tb_settings_db_opts(cfg, 1, &o, msg, msglen);
 
-	db_opts(&o, cfg);
-	o.create = 1;
-	rc = tb_db_open(tb_settings_get(cfg, "db"), &o, &db, msg, msglen);
+	if (rc == TB_OK)
+		rc = tb_db_open(tb_settings_get(cfg, "db"), &o, &db, msg, msglen);
 	tb_db_close(db);
 	if (rc == TB_OK)
 		printf("%s: a tienbo-server database of schema %d, ready\n",
@@ -567,7 +378,7 @@ struct command {
 
 #define OPTS(a) (a), sizeof(a) / sizeof((a)[0])
 static const struct command commands[] = {
-	{ "serve", cmd_serve, NULL, 0, NULL, NULL, "serve HTTPS until SIGTERM" },
+	{ "serve", tb_serve_cmd, NULL, 0, NULL, NULL, "serve HTTPS until SIGTERM" },
 	{ "init-db", cmd_init_db, NULL, 0, "db", NULL,
 	  "create the database (mode 0600), or migrate an older one" },
 	{ "enroll", cmd_enroll, OPTS(enroll_opts), "db", NULL,

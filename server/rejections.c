@@ -339,10 +339,9 @@ int tb_rejections_cmd(const struct tb_config *cfg, char *msg, size_t msglen)
 	const char *fmt_s = tb_settings_get(cfg, "format");
 	const char *lim_s = tb_settings_get(cfg, "limit");
 	struct tb_rejection_list *l = NULL;
-	struct tb_db_opts o;
 	enum tb_units_format fmt;
 	sqlite3 *db = NULL;
-	long limit, busy = 5000;
+	long limit;
 	int rc;
 
 	if (tb_units_format_parse(fmt_s, &fmt) < 0) {
@@ -355,11 +354,7 @@ int tb_rejections_cmd(const struct tb_config *cfg, char *msg, size_t msglen)
 			 "all, not '%s'", lim_s);
 		return TB_EUSAGE;
 	}
-	memset(&o, 0, sizeof(o));
-	rc = tb_settings_long(cfg, "busy_timeout_ms", &busy, msg, msglen);
-	o.busy_timeout_ms = (int)busy;
-	if (rc == TB_OK)
-		rc = tb_db_open(tb_settings_get(cfg, "db"), &o, &db, msg, msglen);
+	rc = tb_settings_open_db(cfg, &db, msg, msglen);
 	if (rc == TB_OK)
 		rc = tb_rejections_list(db, tb_settings_get(cfg, "school"), limit,
 					&l, msg, msglen);

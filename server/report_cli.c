@@ -28,17 +28,8 @@ const struct tb_opt tb_report_cli_opts[TB_REPORT_CLI_NOPTS] = {
 static int open_db(const struct tb_config *cfg, sqlite3 **db, char *msg,
 		   size_t msglen)
 {
-	struct tb_db_opts o;
-	long busy = 5000;
-	int rc;
+	int rc = tb_settings_open_db(cfg, db, msg, msglen);
 
-	memset(&o, 0, sizeof(o));
-	rc = tb_settings_long(cfg, "busy_timeout_ms", &busy, msg, msglen);
-	if (rc < 0)
-		return rc;
-	o.busy_timeout_ms = (int)busy;
-	o.sync_full = strcmp(tb_settings_get(cfg, "synchronous"), "full") == 0;
-	rc = tb_db_open(tb_settings_get(cfg, "db"), &o, db, msg, msglen);
 	if (rc == TB_OK)
 		rc = tb_report_init(*db, msg, msglen);
 	return rc;

@@ -12,6 +12,7 @@
 
 #include "common/config.h"
 #include "common/err.h"
+#include "server/db.h"
 #include "common/man.h"
 
 /* ST_PATH: a file or directory; a relative path in a config file is
@@ -666,4 +667,29 @@ void tb_settings_example(FILE *f)
 		fprintf(f, "#%s =%s%s\n", s->key, s->def ? " " : "",
 			s->def ? s->def : "");
 	}
+}
+
+int tb_settings_db_opts(const struct tb_config *c, int create,
+			struct tb_db_opts *o, char *msg, size_t msglen)
+{
+	long busy = 5000;
+	int rc = tb_settings_long(c, "busy_timeout_ms", &busy, msg, msglen);
+
+	memset(o, 0, sizeof(*o));
+	o->busy_timeout_ms = (int)busy;
+	o->sync_full = strcmp(tb_settings_get(c, "synchronous"), "full") == 0;
+	o->create = create;
+	return rc;
+}
+
+int tb_settings_open_db(const struct tb_config *c, struct sqlite3 **db,
+			char *msg, size_t msglen)
+{
+	struct tb_db_opts o;
+	int rc = tb_settings_db_opts(c, 0, &o, msg, msglen);
+
+	*db = NULL;
+	if (rc == TB_OK)
+		rc = tb_db_open(tb_settings_get(c, "db"), &o, db, msg, msglen);
+	return rc;
 }
