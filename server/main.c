@@ -3,9 +3,9 @@
  * report).
  *
  * Every command takes --config FILE or the settings as options (see
- * server/settings.h); the local commands use only `db`. Exit status: 0 ok,
- * 64 usage, 65 bad data, 66 not found, 69 cannot serve (address or TLS),
- * 74 I/O, 75 database busy, 78 configuration. `serve` exits 0 after
+ * server/settings.h); the local commands use only `db`. Exit status from
+ * common/err.c's table: 0 ok, 64 usage, 65 bad data or not found, 69
+ * cannot serve or busy, 74 I/O, 78 configuration. `serve` exits 0 after
  * SIGTERM or SIGINT once requests in flight have finished; SIGHUP reloads
  * the certificate and the live settings (server/reload.h). Only init-db
  * makes a database; every other command refuses a path that is not one.
