@@ -226,8 +226,15 @@ int helper_server_start_on(struct helper_server *s, unsigned port,
 			dup2(fd, STDOUT_FILENO);
 			dup2(fd, STDERR_FILENO);
 		}
-		if (s->wrapper) /* libfaketime comes before ASan's runtime */
-			setenv("ASAN_OPTIONS", "verify_asan_link_order=0", 0);
+		if (s->wrapper) { /* libfaketime comes before ASan's runtime:
+				     keep the caller's options, add this one */
+			char opts[512];
+			const char *old = getenv("ASAN_OPTIONS");
+
+			snprintf(opts, sizeof(opts), "%s%sverify_asan_link_order=0",
+				 old ? old : "", old && old[0] ? ":" : "");
+			setenv("ASAN_OPTIONS", opts, 1);
+		}
 		helper_proc_execv(argv);
 		_exit(127);
 	}
