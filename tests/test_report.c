@@ -40,6 +40,7 @@
 #include "common/mem_sqlite.h"
 #include "protocol/codec.h"
 #include "server/auth.h"
+#include "tests/helper_merge.h"
 #include "tests/helper_proc.h"
 #include "tests/helper_server.h"
 #include "server/db.h"
@@ -291,17 +292,11 @@ static void fx_event(const struct fx *f, struct tb_event *e)
 /* Merges the fixture events of one unit (only those in `which`, or all). */
 static void merge_unit(sqlite3 *d, int u, const size_t *which, size_t nwhich)
 {
-	struct tb_principal p;
 	struct tb_batch b;
-	struct tb_ack ack;
-	struct tb_merge_result res;
 	struct tb_event e;
+	char msg[256];
 
-	assert_int_equal(tb_auth_device(d, tokens[u], &p), 0);
 	tb_batch_init(&b);
-	snprintf(b.school, sizeof(b.school), "%s", codes[u]);
-	snprintf(b.device, sizeof(b.device),
-		 "11111111-2222-4333-8444-%012d", u + 1);
 	for (size_t k = 0; k < (which ? nwhich : nev); k++) {
 		size_t i = which ? which[k] : k;
 
@@ -311,15 +306,9 @@ static void merge_unit(sqlite3 *d, int u, const size_t *which, size_t nwhich)
 		assert_int_equal(tb_batch_add(&b, &e), 0);
 		tb_event_clear(&e);
 	}
-	if (b.count) {
-		tb_ack_init(&ack);
-		assert_int_equal(tb_merge_batch(d, &p, &b, &ack, &res), 0);
-		assert_int_equal(res.status, 200);
-		assert_int_equal(ack.nrejected, 0);
-		assert_int_equal(ack.accepted, (int64_t)b.count);
-		tb_ack_clear(&ack);
-	}
-	tb_batch_clear(&b);
+	if (helper_merge_batch(d, tokens[u], codes[u], u + 1, &b, msg,
+			       sizeof(msg)))
+		fail_msg("%s", msg);
 }
 
 static void enroll_all(sqlite3 *d)

@@ -42,6 +42,7 @@
 #include "server/report_out.h"
 #include "server/report_pdf.h"
 #include "tests/helper_pdf.h"
+#include "tests/helper_merge.h"
 #include "tests/helper_proc.h"
 #include "tests/helper_server.h"
 
@@ -161,18 +162,12 @@ static void fx_event(const struct fx *f, size_t n, int64_t seq,
 
 static void merge_school(sqlite3 *db, int s, const char *token)
 {
-	struct tb_principal p;
 	struct tb_batch b;
-	struct tb_ack ack;
-	struct tb_merge_result res;
 	struct tb_event e;
+	char msg[256];
 	int64_t seq = 0;
 
-	assert_int_equal(tb_auth_device(db, token, &p), 0);
 	tb_batch_init(&b);
-	snprintf(b.school, sizeof(b.school), "%s", sch[s].code);
-	snprintf(b.device, sizeof(b.device), "11111111-2222-4333-8444-%012d",
-		 s + 1);
 	for (size_t i = 0; i < NEV; i++) {
 		if (events[i].school != s)
 			continue;
@@ -180,14 +175,9 @@ static void merge_school(sqlite3 *db, int s, const char *token)
 		assert_int_equal(tb_batch_add(&b, &e), 0);
 		tb_event_clear(&e);
 	}
-	if (b.count) {
-		tb_ack_init(&ack);
-		assert_int_equal(tb_merge_batch(db, &p, &b, &ack, &res), 0);
-		assert_int_equal(res.status, 200);
-		assert_int_equal(ack.nrejected, 0);
-		tb_ack_clear(&ack);
-	}
-	tb_batch_clear(&b);
+	if (helper_merge_batch(db, token, sch[s].code, s + 1, &b, msg,
+			       sizeof(msg)))
+		fail_msg("%s", msg);
 }
 
 /* The fixture in the database at path; an admin token into admin (may be

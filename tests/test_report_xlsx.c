@@ -41,6 +41,7 @@
 #include "server/plan.h"
 #include "server/report.h"
 #include "server/report_xlsx.h"
+#include "tests/helper_merge.h"
 #include "tests/helper_proc.h"
 #include "tests/helper_server.h"
 #include "tests/helper_xlsx.h"
@@ -143,18 +144,12 @@ static void make_event(size_t i, int64_t seq, struct tb_event *e)
 
 static void merge_unit(sqlite3 *d, int u, const char *token)
 {
-	struct tb_principal p;
 	struct tb_batch b;
-	struct tb_ack ack;
-	struct tb_merge_result res;
 	struct tb_event e;
+	char msg[256];
 	int64_t seq = 0;
 
-	assert_int_equal(tb_auth_device(d, token, &p), 0);
 	tb_batch_init(&b);
-	snprintf(b.school, sizeof(b.school), "%s", units[u].code);
-	snprintf(b.device, sizeof(b.device), "11111111-2222-4333-8444-%012d",
-		 u + 1);
 	for (size_t i = 0; i < NEVENTS; i++) {
 		if (events[i].unit != u)
 			continue;
@@ -162,14 +157,9 @@ static void merge_unit(sqlite3 *d, int u, const char *token)
 		assert_int_equal(tb_batch_add(&b, &e), 0);
 		tb_event_clear(&e);
 	}
-	if (b.count) {
-		tb_ack_init(&ack);
-		assert_int_equal(tb_merge_batch(d, &p, &b, &ack, &res), 0);
-		assert_int_equal(res.status, 200);
-		assert_int_equal(ack.accepted, (int64_t)b.count);
-		tb_ack_clear(&ack);
-	}
-	tb_batch_clear(&b);
+	if (helper_merge_batch(d, token, units[u].code, u + 1, &b, msg,
+			       sizeof(msg)))
+		fail_msg("%s", msg);
 }
 
 /* Builds the fixture database at path. */
