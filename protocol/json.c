@@ -368,3 +368,20 @@ int tb_json_put_int(struct tb_buf *b, int64_t v)
 {
 	return tb_buf_put_i64(b, (long long)v);
 }
+
+cJSON *tb_json_array_of(size_t n, cJSON *(*item)(const void *arg, size_t i),
+			const void *arg)
+{
+	cJSON *root = cJSON_CreateArray();
+
+	for (size_t i = 0; root && i < n; i++) {
+		cJSON *o = item(arg, i);
+
+		if (!o || !cJSON_AddItemToArray(root, o)) {
+			cJSON_Delete(o);
+			cJSON_Delete(root);
+			root = NULL;
+		}
+	}
+	return root;
+}

@@ -101,4 +101,11 @@ int tb_json_put_str(struct tb_buf *b, const char *s);
 int tb_json_put_key(struct tb_buf *b, const char *key);
 int tb_json_put_int(struct tb_buf *b, int64_t v);
 
+/* A cJSON array of n items, item(arg, i) making the i-th (NULL: out of
+ * memory). The array (cJSON_Delete), or NULL on out of memory, with
+ * nothing left behind. */
+struct cJSON *tb_json_array_of(size_t n,
+			       struct cJSON *(*item)(const void *arg, size_t i),
+			       const void *arg);
+
 #endif

@@ -13,6 +13,7 @@
 #include "common/date.h"
 #include "common/err.h"
 #include "common/mem.h"
+#include "protocol/json.h"
 #include "server/db.h"
 #include "server/resp.h"
 
@@ -238,22 +239,17 @@ static cJSON *row_json(const struct tb_rejection_row *r)
 	return o;
 }
 
+static cJSON *row_item(const void *arg, size_t i)
+{
+	return row_json(&((const struct tb_rejection_list *)arg)->rows[i]);
+}
+
 static int write_json(const struct tb_rejection_list *l, FILE *f)
 {
-	cJSON *root = cJSON_CreateArray();
+	cJSON *root = tb_json_array_of(l->count, row_item, l);
 	char *text = NULL;
-	size_t i;
 	int rc = TB_ENOMEM;
 
-	for (i = 0; root && i < l->count; i++) {
-		cJSON *o = row_json(&l->rows[i]);
-
-		if (!o || !cJSON_AddItemToArray(root, o)) {
-			cJSON_Delete(o);
-			cJSON_Delete(root);
-			root = NULL;
-		}
-	}
 	if (root)
 		text = cJSON_PrintUnformatted(root);
 	if (text)

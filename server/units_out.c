@@ -16,6 +16,7 @@
 #include "common/err.h"
 #include "common/mem.h"
 #include "common/utf8.h"
+#include "protocol/json.h"
 
 
 int tb_units_format_parse(const char *s, enum tb_units_format *out)
@@ -201,23 +202,20 @@ static cJSON *unit_json(const struct tb_unit_row *r)
 	return o;
 }
 
+static cJSON *unit_item(const void *arg, size_t i)
+{
+	return unit_json(&((const struct tb_unit_list *)arg)->rows[i]);
+}
+
 char *tb_units_json(const struct tb_unit_list *l, int one)
 {
-	cJSON *root = one ? NULL : cJSON_CreateArray();
+	cJSON *root = NULL;
 	char *text = NULL, *out;
-	size_t i;
 
-	if (one && l->count > 0)
+	if (!one)
+		root = tb_json_array_of(l->count, unit_item, l);
+	else if (l->count > 0)
 		root = unit_json(&l->rows[0]);
-	for (i = 0; !one && root && i < l->count; i++) {
-		cJSON *o = unit_json(&l->rows[i]);
-
-		if (!o || !cJSON_AddItemToArray(root, o)) {
-			cJSON_Delete(o);
-			cJSON_Delete(root);
-			root = NULL;
-		}
-	}
 	if (root)
 		text = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
