@@ -21,7 +21,6 @@
  *     show what the roll-ups add to a merge.
  * Figures are printed, never asserted (bench/README.md keeps them).
  */
-#include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +30,7 @@
 
 #include "common/date.h"
 #include "common/err.h"
+#include "server/sql.h"
 #include "server/db.h"
 #include "server/plan.h"
 #include "server/report.h"
@@ -72,50 +72,50 @@ static void die(const char *what, const char *msg)
 	exit(1);
 }
 
-static void exec(sqlite3 *db, const char *sql)
+static void exec(struct tb_sql *db, const char *sql)
 {
 	char msg[512] = "";
 
-	if (tb_db_exec(db, sql, msg, sizeof(msg)) < 0)
+	if (tb_sql_exec(db, sql, msg, sizeof(msg)) < 0)
 		die(sql, msg);
 }
 
-static void add_units(sqlite3 *db, long schools)
+static void add_units(struct tb_sql *db, long schools)
 {
 	static const char *const levels[] = {"MN", "TH", "THCS", "THPT",
 					     "GDTX", "office"};
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	char code[32], district[32];
 
 	exec(db, "INSERT INTO units(code, name, type, created_at) VALUES("
 		 "'PV', 'Tỉnh Hòa Bình', 'province', 0)");
-	if (sqlite3_prepare_v2(db, "INSERT INTO units(code, name, type, level,"
+	if (tb_sql_prepare(db, "INSERT INTO units(code, name, type, level,"
 			       " district, province, created_at) VALUES(?1, ?1,"
-			       " ?2, ?3, ?4, 'PV', 0)", -1, &st, NULL))
-		die("units", sqlite3_errmsg(db));
+			       " ?2, ?3, ?4, 'PV', 0)", 0, &st))
+		die("units", tb_sql_errmsg(db));
 	for (long d = 0; d < 100; d++) {
 		snprintf(district, sizeof(district), "D%03ld", d);
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, district, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 2, "district", -1, SQLITE_STATIC);
-		sqlite3_bind_null(st, 3);
-		sqlite3_bind_null(st, 4);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			die("units", sqlite3_errmsg(db));
+		tb_sql_reset(st);
+		tb_sql_bind_text(st, 1, district, -1);
+		tb_sql_bind_text(st, 2, "district", -1);
+		tb_sql_bind_null(st, 3);
+		tb_sql_bind_null(st, 4);
+		if (tb_sql_step(st) != TB_SQL_DONE)
+			die("units", tb_sql_errmsg(db));
 	}
 	for (long s = 0; s < schools; s++) {
 		snprintf(code, sizeof(code), "S%05ld", s);
 		snprintf(district, sizeof(district), "D%03ld", s % 100);
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, code, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 2, "school", -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, s % 100 == 0 ? "office" : levels[s % 5],
-				  -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, district, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			die("units", sqlite3_errmsg(db));
+		tb_sql_reset(st);
+		tb_sql_bind_text(st, 1, code, -1);
+		tb_sql_bind_text(st, 2, "school", -1);
+		tb_sql_bind_text(st, 3, s % 100 == 0 ? "office" : levels[s % 5],
+				  -1);
+		tb_sql_bind_text(st, 4, district, -1);
+		if (tb_sql_step(st) != TB_SQL_DONE)
+			die("units", tb_sql_errmsg(db));
 	}
-	sqlite3_finalize(st);
+	tb_sql_finalize(st);
 }
 
 /* One event's kind, date and JSON body (what merge.c stores). */
@@ -168,20 +168,19 @@ static const char *make_event(long school, long j, char *date, char *body,
 	return kind;
 }
 
-static void add_events(sqlite3 *db, long schools, long per, long first_id,
+static void add_events(struct tb_sql *db, long schools, long per, long first_id,
 		       long *count, int own_tx)
 {
 	static const unsigned char hash[32];
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	char id[48], code[32], date[16], body[512];
 	long n = 0;
 
-	if (sqlite3_prepare_v2(db, "INSERT INTO events(id, school, kind, date,"
+	if (tb_sql_prepare(db, "INSERT INTO events(id, school, kind, date,"
 			       " revision, voided, device, seq, recorded_at,"
 			       " received_at, content_hash, body) VALUES(?1, ?2,"
-			       " ?3, ?4, 1, 0, NULL, ?5, 0, 0, ?6, ?7)", -1, &st,
-			       NULL))
-		die("events", sqlite3_errmsg(db));
+			       " ?3, ?4, 1, 0, NULL, ?5, 0, 0, ?6, ?7)", 0, &st))
+		die("events", tb_sql_errmsg(db));
 	if (own_tx)
 		exec(db, "BEGIN");
 	for (long s = 0; s < schools; s++) {
@@ -192,17 +191,16 @@ static void add_events(sqlite3 *db, long schools, long per, long first_id,
 
 			snprintf(id, sizeof(id), "00000000-0000-4000-8000-%012lx",
 				 first_id + n);
-			sqlite3_reset(st);
-			sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(st, 2, code, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 4, date, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_int64(st, 5, j + 1);
-			sqlite3_bind_blob(st, 6, hash, sizeof(hash),
-					  SQLITE_STATIC);
-			sqlite3_bind_text(st, 7, body, -1, SQLITE_TRANSIENT);
-			if (sqlite3_step(st) != SQLITE_DONE)
-				die("events", sqlite3_errmsg(db));
+			tb_sql_reset(st);
+			tb_sql_bind_text(st, 1, id, -1);
+			tb_sql_bind_text(st, 2, code, -1);
+			tb_sql_bind_text(st, 3, kind, -1);
+			tb_sql_bind_text(st, 4, date, -1);
+			tb_sql_bind_int64(st, 5, j + 1);
+			tb_sql_bind_blob(st, 6, hash, sizeof(hash));
+			tb_sql_bind_text(st, 7, body, -1);
+			if (tb_sql_step(st) != TB_SQL_DONE)
+				die("events", tb_sql_errmsg(db));
 			if (++n % 200000 == 0 && own_tx) {
 				exec(db, "COMMIT");
 				exec(db, "BEGIN");
@@ -211,26 +209,25 @@ static void add_events(sqlite3 *db, long schools, long per, long first_id,
 	}
 	if (own_tx)
 		exec(db, "COMMIT");
-	sqlite3_finalize(st);
+	tb_sql_finalize(st);
 	*count = n;
 }
 
 /* 200 batches of 100 events, each from one school and committed on its
  * own, as the merge does; microseconds per event. */
-static double merge_like(sqlite3 *db, long schools, long first_id)
+static double merge_like(struct tb_sql *db, long schools, long first_id)
 {
 	static const unsigned char hash[32];
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	char id[48], code[32], date[16], body[512];
 	double t0 = now_s();
 	long n = 0;
 
-	if (sqlite3_prepare_v2(db, "INSERT INTO events(id, school, kind, date,"
+	if (tb_sql_prepare(db, "INSERT INTO events(id, school, kind, date,"
 			       " revision, voided, device, seq, recorded_at,"
 			       " received_at, content_hash, body) VALUES(?1, ?2,"
-			       " ?3, ?4, 1, 0, NULL, ?5, 0, 0, ?6, ?7)", -1, &st,
-			       NULL))
-		die("events", sqlite3_errmsg(db));
+			       " ?3, ?4, 1, 0, NULL, ?5, 0, 0, ?6, ?7)", 0, &st))
+		die("events", tb_sql_errmsg(db));
 	for (long b = 0; b < 200; b++) {
 		snprintf(code, sizeof(code), "S%05ld", (b * 97) % schools);
 		exec(db, "BEGIN");
@@ -240,50 +237,49 @@ static double merge_like(sqlite3 *db, long schools, long first_id)
 
 			snprintf(id, sizeof(id), "00000000-0000-4000-8000-%012lx",
 				 first_id + n);
-			sqlite3_reset(st);
-			sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(st, 2, code, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 4, date, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_int64(st, 5, n + 1);
-			sqlite3_bind_blob(st, 6, hash, sizeof(hash),
-					  SQLITE_STATIC);
-			sqlite3_bind_text(st, 7, body, -1, SQLITE_TRANSIENT);
-			if (sqlite3_step(st) != SQLITE_DONE)
-				die("events", sqlite3_errmsg(db));
+			tb_sql_reset(st);
+			tb_sql_bind_text(st, 1, id, -1);
+			tb_sql_bind_text(st, 2, code, -1);
+			tb_sql_bind_text(st, 3, kind, -1);
+			tb_sql_bind_text(st, 4, date, -1);
+			tb_sql_bind_int64(st, 5, n + 1);
+			tb_sql_bind_blob(st, 6, hash, sizeof(hash));
+			tb_sql_bind_text(st, 7, body, -1);
+			if (tb_sql_step(st) != TB_SQL_DONE)
+				die("events", tb_sql_errmsg(db));
 		}
 		exec(db, "COMMIT");
 	}
-	sqlite3_finalize(st);
+	tb_sql_finalize(st);
 	return (now_s() - t0) * 1e6 / (double)n;
 }
 
 /* Runs sql with the texts binds[0..n) bound to ?1..?n to its end, adding
  * up column col as a check that rows came back; seconds. *rows: rows. */
-static double time_query(sqlite3 *db, const char *sql,
+static double time_query(struct tb_sql *db, const char *sql,
 			 const char *const *binds, int n, int col, long *rows)
 {
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	double t0 = now_s();
 	int64_t check = 0;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL))
-		die("query", sqlite3_errmsg(db));
+	if (tb_sql_prepare(db, sql, 0, &st))
+		die("query", tb_sql_errmsg(db));
 	for (int i = 0; i < n; i++)
-		sqlite3_bind_text(st, i + 1, binds[i], -1, SQLITE_STATIC);
+		tb_sql_bind_text(st, i + 1, binds[i], -1);
 	*rows = 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		check += sqlite3_column_int64(st, col);
+	while (tb_sql_step(st) == TB_SQL_ROW) {
+		check += tb_sql_column_int64(st, col);
 		(*rows)++;
 	}
-	sqlite3_finalize(st);
+	tb_sql_finalize(st);
 	if (check < 0)
 		die("query", "negative sum");
 	return now_s() - t0;
 }
 
 /* A plain GROUP BY over the events of a period; seconds. */
-static double plain_group_by(sqlite3 *db, const char *from, const char *to,
+static double plain_group_by(struct tb_sql *db, const char *from, const char *to,
 			     long *rows)
 {
 	const char *const b[2] = {from, to};
@@ -299,7 +295,7 @@ static double plain_group_by(sqlite3 *db, const char *from, const char *to,
 		" GROUP BY school, kind", b, 2, 3, rows);
 }
 
-static double time_report(sqlite3 *db, const struct tb_plan *p,
+static double time_report(struct tb_sql *db, const struct tb_plan *p,
 			  const char *period, double *best, double *cpu)
 {
 	struct tb_report_opts o = {"PV", 0, 1, 0, 0, 0};
@@ -326,7 +322,7 @@ static double time_report(sqlite3 *db, const struct tb_plan *p,
 }
 
 /* Best of 3 of fn(db, arg); seconds. */
-static double best3(double (*fn)(sqlite3 *, const void *), sqlite3 *db,
+static double best3(double (*fn)(struct tb_sql *, const void *), struct tb_sql *db,
 		    const void *arg)
 {
 	double best = 1e9;
@@ -348,7 +344,7 @@ struct page_arg {
 
 /* One report as the dashboard or a download makes it: run, then written
  * as the page (HTML) or the workbook, into memory; seconds. */
-static double page_once(sqlite3 *db, const void *arg)
+static double page_once(struct tb_sql *db, const void *arg)
 {
 	const struct page_arg *a = arg;
 	struct tb_report_opts o = {a->unit, 0, a->detail, 0, 0, a->series};
@@ -373,7 +369,7 @@ static double page_once(sqlite3 *db, const void *arg)
 
 /* The plain GROUP BY a district's page stands for: its schools' events
  * of the period, by school and kind, and their first arrival. */
-static double plain_district(sqlite3 *db, const void *arg)
+static double plain_district(struct tb_sql *db, const void *arg)
 {
 	long rows;
 
@@ -391,7 +387,7 @@ static double plain_district(sqlite3 *db, const void *arg)
 
 /* The completeness's bare limit: every school's events of the period
  * counted and their first arrival, in one GROUP BY. */
-static double plain_completeness(sqlite3 *db, const void *arg)
+static double plain_completeness(struct tb_sql *db, const void *arg)
 {
 	long rows;
 
@@ -403,7 +399,7 @@ static double plain_completeness(sqlite3 *db, const void *arg)
 
 /* The drill-down page, the completeness and the workbook of 2025-H2,
  * each beside the plain query of the same rows. */
-static void time_office(sqlite3 *db, const struct tb_plan *plan)
+static void time_office(struct tb_sql *db, const struct tb_plan *plan)
 {
 	const char *dist[3] = {"D001", "2025-07-01", "2025-12-31"};
 	struct page_arg pa = {plan, "D001", "2025-H2", 1, 1, 1, 0};
@@ -445,7 +441,7 @@ int main(int argc, char **argv)
 	long schools = 10000, per = 200, n = 0, extra = 0, rows;
 	struct tb_db_opts o = {0, 0, 0, 1}; /* create */
 	struct tb_plan_set *plans = NULL;
-	sqlite3 *db = NULL;
+	struct tb_sql *db = NULL;
 	char msg[512] = "", wal[600], dir[1024];
 	const char *plans_dir = NULL;
 	double t0, load = 0, init, more, less;
@@ -557,20 +553,19 @@ int main(int argc, char **argv)
 	 * commit each (committed: they stay), with the triggers, then 200
 	 * more without them (dropped last: a later --reuse rebuilds them) */
 	{ /* ids past those of an earlier run's committed batches (--reuse) */
-		sqlite3_stmt *st = NULL;
+		struct tb_stmt *st = NULL;
 
-		if (sqlite3_prepare_v2(db, "SELECT count(*) FROM events", -1,
-				       &st, NULL) == SQLITE_OK &&
-		    sqlite3_step(st) == SQLITE_ROW)
-			extra = (long)sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
+		if (tb_sql_prepare(db, "SELECT count(*) FROM events", 0, &st) == TB_OK &&
+		    tb_sql_step(st) == TB_SQL_ROW)
+			extra = (long)tb_sql_column_int64(st, 0);
+		tb_sql_finalize(st);
 	}
 	more = merge_like(db, schools, (1L << 41) + extra);
 	exec(db, "DROP TRIGGER report_ev_insert");
 	less = merge_like(db, schools, (1L << 42) + extra);
 	printf("batches of 100 events from one school, a commit each: %.1f "
 	       "us/event with the triggers, %.1f without\n", more, less);
-	tb_db_close(db);
+	tb_sql_close(db);
 	tb_plan_set_destroy(plans);
 	return 0;
 }

@@ -49,7 +49,6 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +62,7 @@
 #include "common/event.h"
 #include "common/mem.h"
 #include "protocol/gz.h"
+#include "server/sql.h"
 #include "server/db.h"
 #include "tests/helper_proc.h"
 
@@ -447,45 +447,45 @@ static void add(struct bare_rows *r, const char *s, size_t n)
 	r->json[r->len] = '\0';
 }
 
-static sqlite3_stmt *prep(sqlite3 *db, const char *sql)
+static struct tb_stmt *prep(struct tb_sql *db, const char *sql)
 {
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		die(sqlite3_errmsg(db));
+	if (tb_sql_prepare(db, sql, 0, &st) != TB_OK)
+		die(tb_sql_errmsg(db));
 	return st;
 }
 
 /* Inserts the rows of one batch (offsets into the inflated JSON). */
-static void bare_insert(sqlite3_stmt *ev, sqlite3_stmt *hist,
+static void bare_insert(struct tb_stmt *ev, struct tb_stmt *hist,
 			const struct bare_rows *r, const unsigned char *json,
 			const unsigned char *hash)
 {
 	int i, k;
 
 	for (i = 0; i < r->n; i++) {
-		sqlite3_stmt *st[2] = { ev, hist };
+		struct tb_stmt *st[2] = { ev, hist };
 
 		for (k = 0; k < 2; k++) {
-			sqlite3_stmt *s = st[k];
+			struct tb_stmt *s = st[k];
 
-			sqlite3_bind_text(s, 1, r->id[i], -1, SQLITE_STATIC);
-			sqlite3_bind_int64(s, 2, r->rev[i]);
-			sqlite3_bind_text(s, 3, "HB-001", -1, SQLITE_STATIC);
-			sqlite3_bind_text(s, 4, "outreach", -1, SQLITE_STATIC);
-			sqlite3_bind_text(s, 5, r->date[i], -1, SQLITE_STATIC);
-			sqlite3_bind_int(s, 6, 0);
-			sqlite3_bind_text(s, 7, "d0000000-0000-4000-8000-000000000000",
-					  -1, SQLITE_STATIC);
-			sqlite3_bind_int64(s, 8, r->seq[i]);
-			sqlite3_bind_int64(s, 9, r->at[i]);
-			sqlite3_bind_int64(s, 10, r->at[i]);
-			sqlite3_bind_blob(s, 11, hash, 32, SQLITE_STATIC);
-			sqlite3_bind_text(s, 12, (const char *)json + r->off[i],
-					  (int)r->wlen[i], SQLITE_STATIC);
-			if (sqlite3_step(s) != SQLITE_DONE)
+			tb_sql_bind_text(s, 1, r->id[i], -1);
+			tb_sql_bind_int64(s, 2, r->rev[i]);
+			tb_sql_bind_text(s, 3, "HB-001", -1);
+			tb_sql_bind_text(s, 4, "outreach", -1);
+			tb_sql_bind_text(s, 5, r->date[i], -1);
+			tb_sql_bind_int64(s, 6, 0);
+			tb_sql_bind_text(s, 7, "d0000000-0000-4000-8000-000000000000",
+					  -1);
+			tb_sql_bind_int64(s, 8, r->seq[i]);
+			tb_sql_bind_int64(s, 9, r->at[i]);
+			tb_sql_bind_int64(s, 10, r->at[i]);
+			tb_sql_bind_blob(s, 11, hash, 32);
+			tb_sql_bind_text(s, 12, (const char *)json + r->off[i],
+					  (int)r->wlen[i]);
+			if (tb_sql_step(s) != TB_SQL_DONE)
 				die("bare insert failed");
-			sqlite3_reset(s);
+			tb_sql_reset(s);
 		}
 	}
 }
@@ -504,8 +504,8 @@ static void bare_limit(struct bench *b, struct results *res)
 	struct bare_rows *r = calloc(1, sizeof(*r));
 	unsigned char hash[32] = { 0 };
 	char agent_db[PATH_MAX], bare_db[PATH_MAX], msg[256], sql[512];
-	sqlite3 *src = NULL, *dst = NULL;
-	sqlite3_stmt *rd, *ev, *hist;
+	struct tb_sql *src = NULL, *dst = NULL;
+	struct tb_stmt *rd, *ev, *hist;
 	int done = 0;
 	double t;
 
@@ -514,13 +514,13 @@ static void bare_limit(struct bench *b, struct results *res)
 	path_in(b, "agent-data/agent.db", agent_db, sizeof(agent_db));
 	path_in(b, "bare.db", bare_db, sizeof(bare_db));
 	if (sqlite3_open_v2(agent_db, &src, SQLITE_OPEN_READONLY, NULL) !=
-	    SQLITE_OK)
+	    TB_OK)
 		die("cannot open the agent's store");
 	o.sync_full = 1;
 	o.create = 1;
 	if (tb_db_open(bare_db, &o, &dst, msg, sizeof(msg)) != 0)
 		die(msg);
-	sqlite3_exec(dst, "PRAGMA cache_size=-16384", NULL, NULL, NULL);
+	tb_sql_exec(dst, "PRAGMA cache_size=-16384", NULL, 0);
 	rd = prep(src, "SELECT seq, id, revision, date, recorded_at, wire "
 		       "FROM queue ORDER BY seq");
 	snprintf(sql, sizeof(sql), "INSERT INTO events %s", cols);
@@ -528,7 +528,7 @@ static void bare_limit(struct bench *b, struct results *res)
 	snprintf(sql, sizeof(sql), "INSERT INTO event_history %s", cols);
 	hist = prep(dst, sql);
 	t = now_s();
-	sqlite3_exec(dst, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	tb_sql_exec(dst, "BEGIN IMMEDIATE", NULL, 0);
 	res->insert_s += now_s() - t;
 	while (!done) {
 		unsigned char *gz = NULL, *raw = NULL;
@@ -541,22 +541,22 @@ static void bare_limit(struct bench *b, struct results *res)
 		while (r->n < BATCH_EVENTS) {
 			int i = r->n;
 
-			if (sqlite3_step(rd) != SQLITE_ROW) {
+			if (tb_sql_step(rd) != TB_SQL_ROW) {
 				done = 1;
 				break;
 			}
-			r->seq[i] = sqlite3_column_int64(rd, 0);
+			r->seq[i] = tb_sql_column_int64(rd, 0);
 			snprintf(r->id[i], TB_ID_LEN, "%s",
-				 (const char *)sqlite3_column_text(rd, 1));
-			r->rev[i] = sqlite3_column_int64(rd, 2);
+				 tb_sql_column_text(rd, 1));
+			r->rev[i] = tb_sql_column_int64(rd, 2);
 			snprintf(r->date[i], 11, "%s",
-				 (const char *)sqlite3_column_text(rd, 3));
-			r->at[i] = sqlite3_column_int64(rd, 4);
+				 tb_sql_column_text(rd, 3));
+			r->at[i] = tb_sql_column_int64(rd, 4);
 			if (i)
 				add(r, ",", 1);
 			r->off[i] = r->len;
 			r->wlen[i] = (size_t)sqlite3_column_bytes(rd, 5);
-			add(r, (const char *)sqlite3_column_text(rd, 5),
+			add(r, tb_sql_column_text(rd, 5),
 			    r->wlen[i]);
 			r->n++;
 		}
@@ -580,15 +580,15 @@ static void bare_limit(struct bench *b, struct results *res)
 		tb_free(raw);
 	}
 	t = now_s();
-	if (sqlite3_exec(dst, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		die(sqlite3_errmsg(dst));
+	if (tb_sql_exec(dst, "COMMIT", NULL, 0) != TB_OK)
+		die(tb_sql_errmsg(dst));
 	res->insert_s += now_s() - t;
 	res->bare_s = res->gzip_s + res->gunzip_s + res->insert_s;
-	sqlite3_finalize(rd);
-	sqlite3_finalize(ev);
-	sqlite3_finalize(hist);
+	tb_sql_finalize(rd);
+	tb_sql_finalize(ev);
+	tb_sql_finalize(hist);
 	sqlite3_close(src);
-	tb_db_close(dst);
+	tb_sql_close(dst);
 	free(r->json);
 	free(r);
 }

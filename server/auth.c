@@ -6,7 +6,6 @@
 #include "server/auth.h"
 
 #include <ctype.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -14,16 +13,17 @@
 #include "common/err.h"
 #include "server/db.h"
 #include "server/log.h"
+#include "server/sql.h"
 #include "server/tokjournal.h"
 
 /* Looks up a token in `table` (devices or admin_tokens). On a match
  * returns 0 with the row's statement left on that row in *row (caller
  * finalizes); TB_EAUTH if unknown or revoked. */
-static int token_find(sqlite3 *db, const char *sql, const char *token,
-		      sqlite3_stmt **row)
+static int token_find(struct tb_sql *db, const char *sql, const char *token,
+		      struct tb_stmt **row)
 {
 	unsigned char hash[TB_TOKEN_HASH_LEN];
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	int src, rc;
 
 	*row = NULL;
@@ -32,34 +32,35 @@ static int token_find(sqlite3 *db, const char *sql, const char *token,
 	rc = tb_token_hash(token, hash);
 	if (rc < 0)
 		return rc;
-	src = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-	if (src != SQLITE_OK)
-		return tb_db_err(src);
-	sqlite3_bind_text(st, 1, token, TB_TOKEN_PREFIX_LEN, SQLITE_STATIC);
+	src = tb_sql_prepare(db, sql, 0, &st);
+	if (src != TB_OK)
+		return tb_sql_err(src);
+	tb_sql_bind_text(st, 1, token, TB_TOKEN_PREFIX_LEN);
 	rc = TB_EAUTH;
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((src = tb_sql_step(st)) == TB_SQL_ROW) {
 		/* column 0: token_hash, column 1: revoked_at */
-		const void *h = sqlite3_column_blob(st, 0);
+		size_t hn = 0;
+		const void *h = tb_sql_column_blob(st, 0, &hn);
 
-		if (!h || sqlite3_column_bytes(st, 0) != TB_TOKEN_HASH_LEN)
+		if (!h || hn != TB_TOKEN_HASH_LEN)
 			continue;
 		if (!tb_token_hash_equal(h, hash))
 			continue;
-		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+		if (!tb_sql_column_null(st, 1))
 			break; /* revoked */
 		*row = st;
 		return TB_OK;
 	}
-	if (src != SQLITE_ROW && src != SQLITE_DONE)
-		rc = tb_db_err(src);
-	sqlite3_finalize(st);
+	if (src != TB_SQL_ROW && src != TB_SQL_DONE)
+		rc = tb_sql_err(src);
+	tb_sql_finalize(st);
 	return rc;
 }
 
-int tb_auth_device(sqlite3 *db, const char *token, struct tb_principal *p)
+int tb_auth_device(struct tb_sql *db, const char *token, struct tb_principal *p)
 {
-	sqlite3_stmt *st = NULL;
-	const unsigned char *t;
+	struct tb_stmt *st = NULL;
+	const char *t;
 	int rc;
 
 	rc = token_find(db,
@@ -69,34 +70,34 @@ int tb_auth_device(sqlite3 *db, const char *token, struct tb_principal *p)
 	if (rc < 0)
 		return rc;
 	memset(p, 0, sizeof(*p));
-	p->token_id = sqlite3_column_int64(st, 2);
-	t = sqlite3_column_text(st, 3);
-	snprintf(p->school, sizeof(p->school), "%s", t ? (const char *)t : "");
-	t = sqlite3_column_text(st, 4);
-	snprintf(p->device, sizeof(p->device), "%s", t ? (const char *)t : "");
-	sqlite3_finalize(st);
+	p->token_id = tb_sql_column_int64(st, 2);
+	t = tb_sql_column_text(st, 3);
+	snprintf(p->school, sizeof(p->school), "%s", t ? t : "");
+	t = tb_sql_column_text(st, 4);
+	snprintf(p->device, sizeof(p->device), "%s", t ? t : "");
+	tb_sql_finalize(st);
 	return TB_OK;
 }
 
-int tb_auth_admin(sqlite3 *db, const char *token)
+int tb_auth_admin(struct tb_sql *db, const char *token)
 {
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	int rc;
 
 	rc = token_find(db,
 			"SELECT token_hash, revoked_at FROM admin_tokens "
 			"WHERE token_prefix = ?1",
 			token, &st);
-	sqlite3_finalize(st);
+	tb_sql_finalize(st);
 	return rc;
 }
 
 /* Inserts a token row: devices (school != NULL) or admin_tokens. */
-static int token_insert(sqlite3 *db, const char *school, char *token,
+static int token_insert(struct tb_sql *db, const char *school, char *token,
 			int64_t *id)
 {
 	unsigned char hash[TB_TOKEN_HASH_LEN];
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	int src, rc;
 
 	rc = tb_token_new(token);
@@ -104,50 +105,48 @@ static int token_insert(sqlite3 *db, const char *school, char *token,
 		rc = tb_token_hash(token, hash);
 	if (rc < 0)
 		return rc;
-	src = sqlite3_prepare_v2(db, school
+	src = tb_sql_prepare(db, school
 			? "INSERT INTO devices(token_prefix, token_hash, school,"
-			  " enrolled_at) VALUES(?1, ?2, ?3, ?4)"
+			  " enrolled_at) VALUES(?1, ?2, ?3, ?4) RETURNING id"
 			: "INSERT INTO admin_tokens(token_prefix, token_hash,"
-			  " created_at) VALUES(?1, ?2, ?4)",
-			-1, &st, NULL);
-	if (src == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, token, TB_TOKEN_PREFIX_LEN,
-				  SQLITE_STATIC);
-		sqlite3_bind_blob(st, 2, hash, sizeof(hash), SQLITE_STATIC);
+			  " created_at) VALUES(?1, ?2, ?4) RETURNING id", 0, &st);
+	if (src == TB_OK) {
+		tb_sql_bind_text(st, 1, token, TB_TOKEN_PREFIX_LEN);
+		tb_sql_bind_blob(st, 2, hash, sizeof(hash));
 		if (school)
-			sqlite3_bind_text(st, 3, school, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
-		src = sqlite3_step(st);
+			tb_sql_bind_text(st, 3, school, -1);
+		tb_sql_bind_int64(st, 4, (int64_t)time(NULL));
+		src = tb_sql_step(st);
 	}
-	rc = src == SQLITE_DONE ? TB_OK : tb_db_err(src);
+	rc = src == TB_SQL_ROW ? TB_OK : tb_sql_err(src);
 	if (rc == TB_OK)
-		*id = sqlite3_last_insert_rowid(db);
-	sqlite3_finalize(st);
+		*id = tb_sql_column_int64(st, 0);
+	tb_sql_finalize(st);
 	return rc;
 }
 
-static int tx_end(sqlite3 *db, int rc, char *msg, size_t msglen)
+static int tx_end(struct tb_sql *db, int rc, char *msg, size_t msglen)
 {
 	if (rc == TB_OK)
-		rc = tb_db_exec(db, "COMMIT", msg, msglen);
+		rc = tb_sql_exec(db, "COMMIT", msg, msglen);
 	if (rc < 0)
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		tb_sql_exec(db, "ROLLBACK", NULL, 0);
 	return rc;
 }
 
-int tb_auth_enroll(sqlite3 *db, const struct tb_org_school *s, char *token,
+int tb_auth_enroll(struct tb_sql *db, const struct tb_org_school *s, char *token,
 		   int64_t *id, char *msg, size_t msglen)
 {
 	return tb_auth_enroll_named(db, s, NULL, token, id, msg, msglen);
 }
 
-int tb_auth_enroll_named(sqlite3 *db, const struct tb_org_school *s,
+int tb_auth_enroll_named(struct tb_sql *db, const struct tb_org_school *s,
 			 const struct tb_org_names *n, char *token,
 			 int64_t *id, char *msg, size_t msglen)
 {
 	int rc;
 
-	rc = tb_db_exec(db, "BEGIN IMMEDIATE", msg, msglen);
+	rc = tb_sql_exec(db, "BEGIN IMMEDIATE", msg, msglen);
 	if (rc < 0)
 		return rc;
 	rc = tb_org_register_school(db, s, msg, msglen);
@@ -157,7 +156,7 @@ int tb_auth_enroll_named(sqlite3 *db, const struct tb_org_school *s,
 		rc = token_insert(db, s->code, token, id);
 		if (rc < 0)
 			snprintf(msg, msglen, "cannot store the token: %s",
-				 sqlite3_errmsg(db));
+				 tb_sql_errmsg(db));
 	}
 	if (rc == TB_OK) /* outside the database too (tokjournal.h) */
 		rc = tb_tokjournal_enrolled(db, 0, *id, msg, msglen);
@@ -167,10 +166,10 @@ int tb_auth_enroll_named(sqlite3 *db, const struct tb_org_school *s,
 	return rc;
 }
 
-int tb_auth_admin_new(sqlite3 *db, char *token, int64_t *id)
+int tb_auth_admin_new(struct tb_sql *db, char *token, int64_t *id)
 {
 	char msg[512] = "";
-	int rc = tb_db_exec(db, "BEGIN IMMEDIATE", msg, sizeof(msg));
+	int rc = tb_sql_exec(db, "BEGIN IMMEDIATE", msg, sizeof(msg));
 
 	if (rc == TB_OK)
 		rc = token_insert(db, NULL, token, id);
@@ -187,30 +186,30 @@ int tb_auth_admin_new(sqlite3 *db, char *token, int64_t *id)
 /* Runs `sql` with ?1 bound to what and ?2 (if present) to the time now.
  * A query stores its one int64 result in *n; a change adds the number of
  * changed rows to *n. */
-static int run_counted(sqlite3 *db, const char *sql, const char *what,
+static int run_counted(struct tb_sql *db, const char *sql, const char *what,
 		       int64_t *n)
 {
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	int src, rc = TB_OK;
 
-	src = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-	if (src == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, what, -1, SQLITE_STATIC);
-		if (sqlite3_bind_parameter_count(st) >= 2)
-			sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
-		src = sqlite3_step(st);
+	src = tb_sql_prepare(db, sql, 0, &st);
+	if (src == TB_OK) {
+		tb_sql_bind_text(st, 1, what, -1);
+		if (tb_sql_bind_parameter_count(st) >= 2)
+			tb_sql_bind_int64(st, 2, (int64_t)time(NULL));
+		src = tb_sql_step(st);
 	}
-	if (src == SQLITE_ROW)
-		*n = sqlite3_column_int64(st, 0);
-	else if (src == SQLITE_DONE)
-		*n += sqlite3_changes(db);
+	if (src == TB_SQL_ROW)
+		*n = tb_sql_column_int64(st, 0);
+	else if (src == TB_SQL_DONE)
+		*n += tb_sql_changes(db);
 	else
-		rc = tb_db_err(src);
-	sqlite3_finalize(st);
+		rc = tb_sql_err(src);
+	tb_sql_finalize(st);
 	return rc;
 }
 
-static int revoke_prefix(sqlite3 *db, const char *what, int64_t *count,
+static int revoke_prefix(struct tb_sql *db, const char *what, int64_t *count,
 			 char *msg, size_t msglen)
 {
 	char p[TB_TOKEN_PREFIX_LEN + 1];
@@ -272,7 +271,7 @@ static int all_digits(const char *s)
 	return 1;
 }
 
-static int revoke_where(sqlite3 *db, const char *where, const char *what,
+static int revoke_where(struct tb_sql *db, const char *where, const char *what,
 			const char *label, int64_t *count, char *msg,
 			size_t msglen)
 {
@@ -294,7 +293,7 @@ static int revoke_where(sqlite3 *db, const char *where, const char *what,
 	return run_counted(db, sql, what, count);
 }
 
-int tb_auth_revoke(sqlite3 *db, enum tb_revoke_by by, const char *what,
+int tb_auth_revoke(struct tb_sql *db, enum tb_revoke_by by, const char *what,
 		   int64_t *count, char *msg, size_t msglen)
 {
 	int64_t since = (int64_t)time(NULL);
@@ -310,7 +309,7 @@ int tb_auth_revoke(sqlite3 *db, enum tb_revoke_by by, const char *what,
 			 "from `devices`");
 		return TB_EINVAL;
 	}
-	rc = tb_db_exec(db, "BEGIN IMMEDIATE", msg, msglen);
+	rc = tb_sql_exec(db, "BEGIN IMMEDIATE", msg, msglen);
 	if (rc < 0)
 		return rc;
 	if (by == TB_REVOKE_PREFIX)
@@ -329,49 +328,47 @@ int tb_auth_revoke(sqlite3 *db, enum tb_revoke_by by, const char *what,
 	return tx_end(db, rc, msg, msglen);
 }
 
-static const char *col_text(sqlite3_stmt *st, int col)
+static const char *col_text(struct tb_stmt *st, int col)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
+	const char *t = tb_sql_column_text(st, col);
 
-	return t ? (const char *)t : "";
+	return t ? t : "";
 }
 
-int tb_auth_devices(sqlite3 *db, const char *school, tb_device_fn fn,
+int tb_auth_devices(struct tb_sql *db, const char *school, tb_device_fn fn,
 		    void *arg)
 {
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	int src, rc = TB_OK;
 
-	src = sqlite3_prepare_v2(db,
-		"SELECT d.id, d.school, d.token_prefix, coalesce(d.device, ''),"
+	src = tb_sql_prepare(db, "SELECT d.id, d.school, d.token_prefix, coalesce(d.device, ''),"
 		" d.enrolled_at, coalesce(d.last_seen, 0),"
 		" coalesce(c.committed_through, 0), coalesce(d.revoked_at, 0)"
 		" FROM devices d LEFT JOIN cursors c ON c.device = d.device"
-		" WHERE ?1 IS NULL OR d.school = ?1 ORDER BY d.school, d.id",
-		-1, &st, NULL);
-	if (src != SQLITE_OK) {
-		rc = tb_db_err(src);
+		" WHERE ?1 IS NULL OR d.school = ?1 ORDER BY d.school, d.id", 0, &st);
+	if (src != TB_OK) {
+		rc = tb_sql_err(src);
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, school, -1, SQLITE_STATIC);
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+	tb_sql_bind_text(st, 1, school, -1);
+	while ((src = tb_sql_step(st)) == TB_SQL_ROW) {
 		struct tb_device_row r;
 
-		r.id = sqlite3_column_int64(st, 0);
+		r.id = tb_sql_column_int64(st, 0);
 		r.school = col_text(st, 1);
 		r.token_prefix = col_text(st, 2);
 		r.device = col_text(st, 3);
-		r.enrolled_at = sqlite3_column_int64(st, 4);
-		r.last_seen = sqlite3_column_int64(st, 5);
-		r.committed_through = sqlite3_column_int64(st, 6);
-		r.revoked_at = sqlite3_column_int64(st, 7);
+		r.enrolled_at = tb_sql_column_int64(st, 4);
+		r.last_seen = tb_sql_column_int64(st, 5);
+		r.committed_through = tb_sql_column_int64(st, 6);
+		r.revoked_at = tb_sql_column_int64(st, 7);
 		rc = fn(arg, &r);
 		if (rc != 0)
 			goto out;
 	}
-	if (src != SQLITE_DONE)
-		rc = tb_db_err(src);
+	if (src != TB_SQL_DONE)
+		rc = tb_sql_err(src);
 out:
-	sqlite3_finalize(st);
+	tb_sql_finalize(st);
 	return rc;
 }

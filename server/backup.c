@@ -41,6 +41,7 @@
 #include <zlib.h>
 
 #include "common/err.h"
+#include "common/sqlerr.h"
 #include "server/db.h"
 
 #define BACKUP_STEP_PAGES 1024  /* 4 MiB of 4 KiB pages per step */
@@ -133,7 +134,7 @@ static int backup_counts(sqlite3 *db, const char *path,
 	}
 	return src == SQLITE_ROW    ? TB_OK
 	       : src == SQLITE_ERROR ? TB_ECONFLICT
-				     : tb_db_err(src);
+				     : tb_sqlite_err(NULL, src, NULL);
 }
 
 /* PRAGMA integrity_check on db: 0 when "ok". */
@@ -375,9 +376,9 @@ static int copy_pages(sqlite3 *src, const char *tmp,
 		snprintf(msg, msglen, "the copy to %s failed: %s", tmp,
 			 sqlite3_errstr(step != SQLITE_DONE ? step : rc));
 		sqlite3_close(dst);
-		return tb_db_err(step != SQLITE_DONE ? step : rc);
+		return tb_sqlite_err(NULL, step != SQLITE_DONE ? step : rc, NULL);
 	}
-	rc = tb_db_exec(dst, "PRAGMA journal_mode=DELETE", msg, msglen);
+	rc = tb_db_sqlite_exec(dst, "PRAGMA journal_mode=DELETE", msg, msglen);
 	sqlite3_close(dst);
 	if (rc == TB_OK)
 		rc = tb_backup_verify(tmp, &got, msg, msglen);
@@ -403,7 +404,7 @@ static int backup_snapshot(const char *db, const char *tmp,
 
 	rc = open_source(db, &src, msg, msglen);
 	if (rc == TB_OK)
-		rc = tb_db_exec(src, "BEGIN", msg, msglen);
+		rc = tb_db_sqlite_exec(src, "BEGIN", msg, msglen);
 	if (rc == TB_OK) /* the read transaction starts here */
 		rc = backup_counts(src, db, c, msg, msglen);
 	if (rc == TB_OK)

@@ -47,6 +47,7 @@
 
 #include "common/err.h"
 #include "common/sqlerr.h"
+#include "server/sql.h"
 
 #define DB_STMTJRNL_SPILL (-1) /* never spill: see above */
 
@@ -155,12 +156,13 @@ static const char *const steps[] = { schema_v1, schema_v2 };
 _Static_assert(sizeof(steps) / sizeof(steps[0]) == TB_DB_SCHEMA,
 	       "one migration step per schema version (db.h TB_DB_SCHEMA)");
 
-int tb_db_err(int src)
+const char *tb_db_step_sql(int version)
 {
-	return tb_sqlite_err(NULL, src, NULL);
+	return version >= 1 && version <= TB_DB_SCHEMA ? steps[version - 1]
+						       : NULL;
 }
 
-int tb_db_exec(sqlite3 *db, const char *sql, char *msg, size_t msglen)
+int tb_db_sqlite_exec(sqlite3 *db, const char *sql, char *msg, size_t msglen)
 {
 	char *err = NULL;
 	const char *why;
@@ -183,12 +185,12 @@ static int db_user_version(sqlite3 *db, int *out)
 
 	src = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
 	if (src != SQLITE_OK) {
-		rc = tb_db_err(src);
+		rc = tb_sqlite_err(NULL, src, NULL);
 		goto out;
 	}
 	src = sqlite3_step(st);
 	if (src != SQLITE_ROW) {
-		rc = tb_db_err(src);
+		rc = tb_sqlite_err(NULL, src, NULL);
 		goto out;
 	}
 	*out = sqlite3_column_int(st, 0);
@@ -213,7 +215,7 @@ static int db_first_table(sqlite3 *db, char *name)
 	if (src == SQLITE_ROW)
 		snprintf(name, 64, "%s", (const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
-	return src == SQLITE_ROW || src == SQLITE_DONE ? TB_OK : tb_db_err(src);
+	return src == SQLITE_ROW || src == SQLITE_DONE ? TB_OK : tb_sqlite_err(NULL, src, NULL);
 }
 
 /* Checks, inside the transaction, that this server can bring the file at
@@ -264,11 +266,11 @@ static int db_migrate(sqlite3 *db, const char *path, int version,
 	int rc = TB_OK;
 
 	for (; rc == TB_OK && step < TB_DB_SCHEMA; step++)
-		rc = tb_db_exec(db, steps[step], why, sizeof(why));
+		rc = tb_db_sqlite_exec(db, steps[step], why, sizeof(why));
 	if (rc == TB_OK) {
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
 			 TB_DB_SCHEMA);
-		rc = tb_db_exec(db, sql, why, sizeof(why));
+		rc = tb_db_sqlite_exec(db, sql, why, sizeof(why));
 	}
 	if (rc < 0 && version == 0)
 		snprintf(msg, msglen, "%s: cannot create the schema: %s", path,
@@ -290,7 +292,7 @@ static int db_schema(sqlite3 *db, const char *path, char *msg, size_t msglen)
 	rc = db_user_version(db, &version);
 	if (rc == TB_OK && version == TB_DB_SCHEMA)
 		return TB_OK;
-	rc = tb_db_exec(db, "BEGIN IMMEDIATE", msg, msglen);
+	rc = tb_db_sqlite_exec(db, "BEGIN IMMEDIATE", msg, msglen);
 	if (rc < 0)
 		return rc;
 	rc = db_user_version(db, &version);
@@ -305,7 +307,7 @@ static int db_schema(sqlite3 *db, const char *path, char *msg, size_t msglen)
 		rc = db_migrate(db, path, version, msg, msglen);
 out:
 	if (rc == TB_OK)
-		rc = tb_db_exec(db, "COMMIT", msg, msglen);
+		rc = tb_db_sqlite_exec(db, "COMMIT", msg, msglen);
 	if (rc < 0 && !sqlite3_get_autocommit(db))
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
@@ -386,7 +388,7 @@ static int db_is_sqlite(sqlite3 *db, const char *path, char *msg,
 		return TB_ECONFLICT;
 	}
 	snprintf(msg, msglen, "%s: %s", path, sqlite3_errmsg(db));
-	return tb_db_err(src);
+	return tb_sqlite_err(NULL, src, NULL);
 }
 
 /* 1 if the file has the tienbo tables (devices and events). */
@@ -438,8 +440,10 @@ static int db_check_existing(sqlite3 *db, const char *path, char *msg,
 	return TB_ECONFLICT;
 }
 
-int tb_db_open(const char *path, const struct tb_db_opts *o, sqlite3 **out,
-	       char *msg, size_t msglen)
+static void db_close_raw(sqlite3 *db);
+
+static int db_open_sqlite(const char *path, const struct tb_db_opts *o,
+			  sqlite3 **out, char *msg, size_t msglen)
 {
 	sqlite3 *db = NULL;
 	char pragmas[160];
@@ -469,7 +473,7 @@ int tb_db_open(const char *path, const struct tb_db_opts *o, sqlite3 **out,
 		 (o && !o->sync_full) ? "NORMAL" : "FULL");
 	rc = db_is_sqlite(db, path, msg, msglen);
 	if (rc == TB_OK)
-		rc = tb_db_exec(db, pragmas, msg, msglen);
+		rc = tb_db_sqlite_exec(db, pragmas, msg, msglen);
 	if (rc == TB_OK && !(o && o->create))
 		rc = db_check_existing(db, path, msg, msglen);
 	if (rc < 0)
@@ -485,39 +489,40 @@ int tb_db_open(const char *path, const struct tb_db_opts *o, sqlite3 **out,
 		}
 		goto out;
 	}
-	rc = tb_db_exec(db, "PRAGMA journal_mode=WAL", msg, msglen);
+	rc = tb_db_sqlite_exec(db, "PRAGMA journal_mode=WAL", msg, msglen);
 	if (rc < 0)
 		goto out;
 	rc = db_schema(db, path, msg, msglen);
 out:
 	if (rc < 0) {
-		tb_db_close(db);
+		db_close_raw(db);
 		db = NULL;
 	}
 	*out = db;
 	return rc;
 }
 
-char *tb_db_reason(sqlite3 *db, char *buf, size_t len)
+int tb_db_open(const char *path, const struct tb_db_opts *o,
+	       struct tb_sql **out, char *msg, size_t msglen)
 {
-	int src = db ? sqlite3_extended_errcode(db) : SQLITE_ERROR;
-	int sys = db ? sqlite3_system_errno(db) : 0;
-	const char *why = NULL;
+	sqlite3 *db = NULL;
+	int rc;
 
-	if ((src & 0xff) == SQLITE_FULL || sys == ENOSPC || sys == EDQUOT ||
-	    sys == EFBIG) {
-		snprintf(buf, len, "disk full: %s%s%s",
-			 db ? sqlite3_errmsg(db) : "", sys ? ", " : "",
-			 sys ? strerror(sys) : "");
-		return buf;
+	*out = NULL;
+	if (tb_sql_is_url(path))
+		return tb_db_open_pg(path, o, out, msg, msglen);
+	rc = db_open_sqlite(path, o, &db, msg, msglen);
+	if (rc < 0)
+		return rc;
+	*out = tb_sql_wrap_sqlite(db, path);
+	if (!*out) {
+		snprintf(msg, msglen, "%s: out of memory", path);
+		return TB_ENOMEM;
 	}
-	tb_sqlite_err(db, src, &why);
-	snprintf(buf, len, "%s (%s%s%s)", why, db ? sqlite3_errmsg(db) : "",
-		 sys ? ", " : "", sys ? strerror(sys) : "");
-	return buf;
+	return TB_OK;
 }
 
-void tb_db_close(sqlite3 *db)
+static void db_close_raw(sqlite3 *db)
 {
 	sqlite3_stmt *st;
 

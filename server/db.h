@@ -43,6 +43,7 @@
 #include <stddef.h>
 
 struct sqlite3;
+struct tb_sql;
 
 #define TB_DB_SCHEMA 2
 
@@ -55,33 +56,38 @@ struct tb_db_opts {
 				must already be a tienbo-server database */
 };
 
-/* Opens (migrating if needed) the database at path into *out; with
- * o->create a missing file is made, mode 0600 whatever the umask (SQLite
- * gives the WAL and SHM files the database's mode), and given the
- * schema. An existing file's mode is never changed. 0; TB_ENOTFOUND with
- * msg when path does not exist and o->create is 0 (nothing is created);
- * TB_ECONFLICT with msg naming the file when it is not a tienbo-server
- * database (not SQLite, empty, other tables, user_version 0 with tables,
- * a version without the tienbo tables) or has a newer schema (the file
- * is left unchanged); TB_EIO with msg; TB_EAGAIN when the schema could
- * not be set up because the file is locked. *out is NULL on failure;
- * close with tb_db_close. */
+/* Opens the store the `db` setting names into *out: a path is an SQLite
+ * file, postgresql://... or postgres://... a PostgreSQL database
+ * (server/db_pg.c). Either is set up or migrated to TB_DB_SCHEMA here.
+ *
+ * SQLite: with o->create a missing file is made, mode 0600 whatever the
+ * umask (SQLite gives the WAL and SHM files the database's mode), and
+ * given the schema. An existing file's mode is never changed.
+ * PostgreSQL: the database must exist (an administrator creates it, with
+ * its owner); o->create gives an empty one the schema, and without it a
+ * database without tienbo's tables is refused like a file.
+ *
+ * 0; TB_ENOTFOUND with msg when path does not exist and o->create is 0
+ * (nothing is created); TB_ECONFLICT with msg naming the store when it is
+ * not a tienbo-server database (not SQLite, empty, other tables,
+ * user_version 0 with tables, a version without the tienbo tables) or has
+ * a newer schema (left unchanged); TB_EIO with msg; TB_EAGAIN when the
+ * schema could not be set up because the store is locked, or PostgreSQL
+ * cannot be reached. *out is NULL on failure; close with tb_sql_close. */
 int tb_db_open(const char *path, const struct tb_db_opts *o,
-	       struct sqlite3 **out, char *msg, size_t msglen);
-/* Says why the last statement on db failed, for a log line or a 5xx
- * answer: "disk full: ..." for SQLITE_FULL or ENOSPC/EDQUOT/EFBIG (the
- * words an office looks for), else the cause (read-only, busy, I/O) and
- * SQLite's message. Call it before anything else runs on db (a ROLLBACK
- * clears the error). Writes into buf (len bytes), returns buf. */
-char *tb_db_reason(struct sqlite3 *db, char *buf, size_t len);
-/* Finalizes every statement left on db and closes it. Accepts NULL. */
-void tb_db_close(struct sqlite3 *db);
+	       struct tb_sql **out, char *msg, size_t msglen);
+/* The PostgreSQL half of tb_db_open (server/db_pg.c). */
+int tb_db_open_pg(const char *url, const struct tb_db_opts *o,
+		  struct tb_sql **out, char *msg, size_t msglen);
 
-/* Runs SQL without results. 0, TB_EAGAIN (busy/locked), TB_EIO (msg). */
-int tb_db_exec(struct sqlite3 *db, const char *sql, char *msg, size_t msglen);
-/* Maps an SQLite result code to tb_err by common/sqlerr.h (the agent's
- * mapping too): BUSY/LOCKED -> TB_EAGAIN, CONSTRAINT -> TB_ECONFLICT,
- * NOMEM -> TB_ENOMEM, else TB_EIO. */
-int tb_db_err(int sqlite_rc);
+/* The SQLite text of the migration step to schema `version` (1 ..
+ * TB_DB_SCHEMA), NULL outside; server/db_pg.c translates it. */
+const char *tb_db_step_sql(int version);
+
+/* Runs SQL without results on a bare SQLite handle (server/backup.c and
+ * restore.c work on files, not stores). 0, TB_EAGAIN (busy/locked),
+ * TB_EIO (msg). */
+int tb_db_sqlite_exec(struct sqlite3 *db, const char *sql, char *msg,
+		      size_t msglen);
 
 #endif

@@ -26,6 +26,7 @@
 #include "common/err.h"
 #include "common/mem.h"
 #include "server/log.h"
+#include "server/sql.h"
 
 #define DBPOOL_MAX_CONNS 1024
 #define DBPOOL_CKPT_PAGES 1000
@@ -34,6 +35,7 @@
 
 struct tb_dbpool {
 	char *path;
+	int pg; /* PostgreSQL: no checkpointer, no write mutex (see .h) */
 	struct tb_db_opts opts;
 	pthread_key_t key;
 	int key_made;
@@ -41,14 +43,14 @@ struct tb_dbpool {
 	pthread_mutex_t write_lock;
 	int locks_made;
 	size_t nconns;
-	sqlite3 *conns[DBPOOL_MAX_CONNS];
+	struct tb_sql *conns[DBPOOL_MAX_CONNS];
 	/* checkpointer */
 	pthread_t ckpt_thread;
 	int ckpt_running;
 	pthread_mutex_t ckpt_lock;
 	pthread_cond_t ckpt_cond;
 	int ckpt_wanted, ckpt_stop;
-	sqlite3 *ckpt_db;
+	struct tb_sql *ckpt_db;
 };
 
 static int pool_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
@@ -63,7 +65,7 @@ static int pool_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 		pthread_cond_signal(&s->ckpt_cond);
 		pthread_mutex_unlock(&s->ckpt_lock);
 	}
-	return SQLITE_OK;
+	return TB_OK;
 }
 
 static void *pool_checkpointer(void *arg)
@@ -83,33 +85,35 @@ static void *pool_checkpointer(void *arg)
 		s->ckpt_wanted = 0;
 		stop = s->ckpt_stop;
 		pthread_mutex_unlock(&s->ckpt_lock);
-		if (sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL,
+		if (sqlite3_wal_checkpoint_v2(tb_sql_sqlite(s->ckpt_db), NULL,
 					      SQLITE_CHECKPOINT_PASSIVE, NULL,
-					      NULL) != SQLITE_OK)
+					      NULL) != TB_OK)
 			tb_slog(TB_SLOG_DEBUG, "checkpoint: %s",
-				sqlite3_errmsg(s->ckpt_db));
+				tb_sql_errmsg(s->ckpt_db));
 	}
 	return NULL;
 }
 
 /* Per-connection settings of the server: the WAL hook above in place of
  * SQLite's own auto-checkpoint, a bigger page cache. */
-static void pool_tune(struct tb_dbpool *s, sqlite3 *db)
+static void pool_tune(struct tb_dbpool *s, struct tb_sql *db)
 {
 	char sql[96];
 
 	snprintf(sql, sizeof(sql), "PRAGMA cache_size=-16384; "
 		 "PRAGMA journal_size_limit=%d;", DBPOOL_WAL_LIMIT);
-	sqlite3_exec(db, sql, NULL, NULL, NULL);
-	sqlite3_wal_hook(db, pool_wal_hook, s);
+	if (s->pg)
+		return; /* PostgreSQL checkpoints by itself */
+	tb_sql_exec(db, sql, NULL, 0);
+	sqlite3_wal_hook(tb_sql_sqlite(db), pool_wal_hook, s);
 }
 
 int tb_dbpool_create(const char *path, const struct tb_db_opts *o,
 		    struct tb_dbpool **out, char *msg, size_t msglen)
 {
 	struct tb_dbpool *s;
-	sqlite3 *db = NULL;
-	int rc;
+	struct tb_sql *db = NULL;
+	int rc = TB_OK;
 
 	*out = NULL;
 	s = tb_calloc(1, sizeof(*s));
@@ -133,14 +137,16 @@ int tb_dbpool_create(const char *path, const struct tb_db_opts *o,
 	pthread_mutex_init(&s->ckpt_lock, NULL);
 	pthread_cond_init(&s->ckpt_cond, NULL);
 	s->locks_made = 1;
-	rc = tb_db_open(path, &s->opts, &s->ckpt_db, msg, msglen);
+	s->pg = tb_sql_is_url(path);
+	if (!s->pg)
+		rc = tb_db_open(path, &s->opts, &s->ckpt_db, msg, msglen);
 	if (rc < 0)
 		goto out;
-	if (pthread_create(&s->ckpt_thread, NULL, pool_checkpointer, s) != 0) {
+	if (!s->pg && pthread_create(&s->ckpt_thread, NULL, pool_checkpointer, s) != 0) {
 		rc = TB_ENOMEM;
 		goto out;
 	}
-	s->ckpt_running = 1;
+	s->ckpt_running = !s->pg;
 	rc = tb_db_open(path, &s->opts, &db, msg, msglen);
 	if (rc < 0)
 		goto out;
@@ -154,10 +160,10 @@ out:
 	return rc;
 }
 
-sqlite3 *tb_dbpool_conn(struct tb_dbpool *s)
+struct tb_sql *tb_dbpool_conn(struct tb_dbpool *s)
 {
 	char msg[256];
-	sqlite3 *db = pthread_getspecific(s->key);
+	struct tb_sql *db = pthread_getspecific(s->key);
 
 	if (db)
 		return db;
@@ -171,7 +177,7 @@ sqlite3 *tb_dbpool_conn(struct tb_dbpool *s)
 	if (s->nconns < DBPOOL_MAX_CONNS) {
 		s->conns[s->nconns++] = db;
 	} else {
-		tb_db_close(db);
+		tb_sql_close(db);
 		db = NULL;
 	}
 	pthread_mutex_unlock(&s->list_lock);
@@ -187,6 +193,8 @@ int tb_dbpool_write_begin(struct tb_dbpool *s, long timeout_ms)
 	struct timespec ts;
 	int e;
 
+	if (s->pg)
+		return TB_OK; /* rows are locked by PostgreSQL as written */
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += timeout_ms / 1000;
 	ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
@@ -202,7 +210,8 @@ int tb_dbpool_write_begin(struct tb_dbpool *s, long timeout_ms)
 
 void tb_dbpool_write_end(struct tb_dbpool *s)
 {
-	pthread_mutex_unlock(&s->write_lock);
+	if (!s->pg)
+		pthread_mutex_unlock(&s->write_lock);
 }
 
 void tb_dbpool_destroy(struct tb_dbpool *s)
@@ -219,8 +228,8 @@ void tb_dbpool_destroy(struct tb_dbpool *s)
 		pthread_join(s->ckpt_thread, NULL);
 	}
 	for (i = 0; i < s->nconns; i++)
-		tb_db_close(s->conns[i]);
-	tb_db_close(s->ckpt_db);
+		tb_sql_close(s->conns[i]);
+	tb_sql_close(s->ckpt_db);
 	if (s->key_made)
 		pthread_key_delete(s->key);
 	if (s->locks_made) {

@@ -20,7 +20,7 @@
 
 #include "server/db.h"
 
-struct sqlite3;
+struct tb_sql;
 struct tb_dbpool;
 
 /* Opens the database once (creating the schema) and prepares per-thread
@@ -29,7 +29,7 @@ int tb_dbpool_create(const char *path, const struct tb_db_opts *o,
 		    struct tb_dbpool **out, char *msg, size_t msglen);
 /* The calling thread's connection, opened on first use; NULL if it cannot
  * be opened (logged). Valid until tb_dbpool_destroy. */
-struct sqlite3 *tb_dbpool_conn(struct tb_dbpool *s);
+struct tb_sql *tb_dbpool_conn(struct tb_dbpool *s);
 /* Takes the write mutex, waiting at most timeout_ms. 0 or TB_EAGAIN. */
 int tb_dbpool_write_begin(struct tb_dbpool *s, long timeout_ms);
 void tb_dbpool_write_end(struct tb_dbpool *s);

@@ -6,7 +6,6 @@
 #include "server/export.h"
 
 #include <cjson/cJSON.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,6 +17,7 @@
 #include "server/db.h"
 #include "server/export_int.h"
 #include "server/org.h"
+#include "server/sql.h"
 
 static const char *const fixed_columns[] = {
 	"kind", "id", "school", "date", "revision", "voided", "void_reason",
@@ -155,7 +155,7 @@ static int csv_event(FILE *out, const struct tb_export_cols *cols,
 	return rc;
 }
 
-static int filter_check(sqlite3 *db, const struct tb_export_opts *o,
+static int filter_check(struct tb_sql *db, const struct tb_export_opts *o,
 			char *msg, size_t msglen)
 {
 	const char *code = o->school ? o->school : o->district;
@@ -177,31 +177,31 @@ static int filter_check(sqlite3 *db, const struct tb_export_opts *o,
 	return rc;
 }
 
-int tb_export_prepare(sqlite3 *db, const char *sql,
-		      const struct tb_export_opts *o, sqlite3_stmt **st,
+int tb_export_prepare(struct tb_sql *db, const char *sql,
+		      const struct tb_export_opts *o, struct tb_stmt **st,
 		      char *msg, size_t msglen)
 {
-	int src = sqlite3_prepare_v2(db, sql, -1, st, NULL);
+	int src = tb_sql_prepare(db, sql, TB_SQL_STREAM, st);
 
-	if (src != SQLITE_OK) {
-		snprintf(msg, msglen, "export: %s", sqlite3_errmsg(db));
-		sqlite3_finalize(*st);
+	if (src != TB_OK) {
+		snprintf(msg, msglen, "export: %s", tb_sql_errmsg(db));
+		tb_sql_finalize(*st);
 		*st = NULL;
-		return tb_db_err(src);
+		return tb_sql_err(src);
 	}
-	sqlite3_bind_text(*st, 1, o->school, -1, SQLITE_STATIC);
-	sqlite3_bind_text(*st, 2, o->district, -1, SQLITE_STATIC);
-	sqlite3_bind_int(*st, 3, o->include_voided ? 1 : 0);
+	tb_sql_bind_text(*st, 1, o->school, -1);
+	tb_sql_bind_text(*st, 2, o->district, -1);
+	tb_sql_bind_int64(*st, 3, o->include_voided ? 1 : 0);
 	return TB_OK;
 }
 
-int tb_export(sqlite3 *db, const struct tb_export_opts *o, FILE *out,
+int tb_export(struct tb_sql *db, const struct tb_export_opts *o, FILE *out,
 	      int64_t *count, char *msg, size_t msglen)
 {
 	struct tb_export_cols cols_mem;
 	struct tb_export_cols *cols = &cols_mem;
-	sqlite3_stmt *st = NULL;
-	int src = SQLITE_DONE, rc;
+	struct tb_stmt *st = NULL;
+	int src = TB_SQL_DONE, rc;
 	int64_t n = 0;
 
 	*count = 0;
@@ -219,8 +219,8 @@ int tb_export(sqlite3 *db, const struct tb_export_opts *o, FILE *out,
 		rc = csv_header(out, cols);
 	else
 		rc = fputs("[", out) < 0 ? TB_EIO : TB_OK;
-	while (rc == TB_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *body = (const char *)sqlite3_column_text(st, 0);
+	while (rc == TB_OK && (src = tb_sql_step(st)) == TB_SQL_ROW) {
+		const char *body = tb_sql_column_text(st, 0);
 
 		if (!body)
 			continue;
@@ -230,9 +230,9 @@ int tb_export(sqlite3 *db, const struct tb_export_opts *o, FILE *out,
 			rc = TB_EIO;
 		n++;
 	}
-	if (rc == TB_OK && src != SQLITE_DONE) {
-		snprintf(msg, msglen, "export: %s", sqlite3_errmsg(db));
-		rc = tb_db_err(src);
+	if (rc == TB_OK && src != TB_SQL_DONE) {
+		snprintf(msg, msglen, "export: %s", tb_sql_errmsg(db));
+		rc = tb_sql_err(src);
 	}
 	if (rc == TB_OK && o->format == TB_EXPORT_JSON &&
 	    fputs(n ? "\n]\n" : "]\n", out) < 0)
@@ -241,6 +241,6 @@ int tb_export(sqlite3 *db, const struct tb_export_opts *o, FILE *out,
 		rc = TB_EIO;
 	*count = n;
 out:
-	sqlite3_finalize(st);
+	tb_sql_finalize(st);
 	return rc;
 }

@@ -29,7 +29,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-struct sqlite3;
+struct tb_sql;
 
 enum tb_export_format { TB_EXPORT_JSON, TB_EXPORT_CSV, TB_EXPORT_XLSX };
 
@@ -45,7 +45,7 @@ int tb_export_format_parse(const char *s, enum tb_export_format *out);
 /* Writes the export to out; *count = events written. 0; TB_ENOTFOUND with
  * msg when the school or district is not known; TB_EINVAL with msg when
  * both are given; TB_EIO (write or database error); TB_ENOMEM. */
-int tb_export(struct sqlite3 *db, const struct tb_export_opts *o, FILE *out,
+int tb_export(struct tb_sql *db, const struct tb_export_opts *o, FILE *out,
 	      int64_t *count, char *msg, size_t msglen);
 
 /* The Content-Type of a format, for HTTP. */

@@ -13,8 +13,8 @@
 #include "common/event.h"
 #include "server/export.h"
 
-struct sqlite3;
-struct sqlite3_stmt;
+struct tb_sql;
+struct tb_stmt;
 
 /* After "FROM events [e ...]": ?1 school, ?2 district (either may be
  * NULL), ?3 include voided; ordered by school, date and id. */
@@ -39,9 +39,9 @@ void tb_export_cols_build(struct tb_export_cols *cols);
 
 /* Prepares sql (a SELECT ending in TB_EXPORT_FILTER) and binds o's
  * filter. 0 or a TB_E* code with msg. */
-int tb_export_prepare(struct sqlite3 *db, const char *sql,
+int tb_export_prepare(struct tb_sql *db, const char *sql,
 		      const struct tb_export_opts *o,
-		      struct sqlite3_stmt **st, char *msg, size_t msglen);
+		      struct tb_stmt **st, char *msg, size_t msglen);
 
 /* Reads a stored JSON body into e (tb_event_clear it after success).
  * 0; TB_EIO with msg for a body that is not an event; TB_ENOMEM. */
@@ -50,7 +50,7 @@ int tb_export_parse(const char *body, struct tb_event *e, char *msg,
 
 /* The XLSX export (export_xlsx.c), once the filter has been checked:
  * as tb_export. */
-int tb_export_xlsx(struct sqlite3 *db, const struct tb_export_opts *o,
+int tb_export_xlsx(struct tb_sql *db, const struct tb_export_opts *o,
 		   FILE *out, int64_t *count, char *msg, size_t msglen);
 
 #endif

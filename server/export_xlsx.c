@@ -8,7 +8,6 @@
  * however many events there are. Rows therefore go strictly top to
  * bottom, and the autofilter, set last, covers the rows written.
  */
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,6 +15,7 @@
 #include "common/event.h"
 #include "common/labels.h"
 #include "common/mem.h"
+#include "server/sql.h"
 #include "server/db.h"
 #include "server/export_int.h"
 #include "server/xlsxw.h"
@@ -132,7 +132,7 @@ static void field_cell(struct tb_xlsxw_row *w, const struct tb_event *e,
 
 /* One event: st's row holds body, received_at, school name, district
  * code, district name. */
-static int event_row(struct sheet *s, sqlite3_stmt *st,
+static int event_row(struct sheet *s, struct tb_stmt *st,
 		     const struct tb_event *e)
 {
 	struct tb_xlsxw_row w;
@@ -143,14 +143,14 @@ static int event_row(struct sheet *s, sqlite3_stmt *st,
 	tb_xlsxw_str(&w, e->id, TB_XF_TEXT);
 	tb_xlsxw_str(&w, e->school, TB_XF_TEXT);
 	for (int c = 2; c <= 4; c++)
-		tb_xlsxw_str(&w, (const char *)sqlite3_column_text(st, c),
+		tb_xlsxw_str(&w, tb_sql_column_text(st, c),
 			     TB_XF_TEXT);
 	tb_xlsxw_date(&w, e->date);
 	tb_xlsxw_num(&w, 1, (double)e->revision, TB_XF_INT);
 	tb_xlsxw_str(&w, e->voided ? "có" : "không", TB_XF_TEXT);
 	tb_xlsxw_str(&w, e->void_reason, TB_XF_TEXT);
 	tb_xlsxw_time(&w, e->recorded_at);
-	tb_xlsxw_time(&w, sqlite3_column_int64(st, 1));
+	tb_xlsxw_time(&w, tb_sql_column_int64(st, 1));
 	tb_xlsxw_str(&w, e->device, TB_XF_TEXT);
 	tb_xlsxw_num(&w, e->seq != 0, (double)e->seq, TB_XF_INT);
 	for (size_t i = 0; i < s->cols.n; i++)
@@ -159,14 +159,14 @@ static int event_row(struct sheet *s, sqlite3_stmt *st,
 	return w.rc;
 }
 
-static int rows(struct sheet *s, sqlite3 *db, sqlite3_stmt *st,
+static int rows(struct sheet *s, struct tb_sql *db, struct tb_stmt *st,
 		int64_t *count, char *msg, size_t msglen)
 {
 	struct tb_event e;
 	int src, rc = TB_OK;
 
-	while (rc == TB_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *body = (const char *)sqlite3_column_text(st, 0);
+	while (rc == TB_OK && (src = tb_sql_step(st)) == TB_SQL_ROW) {
+		const char *body = tb_sql_column_text(st, 0);
 
 		if (!body)
 			continue;
@@ -180,18 +180,18 @@ static int rows(struct sheet *s, sqlite3 *db, sqlite3_stmt *st,
 		tb_event_clear(&e);
 		(*count)++;
 	}
-	if (rc == TB_OK && src != SQLITE_DONE) {
-		snprintf(msg, msglen, "export: %s", sqlite3_errmsg(db));
-		rc = tb_db_err(src);
+	if (rc == TB_OK && src != TB_SQL_DONE) {
+		snprintf(msg, msglen, "export: %s", tb_sql_errmsg(db));
+		rc = tb_sql_err(src);
 	}
 	return rc;
 }
 
-int tb_export_xlsx(sqlite3 *db, const struct tb_export_opts *o, FILE *out,
+int tb_export_xlsx(struct tb_sql *db, const struct tb_export_opts *o, FILE *out,
 		   int64_t *count, char *msg, size_t msglen)
 {
 	struct sheet *s = tb_calloc(1, sizeof(*s)); /* 11 KB of tables */
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	int64_t n = 0;
 	int rc;
 
@@ -221,7 +221,7 @@ int tb_export_xlsx(sqlite3 *db, const struct tb_export_opts *o, FILE *out,
 	if (rc < 0 && !msg[0])
 		snprintf(msg, msglen, "export: cannot write the workbook: %s",
 			 tb_strerror(rc));
-	sqlite3_finalize(st);
+	tb_sql_finalize(st);
 	tb_free(s);
 	*count = n;
 	return rc;

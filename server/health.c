@@ -9,9 +9,9 @@
  * A failed check is a 503 with the error body of every other answer and
  * the reason as its message.
  */
+#include "common/err.h"
 #include "server/health.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -19,6 +19,7 @@
 
 #include "server/db.h"
 #include "server/dbpool.h"
+#include "server/sql.h"
 
 #define HEALTH_WAIT_MS 2000
 
@@ -37,7 +38,7 @@ void tb_health_dir(const char *path, char *buf, size_t len)
 /* The database takes a write: 0, or 503 with the reason. */
 static unsigned db_writable(struct tb_dbpool *pool, char *reason, size_t len)
 {
-	struct sqlite3 *db = tb_dbpool_conn(pool);
+	struct tb_sql *db = tb_dbpool_conn(pool);
 	char why[256];
 	unsigned status = 0;
 
@@ -51,13 +52,13 @@ static unsigned db_writable(struct tb_dbpool *pool, char *reason, size_t len)
 			 "writes held it for over %d ms", HEALTH_WAIT_MS);
 		return 503;
 	}
-	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+	if (tb_sql_exec(db, "BEGIN IMMEDIATE", NULL, 0) != TB_OK) {
 		snprintf(reason, len, "database not writable: %s",
-			 tb_db_reason(db, why, sizeof(why)));
+			 tb_sql_reason(db, why, sizeof(why)));
 		status = 503;
 	}
-	if (!sqlite3_get_autocommit(db))
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	if (tb_sql_in_txn(db))
+		tb_sql_exec(db, "ROLLBACK", NULL, 0);
 	tb_dbpool_write_end(pool);
 	return status;
 }

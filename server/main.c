@@ -20,6 +20,7 @@
 #include "common/err.h"
 #include "common/man.h"
 #include "common/mem.h"
+#include "server/sql.h"
 #include "server/auth.h"
 #include "server/backup_cli.h"
 #include "server/db.h"
@@ -44,7 +45,7 @@ static int fail(int rc, const char *msg)
 	return rc;
 }
 
-static int open_db(const struct tb_config *cfg, struct sqlite3 **db,
+static int open_db(const struct tb_config *cfg, struct tb_sql **db,
 		   char *msg, size_t msglen)
 {
 	return tb_settings_open_db(cfg, db, msg, msglen);
@@ -58,12 +59,12 @@ static int open_db(const struct tb_config *cfg, struct sqlite3 **db,
 static int cmd_init_db(const struct tb_config *cfg, char *msg, size_t msglen)
 {
 	struct tb_db_opts o;
-	struct sqlite3 *db = NULL;
+	struct tb_sql *db = NULL;
 	int rc = tb_settings_db_opts(cfg, 1, &o, msg, msglen);
 
 	if (rc == TB_OK)
 		rc = tb_db_open(tb_settings_get(cfg, "db"), &o, &db, msg, msglen);
-	tb_db_close(db);
+	tb_sql_close(db);
 	if (rc == TB_OK)
 		printf("%s: a tienbo-server database of schema %d, ready\n",
 		       tb_settings_get(cfg, "db"), TB_DB_SCHEMA);
@@ -74,7 +75,7 @@ static int cmd_enroll(const struct tb_config *cfg, char *msg, size_t msglen)
 {
 	struct tb_org_school s;
 	struct tb_org_names names;
-	struct sqlite3 *db = NULL;
+	struct tb_sql *db = NULL;
 	char token[TB_TOKEN_LEN + 1];
 	int64_t id = 0;
 	int rc;
@@ -95,7 +96,7 @@ static int cmd_enroll(const struct tb_config *cfg, char *msg, size_t msglen)
 	if (rc == TB_OK)
 		rc = tb_auth_enroll_named(db, &s, &names, token, &id, msg,
 					  msglen);
-	tb_db_close(db);
+	tb_sql_close(db);
 	if (rc < 0)
 		return rc;
 	printf("enrolled school %s in district %s: device token #%lld\n",
@@ -109,7 +110,7 @@ static int cmd_enroll(const struct tb_config *cfg, char *msg, size_t msglen)
 static int cmd_admin_token(const struct tb_config *cfg, char *msg,
 			   size_t msglen)
 {
-	struct sqlite3 *db = NULL;
+	struct tb_sql *db = NULL;
 	char token[TB_TOKEN_LEN + 1];
 	int64_t id = 0;
 	int rc;
@@ -117,7 +118,7 @@ static int cmd_admin_token(const struct tb_config *cfg, char *msg,
 	rc = open_db(cfg, &db, msg, msglen);
 	if (rc == TB_OK)
 		rc = tb_auth_admin_new(db, token, &id);
-	tb_db_close(db);
+	tb_sql_close(db);
 	if (rc < 0)
 		return rc;
 	printf("admin token #%lld, shown once (Authorization: Bearer ...):\n",
@@ -132,7 +133,7 @@ static int cmd_revoke(const struct tb_config *cfg, char *msg, size_t msglen)
 	const char *p = tb_settings_get(cfg, "token_prefix");
 	const char *d = tb_settings_get(cfg, "device");
 	const char *s = tb_settings_get(cfg, "school");
-	struct sqlite3 *db = NULL;
+	struct tb_sql *db = NULL;
 	int64_t n = 0;
 	int rc;
 
@@ -147,7 +148,7 @@ static int cmd_revoke(const struct tb_config *cfg, char *msg, size_t msglen)
 					  : d ? TB_REVOKE_DEVICE
 					      : TB_REVOKE_SCHOOL,
 				    p ? p : d ? d : s, &n, msg, msglen);
-	tb_db_close(db);
+	tb_sql_close(db);
 	if (rc == TB_OK)
 		printf("revoked %lld token%s%s\n", (long long)n, n == 1 ? "" : "s",
 		       n == 0 ? " (already revoked)" : "");
@@ -177,7 +178,7 @@ static int print_device(void *arg, const struct tb_device_row *r)
 
 static int cmd_devices(const struct tb_config *cfg, char *msg, size_t msglen)
 {
-	struct sqlite3 *db = NULL;
+	struct tb_sql *db = NULL;
 	int rc;
 
 	rc = open_db(cfg, &db, msg, msglen);
@@ -187,7 +188,7 @@ static int cmd_devices(const struct tb_config *cfg, char *msg, size_t msglen)
 	       "TOKEN", "DEVICE", "ENROLLED", "LAST SEEN", "CURSOR", "STATUS");
 	rc = tb_auth_devices(db, tb_settings_get(cfg, "school"), print_device,
 			     NULL);
-	tb_db_close(db);
+	tb_sql_close(db);
 	if (rc < 0)
 		snprintf(msg, msglen, "cannot list devices: %s", tb_strerror(rc));
 	return rc;
@@ -196,7 +197,7 @@ static int cmd_devices(const struct tb_config *cfg, char *msg, size_t msglen)
 static int cmd_export(const struct tb_config *cfg, char *msg, size_t msglen)
 {
 	struct tb_export_opts o;
-	struct sqlite3 *db = NULL;
+	struct tb_sql *db = NULL;
 	const char *path = tb_settings_get(cfg, "output");
 	FILE *out = stdout;
 	int64_t n = 0;
@@ -229,7 +230,7 @@ static int cmd_export(const struct tb_config *cfg, char *msg, size_t msglen)
 		rc = tb_export(db, &o, out, &n, msg, msglen);
 	if (out && out != stdout && fclose(out) != 0 && rc == TB_OK)
 		rc = TB_EIO;
-	tb_db_close(db);
+	tb_sql_close(db);
 	if (rc == TB_OK)
 		fprintf(stderr, "exported %lld events\n", (long long)n);
 	return rc;
@@ -261,7 +262,7 @@ static int write_units(const struct tb_unit_list *l, enum tb_units_format f,
 static int cmd_units(const struct tb_config *cfg, char *msg, size_t msglen)
 {
 	struct tb_unit_list *l = NULL;
-	struct sqlite3 *db = NULL;
+	struct tb_sql *db = NULL;
 	enum tb_units_format fmt;
 	int rc;
 
@@ -274,7 +275,7 @@ static int cmd_units(const struct tb_config *cfg, char *msg, size_t msglen)
 	if (rc == TB_OK)
 		rc = tb_units_list(db, tb_settings_get(cfg, "district"), &l, msg,
 				   msglen);
-	tb_db_close(db);
+	tb_sql_close(db);
 	if (rc == TB_OK)
 		rc = write_units(l, fmt, 0, msg, msglen);
 	tb_unit_list_destroy(l);
@@ -285,7 +286,7 @@ static int cmd_unit(const struct tb_config *cfg, char *msg, size_t msglen)
 {
 	struct tb_unit_change c;
 	struct tb_unit_list *l = NULL;
-	struct sqlite3 *db = NULL;
+	struct tb_sql *db = NULL;
 	enum tb_units_format fmt;
 	int rc;
 
@@ -313,7 +314,7 @@ static int cmd_unit(const struct tb_config *cfg, char *msg, size_t msglen)
 		rc = tb_units_change(db, &c, msg, msglen);
 	if (rc == TB_OK)
 		rc = tb_units_get(db, c.code, &l, msg, msglen);
-	tb_db_close(db);
+	tb_sql_close(db);
 	if (rc == TB_OK)
 		rc = write_units(l, fmt, 1, msg, msglen);
 	tb_unit_list_destroy(l);

@@ -22,7 +22,6 @@
  */
 #include "server/merge.h"
 
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,6 +31,7 @@
 #include "common/err.h"
 #include "common/mem.h"
 #include "server/db.h"
+#include "server/sql.h"
 
 #define HASH_LEN TB_MERGE_HASH_LEN
 #define PENDING_MAX 32 /* rows per multi-row INSERT; see the top */
@@ -46,12 +46,12 @@ struct pending {
 };
 
 struct merge_ctx {
-	sqlite3 *db;
+	struct tb_sql *db;
 	struct tb_batch *b;
 	struct tb_ack *ack;
 	int64_t now;
-	sqlite3_stmt *sel;  /* current revision of an id (from stmt_get) */
-	sqlite3_stmt *rows[2][3]; /* [history, events][shape], found on use */
+	struct tb_stmt *sel;  /* current revision of an id (from stmt_get) */
+	struct tb_stmt *rows[2][3]; /* [history, events][shape], found on use */
 	struct pending pend;
 };
 
@@ -76,33 +76,18 @@ static void result_set(struct tb_merge_result *res, int status,
  * prepared earlier on this connection and not in use, or a new one (left
  * prepared for the next batch; tb_db_close finalizes it). Never finalize
  * what this returns. */
-static int stmt_get(sqlite3 *db, const char *sql, sqlite3_stmt **out)
+static int stmt_get(struct tb_sql *db, const char *sql, struct tb_stmt **out)
 {
-	sqlite3_stmt *st = NULL;
-	int src;
-
-	while ((st = sqlite3_next_stmt(db, st)) != NULL) {
-		const char *text = sqlite3_sql(st);
-
-		if (text && !sqlite3_stmt_busy(st) && strcmp(text, sql) == 0) {
-			sqlite3_reset(st);
-			sqlite3_clear_bindings(st);
-			*out = st;
-			return TB_OK;
-		}
-	}
-	src = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, out,
-				 NULL);
-	return src == SQLITE_OK ? TB_OK : tb_db_err(src);
+	return tb_sql_prepare(db, sql, TB_SQL_CACHED, out);
 }
 
 /* Runs a statement from stmt_get that returns no row, and resets it. */
-static int stmt_done(sqlite3_stmt *st)
+static int stmt_done(struct tb_stmt *st)
 {
-	int src = sqlite3_step(st);
+	int src = tb_sql_step(st);
 
-	sqlite3_reset(st);
-	return src == SQLITE_DONE ? TB_OK : tb_db_err(src);
+	tb_sql_reset(st);
+	return src == TB_SQL_DONE ? TB_OK : tb_sql_err(src);
 }
 
 static const char sql_cols[] =
@@ -139,7 +124,7 @@ static void sql_insert_rows(char *buf, size_t len, const char *table,
 static int reject(struct merge_ctx *c, const struct tb_event *e,
 		  const char *reason)
 {
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	int rc;
 
 	rc = tb_ack_reject(c->ack, e->id, e->seq, reason);
@@ -149,12 +134,12 @@ static int reject(struct merge_ctx *c, const struct tb_event *e,
 			      "?4,?5,?6)", &st);
 	if (rc < 0)
 		return rc;
-	sqlite3_bind_text(st, 1, c->b->device, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, c->b->school, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, e->seq);
-	sqlite3_bind_text(st, 4, e->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, c->now);
+	tb_sql_bind_text(st, 1, c->b->device, -1);
+	tb_sql_bind_text(st, 2, c->b->school, -1);
+	tb_sql_bind_int64(st, 3, e->seq);
+	tb_sql_bind_text(st, 4, e->id, -1);
+	tb_sql_bind_text(st, 5, reason, -1);
+	tb_sql_bind_int64(st, 6, c->now);
 	return stmt_done(st);
 }
 
@@ -162,31 +147,29 @@ static int reject(struct merge_ctx *c, const struct tb_event *e,
  * order of sql_cols. The date text is copied (SQLITE_TRANSIENT), which
  * can fail: a parameter left unbound would be NULL, so the first failed
  * bind is returned (tb_db_err), 0 if all took. */
-static int bind_revision(sqlite3_stmt *st, int base, int64_t now,
+static int bind_revision(struct tb_stmt *st, int base, int64_t now,
 			 const struct tb_event *e, const char *body,
 			 const unsigned char *hash)
 {
 	char date[TB_DATE_LEN];
 	int src[12];
 
-	src[0] = sqlite3_bind_text(st, base + 1, e->id, -1, SQLITE_STATIC);
-	src[1] = sqlite3_bind_int64(st, base + 2, e->revision);
-	src[2] = sqlite3_bind_text(st, base + 3, e->school, -1, SQLITE_STATIC);
-	src[3] = sqlite3_bind_text(st, base + 4, tb_kind_name(e->kind), -1,
-				   SQLITE_STATIC);
-	src[4] = sqlite3_bind_text(st, base + 5, tb_date_format(e->date, date),
-				   -1, SQLITE_TRANSIENT);
-	src[5] = sqlite3_bind_int(st, base + 6, e->voided ? 1 : 0);
-	src[6] = sqlite3_bind_text(st, base + 7, e->device, -1, SQLITE_STATIC);
-	src[7] = sqlite3_bind_int64(st, base + 8, e->seq);
-	src[8] = sqlite3_bind_int64(st, base + 9, e->recorded_at);
-	src[9] = sqlite3_bind_int64(st, base + 10, now);
-	src[10] = sqlite3_bind_blob(st, base + 11, hash, HASH_LEN,
-				    SQLITE_STATIC);
-	src[11] = sqlite3_bind_text(st, base + 12, body, -1, SQLITE_STATIC);
+	src[0] = tb_sql_bind_text(st, base + 1, e->id, -1);
+	src[1] = tb_sql_bind_int64(st, base + 2, e->revision);
+	src[2] = tb_sql_bind_text(st, base + 3, e->school, -1);
+	src[3] = tb_sql_bind_text(st, base + 4, tb_kind_name(e->kind), -1);
+	src[4] = tb_sql_bind_text(st, base + 5, tb_date_format(e->date, date),
+				   -1);
+	src[5] = tb_sql_bind_int64(st, base + 6, e->voided ? 1 : 0);
+	src[6] = tb_sql_bind_text(st, base + 7, e->device, -1);
+	src[7] = tb_sql_bind_int64(st, base + 8, e->seq);
+	src[8] = tb_sql_bind_int64(st, base + 9, e->recorded_at);
+	src[9] = tb_sql_bind_int64(st, base + 10, now);
+	src[10] = tb_sql_bind_blob(st, base + 11, hash, HASH_LEN);
+	src[11] = tb_sql_bind_text(st, base + 12, body, -1);
 	for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++)
-		if (src[i] != SQLITE_OK)
-			return tb_db_err(src[i]);
+		if (src[i] != TB_OK)
+			return tb_sql_err(src[i]);
 	return TB_OK;
 }
 
@@ -196,7 +179,7 @@ static int write_rows(struct merge_ctx *c, const char *table, int upsert,
 		      size_t shape, size_t from, size_t rows)
 {
 	char sql[64 + sizeof(sql_cols) + sizeof(sql_upsert) + 26 * PENDING_MAX];
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	int rc;
 
 	st = c->rows[upsert][shape];
@@ -213,7 +196,7 @@ static int write_rows(struct merge_ctx *c, const char *table, int upsert,
 				   c->pend.ev[from + i], c->pend.body[from + i],
 				   c->pend.hash[from + i]);
 	if (rc < 0) {
-		sqlite3_clear_bindings(st);
+		tb_sql_clear_bindings(st);
 		return rc;
 	}
 	return stmt_done(st);
@@ -268,7 +251,7 @@ static int merge_event(struct merge_ctx *c, const struct tb_event *e,
 		       const char *body, const unsigned char *hash)
 {
 	char reason[TB_MSG_LEN + 64];
-	sqlite3_stmt *sel = NULL;
+	struct tb_stmt *sel = NULL;
 	int src, rc = TB_OK;
 
 	if (pending_has(&c->pend, e->id))
@@ -279,13 +262,14 @@ static int merge_event(struct merge_ctx *c, const struct tb_event *e,
 	if (rc < 0)
 		return rc;
 	sel = c->sel;
-	sqlite3_bind_text(sel, 1, e->id, -1, SQLITE_STATIC);
-	src = sqlite3_step(sel);
-	if (src == SQLITE_ROW) {
-		const char *school = (const char *)sqlite3_column_text(sel, 0);
-		int64_t held = sqlite3_column_int64(sel, 1);
-		const void *h = sqlite3_column_blob(sel, 2);
-		int same = h && sqlite3_column_bytes(sel, 2) == HASH_LEN &&
+	tb_sql_bind_text(sel, 1, e->id, -1);
+	src = tb_sql_step(sel);
+	if (src == TB_SQL_ROW) {
+		const char *school = tb_sql_column_text(sel, 0);
+		int64_t held = tb_sql_column_int64(sel, 1);
+		size_t hn = 0;
+		const void *h = tb_sql_column_blob(sel, 2, &hn);
+		int same = h && hn == HASH_LEN &&
 			   memcmp(h, hash, HASH_LEN) == 0;
 
 		if (!school || strcmp(school, e->school) != 0) {
@@ -305,68 +289,68 @@ static int merge_event(struct merge_ctx *c, const struct tb_event *e,
 			rc = reject(c, e, reason);
 			goto out;
 		}
-	} else if (src != SQLITE_DONE) {
-		rc = tb_db_err(src);
+	} else if (src != TB_SQL_DONE) {
+		rc = tb_sql_err(src);
 		goto out;
 	}
-	sqlite3_reset(sel);
+	tb_sql_reset(sel);
 	rc = store_revision(c, e, body, hash);
 	if (rc == TB_OK)
 		c->ack->accepted++;
 out:
-	sqlite3_reset(sel);
+	tb_sql_reset(sel);
 	return rc;
 }
 
 /* Reads one int64 from a query with text ?1 and int ?2 bound. 0 and *out;
  * TB_ENOTFOUND when there is no row. */
-static int query_one(sqlite3 *db, const char *sql, const char *t, int64_t n,
+static int query_one(struct tb_sql *db, const char *sql, const char *t, int64_t n,
 		     int64_t *out, char *text, size_t textlen)
 {
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	int src, rc;
 
 	rc = stmt_get(db, sql, &st);
 	if (rc < 0)
 		return rc;
-	sqlite3_bind_text(st, 1, t, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, n);
-	src = sqlite3_step(st);
-	if (src == SQLITE_DONE) {
+	tb_sql_bind_text(st, 1, t, -1);
+	tb_sql_bind_int64(st, 2, n);
+	src = tb_sql_step(st);
+	if (src == TB_SQL_DONE) {
 		rc = TB_ENOTFOUND;
-	} else if (src != SQLITE_ROW) {
-		rc = tb_db_err(src);
+	} else if (src != TB_SQL_ROW) {
+		rc = tb_sql_err(src);
 	} else {
 		if (out)
-			*out = sqlite3_column_int64(st, 0);
+			*out = tb_sql_column_int64(st, 0);
 		if (text) {
-			const unsigned char *v = sqlite3_column_text(st, 1);
+			const char *v = tb_sql_column_text(st, 1);
 
 			snprintf(text, textlen, "%s", v ? (const char *)v : "");
 		}
 	}
-	sqlite3_reset(st);
+	tb_sql_reset(st);
 	return rc;
 }
 
 /* Notes that the device behind `token` was heard from at `now` (what
  * `devices` and the dashboard's "not synced for 14 days" read). */
-static int touch_device(sqlite3 *db, int64_t token, int64_t now)
+static int touch_device(struct tb_sql *db, int64_t token, int64_t now)
 {
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	int rc;
 
 	rc = stmt_get(db, "UPDATE devices SET last_seen = ?1 WHERE id = ?2", &st);
 	if (rc < 0)
 		return rc;
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int64(st, 2, token);
+	tb_sql_bind_int64(st, 1, now);
+	tb_sql_bind_int64(st, 2, token);
 	return stmt_done(st);
 }
 
 /* Checks the device uuid may be used with p's token. With bind set and the
  * token unbound, binds it. 0 with res->status 200 or 401/403. */
-static int device_check(sqlite3 *db, const struct tb_principal *p,
+static int device_check(struct tb_sql *db, const struct tb_principal *p,
 			const char *device, int bind,
 			struct tb_merge_result *res)
 {
@@ -415,7 +399,7 @@ static int device_check(sqlite3 *db, const struct tb_principal *p,
 			 " RETURNING id", device, p->token_id, NULL, NULL, 0);
 }
 
-static int cursor_get(sqlite3 *db, const char *device, int64_t *c)
+static int cursor_get(struct tb_sql *db, const char *device, int64_t *c)
 {
 	int rc = query_one(db, "SELECT committed_through FROM cursors"
 			   " WHERE device = ?1", device, 0, c, NULL, 0);
@@ -429,7 +413,7 @@ static int cursor_get(sqlite3 *db, const char *device, int64_t *c)
 
 static int cursor_put(struct merge_ctx *c, int64_t through, int64_t token)
 {
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	int rc;
 
 	rc = stmt_get(c->db,
@@ -439,10 +423,10 @@ static int cursor_put(struct merge_ctx *c, int64_t through, int64_t token)
 		" updated_at = excluded.updated_at", &st);
 	if (rc < 0)
 		return rc;
-	sqlite3_bind_text(st, 1, c->b->device, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, c->b->school, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, through);
-	sqlite3_bind_int64(st, 4, c->now);
+	tb_sql_bind_text(st, 1, c->b->device, -1);
+	tb_sql_bind_text(st, 2, c->b->school, -1);
+	tb_sql_bind_int64(st, 3, through);
+	tb_sql_bind_int64(st, 4, c->now);
 	rc = stmt_done(st);
 	if (rc == TB_OK)
 		rc = touch_device(c->db, token, c->now);
@@ -481,7 +465,7 @@ static int batch_school_check(const struct tb_principal *p,
 static int held_same(struct merge_ctx *c, const struct tb_batch_item *it,
 		     const unsigned char *hash)
 {
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	int64_t n = 0;
 	int src, rc, same = 0;
 
@@ -491,19 +475,22 @@ static int held_same(struct merge_ctx *c, const struct tb_batch_item *it,
 			      "device = ?3 AND seq = ?4", &st);
 		if (rc < 0)
 			return rc;
-		sqlite3_bind_text(st, 1, it->ev.id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, it->ev.revision);
-		sqlite3_bind_text(st, 3, c->b->device, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, it->ev.seq);
-		src = sqlite3_step(st);
-		if (src == SQLITE_ROW)
-			same = sqlite3_column_bytes(st, 0) == HASH_LEN &&
-			       memcmp(sqlite3_column_blob(st, 0), hash,
-				      HASH_LEN) == 0;
-		sqlite3_reset(st);
-		if (src != SQLITE_ROW && src != SQLITE_DONE)
-			return tb_db_err(src);
-		if (src == SQLITE_ROW)
+		tb_sql_bind_text(st, 1, it->ev.id, -1);
+		tb_sql_bind_int64(st, 2, it->ev.revision);
+		tb_sql_bind_text(st, 3, c->b->device, -1);
+		tb_sql_bind_int64(st, 4, it->ev.seq);
+		src = tb_sql_step(st);
+		if (src == TB_SQL_ROW) {
+			size_t hn = 0;
+			const void *h = tb_sql_column_blob(st, 0, &hn);
+
+			same = h && hn == HASH_LEN &&
+			       memcmp(h, hash, HASH_LEN) == 0;
+		}
+		tb_sql_reset(st);
+		if (src != TB_SQL_ROW && src != TB_SQL_DONE)
+			return tb_sql_err(src);
+		if (src == TB_SQL_ROW)
 			return same;
 	}
 	rc = query_one(c->db, "SELECT count(*) FROM rejections WHERE "
@@ -577,14 +564,14 @@ static int merge_items(struct merge_ctx *c, const struct tb_merge_prep *prep,
 	return rc;
 }
 
-int tb_merge_batch(sqlite3 *db, const struct tb_principal *p,
+int tb_merge_batch(struct tb_sql *db, const struct tb_principal *p,
 		   struct tb_batch *b, struct tb_ack *ack,
 		   struct tb_merge_result *res)
 {
 	return tb_merge_batch_prepared(db, p, b, NULL, ack, res);
 }
 
-int tb_merge_batch_prepared(sqlite3 *db, const struct tb_principal *p,
+int tb_merge_batch_prepared(struct tb_sql *db, const struct tb_principal *p,
 			    struct tb_batch *b,
 			    const struct tb_merge_prep *prep,
 			    struct tb_ack *ack, struct tb_merge_result *res)
@@ -609,7 +596,7 @@ int tb_merge_batch_prepared(sqlite3 *db, const struct tb_principal *p,
 			return rc;
 		prep = &own;
 	}
-	rc = tb_db_exec(db, "BEGIN IMMEDIATE", NULL, 0);
+	rc = tb_sql_exec(db, "BEGIN IMMEDIATE", NULL, 0);
 	if (rc < 0)
 		goto out;
 	in_tx = 1;
@@ -634,7 +621,7 @@ int tb_merge_batch_prepared(sqlite3 *db, const struct tb_principal *p,
 		rc = cursor_put(&c, b->last_seq > cursor ? b->last_seq : cursor,
 				p->token_id);
 	if (rc == TB_OK)
-		rc = tb_db_exec(db, "COMMIT", NULL, 0);
+		rc = tb_sql_exec(db, "COMMIT", NULL, 0);
 	if (rc == TB_OK) {
 		in_tx = 0;
 		/* with a precondition, never past what the batch carried:
@@ -647,14 +634,14 @@ int tb_merge_batch_prepared(sqlite3 *db, const struct tb_principal *p,
 	}
 out:
 	if (rc < 0) /* why, for the 500's log line: before ROLLBACK clears it */
-		tb_db_reason(db, res->message, sizeof(res->message));
+		tb_sql_reason(db, res->message, sizeof(res->message));
 	if (in_tx)
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		tb_sql_exec(db, "ROLLBACK", NULL, 0);
 	tb_merge_prep_clear(&own);
 	return rc;
 }
 
-int tb_merge_cursor(sqlite3 *db, const struct tb_principal *p,
+int tb_merge_cursor(struct tb_sql *db, const struct tb_principal *p,
 		    const char *device, int64_t *out,
 		    struct tb_merge_result *res)
 {
@@ -662,12 +649,12 @@ int tb_merge_cursor(sqlite3 *db, const struct tb_principal *p,
 
 	*out = 0;
 	result_set(res, 200, NULL, -1, "ok");
-	rc = tb_db_exec(db, "BEGIN", NULL, 0);
+	rc = tb_sql_begin(db, 0);
 	if (rc < 0)
 		return rc;
 	rc = device_check(db, p, device, 0, res);
 	if (rc == TB_OK && res->status == 200)
 		rc = cursor_get(db, device, out);
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	tb_sql_exec(db, "COMMIT", NULL, 0);
 	return rc;
 }

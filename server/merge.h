@@ -37,7 +37,7 @@
 #include "server/auth.h"
 #include "server/merge_prep.h"
 
-struct sqlite3;
+struct tb_sql;
 
 struct tb_merge_result {
 	int status;            /* 200, 401, 403 or 409 */
@@ -50,11 +50,11 @@ struct tb_merge_result {
  * committed); TB_EAGAIN when the database stayed busy (answer 503);
  * TB_EIO / TB_ENOMEM otherwise (answer 500), with res->message saying
  * why ("disk full: ..."; tb_db_reason). ack must be initialised. */
-int tb_merge_batch(struct sqlite3 *db, const struct tb_principal *p,
+int tb_merge_batch(struct tb_sql *db, const struct tb_principal *p,
 		   struct tb_batch *b, struct tb_ack *ack,
 		   struct tb_merge_result *res);
 /* The same with prep from tb_merge_prepare(b) (NULL: computed here). */
-int tb_merge_batch_prepared(struct sqlite3 *db, const struct tb_principal *p,
+int tb_merge_batch_prepared(struct tb_sql *db, const struct tb_principal *p,
 			    struct tb_batch *b,
 			    const struct tb_merge_prep *prep,
 			    struct tb_ack *ack, struct tb_merge_result *res);
@@ -62,7 +62,7 @@ int tb_merge_batch_prepared(struct sqlite3 *db, const struct tb_principal *p,
 /* The device's committed_through for a cursor request by p: 0 and *out on
  * success, or 0 with res->status 403 when the device is bound to another
  * token or school. Read only. */
-int tb_merge_cursor(struct sqlite3 *db, const struct tb_principal *p,
+int tb_merge_cursor(struct tb_sql *db, const struct tb_principal *p,
 		    const char *device, int64_t *out,
 		    struct tb_merge_result *res);
 

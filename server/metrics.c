@@ -18,8 +18,8 @@
 
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
-#include <sqlite3.h>
 #include <stdatomic.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -34,6 +34,7 @@
 #include "server/auth.h"
 #include "server/dbpool.h"
 #include "server/resp.h"
+#include "server/sql.h"
 #include "server/tlscert.h"
 
 /* ---- the routes, the label values of `endpoint` ------------------------- */
@@ -281,7 +282,7 @@ static const char *const ages[] = { "under_1d", "1d_to_7d", "7d_to_14d",
 #define NAGES (sizeof(ages) / sizeof(ages[0]))
 
 /* Open schools (not closed today) by the age of their latest upload. */
-static int schools_text(struct tb_buf *b, sqlite3 *db)
+static int schools_text(struct tb_buf *b, struct tb_sql *db)
 {
 	static const char sql[] =
 		"SELECT CASE WHEN s IS NULL THEN 5"
@@ -296,23 +297,22 @@ static int schools_text(struct tb_buf *b, sqlite3 *db)
 		" GROUP BY 1";
 	long long n[NAGES] = { 0 };
 	char today[TB_DATE_LEN];
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	size_t i;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (tb_sql_prepare(db, sql, 0, &st) != TB_OK)
 		return TB_EIO;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
-	sqlite3_bind_text(st, 2, tb_date_format(tb_date_today(), today), -1,
-			  SQLITE_TRANSIENT);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int k = sqlite3_column_int(st, 0);
+	tb_sql_bind_int64(st, 1, (int64_t)time(NULL));
+	tb_sql_bind_text(st, 2, tb_date_format(tb_date_today(), today), -1);
+	while ((rc = tb_sql_step(st)) == TB_SQL_ROW) {
+		int k = tb_sql_column_int64(st, 0);
 
 		if (k >= 0 && (size_t)k < NAGES)
-			n[k] = sqlite3_column_int64(st, 1);
+			n[k] = tb_sql_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
+	tb_sql_finalize(st);
+	if (rc != TB_SQL_DONE)
 		return TB_EIO;
 	rc = head(b, "tienbo_schools", "gauge",
 		  "Open schools by the age of their latest upload (never: no "
@@ -323,18 +323,17 @@ static int schools_text(struct tb_buf *b, sqlite3 *db)
 	return rc;
 }
 
-static int rejected_text(struct tb_buf *b, sqlite3 *db)
+static int rejected_text(struct tb_buf *b, struct tb_sql *db)
 {
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	long long n = -1;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM rejections", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (tb_sql_prepare(db, "SELECT count(*) FROM rejections", 0, &st) != TB_OK)
 		return TB_EIO;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	if (tb_sql_step(st) == TB_SQL_ROW)
+		n = tb_sql_column_int64(st, 0);
+	tb_sql_finalize(st);
 	if (n < 0)
 		return TB_EIO;
 	rc = head(b, "tienbo_rejected_events", "gauge",
@@ -346,9 +345,10 @@ static int rejected_text(struct tb_buf *b, sqlite3 *db)
 }
 
 /* Database file + WAL, and the free space of its file system. */
-static int files_text(struct tb_buf *b, sqlite3 *db)
+static int files_text(struct tb_buf *b, struct tb_sql *db)
 {
-	const char *path = sqlite3_db_filename(db, "main");
+	struct sqlite3 *h = tb_sql_sqlite(db);
+	const char *path = h ? sqlite3_db_filename(h, "main") : NULL;
 	char wal[4096];
 	struct statvfs vfs;
 	struct stat st;
@@ -394,7 +394,7 @@ static int cert_text(struct tb_buf *b)
 	return rc;
 }
 
-int tb_metrics_text(sqlite3 *db, char **out, size_t *len)
+int tb_metrics_text(struct tb_sql *db, char **out, size_t *len)
 {
 	struct tb_buf b = TB_BUF_INIT;
 	int rc;
@@ -423,7 +423,7 @@ enum MHD_Result tb_metrics_handle(struct MHD_Connection *c,
 				  const struct tb_resp_env *env,
 				  const char *method, int need_token)
 {
-	struct sqlite3 *db = tb_dbpool_conn(pool);
+	struct tb_sql *db = tb_dbpool_conn(pool);
 	char buf[128], *text = NULL;
 	const char *token;
 	size_t len = 0;

@@ -48,7 +48,7 @@
 #include <sys/socket.h>
 #include <microhttpd.h>
 
-struct sqlite3;
+struct tb_sql;
 struct tb_ack;
 struct tb_dbpool;
 struct tb_resp_env;
@@ -85,7 +85,7 @@ enum MHD_Result tb_metrics_handle(struct MHD_Connection *c,
 
 /* The exposition text into *out (tb_free), reading the database on db
  * (may be NULL: the database gauges are left out). 0 or TB_ENOMEM. */
-int tb_metrics_text(struct sqlite3 *db, char **out, size_t *len);
+int tb_metrics_text(struct tb_sql *db, char **out, size_t *len);
 
 /* The plain-HTTP listener of metrics_listen: GET /metrics without a token,
  * everything else 404. addr is "127.0.0.1:9464" or "[::1]:9464" (parsed by

@@ -2,13 +2,13 @@
  * Every function runs inside the caller's transaction. */
 #include "server/org.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "common/err.h"
 #include "server/db.h"
+#include "server/sql.h"
 
 #define NAME_MAX_BYTES 200 /* a unit's name, bytes of UTF-8 */
 
@@ -24,33 +24,32 @@ int tb_org_level_valid(const char *level)
 	return 0;
 }
 
-static void copy_col(sqlite3_stmt *st, int col, char *out, size_t outlen)
+static void copy_col(struct tb_stmt *st, int col, char *out, size_t outlen)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
+	const char *t = tb_sql_column_text(st, col);
 
 	snprintf(out, outlen, "%s", t ? (const char *)t : "");
 }
 
-int tb_org_unit_get(sqlite3 *db, const char *code, struct tb_org_unit *u)
+int tb_org_unit_get(struct tb_sql *db, const char *code, struct tb_org_unit *u)
 {
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	int src, rc;
 
-	src = sqlite3_prepare_v2(db,
-				 "SELECT type, district, province FROM units "
-				 "WHERE code = ?1", -1, &st, NULL);
-	if (src != SQLITE_OK) {
-		rc = tb_db_err(src);
+	src = tb_sql_prepare(db, "SELECT type, district, province FROM units "
+				 "WHERE code = ?1", 0, &st);
+	if (src != TB_OK) {
+		rc = tb_sql_err(src);
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
-	src = sqlite3_step(st);
-	if (src == SQLITE_DONE) {
+	tb_sql_bind_text(st, 1, code, -1);
+	src = tb_sql_step(st);
+	if (src == TB_SQL_DONE) {
 		rc = TB_ENOTFOUND;
 		goto out;
 	}
-	if (src != SQLITE_ROW) {
-		rc = tb_db_err(src);
+	if (src != TB_SQL_ROW) {
+		rc = tb_sql_err(src);
 		goto out;
 	}
 	copy_col(st, 0, u->type, sizeof(u->type));
@@ -58,11 +57,11 @@ int tb_org_unit_get(sqlite3 *db, const char *code, struct tb_org_unit *u)
 	copy_col(st, 2, u->province, sizeof(u->province));
 	rc = TB_OK;
 out:
-	sqlite3_finalize(st);
+	tb_sql_finalize(st);
 	return rc;
 }
 
-int tb_org_unit_type(sqlite3 *db, const char *code, char *type)
+int tb_org_unit_type(struct tb_sql *db, const char *code, char *type)
 {
 	struct tb_org_unit u;
 	int rc = tb_org_unit_get(db, code, &u);
@@ -72,50 +71,47 @@ int tb_org_unit_type(sqlite3 *db, const char *code, char *type)
 	return rc;
 }
 
-static int unit_insert(sqlite3 *db, const char *code, const char *name,
+static int unit_insert(struct tb_sql *db, const char *code, const char *name,
 		       const char *type, const char *level,
 		       const char *district, const char *province)
 {
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	int src, rc = TB_OK;
 
-	src = sqlite3_prepare_v2(db,
-				 "INSERT INTO units(code, name, type, level, district,"
-				 " province, created_at) VALUES(?1,?2,?3,?4,?5,?6,?7)",
-				 -1, &st, NULL);
-	if (src == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, type, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, level, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, district, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 6, province, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 7, (sqlite3_int64)time(NULL));
-		src = sqlite3_step(st);
+	src = tb_sql_prepare(db, "INSERT INTO units(code, name, type, level, district,"
+				 " province, created_at) VALUES(?1,?2,?3,?4,?5,?6,?7)", 0, &st);
+	if (src == TB_OK) {
+		tb_sql_bind_text(st, 1, code, -1);
+		tb_sql_bind_text(st, 2, name, -1);
+		tb_sql_bind_text(st, 3, type, -1);
+		tb_sql_bind_text(st, 4, level, -1);
+		tb_sql_bind_text(st, 5, district, -1);
+		tb_sql_bind_text(st, 6, province, -1);
+		tb_sql_bind_int64(st, 7, (int64_t)time(NULL));
+		src = tb_sql_step(st);
 	}
-	if (src != SQLITE_DONE)
-		rc = tb_db_err(src);
-	sqlite3_finalize(st);
+	if (src != TB_SQL_DONE)
+		rc = tb_sql_err(src);
+	tb_sql_finalize(st);
 	return rc;
 }
 
-static int school_update(sqlite3 *db, const struct tb_org_school *s)
+static int school_update(struct tb_sql *db, const struct tb_org_school *s)
 {
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	int src, rc = TB_OK;
 
-	src = sqlite3_prepare_v2(db,
-				 "UPDATE units SET name = ?2, level = coalesce(?3, level)"
-				 " WHERE code = ?1", -1, &st, NULL);
-	if (src == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, s->code, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, s->name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, s->level, -1, SQLITE_STATIC);
-		src = sqlite3_step(st);
+	src = tb_sql_prepare(db, "UPDATE units SET name = ?2, level = coalesce(?3, level)"
+				 " WHERE code = ?1", 0, &st);
+	if (src == TB_OK) {
+		tb_sql_bind_text(st, 1, s->code, -1);
+		tb_sql_bind_text(st, 2, s->name, -1);
+		tb_sql_bind_text(st, 3, s->level, -1);
+		src = tb_sql_step(st);
 	}
-	if (src != SQLITE_DONE)
-		rc = tb_db_err(src);
-	sqlite3_finalize(st);
+	if (src != TB_SQL_DONE)
+		rc = tb_sql_err(src);
+	tb_sql_finalize(st);
 	return rc;
 }
 
@@ -158,7 +154,7 @@ static int school_check_args(const struct tb_org_school *s, char *msg,
 }
 
 /* Makes sure `code` is a province, creating it if absent. */
-static int province_ensure(sqlite3 *db, const char *code, char *msg,
+static int province_ensure(struct tb_sql *db, const char *code, char *msg,
 			   size_t msglen)
 {
 	struct tb_org_unit u;
@@ -176,7 +172,7 @@ static int province_ensure(sqlite3 *db, const char *code, char *msg,
 
 /* Makes sure `code` is a district, creating it under province if absent;
  * fills province (TB_CODE_MAX + 1) with the district's province. */
-static int district_ensure(sqlite3 *db, const char *code,
+static int district_ensure(struct tb_sql *db, const char *code,
 			   const char *want_province, char *province,
 			   char *msg, size_t msglen)
 {
@@ -210,7 +206,7 @@ static int district_ensure(sqlite3 *db, const char *code,
 	return TB_OK;
 }
 
-int tb_org_register_school(sqlite3 *db, const struct tb_org_school *s,
+int tb_org_register_school(struct tb_sql *db, const struct tb_org_school *s,
 			   char *msg, size_t msglen)
 {
 	char province[TB_CODE_MAX + 1];
@@ -256,27 +252,27 @@ int tb_org_name_valid(const char *name)
 
 /* Runs an UPDATE of units with ?1 = code, ?2 = value: 0, TB_ENOTFOUND
  * when no row changed, or a database error. */
-static int unit_update(sqlite3 *db, const char *sql, const char *code,
+static int unit_update(struct tb_sql *db, const char *sql, const char *code,
 		       const char *value)
 {
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	int src, rc = TB_OK;
 
-	src = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-	if (src == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-		src = sqlite3_step(st);
+	src = tb_sql_prepare(db, sql, 0, &st);
+	if (src == TB_OK) {
+		tb_sql_bind_text(st, 1, code, -1);
+		tb_sql_bind_text(st, 2, value, -1);
+		src = tb_sql_step(st);
 	}
-	if (src != SQLITE_DONE)
-		rc = tb_db_err(src);
-	else if (sqlite3_changes(db) == 0)
+	if (src != TB_SQL_DONE)
+		rc = tb_sql_err(src);
+	else if (tb_sql_changes(db) == 0)
 		rc = TB_ENOTFOUND;
-	sqlite3_finalize(st);
+	tb_sql_finalize(st);
 	return rc;
 }
 
-int tb_org_rename(sqlite3 *db, const char *code, const char *name,
+int tb_org_rename(struct tb_sql *db, const char *code, const char *name,
 		  char *msg, size_t msglen)
 {
 	if (!tb_org_name_valid(name)) {
@@ -289,7 +285,7 @@ int tb_org_rename(sqlite3 *db, const char *code, const char *name,
 			   code, name);
 }
 
-int tb_org_set_level(sqlite3 *db, const char *code, const char *level,
+int tb_org_set_level(struct tb_sql *db, const char *code, const char *level,
 		     char *msg, size_t msglen)
 {
 	if (!tb_org_level_valid(level)) {
@@ -301,7 +297,7 @@ int tb_org_set_level(sqlite3 *db, const char *code, const char *level,
 			   " AND type = 'school'", code, level);
 }
 
-int tb_org_name_parents(sqlite3 *db, const char *code,
+int tb_org_name_parents(struct tb_sql *db, const char *code,
 			const struct tb_org_names *n, char *msg, size_t msglen)
 {
 	struct tb_org_unit u;
@@ -329,7 +325,7 @@ int tb_org_name_parents(sqlite3 *db, const char *code,
 	return rc;
 }
 
-int tb_org_move_school(sqlite3 *db, const char *code, const char *district,
+int tb_org_move_school(struct tb_sql *db, const char *code, const char *district,
 		       char *msg, size_t msglen)
 {
 	char province[TB_CODE_MAX + 1];

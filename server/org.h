@@ -16,7 +16,7 @@
 
 #include "common/event.h"
 
-struct sqlite3;
+struct tb_sql;
 
 #define TB_ORG_DEFAULT_PROVINCE "HB"
 
@@ -50,19 +50,19 @@ int tb_org_level_valid(const char *level);
  * msg for a bad code, name or level; TB_ECONFLICT with msg when the code
  * is taken by a district or province, or the school or district already
  * sits elsewhere in the hierarchy; TB_EIO / TB_EAGAIN from the database. */
-int tb_org_register_school(struct sqlite3 *db, const struct tb_org_school *s,
+int tb_org_register_school(struct tb_sql *db, const struct tb_org_school *s,
 			   char *msg, size_t msglen);
 
 /* Names the district and province of school `code` (registered) as n
  * says. 0; TB_EINVAL with msg for a bad name; database errors. */
-int tb_org_name_parents(struct sqlite3 *db, const char *code,
+int tb_org_name_parents(struct tb_sql *db, const char *code,
 			const struct tb_org_names *n, char *msg, size_t msglen);
 
 /* The type of unit `code` ("school", "district", "province") into type
  * (16 bytes). 0, TB_ENOTFOUND, TB_EIO. */
-int tb_org_unit_type(struct sqlite3 *db, const char *code, char *type);
+int tb_org_unit_type(struct tb_sql *db, const char *code, char *type);
 /* The row of unit `code` into *u. 0, TB_ENOTFOUND, TB_EIO / TB_EAGAIN. */
-int tb_org_unit_get(struct sqlite3 *db, const char *code,
+int tb_org_unit_get(struct tb_sql *db, const char *code,
 		    struct tb_org_unit *u);
 
 /* 1 if name is a valid unit name: 1-200 bytes of UTF-8 text without
@@ -70,17 +70,17 @@ int tb_org_unit_get(struct sqlite3 *db, const char *code,
 int tb_org_name_valid(const char *name);
 /* Renames unit `code` (any type). 0; TB_EINVAL with msg for a bad name;
  * TB_ENOTFOUND; database errors. */
-int tb_org_rename(struct sqlite3 *db, const char *code, const char *name,
+int tb_org_rename(struct tb_sql *db, const char *code, const char *name,
 		  char *msg, size_t msglen);
 /* Sets the level of school `code`. 0; TB_EINVAL with msg for a level not
  * in tb_org_level_valid; TB_ENOTFOUND (no such school); database errors. */
-int tb_org_set_level(struct sqlite3 *db, const char *code, const char *level,
+int tb_org_set_level(struct tb_sql *db, const char *code, const char *level,
 		     char *msg, size_t msglen);
 /* Moves school `code` to district `district`, creating the district under
  * the school's province if it does not exist. 0; TB_ECONFLICT with msg
  * when `district` is another type of unit or in another province;
  * database errors. */
-int tb_org_move_school(struct sqlite3 *db, const char *code,
+int tb_org_move_school(struct tb_sql *db, const char *code,
 		       const char *district, char *msg, size_t msglen);
 
 #endif

@@ -5,7 +5,6 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +15,7 @@
 #include "protocol/json.h"
 #include "server/db.h"
 #include "server/resp.h"
+#include "server/sql.h"
 
 /* ---- the query ---------------------------------------------------------- */
 
@@ -38,9 +38,9 @@ void tb_rejection_list_destroy(struct tb_rejection_list *l)
 
 /* A copy of text column i (NULL for SQL NULL); *bad set when a copy
  * failed. */
-static char *col_text(sqlite3_stmt *st, int i, int *bad)
+static char *col_text(struct tb_stmt *st, int i, int *bad)
 {
-	const char *s = (const char *)sqlite3_column_text(st, i);
+	const char *s = tb_sql_column_text(st, i);
 	char *p = s ? tb_strdup(s) : NULL;
 
 	if (s && !p)
@@ -49,25 +49,25 @@ static char *col_text(sqlite3_stmt *st, int i, int *bad)
 }
 
 /* Is school a school? 0; TB_ENOTFOUND / TB_EINVAL with msg. */
-static int school_check(sqlite3 *db, const char *school, char *msg,
+static int school_check(struct tb_sql *db, const char *school, char *msg,
 			size_t msglen)
 {
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	int rc, found = 0, is_school = 0;
 
-	rc = sqlite3_prepare_v2(db, "SELECT type = 'school' FROM units WHERE "
-				"code = ?1", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return tb_db_err(rc);
-	sqlite3_bind_text(st, 1, school, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	rc = tb_sql_prepare(db, "SELECT type = 'school' FROM units WHERE "
+				"code = ?1", 0, &st);
+	if (rc != TB_OK)
+		return tb_sql_err(rc);
+	tb_sql_bind_text(st, 1, school, -1);
+	rc = tb_sql_step(st);
+	if (rc == TB_SQL_ROW) {
 		found = 1;
-		is_school = sqlite3_column_int(st, 0);
+		is_school = tb_sql_column_int64(st, 0);
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return tb_db_err(rc);
+	tb_sql_finalize(st);
+	if (rc != TB_SQL_ROW && rc != TB_SQL_DONE)
+		return tb_sql_err(rc);
 	if (!found) {
 		snprintf(msg, msglen, "school %s: no such unit (tienbo-server "
 			 "units lists them)", school);
@@ -81,45 +81,45 @@ static int school_check(sqlite3 *db, const char *school, char *msg,
 	return TB_OK;
 }
 
-static int count_all(sqlite3 *db, const char *school, int64_t *n)
+static int count_all(struct tb_sql *db, const char *school, int64_t *n)
 {
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	int rc;
 
-	rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM rejections WHERE "
-				"?1 IS NULL OR school = ?1", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return tb_db_err(rc);
-	sqlite3_bind_text(st, 1, school, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? TB_OK : tb_db_err(rc);
+	rc = tb_sql_prepare(db, "SELECT count(*) FROM rejections WHERE "
+				"?1 IS NULL OR school = ?1", 0, &st);
+	if (rc != TB_OK)
+		return tb_sql_err(rc);
+	tb_sql_bind_text(st, 1, school, -1);
+	rc = tb_sql_step(st);
+	if (rc == TB_SQL_ROW)
+		*n = tb_sql_column_int64(st, 0);
+	tb_sql_finalize(st);
+	return rc == TB_SQL_ROW ? TB_OK : tb_sql_err(rc);
 }
 
 /* Appends the row st is on to l (room for it was made). */
-static int row_take(sqlite3_stmt *st, struct tb_rejection_list *l)
+static int row_take(struct tb_stmt *st, struct tb_rejection_list *l)
 {
 	struct tb_rejection_row *r = &l->rows[l->count++];
 	int bad = 0;
 
-	r->id = sqlite3_column_int64(st, 0);
+	r->id = tb_sql_column_int64(st, 0);
 	r->school = col_text(st, 1, &bad);
 	r->school_name = col_text(st, 2, &bad);
 	r->device = col_text(st, 3, &bad);
-	r->seq = sqlite3_column_int64(st, 4);
+	r->seq = tb_sql_column_int64(st, 4);
 	r->event_id = col_text(st, 5, &bad);
 	r->reason = col_text(st, 6, &bad);
-	r->received_at = sqlite3_column_int64(st, 7);
+	r->received_at = tb_sql_column_int64(st, 7);
 	return bad || !r->school || !r->device || !r->event_id || !r->reason
 		       ? TB_ENOMEM : TB_OK;
 }
 
-static int rows_read(sqlite3 *db, const char *school, long limit,
+static int rows_read(struct tb_sql *db, const char *school, long limit,
 		     struct tb_rejection_list *l)
 {
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	size_t cap = (size_t)l->total;
 	int rc;
 
@@ -128,27 +128,25 @@ static int rows_read(sqlite3 *db, const char *school, long limit,
 	l->rows = tb_calloc(cap ? cap : 1, sizeof(*l->rows));
 	if (!l->rows)
 		return TB_ENOMEM;
-	rc = sqlite3_prepare_v2(db,
-		"SELECT r.id, r.school, u.name, r.device, r.seq, r.event_id,"
+	rc = tb_sql_prepare(db, "SELECT r.id, r.school, u.name, r.device, r.seq, r.event_id,"
 		" r.reason, r.received_at FROM rejections r"
 		" LEFT JOIN units u ON u.code = r.school"
 		" WHERE ?1 IS NULL OR r.school = ?1"
-		" ORDER BY r.received_at DESC, r.id DESC LIMIT ?2", -1, &st,
-		NULL);
-	if (rc != SQLITE_OK)
-		return tb_db_err(rc);
-	sqlite3_bind_text(st, 1, school, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)cap);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && l->count < cap)
+		" ORDER BY r.received_at DESC, r.id DESC LIMIT ?2", 0, &st);
+	if (rc != TB_OK)
+		return tb_sql_err(rc);
+	tb_sql_bind_text(st, 1, school, -1);
+	tb_sql_bind_int64(st, 2, (int64_t)cap);
+	while ((rc = tb_sql_step(st)) == TB_SQL_ROW && l->count < cap)
 		if (row_take(st, l) < 0) {
-			sqlite3_finalize(st);
+			tb_sql_finalize(st);
 			return TB_ENOMEM;
 		}
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? TB_OK : tb_db_err(rc);
+	tb_sql_finalize(st);
+	return rc == TB_SQL_ROW || rc == TB_SQL_DONE ? TB_OK : tb_sql_err(rc);
 }
 
-int tb_rejections_list(sqlite3 *db, const char *school, long limit,
+int tb_rejections_list(struct tb_sql *db, const char *school, long limit,
 		       struct tb_rejection_list **out, char *msg,
 		       size_t msglen)
 {
@@ -164,12 +162,12 @@ int tb_rejections_list(sqlite3 *db, const char *school, long limit,
 	if (!l)
 		return TB_ENOMEM;
 	/* one read transaction, so the count and the rows agree */
-	rc = tb_db_exec(db, "BEGIN", msg, msglen);
+	rc = tb_sql_begin(db, 0);
 	if (rc == TB_OK) {
 		rc = count_all(db, school, &l->total);
 		if (rc == TB_OK)
 			rc = rows_read(db, school, limit, l);
-		tb_db_exec(db, "COMMIT", NULL, 0);
+		tb_sql_exec(db, "COMMIT", NULL, 0);
 	}
 	if (rc < 0) {
 		if (!msg[0])
@@ -336,7 +334,7 @@ int tb_rejections_cmd(const struct tb_config *cfg, char *msg, size_t msglen)
 	const char *lim_s = tb_settings_get(cfg, "limit");
 	struct tb_rejection_list *l = NULL;
 	enum tb_units_format fmt;
-	sqlite3 *db = NULL;
+	struct tb_sql *db = NULL;
 	long limit;
 	int rc;
 
@@ -354,7 +352,7 @@ int tb_rejections_cmd(const struct tb_config *cfg, char *msg, size_t msglen)
 	if (rc == TB_OK)
 		rc = tb_rejections_list(db, tb_settings_get(cfg, "school"), limit,
 					&l, msg, msglen);
-	tb_db_close(db);
+	tb_sql_close(db);
 	if (rc == TB_OK)
 		rc = tb_rejections_write(l, fmt, stdout);
 	if (fflush(stdout) != 0 && rc == TB_OK)
@@ -375,7 +373,7 @@ static const char *arg(struct MHD_Connection *c, const char *name)
 }
 
 enum MHD_Result tb_rejections_handle(struct MHD_Connection *c,
-				     struct sqlite3 *db,
+				     struct tb_sql *db,
 				     const struct tb_resp_env *env)
 {
 	static const char *const ctype[] = { "text/plain; charset=utf-8",

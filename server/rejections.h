@@ -28,7 +28,7 @@
 #include "server/settings.h"
 #include "server/units.h"
 
-struct sqlite3;
+struct tb_sql;
 struct tb_config;
 struct tb_resp_env;
 
@@ -56,7 +56,7 @@ struct tb_rejection_list {
  * when school is NULL. 0 and *out (tb_rejection_list_destroy);
  * TB_ENOTFOUND with msg when school names no unit; TB_EINVAL with msg
  * when it names a district or province; TB_EIO / TB_EAGAIN / TB_ENOMEM. */
-int tb_rejections_list(struct sqlite3 *db, const char *school, long limit,
+int tb_rejections_list(struct tb_sql *db, const char *school, long limit,
 		       struct tb_rejection_list **out, char *msg,
 		       size_t msglen);
 /* Accepts NULL. */
@@ -81,7 +81,7 @@ int tb_rejections_cmd(const struct tb_config *cfg, char *msg, size_t msglen);
 /* GET /v1/admin/rejections[?school=CODE][&limit=N][&format=json|csv|text]
  * on db (the caller checked the admin token). JSON by default. */
 enum MHD_Result tb_rejections_handle(struct MHD_Connection *c,
-				     struct sqlite3 *db,
+				     struct tb_sql *db,
 				     const struct tb_resp_env *env);
 
 #endif

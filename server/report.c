@@ -18,7 +18,6 @@
  */
 #include "server/report.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,13 +26,14 @@
 #include "server/db.h"
 #include "server/report_run.h"
 #include "server/rollup.h"
+#include "server/sql.h"
 
 int report_fail(int rc, char *msg, size_t msglen, const char *what,
-		sqlite3 *db)
+		struct tb_sql *db)
 {
 	if (msg && msglen && !msg[0])
 		snprintf(msg, msglen, "report: %s: %s", what,
-			 rc == TB_ENOMEM ? "out of memory" : sqlite3_errmsg(db));
+			 rc == TB_ENOMEM ? "out of memory" : tb_sql_errmsg(db));
 	return rc;
 }
 
@@ -49,7 +49,7 @@ const char *tb_report_status_name(enum tb_report_status s)
 	return "?";
 }
 
-int tb_report_init(sqlite3 *db, char *msg, size_t msglen)
+int tb_report_init(struct tb_sql *db, char *msg, size_t msglen)
 {
 	return tb_rollup_init(db, msg, msglen);
 }
@@ -139,7 +139,7 @@ static void run_free(struct run *x)
 	tb_free(x->codes);
 }
 
-int tb_report_run(sqlite3 *db, const struct tb_plan *plan, const char *period,
+int tb_report_run(struct tb_sql *db, const struct tb_plan *plan, const char *period,
 		  const struct tb_report_opts *o, struct tb_report **out,
 		  char *msg, size_t msglen)
 {
@@ -180,8 +180,8 @@ int tb_report_run(sqlite3 *db, const struct tb_plan *plan, const char *period,
 		rc = TB_ENOMEM;
 		goto out;
 	}
-	if (sqlite3_get_autocommit(db)) {
-		rc = tb_db_exec(db, "BEGIN", msg, msglen);
+	if (!tb_sql_in_txn(db)) {
+		rc = tb_sql_begin(db, 0);
 		tx = rc == TB_OK;
 		if (rc < 0)
 			goto out;
@@ -191,8 +191,8 @@ out:
 	/* only read: if even COMMIT fails (memory), roll back, so the
 	 * connection (a pooled one in the server) is never left inside a
 	 * transaction that would make its next BEGIN fail */
-	if (tx && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	if (tx && tb_sql_exec(db, "COMMIT", NULL, 0) != TB_OK)
+		tb_sql_exec(db, "ROLLBACK", NULL, 0);
 	run_free(&x);
 	if (rc < 0) {
 		tb_report_destroy(r);

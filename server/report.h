@@ -29,14 +29,14 @@
 #include "common/event.h"
 #include "server/plan.h"
 
-struct sqlite3;
+struct tb_sql;
 
 #define TB_REPORT_STALE_DAYS 14
 #define TB_REPORT_ONTIME_DAYS 10
 
 /* Creates (once) the roll-up tables and triggers the engine reads; call at
  * server start and before a report on a database. See tb_rollup_init. */
-int tb_report_init(struct sqlite3 *db, char *msg, size_t msglen);
+int tb_report_init(struct tb_sql *db, char *msg, size_t msglen);
 
 enum tb_report_status {
 	TB_ST_ON_TRACK,
@@ -191,7 +191,7 @@ struct tb_report {
  * (tb_report_destroy); TB_EINVAL with msg for a bad period; TB_ENOTFOUND
  * with msg for an unknown unit; TB_EAGAIN / TB_EIO from the database;
  * TB_ENOMEM. The plan must outlive the report. */
-int tb_report_run(struct sqlite3 *db, const struct tb_plan *plan,
+int tb_report_run(struct tb_sql *db, const struct tb_plan *plan,
 		  const char *period, const struct tb_report_opts *o,
 		  struct tb_report **out, char *msg, size_t msglen);
 void tb_report_destroy(struct tb_report *r);

@@ -1,7 +1,6 @@
 /* report_cli.c - the `report` command (see report_cli.h). */
 #include "server/report_cli.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 #include "server/report_html.h"
 #include "server/report_out.h"
 #include "server/dbpool.h"
+#include "server/sql.h"
 
 const struct tb_opt tb_report_cli_opts[TB_REPORT_CLI_NOPTS] = {
 	{"plan", 0, "ID", "the plan: hoa-binh-2022-2030, thanh-oai-2021-2030"},
@@ -25,7 +25,7 @@ const struct tb_opt tb_report_cli_opts[TB_REPORT_CLI_NOPTS] = {
 	{"output", 0, "FILE", "write to FILE instead of standard output"},
 };
 
-static int open_db(const struct tb_config *cfg, sqlite3 **db, char *msg,
+static int open_db(const struct tb_config *cfg, struct tb_sql **db, char *msg,
 		   size_t msglen)
 {
 	int rc = tb_settings_open_db(cfg, db, msg, msglen);
@@ -81,7 +81,7 @@ int tb_report_cli_run(const struct tb_config *cfg, char *msg, size_t msglen)
 	struct tb_plan_set *plans = NULL;
 	const struct tb_plan *plan;
 	struct tb_report *r = NULL;
-	sqlite3 *db = NULL;
+	struct tb_sql *db = NULL;
 	enum tb_report_format fmt;
 	long ontime = TB_REPORT_ONTIME_DAYS;
 	int rc;
@@ -129,7 +129,7 @@ int tb_report_cli_run(const struct tb_config *cfg, char *msg, size_t msglen)
 				  msglen);
 out:
 	tb_report_destroy(r);
-	tb_db_close(db);
+	tb_sql_close(db);
 	tb_plan_set_destroy(plans);
 	return rc;
 }
@@ -138,7 +138,7 @@ int tb_report_cli_serve(const struct tb_config *cfg, struct tb_dbpool *pool,
 			struct tb_plan_set **plans, char *msg, size_t msglen)
 {
 	const char *dir = tb_settings_get(cfg, "plans_dir");
-	struct sqlite3 *db;
+	struct tb_sql *db;
 	int rc;
 
 	*plans = NULL;

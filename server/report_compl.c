@@ -17,9 +17,9 @@
  * Cost: one query for the closures; the rest is a loop over the units.
  * Called by report.c; the run's state is report_run.h.
  */
+#include "server/sql.h"
 #include "server/report_run.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -50,28 +50,27 @@ int report_closures_load(struct run *x)
 	    " AND (reopened_from IS NULL OR reopened_from > ?2)"
 	    " GROUP BY unit";
 	char a[TB_DATE_LEN], b[TB_DATE_LEN];
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	int src;
 
-	src = sqlite3_prepare_v2(x->db, sql, -1, &st, NULL);
-	if (src == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, tb_date_format(x->r->period.from, a),
-				  -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, tb_date_format(x->r->period.to, b), -1,
-				  SQLITE_STATIC);
+	src = tb_sql_prepare(x->db, sql, 0, &st);
+	if (src == TB_OK) {
+		tb_sql_bind_text(st, 1, tb_date_format(x->r->period.from, a),
+				  -1);
+		tb_sql_bind_text(st, 2, tb_date_format(x->r->period.to, b), -1);
 	}
-	while (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *u = (const char *)sqlite3_column_text(st, 0);
-		const char *d = (const char *)sqlite3_column_text(st, 1);
+	while (src == TB_OK && (src = tb_sql_step(st)) == TB_SQL_ROW) {
+		const char *u = tb_sql_column_text(st, 0);
+		const char *d = tb_sql_column_text(st, 1);
 		int i = u ? report_unit_find(x->p, u) : -1;
 		int32_t day;
 
-		src = SQLITE_OK;
+		src = TB_OK;
 		if (i >= 0 && d && tb_date_parse(d, &day) == TB_OK)
 			x->p->units[i].closed_from = day;
 	}
-	sqlite3_finalize(st);
-	return src == SQLITE_DONE ? TB_OK : tb_db_err(src);
+	tb_sql_finalize(st);
+	return src == TB_SQL_DONE ? TB_OK : tb_sql_err(src);
 }
 
 /* ---- completeness ------------------------------------------------------- */
@@ -184,7 +183,7 @@ int report_province(struct run *x)
 {
 	struct tb_report *r = x->r;
 	const char *code = NULL;
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	int src, rc = TB_OK;
 
 	if (strcmp(r->unit_type, "province") == 0)
@@ -201,20 +200,19 @@ int report_province(struct run *x)
 	r->province_code = tb_strdup(code);
 	if (!r->province_code)
 		return TB_ENOMEM;
-	src = sqlite3_prepare_v2(x->db, "SELECT name FROM units WHERE code = ?1",
-				 -1, &st, NULL);
-	if (src == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
-		src = sqlite3_step(st);
+	src = tb_sql_prepare(x->db, "SELECT name FROM units WHERE code = ?1", 0, &st);
+	if (src == TB_OK) {
+		tb_sql_bind_text(st, 1, code, -1);
+		src = tb_sql_step(st);
 	}
-	if (src == SQLITE_ROW) {
+	if (src == TB_SQL_ROW) {
 		r->province_name =
-		    tb_strdup((const char *)sqlite3_column_text(st, 0));
+		    tb_strdup(tb_sql_column_text(st, 0));
 		if (!r->province_name)
 			rc = TB_ENOMEM;
-	} else if (src != SQLITE_DONE) {
-		rc = tb_db_err(src);
+	} else if (src != TB_SQL_DONE) {
+		rc = tb_sql_err(src);
 	}
-	sqlite3_finalize(st);
+	tb_sql_finalize(st);
 	return rc;
 }

@@ -4,9 +4,9 @@
  * the Action Month detail and the stale units (see report_run.h). Called
  * by report.c.
  */
+#include "server/sql.h"
 #include "server/report_run.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -282,37 +282,35 @@ static int am_occasion(struct run *x, int32_t from, int32_t to, int64_t *acc)
 	static const char *const names[4] = {"parents", "students",
 					     "teachers_staff", "officials"};
 	char a[TB_DATE_LEN], b[TB_DATE_LEN];
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	int src, rc = TB_OK;
 
-	src = sqlite3_prepare_v2(x->db, sql, -1, &st, NULL);
-	if (src == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, tb_date_format(from, a), -1,
-				  SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, tb_date_format(to, b), -1,
-				  SQLITE_STATIC);
+	src = tb_sql_prepare(x->db, sql, 0, &st);
+	if (src == TB_OK) {
+		tb_sql_bind_text(st, 1, tb_date_format(from, a), -1);
+		tb_sql_bind_text(st, 2, tb_date_format(to, b), -1);
 	}
-	while (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *s = (const char *)sqlite3_column_text(st, 0);
+	while (src == TB_OK && (src = tb_sql_step(st)) == TB_SQL_ROW) {
+		const char *s = tb_sql_column_text(st, 0);
 		int i = s ? report_unit_find(x->p, s) : -1;
 		int64_t *row;
 
-		src = SQLITE_OK;
+		src = TB_OK;
 		if (i < 0)
 			continue;
 		row = acc + ((size_t)i * TB_KIND_COUNT + TB_KIND_ACTION_MONTH) *
 				    x->stride;
-		row[0] += sqlite3_column_int64(st, 1);
+		row[0] += tb_sql_column_int64(st, 1);
 		for (int c = 0; c < 4; c++) {
 			int col = tb_rollup_col(names[c]) + 1;
 
 			if (col > 0 && (x->cols & (1u << (col - 1))))
-				row[col] += sqlite3_column_int64(st, 2 + c);
+				row[col] += tb_sql_column_int64(st, 2 + c);
 		}
 	}
-	if (src != SQLITE_DONE)
-		rc = tb_db_err(src);
-	sqlite3_finalize(st);
+	if (src != TB_SQL_DONE)
+		rc = tb_sql_err(src);
+	tb_sql_finalize(st);
 	return rc;
 }
 
@@ -379,23 +377,23 @@ static int last_sync(struct run *x)
 	int rc = TB_OK;
 
 	for (int q = 0; q < 2 && rc == TB_OK; q++) {
-		sqlite3_stmt *st = NULL;
-		int src = sqlite3_prepare_v2(x->db, sql[q], -1, &st, NULL);
+		struct tb_stmt *st = NULL;
+		int src = tb_sql_prepare(x->db, sql[q], 0, &st);
 
-		while (src == SQLITE_OK &&
-		       (src = sqlite3_step(st)) == SQLITE_ROW) {
+		while (src == TB_OK &&
+		       (src = tb_sql_step(st)) == TB_SQL_ROW) {
 			const char *s =
-			    (const char *)sqlite3_column_text(st, 0);
+			    tb_sql_column_text(st, 0);
 			int i = s ? report_unit_find(x->p, s) : -1;
-			int64_t t = sqlite3_column_int64(st, 1);
+			int64_t t = tb_sql_column_int64(st, 1);
 
 			if (i >= 0 && t > x->p->units[i].last_sync)
 				x->p->units[i].last_sync = t;
-			src = SQLITE_OK;
+			src = TB_OK;
 		}
-		if (src != SQLITE_DONE)
-			rc = tb_db_err(src);
-		sqlite3_finalize(st);
+		if (src != TB_SQL_DONE)
+			rc = tb_sql_err(src);
+		tb_sql_finalize(st);
 	}
 	return rc;
 }

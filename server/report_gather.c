@@ -3,9 +3,9 @@
  * the cumulative sums, the quarters posted in, the latest snapshot
  * figures (see report_run.h). Called by report.c and report_eval.c.
  */
+#include "server/sql.h"
 #include "server/report_run.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 

@@ -4,7 +4,6 @@
  */
 #include "server/report_http.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include "server/report_out.h"
 #include "server/report_search.h"
 #include "server/dbpool.h"
+#include "server/sql.h"
 #include "server/token.h"
 #include "protocol/wire.h"
 
@@ -116,7 +116,7 @@ static void page(struct tb_report_resp *out, unsigned status,
 
 /* 1 if the admin token is valid; *busy set when the database could not
  * say. */
-static int admin_ok(sqlite3 *db, const char *token, int *busy)
+static int admin_ok(struct tb_sql *db, const char *token, int *busy)
 {
 	int rc;
 
@@ -138,7 +138,7 @@ static void default_period(char *buf, size_t len)
 }
 
 /* GET /v1/report: JSON, CSV, HTML, Excel or PDF; errors as JSON. */
-static void api_report(sqlite3 *db, const struct tb_plan_set *plans,
+static void api_report(struct tb_sql *db, const struct tb_plan_set *plans,
 		       const struct tb_report_req *q,
 		       struct tb_report_resp *out)
 {
@@ -210,7 +210,7 @@ static void dash_fail(struct tb_report_resp *out, struct page_args *a,
 
 /* The dashboard's unit field holds no unit code: the units whose name or
  * code matches, or straight to the one that does. */
-static void dash_search(sqlite3 *db, const struct tb_report_req *q,
+static void dash_search(struct tb_sql *db, const struct tb_report_req *q,
 			struct page_args *a, struct tb_report_resp *out)
 {
 	struct tb_unit_hits *hits = NULL;
@@ -234,7 +234,7 @@ static void dash_search(sqlite3 *db, const struct tb_report_req *q,
 }
 
 /* GET /: the page of one unit (province, district or school). */
-static void dashboard(sqlite3 *db, const struct tb_plan_set *plans,
+static void dashboard(struct tb_sql *db, const struct tb_plan_set *plans,
 		      const struct tb_report_req *q, struct tb_report_resp *out)
 {
 	const struct tb_plan *plan = q->plan ? tb_plan_set_find(plans, q->plan)
@@ -352,7 +352,7 @@ static int next_ok(const char *s)
 	return 1;
 }
 
-static void signin(sqlite3 *db, const struct tb_report_req *q,
+static void signin(struct tb_sql *db, const struct tb_report_req *q,
 		   struct tb_report_resp *out)
 {
 	char token[TB_TOKEN_LEN + 2] = "", next[200] = "";
@@ -384,7 +384,7 @@ static void signin(sqlite3 *db, const struct tb_report_req *q,
 	page(out, busy ? 503 : 401, PAGE_SIGNIN, &a);
 }
 
-void tb_report_http_answer(sqlite3 *db, const struct tb_plan_set *plans,
+void tb_report_http_answer(struct tb_sql *db, const struct tb_plan_set *plans,
 			   const struct tb_report_req *q,
 			   struct tb_report_resp *out)
 {
@@ -547,7 +547,7 @@ enum MHD_Result tb_report_http_handle(struct MHD_Connection *c,
 	struct tb_report_req q;
 	struct tb_report_resp a;
 	char bearer[TB_TOKEN_LEN + 2];
-	sqlite3 *db = tb_dbpool_conn(pool);
+	struct tb_sql *db = tb_dbpool_conn(pool);
 	enum MHD_Result ret;
 
 	if (!db)

@@ -36,7 +36,7 @@
 #include "server/plan.h"
 #include "server/resp.h"
 
-struct sqlite3;
+struct tb_sql;
 struct tb_dbpool;
 
 #define TB_REPORT_COOKIE "tb_admin"
@@ -79,7 +79,7 @@ int tb_report_http_route(const char *path);
 /* Answers one request. db is the caller's connection; plans borrowed.
  * Always fills out (status 500 on an internal failure); free out->body
  * with tb_free. */
-void tb_report_http_answer(struct sqlite3 *db, const struct tb_plan_set *plans,
+void tb_report_http_answer(struct tb_sql *db, const struct tb_plan_set *plans,
 			   const struct tb_report_req *q,
 			   struct tb_report_resp *out);
 

@@ -13,7 +13,6 @@
 #define TB_SERVER_REPORT_RUN_H
 
 #include <stddef.h>
-#include <sqlite3.h>
 #include <stdint.h>
 
 #include "server/report.h"
@@ -42,7 +41,7 @@ struct priv {
 };
 
 struct run {
-	sqlite3 *db;
+	struct tb_sql *db;
 	struct tb_report *r;
 	struct priv *p;
 	const struct tb_report_opts *o;
@@ -61,7 +60,7 @@ struct run {
 
 /* Sets "report: WHAT: REASON" in msg unless a message is there; rc. */
 int report_fail(int rc, char *msg, size_t msglen, const char *what,
-                sqlite3 *db);
+                struct tb_sql *db);
 
 /* report_units.c: the units under the org unit and their districts. */
 int report_unit_find(const struct priv *p, const char *code);

@@ -5,7 +5,6 @@
  */
 #include "server/report_search.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -14,6 +13,7 @@
 #include "common/fold.h"
 #include "common/mem.h"
 #include "server/db.h"
+#include "server/sql.h"
 
 static const char sql[] =
 	"SELECT u.code, u.type, u.name, coalesce(u.district, ''), d.name"
@@ -21,10 +21,10 @@ static const char sql[] =
 	" ORDER BY CASE u.type WHEN 'province' THEN 0 WHEN 'district' THEN 1"
 	" ELSE 2 END, u.name, u.code";
 
-static int hit_add(struct tb_unit_hits *h, sqlite3_stmt *st, int first)
+static int hit_add(struct tb_unit_hits *h, struct tb_stmt *st, int first)
 {
 	struct tb_unit_hit *x;
-	const char *dn = (const char *)sqlite3_column_text(st, 4);
+	const char *dn = tb_sql_column_text(st, 4);
 
 	if (h->n == TB_SEARCH_MAX) {
 		h->more++;
@@ -37,22 +37,22 @@ static int hit_add(struct tb_unit_hits *h, sqlite3_stmt *st, int first)
 	memset(x, 0, sizeof(*x));
 	h->n++;
 	snprintf(x->code, sizeof(x->code), "%s",
-		 (const char *)sqlite3_column_text(st, 0));
+		 tb_sql_column_text(st, 0));
 	snprintf(x->type, sizeof(x->type), "%s",
-		 (const char *)sqlite3_column_text(st, 1));
+		 tb_sql_column_text(st, 1));
 	snprintf(x->district, sizeof(x->district), "%s",
-		 (const char *)sqlite3_column_text(st, 3));
-	x->name = tb_strdup((const char *)sqlite3_column_text(st, 2));
+		 tb_sql_column_text(st, 3));
+	x->name = tb_strdup(tb_sql_column_text(st, 2));
 	x->district_name = dn ? tb_strdup(dn) : NULL;
 	return x->name && (!dn || x->district_name) ? TB_OK : TB_ENOMEM;
 }
 
 /* 1 if the row matches the folded query q; *exact for its very code. */
-static int matches(sqlite3_stmt *st, const char *raw, const char *q,
+static int matches(struct tb_stmt *st, const char *raw, const char *q,
 		   int *exact)
 {
-	const char *code = (const char *)sqlite3_column_text(st, 0);
-	const char *name = (const char *)sqlite3_column_text(st, 2);
+	const char *code = tb_sql_column_text(st, 0);
+	const char *name = tb_sql_column_text(st, 2);
 
 	*exact = code && strcasecmp(code, raw) == 0;
 	if (*exact)
@@ -61,13 +61,13 @@ static int matches(sqlite3_stmt *st, const char *raw, const char *q,
 	       (name && tb_fold_contains(name, q));
 }
 
-int tb_unit_search(sqlite3 *db, const char *query, struct tb_unit_hits **out)
+int tb_unit_search(struct tb_sql *db, const char *query, struct tb_unit_hits **out)
 {
 	const char *raw = query ? query : "";
 	struct tb_unit_hits *h = tb_calloc(1, sizeof(*h));
 	char *q = tb_fold_search(raw);
-	sqlite3_stmt *st = NULL;
-	int src = SQLITE_OK, rc = TB_OK, exact;
+	struct tb_stmt *st = NULL;
+	int src = TB_OK, rc = TB_OK, exact;
 
 	*out = NULL;
 	if (!h || !q) {
@@ -76,17 +76,17 @@ int tb_unit_search(sqlite3 *db, const char *query, struct tb_unit_hits **out)
 	}
 	if (!q[0])
 		goto out;
-	src = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-	while (rc == TB_OK && src == SQLITE_OK &&
-	       (src = sqlite3_step(st)) == SQLITE_ROW) {
-		src = SQLITE_OK;
+	src = tb_sql_prepare(db, sql, 0, &st);
+	while (rc == TB_OK && src == TB_OK &&
+	       (src = tb_sql_step(st)) == TB_SQL_ROW) {
+		src = TB_OK;
 		if (matches(st, raw, q, &exact))
 			rc = hit_add(h, st, exact);
 	}
-	if (rc == TB_OK && src != SQLITE_DONE && src != SQLITE_OK)
-		rc = tb_db_err(src);
+	if (rc == TB_OK && src != TB_SQL_DONE && src != TB_OK)
+		rc = tb_sql_err(src);
 out:
-	sqlite3_finalize(st);
+	tb_sql_finalize(st);
 	tb_free(q);
 	if (rc < 0) {
 		tb_unit_hits_destroy(h);

@@ -12,7 +12,7 @@
 
 #include "common/event.h"
 
-struct sqlite3;
+struct tb_sql;
 
 #define TB_SEARCH_MAX 100 /* hits listed at most */
 
@@ -34,7 +34,7 @@ struct tb_unit_hits {
  * provinces, then districts, then schools, each by name. An exact code
  * (any case) comes first. 0 and *out (tb_unit_hits_destroy); TB_ENOMEM;
  * TB_EAGAIN / TB_EIO from the database. An empty query finds nothing. */
-int tb_unit_search(struct sqlite3 *db, const char *query,
+int tb_unit_search(struct tb_sql *db, const char *query,
 		   struct tb_unit_hits **out);
 void tb_unit_hits_destroy(struct tb_unit_hits *h);
 

@@ -2,9 +2,9 @@
  * one block with a hash index by code, and the districts for the detail
  * (see report_run.h). Called by report.c and report_eval.c.
  */
+#include "server/sql.h"
 #include "server/report_run.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -60,7 +60,7 @@ int report_unit_find(const struct priv *p, const char *code)
 int report_org_unit(struct run *x, char *msg, size_t msglen)
 {
 	struct tb_report *r = x->r;
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	int src, rc = TB_OK;
 
 	if (!x->o->unit || !x->o->unit[0] || strcmp(x->o->unit, "all") == 0) {
@@ -69,36 +69,34 @@ int report_org_unit(struct run *x, char *msg, size_t msglen)
 		return TB_OK;
 	}
 	snprintf(r->unit, sizeof(r->unit), "%s", x->o->unit);
-	src = sqlite3_prepare_v2(x->db,
-	                         "SELECT type, name FROM units WHERE"
-	                         " code = ?1",
-	                         -1, &st, NULL);
-	if (src == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, x->o->unit, -1, SQLITE_STATIC);
-		src = sqlite3_step(st);
+	src = tb_sql_prepare(x->db, "SELECT type, name FROM units WHERE"
+	                         " code = ?1", 0, &st);
+	if (src == TB_OK) {
+		tb_sql_bind_text(st, 1, x->o->unit, -1);
+		src = tb_sql_step(st);
 	}
-	if (src == SQLITE_ROW) {
+	if (src == TB_SQL_ROW) {
 		snprintf(r->unit_type, sizeof(r->unit_type), "%s",
-		         (const char *)sqlite3_column_text(st, 0));
+		         tb_sql_column_text(st, 0));
 		r->unit_name =
-		    tb_strdup((const char *)sqlite3_column_text(st, 1));
+		    tb_strdup(tb_sql_column_text(st, 1));
 		if (!r->unit_name)
 			rc = TB_ENOMEM;
-	} else if (src == SQLITE_DONE) {
+	} else if (src == TB_SQL_DONE) {
 		snprintf(msg, msglen,
 		         "unit: no school, district or province "
 		         "with code %s",
 		         x->o->unit);
 		rc = TB_ENOTFOUND;
 	} else {
-		rc = report_fail(tb_db_err(src), msg, msglen, "units", x->db);
+		rc = report_fail(tb_sql_err(src), msg, msglen, "units", x->db);
 	}
-	sqlite3_finalize(st);
+	tb_sql_finalize(st);
 	return rc;
 }
 
 /* Appends the unit of st's current row to p->units (cap slots). */
-static int unit_add(struct priv *p, sqlite3_stmt *st, size_t *cap)
+static int unit_add(struct priv *p, struct tb_stmt *st, size_t *cap)
 {
 	struct unit *u;
 
@@ -115,18 +113,18 @@ static int unit_add(struct priv *p, sqlite3_stmt *st, size_t *cap)
 	u = &p->units[p->nunits];
 	memset(u, 0, sizeof(*u));
 	snprintf(u->code, sizeof(u->code), "%s",
-		 (const char *)sqlite3_column_text(st, 0));
-	u->level = tb_plan_level_bit((const char *)sqlite3_column_text(st, 2));
+		 tb_sql_column_text(st, 0));
+	u->level = tb_plan_level_bit(tb_sql_column_text(st, 2));
 	snprintf(u->level_name, sizeof(u->level_name), "%s",
-		 sqlite3_column_type(st, 2) == SQLITE_NULL
+		 tb_sql_column_null(st, 2)
 			 ? ""
-			 : (const char *)sqlite3_column_text(st, 2));
+			 : tb_sql_column_text(st, 2));
 	snprintf(u->pcode, sizeof(u->pcode), "%s",
-		 (const char *)sqlite3_column_text(st, 4));
+		 tb_sql_column_text(st, 4));
 	snprintf(u->dcode, sizeof(u->dcode), "%s",
-		 (const char *)sqlite3_column_text(st, 3));
+		 tb_sql_column_text(st, 3));
 	u->district = -1;
-	u->name = tb_strdup((const char *)sqlite3_column_text(st, 1));
+	u->name = tb_strdup(tb_sql_column_text(st, 1));
 	p->nunits++;
 	return u->name ? TB_OK : TB_ENOMEM;
 }
@@ -153,7 +151,7 @@ int report_units_load(struct run *x, char *msg, size_t msglen)
 	struct priv *p = x->p;
 	const char *t = x->r->unit_type;
 	char sql[256];
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	size_t cap = 0;
 	int src, rc = TB_OK;
 
@@ -162,16 +160,16 @@ int report_units_load(struct run *x, char *msg, size_t msglen)
 	         : strcmp(t, "school") == 0   ? " AND code = ?1"
 	         : strcmp(t, "district") == 0 ? " AND district = ?1"
 	                                      : " AND province = ?1");
-	src = sqlite3_prepare_v2(x->db, sql, -1, &st, NULL);
-	if (src != SQLITE_OK)
-		return report_fail(tb_db_err(src), msg, msglen, "units", x->db);
+	src = tb_sql_prepare(x->db, sql, 0, &st);
+	if (src != TB_OK)
+		return report_fail(tb_sql_err(src), msg, msglen, "units", x->db);
 	if (strcmp(t, "all") != 0)
-		sqlite3_bind_text(st, 1, x->r->unit, -1, SQLITE_STATIC);
-	while (rc == TB_OK && (src = sqlite3_step(st)) == SQLITE_ROW)
+		tb_sql_bind_text(st, 1, x->r->unit, -1);
+	while (rc == TB_OK && (src = tb_sql_step(st)) == TB_SQL_ROW)
 		rc = unit_add(p, st, &cap);
-	if (rc == TB_OK && src != SQLITE_DONE)
-		rc = tb_db_err(src);
-	sqlite3_finalize(st);
+	if (rc == TB_OK && src != TB_SQL_DONE)
+		rc = tb_sql_err(src);
+	tb_sql_finalize(st);
 	if (rc == TB_OK)
 		rc = index_build(p);
 	if (rc == TB_OK)
@@ -185,7 +183,7 @@ int report_districts_load(struct run *x, char *msg, size_t msglen)
 {
 	struct tb_report *r = x->r;
 	struct priv *p = x->p;
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	size_t i, n = 0;
 	int rc = TB_OK, src;
 
@@ -205,22 +203,21 @@ int report_districts_load(struct run *x, char *msg, size_t msglen)
 		u->district = (int)r->ndistricts - 1;
 		r->districts[u->district].units++;
 	}
-	src = sqlite3_prepare_v2(x->db, "SELECT name FROM units WHERE code = ?1",
-	                         -1, &st, NULL);
-	if (src != SQLITE_OK)
-		return report_fail(tb_db_err(src), msg, msglen, "districts",
+	src = tb_sql_prepare(x->db, "SELECT name FROM units WHERE code = ?1", 0, &st);
+	if (src != TB_OK)
+		return report_fail(tb_sql_err(src), msg, msglen, "districts",
 		                   x->db);
 	for (i = 0; i < r->ndistricts && rc == TB_OK; i++) {
 		struct tb_report_district *d = &r->districts[i];
 		const char *name = d->code; /* a district not in units */
 
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, d->code, -1, SQLITE_STATIC);
-		src = sqlite3_step(st);
-		if (src == SQLITE_ROW)
-			name = (const char *)sqlite3_column_text(st, 0);
-		else if (src != SQLITE_DONE)
-			rc = report_fail(tb_db_err(src), msg, msglen, "districts",
+		tb_sql_reset(st);
+		tb_sql_bind_text(st, 1, d->code, -1);
+		src = tb_sql_step(st);
+		if (src == TB_SQL_ROW)
+			name = tb_sql_column_text(st, 0);
+		else if (src != TB_SQL_DONE)
+			rc = report_fail(tb_sql_err(src), msg, msglen, "districts",
 			                 x->db);
 		if (rc == TB_OK && !name) /* names are NOT NULL: memory */
 			rc = TB_ENOMEM;
@@ -231,6 +228,6 @@ int report_districts_load(struct run *x, char *msg, size_t msglen)
 				rc = TB_ENOMEM;
 		}
 	}
-	sqlite3_finalize(st);
+	tb_sql_finalize(st);
 	return rc;
 }

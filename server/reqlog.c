@@ -3,17 +3,18 @@
  * (TB_TOKEN_PREFIX_LEN characters, indexed), so a refused request costs
  * one indexed read; a revoked token still names its school.
  */
+#include "common/err.h"
 #include "server/reqlog.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "server/resp.h"
+#include "server/sql.h"
 #include "server/token.h"
 
 #define LOG_PREFIX 8 /* token characters shown in the log */
@@ -36,25 +37,24 @@ void tb_reqlog_peer(struct MHD_Connection *c, char *buf, size_t len)
 
 /* The school of the device token with this prefix into school (64),
  * "admin" for an admin token, "?" for none. */
-static void school_of(struct sqlite3 *db, const char *token, char *school)
+static void school_of(struct tb_sql *db, const char *token, char *school)
 {
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 
 	snprintf(school, 64, "school=?");
 	if (!db || strlen(token) < TB_TOKEN_PREFIX_LEN)
 		return;
-	if (sqlite3_prepare_v2(db, "SELECT 'school=' || school FROM devices "
+	if (tb_sql_prepare(db, "SELECT 'school=' || school FROM devices "
 			       "WHERE token_prefix = ?1 UNION ALL SELECT "
 			       "'admin' FROM admin_tokens WHERE token_prefix "
-			       "= ?1 LIMIT 1", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_bind_text(st, 1, token, TB_TOKEN_PREFIX_LEN,
-			      SQLITE_STATIC) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		snprintf(school, 64, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+			       "= ?1 LIMIT 1", 0, &st) == TB_OK &&
+	    tb_sql_bind_text(st, 1, token, TB_TOKEN_PREFIX_LEN) == TB_OK &&
+	    tb_sql_step(st) == TB_SQL_ROW)
+		snprintf(school, 64, "%s", tb_sql_column_text(st, 0));
+	tb_sql_finalize(st);
 }
 
-void tb_reqlog_who(struct MHD_Connection *c, struct sqlite3 *db, char *buf,
+void tb_reqlog_who(struct MHD_Connection *c, struct tb_sql *db, char *buf,
 		   size_t len)
 {
 	char tok[128], school[64], shown[LOG_PREFIX * 4 + 1];

@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 struct MHD_Connection;
-struct sqlite3;
+struct tb_sql;
 
 /* The client's address ("192.0.2.7", "2001:db8::1") into buf (48 bytes),
  * "?" when MHD does not give one. */
@@ -20,7 +20,7 @@ void tb_reqlog_peer(struct MHD_Connection *c, char *buf, size_t len);
  * (" token=1515c28d admin" for an admin token; school=? when no token
  * starts so; " no token" without a bearer token) into buf. db may be
  * NULL (then the school is not looked up). */
-void tb_reqlog_who(struct MHD_Connection *c, struct sqlite3 *db, char *buf,
+void tb_reqlog_who(struct MHD_Connection *c, struct tb_sql *db, char *buf,
 		   size_t len);
 
 #endif

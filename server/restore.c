@@ -31,7 +31,9 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/sqlerr.h"
 #include "server/db.h"
+#include "server/sql.h"
 #include "server/log.h"
 
 #define RESTORE_LOCK_FIRST 0x40000000 /* SQLite's PENDING_BYTE */
@@ -150,18 +152,21 @@ static int apply_journal(const char *db, const char *tmp, FILE *out,
 			 struct tb_restore_result *r, char *msg,
 			 size_t msglen)
 {
-	sqlite3 *cp = NULL;
+	sqlite3 *h = NULL;
+	struct tb_sql *cp;
 	int src, rc;
 
-	src = sqlite3_open_v2(tmp, &cp, SQLITE_OPEN_READWRITE, NULL);
+	src = sqlite3_open_v2(tmp, &h, SQLITE_OPEN_READWRITE, NULL);
 	if (src != SQLITE_OK) {
 		snprintf(msg, msglen, "%s: %s", tmp, sqlite3_errstr(src));
-		sqlite3_close(cp);
+		sqlite3_close(h);
 		return TB_EIO;
 	}
+	cp = tb_sql_wrap_sqlite(h, tmp);
+	if (!cp)
+		return TB_ENOMEM;
 	rc = tb_tokjournal_apply(db, cp, out, &r->j, msg, msglen);
-	if (sqlite3_close(cp) != SQLITE_OK && rc == TB_OK)
-		rc = TB_EIO;
+	tb_sql_close(cp);
 	return rc;
 }
 

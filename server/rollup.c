@@ -18,7 +18,6 @@
  */
 #include "server/rollup.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,6 +25,7 @@
 #include "common/mem.h"
 #include "server/db.h"
 #include "server/rollup_layout.h"
+#include "server/sql.h"
 
 #define LAYOUT_VERSION 5
 
@@ -276,29 +276,28 @@ static void fingerprint(struct rollup_sb *b)
 /* ---- init -------------------------------------------------------------- */
 
 /* 1 if the stored fingerprint is fp and the three triggers exist. */
-static int up_to_date(sqlite3 *db, const char *fp)
+static int up_to_date(struct tb_sql *db, const char *fp)
 {
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	int ok = 0;
 
-	if (sqlite3_prepare_v2(db, "SELECT (SELECT value FROM report_meta WHERE"
+	if (tb_sql_prepare(db, "SELECT (SELECT value FROM report_meta WHERE"
 			       " key = 'rollup') = ?1 AND (SELECT count(*) FROM"
 			       " sqlite_master WHERE type = 'trigger' AND name"
 			       " IN ('report_ev_insert', 'report_ev_delete',"
-			       " 'report_ev_update')) = 3", -1, &st,
-			       NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, fp, -1, SQLITE_STATIC);
-		ok = sqlite3_step(st) == SQLITE_ROW &&
-		     sqlite3_column_int(st, 0) == 1;
+			       " 'report_ev_update')) = 3", 0, &st) == TB_OK) {
+		tb_sql_bind_text(st, 1, fp, -1);
+		ok = tb_sql_step(st) == TB_SQL_ROW &&
+		     tb_sql_column_int64(st, 0) == 1;
 	}
-	sqlite3_finalize(st);
+	tb_sql_finalize(st);
 	return ok;
 }
 
-static int rebuild(sqlite3 *db, int only_if_stale, char *msg, size_t msglen)
+static int rebuild(struct tb_sql *db, int only_if_stale, char *msg, size_t msglen)
 {
 	struct rollup_sb fp = {0}, sql = {0};
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	int rc;
 
 	fingerprint(&fp);
@@ -313,45 +312,44 @@ static int rebuild(sqlite3 *db, int only_if_stale, char *msg, size_t msglen)
 		rc = TB_OK;
 		goto out;
 	}
-	rc = tb_db_exec(db, "BEGIN IMMEDIATE", msg, msglen);
+	rc = tb_sql_exec(db, "BEGIN IMMEDIATE", msg, msglen);
 	if (rc < 0)
 		goto out;
 	if (only_if_stale && up_to_date(db, fp.buf.p)) { /* another process did */
-		rc = tb_db_exec(db, "COMMIT", msg, msglen);
+		rc = tb_sql_exec(db, "COMMIT", msg, msglen);
 		goto out;
 	}
-	rc = tb_db_exec(db, sql.buf.p, msg, msglen);
+	rc = tb_sql_exec(db, sql.buf.p, msg, msglen);
 	if (rc == TB_OK &&
-	    sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO report_meta(key, value)"
-			       " VALUES('rollup', ?1)", -1, &st,
-			       NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, fp.buf.p, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			rc = tb_db_err(sqlite3_errcode(db));
-	} else if (rc == TB_OK) {
-		rc = tb_db_err(sqlite3_errcode(db));
+	    (rc = tb_sql_prepare(db, "INSERT INTO report_meta(key, value)"
+				 " VALUES('rollup', ?1) ON CONFLICT(key) DO"
+				 " UPDATE SET value = excluded.value", 0,
+				 &st)) == TB_OK) {
+		tb_sql_bind_text(st, 1, fp.buf.p, -1);
+		rc = tb_sql_step(st);
+		rc = rc == TB_SQL_DONE ? TB_OK : tb_sql_err(rc);
 	}
 	if (rc == TB_OK)
-		rc = tb_db_exec(db, "COMMIT", msg, msglen);
+		rc = tb_sql_exec(db, "COMMIT", msg, msglen);
 	else if (msg && msglen && !msg[0])
-		snprintf(msg, msglen, "report roll-ups: %s", sqlite3_errmsg(db));
+		snprintf(msg, msglen, "report roll-ups: %s", tb_sql_errmsg(db));
 	if (rc < 0)
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		tb_sql_exec(db, "ROLLBACK", NULL, 0);
 out:
-	sqlite3_finalize(st);
+	tb_sql_finalize(st);
 	tb_buf_free(&fp.buf);
 	tb_buf_free(&sql.buf);
 	return rc;
 }
 
-int tb_rollup_init(sqlite3 *db, char *msg, size_t msglen)
+int tb_rollup_init(struct tb_sql *db, char *msg, size_t msglen)
 {
 	if (msg && msglen)
 		msg[0] = '\0';
 	return rebuild(db, 1, msg, msglen);
 }
 
-int tb_rollup_rebuild(sqlite3 *db, char *msg, size_t msglen)
+int tb_rollup_rebuild(struct tb_sql *db, char *msg, size_t msglen)
 {
 	if (msg && msglen)
 		msg[0] = '\0';

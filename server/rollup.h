@@ -46,16 +46,16 @@
 
 #include "common/event.h"
 
-struct sqlite3;
+struct tb_sql;
 
 #define TB_ROLLUP_MAXCOLS 24
 
 /* Creates the tables and triggers if missing and fills them from events
  * when they are new or their layout changed. Idempotent and cheap when
  * all is in place. 0; TB_EAGAIN (database busy); TB_EIO with msg. */
-int tb_rollup_init(struct sqlite3 *db, char *msg, size_t msglen);
+int tb_rollup_init(struct tb_sql *db, char *msg, size_t msglen);
 /* Drops and refills every roll-up from events, in one transaction. */
-int tb_rollup_rebuild(struct sqlite3 *db, char *msg, size_t msglen);
+int tb_rollup_rebuild(struct tb_sql *db, char *msg, size_t msglen);
 
 /* The activity columns: how many, and the index of a field ("parents") in
  * tb_rollup_row.c, or -1. */
@@ -79,7 +79,7 @@ typedef int (*tb_rollup_fn)(void *arg, const struct tb_rollup_row *r);
  * columns in `cols` (bit 1 << tb_rollup_col) are read; the others are 0.
  * months_only: no year rows (so each row lies in one quarter). Stops at
  * fn's first non-zero return and returns it; else 0 or a database error. */
-int tb_rollup_scan(struct sqlite3 *db, int32_t from, int32_t to,
+int tb_rollup_scan(struct tb_sql *db, int32_t from, int32_t to,
 		   unsigned kinds, uint32_t cols, const char *const *schools,
 		   size_t nschools, int months_only, tb_rollup_fn fn,
 		   void *arg);
@@ -98,7 +98,7 @@ struct tb_rollup_got {
 
 /* A prepared reader of one school's snapshots at a time. */
 struct tb_rollup_snaps;
-int tb_rollup_snaps_open(struct sqlite3 *db, struct tb_rollup_snaps **out);
+int tb_rollup_snaps_open(struct tb_sql *db, struct tb_rollup_snaps **out);
 /* For each want[i] with active[i] set, got[i] = the figure(s) from the
  * school's newest non-voided snapshot dated on or before `upto` that gives
  * it (by date, then the time recorded); got[i].found = 0 if none does.

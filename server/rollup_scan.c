@@ -8,9 +8,9 @@
  * first so that writes stay local (see rollup.h), and a report pays one
  * query per school instead.
  */
+#include "server/sql.h"
 #include "server/rollup.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -54,8 +54,8 @@ struct range {
 #define MAX_RANGES 8
 
 struct scan {
-	sqlite3 *db;
-	sqlite3_stmt *st; /* every run of one school, one UNION ALL */
+	struct tb_sql *db;
+	struct tb_stmt *st; /* every run of one school, one UNION ALL */
 	unsigned kinds;
 	uint32_t cols;
 	tb_rollup_fn fn;
@@ -83,9 +83,8 @@ static int scan_prepare(struct scan *s)
 	}
 	if (b.oom)
 		rc = TB_ENOMEM;
-	else if (s->n &&
-		 sqlite3_prepare_v2(s->db, b.buf.p, -1, &s->st, NULL) != SQLITE_OK)
-		rc = tb_db_err(sqlite3_errcode(s->db));
+	else if (s->n)
+		rc = tb_sql_prepare(s->db, b.buf.p, 0, &s->st);
 	tb_buf_free(&b.buf);
 	return rc;
 }
@@ -94,35 +93,35 @@ static int scan_prepare(struct scan *s)
 static int scan_school(struct scan *s, const char *school, size_t idx)
 {
 	const struct rollup_layout *l = rollup_layout();
-	sqlite3_stmt *st = s->st;
+	struct tb_stmt *st = s->st;
 	struct tb_rollup_row r;
 	int src, k, t, rc = TB_OK;
 
 	memset(&r, 0, sizeof(r));
 	r.school = idx;
-	sqlite3_reset(st);
-	sqlite3_bind_text(st, 1, school, -1, SQLITE_STATIC);
+	tb_sql_reset(st);
+	tb_sql_bind_text(st, 1, school, -1);
 	for (size_t g = 0; g < s->n; g++) {
-		sqlite3_bind_int64(st, (int)(2 * g + 2), s->r[g].lo);
-		sqlite3_bind_int64(st, (int)(2 * g + 3), s->r[g].hi);
+		tb_sql_bind_int64(st, (int)(2 * g + 2), s->r[g].lo);
+		tb_sql_bind_int64(st, (int)(2 * g + 3), s->r[g].hi);
 	}
-	while (rc == TB_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		k = sqlite3_column_int(st, 2);
+	while (rc == TB_OK && (src = tb_sql_step(st)) == TB_SQL_ROW) {
+		k = tb_sql_column_int64(st, 2);
 		if (k < 0 || k >= TB_KIND_COUNT || !(s->kinds & (1u << k)))
 			continue;
-		t = sqlite3_column_int(st, 0);
+		t = tb_sql_column_int64(st, 0);
 		r.kind = (enum tb_kind)k;
-		key_days(t, sqlite3_column_int64(st, 1), &r.first, &r.last);
-		r.n = sqlite3_column_int64(st, 3);
-		r.arrived = sqlite3_column_int64(st, 4);
+		key_days(t, tb_sql_column_int64(st, 1), &r.first, &r.last);
+		r.n = tb_sql_column_int64(st, 3);
+		r.arrived = tb_sql_column_int64(st, 4);
 		for (size_t i = 0, c = 5; i < l->ncols; i++)
 			if (s->cols & (1u << i))
-				r.c[i] = sqlite3_column_int64(st, (int)c++);
+				r.c[i] = tb_sql_column_int64(st, (int)c++);
 		rc = s->fn(s->arg, &r);
 	}
-	if (rc == TB_OK && src != SQLITE_DONE)
-		rc = tb_db_err(src);
-	sqlite3_reset(st);
+	if (rc == TB_OK && src != TB_SQL_DONE)
+		rc = tb_sql_err(src);
+	tb_sql_reset(st);
 	return rc;
 }
 
@@ -203,7 +202,7 @@ static void scan_split(struct scan *s, int32_t from, int32_t to,
 	}
 }
 
-int tb_rollup_scan(sqlite3 *db, int32_t from, int32_t to, unsigned kinds,
+int tb_rollup_scan(struct tb_sql *db, int32_t from, int32_t to, unsigned kinds,
 		   uint32_t cols, const char *const *schools, size_t nschools,
 		   int months_only, tb_rollup_fn fn, void *arg)
 {
@@ -226,16 +225,16 @@ int tb_rollup_scan(sqlite3 *db, int32_t from, int32_t to, unsigned kinds,
 	rc = scan_prepare(&s);
 	for (size_t i = 0; rc == TB_OK && s.n && i < nschools; i++)
 		rc = scan_school(&s, schools[i], i);
-	sqlite3_finalize(s.st);
+	tb_sql_finalize(s.st);
 	return rc;
 }
 
 struct tb_rollup_snaps {
-	sqlite3_stmt *st;
+	struct tb_stmt *st;
 	int col[TB_FIELDS_MAX]; /* field index -> result column, or -1 */
 };
 
-int tb_rollup_snaps_open(sqlite3 *db, struct tb_rollup_snaps **out)
+int tb_rollup_snaps_open(struct tb_sql *db, struct tb_rollup_snaps **out)
 {
 	const struct rollup_layout *l = rollup_layout();
 	struct tb_rollup_snaps *s;
@@ -257,8 +256,8 @@ int tb_rollup_snaps_open(sqlite3 *db, struct tb_rollup_snaps **out)
 	       " day DESC, recorded_at DESC, id DESC");
 	if (b.oom)
 		rc = TB_ENOMEM;
-	else if (sqlite3_prepare_v2(db, b.buf.p, -1, &s->st, NULL) != SQLITE_OK)
-		rc = tb_db_err(sqlite3_errcode(db));
+	else
+		rc = tb_sql_prepare(db, b.buf.p, 0, &s->st);
 	tb_buf_free(&b.buf);
 	if (rc < 0) {
 		tb_rollup_snaps_close(s);
@@ -278,11 +277,11 @@ static int take(const struct tb_rollup_snaps *s, const struct tb_rollup_want *w,
 		c[j] = w->field[j] >= 0 && w->field[j] < TB_FIELDS_MAX
 			       ? s->col[w->field[j]]
 			       : -1;
-		if (c[j] < 0 || sqlite3_column_type(s->st, c[j]) == SQLITE_NULL)
+		if (c[j] < 0 || tb_sql_column_null(s->st, c[j]))
 			return 0;
 	}
 	for (int j = 0; j < w->n; j++)
-		g->v[j] = sqlite3_column_int64(s->st, c[j]);
+		g->v[j] = tb_sql_column_int64(s->st, c[j]);
 	g->found = 1;
 	return 1;
 }
@@ -292,9 +291,9 @@ int tb_rollup_latest(struct tb_rollup_snaps *s, const char *school,
 		     const unsigned char *active, size_t n,
 		     struct tb_rollup_got *got)
 {
-	sqlite3_stmt *st = s->st;
+	struct tb_stmt *st = s->st;
 	size_t left = 0;
-	int src = SQLITE_DONE, rc = TB_OK;
+	int src = TB_SQL_DONE, rc = TB_OK;
 
 	for (size_t i = 0; i < n; i++) {
 		memset(&got[i], 0, sizeof(got[i]));
@@ -302,17 +301,17 @@ int tb_rollup_latest(struct tb_rollup_snaps *s, const char *school,
 	}
 	if (!left || upto < tb_date_from_ymd(TB_YEAR_MIN, 1, 1))
 		return TB_OK;
-	sqlite3_reset(st);
-	sqlite3_bind_text(st, 1, school, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, day_key(upto));
-	while (left && (src = sqlite3_step(st)) == SQLITE_ROW)
+	tb_sql_reset(st);
+	tb_sql_bind_text(st, 1, school, -1);
+	tb_sql_bind_int64(st, 2, day_key(upto));
+	while (left && (src = tb_sql_step(st)) == TB_SQL_ROW)
 		for (size_t i = 0; i < n; i++)
 			if (active[i] && want[i].n > 0 && !got[i].found &&
 			    take(s, &want[i], &got[i]))
 				left--;
-	if (left && src != SQLITE_DONE)
-		rc = tb_db_err(src);
-	sqlite3_reset(st);
+	if (left && src != TB_SQL_DONE)
+		rc = tb_sql_err(src);
+	tb_sql_reset(st);
 	return rc;
 }
 
@@ -320,6 +319,6 @@ void tb_rollup_snaps_close(struct tb_rollup_snaps *s)
 {
 	if (!s)
 		return;
-	sqlite3_finalize(s->st);
+	tb_sql_finalize(s->st);
 	tb_free(s);
 }

@@ -13,6 +13,7 @@
 #include "common/config.h"
 #include "common/err.h"
 #include "server/db.h"
+#include "server/sql.h"
 #include "common/man.h"
 
 /* ST_PATH: a file or directory; a relative path in a config file is
@@ -682,7 +683,7 @@ int tb_settings_db_opts(const struct tb_config *c, int create,
 	return rc;
 }
 
-int tb_settings_open_db(const struct tb_config *c, struct sqlite3 **db,
+int tb_settings_open_db(const struct tb_config *c, struct tb_sql **db,
 			char *msg, size_t msglen)
 {
 	struct tb_db_opts o;

@@ -46,13 +46,13 @@ int tb_settings_long(const struct tb_config *c, const char *key, long *out,
 /* The database options the settings give (busy_timeout_ms, synchronous)
  * into o, create set as asked. */
 struct tb_db_opts;
-struct sqlite3;
+struct tb_sql;
 int tb_settings_db_opts(const struct tb_config *c, int create,
 			struct tb_db_opts *o, char *msg, size_t msglen);
 /* Opens the settings' db with those options (server/db.h tb_db_open: a
  * path that does not exist, or a file that is not a tienbo database, is
  * refused). 0 and *db, or the error with msg. */
-int tb_settings_open_db(const struct tb_config *c, struct sqlite3 **db,
+int tb_settings_open_db(const struct tb_config *c, struct tb_sql **db,
 			char *msg, size_t msglen);
 
 /* Option help for a command: its own options, then the server settings

@@ -50,6 +50,7 @@
 #include "server/backup.h"
 #include "server/db.h"
 #include "server/log.h"
+#include "server/sql.h"
 
 #define TJ_HEADER "tienbo-tokens 1\n"
 #define TJ_HASH_HEX 16
@@ -102,61 +103,62 @@ out:
 
 /* The journal of db's main file into path; 0 with path "" for a
  * database in memory. */
-static int tj_db_path(sqlite3 *db, char *path, size_t len)
+static int tj_db_path(struct tb_sql *db, char *path, size_t len)
 {
-	const char *file = sqlite3_db_filename(db, "main");
+	struct sqlite3 *h = tb_sql_sqlite(db);
+	const char *file = h ? sqlite3_db_filename(h, "main") : NULL;
 
-	path[0] = '\0';
+	path[0] = '\0'; /* PostgreSQL keeps its own log: no journal */
 	if (!file || !*file)
 		return TB_OK;
 	return tb_tokjournal_path(file, path, len);
 }
 
-static const char *tj_col(sqlite3_stmt *st, int col)
+static const char *tj_col(struct tb_stmt *st, int col)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
+	const char *t = tb_sql_column_text(st, col);
 
 	return t ? (const char *)t : "-";
 }
 
 /* Runs sql (?1 bound to v) and appends "T op kind prefix hash school\n"
  * for each row (kind, prefix, hash, school), then writes them. */
-static int tj_rows(sqlite3 *db, const char *op, const char *sql, int64_t v,
+static int tj_rows(struct tb_sql *db, const char *op, const char *sql, int64_t v,
 		   char *msg, size_t msglen)
 {
 	struct tb_buf b = TB_BUF_INIT;
 	char path[PATH_MAX];
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	long long now = (long long)time(NULL);
 	int src, rc;
 
 	rc = tj_db_path(db, path, sizeof(path));
 	if (rc < 0 || !path[0])
 		return rc;
-	src = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-	if (src == SQLITE_OK)
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)v);
-	while (src == SQLITE_OK || src == SQLITE_ROW) {
-		src = sqlite3_step(st);
-		if (src == SQLITE_ROW &&
+	src = tb_sql_prepare(db, sql, 0, &st);
+	if (src == TB_OK)
+		tb_sql_bind_int64(st, 1, (int64_t)v);
+	while (src == TB_OK || src == TB_SQL_ROW) {
+		src = tb_sql_step(st);
+		if (src == TB_SQL_ROW &&
 		    tb_buf_printf(&b, "%lld %s %s %s %s %s\n", now, op,
 				  tj_col(st, 0), tj_col(st, 1), tj_col(st, 2),
 				  tj_col(st, 3)) < 0)
-			src = SQLITE_NOMEM;
+			src = TB_ENOMEM;
 	}
-	if (src != SQLITE_DONE) {
-		rc = tb_db_err(src);
+	if (src != TB_SQL_DONE) {
+		rc = tb_sql_err(src);
 		snprintf(msg, msglen, "cannot read the tokens for the token "
-			 "journal: %s", sqlite3_errstr(src));
+			 "journal: %s", tb_sql_errmsg(db));
 	} else if (b.len > 0) {
 		rc = tj_append(path, b.p, b.len, msg, msglen);
 	}
-	sqlite3_finalize(st);
+	tb_sql_finalize(st);
 	tb_buf_free(&b);
 	return rc;
 }
 
-int tb_tokjournal_enrolled(sqlite3 *db, int admin, int64_t id, char *msg,
+int tb_tokjournal_enrolled(struct tb_sql *db, int admin, int64_t id, char *msg,
 			   size_t msglen)
 {
 	return tj_rows(db, "enroll", admin
@@ -166,7 +168,7 @@ int tb_tokjournal_enrolled(sqlite3 *db, int admin, int64_t id, char *msg,
 		  " FROM devices WHERE id = ?1", id, msg, msglen);
 }
 
-int tb_tokjournal_revoked(sqlite3 *db, int64_t since, char *msg,
+int tb_tokjournal_revoked(struct tb_sql *db, int64_t since, char *msg,
 			  size_t msglen)
 {
 	return tj_rows(db, "revoke",
@@ -196,42 +198,44 @@ int tb_tokjournal_restored(const char *db, const char *from, char *msg,
 /* ---- applying it to a restored copy ------------------------------------ */
 
 /* Loads the journal's token lines into TEMP table tj on cp. */
-static int tj_load(FILE *f, sqlite3 *cp, struct tb_tokjournal_result *res)
+static int tj_load(FILE *f, struct tb_sql *cp, struct tb_tokjournal_result *res)
 {
 	char line[TJ_LINE_MAX], op[8], kind[8], prefix[16], hash[24];
 	char school[64], *end;
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	long long t;
 	int src;
 
-	src = sqlite3_prepare_v2(cp, "INSERT INTO temp.tj VALUES(?1, ?2, ?3,"
-				 " ?4, ?5, ?6)", -1, &st, NULL);
-	while (src == SQLITE_OK && fgets(line, sizeof(line), f)) {
+	src = tb_sql_prepare(cp, "INSERT INTO temp.tj VALUES(?1, ?2, ?3,"
+				 " ?4, ?5, ?6)", 0, &st);
+	while (src == TB_OK && fgets(line, sizeof(line), f)) {
 		t = strtoll(line, &end, 10);
 		if (!strchr(line, '\n') || end == line ||
 		    sscanf(end, " %7s %7s %15s %23s %63s", op, kind, prefix,
 			   hash, school) != 5 ||
 		    (strcmp(op, "enroll") != 0 && strcmp(op, "revoke") != 0))
 			continue; /* header, restore, or a torn line */
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)t);
-		sqlite3_bind_text(st, 2, op, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 3, kind, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 4, prefix, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 5, hash, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 6, school, -1, SQLITE_TRANSIENT);
-		src = sqlite3_step(st);
-		if (src == SQLITE_DONE)
-			src = sqlite3_reset(st);
+		tb_sql_bind_int64(st, 1, (int64_t)t);
+		tb_sql_bind_text(st, 2, op, -1);
+		tb_sql_bind_text(st, 3, kind, -1);
+		tb_sql_bind_text(st, 4, prefix, -1);
+		tb_sql_bind_text(st, 5, hash, -1);
+		tb_sql_bind_text(st, 6, school, -1);
+		src = tb_sql_step(st);
+		if (src == TB_SQL_DONE) {
+			tb_sql_reset(st);
+			src = TB_OK;
+		}
 		res->lines++;
 	}
-	sqlite3_finalize(st);
-	if (src == SQLITE_OK && ferror(f))
+	tb_sql_finalize(st);
+	if (src == TB_OK && ferror(f))
 		return TB_EIO;
-	return src == SQLITE_OK ? TB_OK : tb_db_err(src);
+	return src == TB_OK ? TB_OK : tb_sql_err(src);
 }
 
 /* Revokes in the copy every token the journal revoked. */
-static int tj_revoke(sqlite3 *cp, struct tb_tokjournal_result *res)
+static int tj_revoke(struct tb_sql *cp, struct tb_tokjournal_result *res)
 {
 	static const char *const sql[] = {
 		"UPDATE devices SET revoked_at = (SELECT min(t) FROM tj WHERE"
@@ -251,21 +255,20 @@ static int tj_revoke(sqlite3 *cp, struct tb_tokjournal_result *res)
 	int rc = TB_OK;
 
 	for (i = 0; rc == TB_OK && i < sizeof(sql) / sizeof(sql[0]); i++) {
-		rc = tb_db_exec(cp, sql[i], NULL, 0);
+		rc = tb_sql_exec(cp, sql[i], NULL, 0);
 		if (rc == TB_OK)
-			res->revoked += sqlite3_changes(cp);
+			res->revoked += tb_sql_changes(cp);
 	}
 	return rc;
 }
 
 /* Writes and logs one line per token enrolled after the copy was made. */
-static int tj_missing(sqlite3 *cp, FILE *out, struct tb_tokjournal_result *res)
+static int tj_missing(struct tb_sql *cp, FILE *out, struct tb_tokjournal_result *res)
 {
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	int src;
 
-	src = sqlite3_prepare_v2(cp,
-		"SELECT e.kind, e.school, e.prefix, min(e.t) FROM tj e"
+	src = tb_sql_prepare(cp, "SELECT e.kind, e.school, e.prefix, min(e.t) FROM tj e"
 		" WHERE e.op = 'enroll' AND NOT EXISTS(SELECT 1 FROM tj r"
 		" WHERE r.op = 'revoke' AND r.kind = e.kind AND r.prefix ="
 		" e.prefix AND r.hash = e.hash) AND NOT EXISTS(SELECT 1 FROM"
@@ -275,16 +278,16 @@ static int tj_missing(sqlite3 *cp, FILE *out, struct tb_tokjournal_result *res)
 		" e.kind = 'admin' AND a.token_prefix = e.prefix AND"
 		" lower(substr(hex(a.token_hash), 1, 16)) = e.hash)"
 		" GROUP BY e.kind, e.prefix, e.hash ORDER BY e.kind DESC,"
-		" e.school, min(e.t)", -1, &st, NULL);
-	if (src == SQLITE_OK)
-		src = sqlite3_step(st);
-	for (; src == SQLITE_ROW; src = sqlite3_step(st)) {
+		" e.school, min(e.t)", 0, &st);
+	if (src == TB_OK)
+		src = tb_sql_step(st);
+	for (; src == TB_SQL_ROW; src = tb_sql_step(st)) {
 		const char *kind = tj_col(st, 0);
 		const char *school = tj_col(st, 1);
 		const char *prefix = tj_col(st, 2);
 		char when[TB_TIME_LEN + 8];
 
-		tb_time_format_vn(sqlite3_column_int64(st, 3), when);
+		tb_time_format_vn(tb_sql_column_int64(st, 3), when);
 		res->missing++;
 		if (strcmp(kind, "device") == 0) {
 			fprintf(out, "%s: token %s... enrolled %s, after this "
@@ -303,11 +306,11 @@ static int tj_missing(sqlite3 *cp, FILE *out, struct tb_tokjournal_result *res)
 				when);
 		}
 	}
-	sqlite3_finalize(st);
-	return src == SQLITE_DONE ? TB_OK : tb_db_err(src);
+	tb_sql_finalize(st);
+	return src == TB_SQL_DONE ? TB_OK : tb_sql_err(src);
 }
 
-int tb_tokjournal_apply(const char *db, sqlite3 *cp, FILE *out,
+int tb_tokjournal_apply(const char *db, struct tb_sql *cp, FILE *out,
 			struct tb_tokjournal_result *res, char *msg,
 			size_t msglen)
 {
@@ -330,7 +333,7 @@ int tb_tokjournal_apply(const char *db, sqlite3 *cp, FILE *out,
 		return TB_EIO;
 	}
 	res->present = 1;
-	rc = tb_db_exec(cp, "BEGIN IMMEDIATE; CREATE TEMP TABLE tj(t INTEGER,"
+	rc = tb_sql_exec(cp, "BEGIN IMMEDIATE; CREATE TEMP TABLE tj(t INTEGER,"
 			" op TEXT, kind TEXT, prefix TEXT, hash TEXT, school"
 			" TEXT)", msg, msglen);
 	if (rc == TB_OK)
@@ -340,13 +343,13 @@ int tb_tokjournal_apply(const char *db, sqlite3 *cp, FILE *out,
 	if (rc == TB_OK)
 		rc = tj_missing(cp, out, res);
 	if (rc == TB_OK)
-		rc = tb_db_exec(cp, "COMMIT", msg, msglen);
-	if (rc < 0 && !sqlite3_get_autocommit(cp))
-		sqlite3_exec(cp, "ROLLBACK", NULL, NULL, NULL);
+		rc = tb_sql_exec(cp, "COMMIT", msg, msglen);
+	if (rc < 0 && tb_sql_in_txn(cp))
+		tb_sql_exec(cp, "ROLLBACK", NULL, 0);
 	if (rc < 0 && !msg[0])
 		snprintf(msg, msglen, "cannot apply the token journal %s to the "
 			 "backup: %s", path, tb_strerror(rc));
-	sqlite3_exec(cp, "DROP TABLE IF EXISTS temp.tj", NULL, NULL, NULL);
+	tb_sql_exec(cp, "DROP TABLE IF EXISTS temp.tj", NULL, 0);
 	fclose(f);
 	return rc;
 }

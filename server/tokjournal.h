@@ -22,7 +22,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-struct sqlite3;
+struct tb_sql;
 
 #define TB_TOKJOURNAL_SUFFIX ".tokens.log"
 
@@ -34,13 +34,13 @@ int tb_tokjournal_path(const char *db, char *out, size_t outlen);
  * admin_tokens.id (admin 1), on db, inside the caller's transaction. A
  * database without a file name (in memory) has no journal: 0. 0, or
  * TB_EIO with msg naming the journal. */
-int tb_tokjournal_enrolled(struct sqlite3 *db, int admin, int64_t id,
+int tb_tokjournal_enrolled(struct tb_sql *db, int admin, int64_t id,
 			   char *msg, size_t msglen);
 /* Journals every token (device or admin) whose revoked_at is since or
  * later, inside the caller's transaction, after its UPDATE: the tokens
  * it revoked, and perhaps some revoked earlier in the same second again
  * (a revocation applied twice is applied once). 0 or TB_EIO with msg. */
-int tb_tokjournal_revoked(struct sqlite3 *db, int64_t since, char *msg,
+int tb_tokjournal_revoked(struct tb_sql *db, int64_t since, char *msg,
 			  size_t msglen);
 /* Appends "T restore FROM" for path db: a restore from FROM at time T. */
 int tb_tokjournal_restored(const char *db, const char *from, char *msg,
@@ -61,7 +61,7 @@ struct tb_tokjournal_result {
  * admin token), the token's selector and when it was enrolled, saying
  * what the office does next, and logged. One transaction on cp. 0;
  * TB_EIO (cannot read the journal) or a database error, with msg. */
-int tb_tokjournal_apply(const char *db, struct sqlite3 *cp, FILE *out,
+int tb_tokjournal_apply(const char *db, struct tb_sql *cp, FILE *out,
 			struct tb_tokjournal_result *res, char *msg,
 			size_t msglen);
 

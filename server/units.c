@@ -8,7 +8,6 @@
  */
 #include "server/units.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,6 +15,7 @@
 #include "common/mem.h"
 #include "server/db.h"
 #include "server/org.h"
+#include "server/sql.h"
 
 /* ---- loading ------------------------------------------------------------ */
 
@@ -42,18 +42,18 @@ static const char list_sql[] =
 	" CASE u.type WHEN 'province' THEN 0 WHEN 'district' THEN 1 ELSE 2 END,"
 	" u.code";
 
-static void col_copy(sqlite3_stmt *st, int col, char *out, size_t outlen)
+static void col_copy(struct tb_stmt *st, int col, char *out, size_t outlen)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
+	const char *t = tb_sql_column_text(st, col);
 
 	snprintf(out, outlen, "%s", t ? (const char *)t : "");
 }
 
 /* A copy of a text column, or NULL when it is NULL; *rc = TB_ENOMEM when
  * the copy fails. */
-static char *col_dup(sqlite3_stmt *st, int col, int *rc)
+static char *col_dup(struct tb_stmt *st, int col, int *rc)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
+	const char *t = tb_sql_column_text(st, col);
 	char *s;
 
 	if (!t)
@@ -64,7 +64,7 @@ static char *col_dup(sqlite3_stmt *st, int col, int *rc)
 	return s;
 }
 
-static int row_read(sqlite3_stmt *st, const char *today,
+static int row_read(struct tb_stmt *st, const char *today,
 		    struct tb_unit_row *r)
 {
 	int rc = TB_OK;
@@ -78,8 +78,8 @@ static int row_read(sqlite3_stmt *st, const char *today,
 	r->district_name = col_dup(st, 5, &rc);
 	col_copy(st, 6, r->province, sizeof(r->province));
 	r->province_name = col_dup(st, 7, &rc);
-	r->devices = (long)sqlite3_column_int64(st, 8);
-	r->last_seen = sqlite3_column_int64(st, 9);
+	r->devices = (long)tb_sql_column_int64(st, 8);
+	r->last_seen = tb_sql_column_int64(st, 9);
 	col_copy(st, 10, r->closed_from, sizeof(r->closed_from));
 	col_copy(st, 11, r->reopened_from, sizeof(r->reopened_from));
 	r->closed = r->closed_from[0] && strcmp(r->closed_from, today) <= 0 &&
@@ -91,15 +91,15 @@ static int row_read(sqlite3_stmt *st, const char *today,
 }
 
 /* Appends the rows of st to l. */
-static int rows_read(sqlite3_stmt *st, struct tb_unit_list *l)
+static int rows_read(struct tb_stmt *st, struct tb_unit_list *l)
 {
 	char today[TB_DATE_LEN];
 	size_t cap = 0;
 	int src, rc = TB_OK;
 
 	tb_date_format(tb_date_today(), today);
-	sqlite3_bind_text(st, 1, today, -1, SQLITE_TRANSIENT);
-	while (rc == TB_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+	tb_sql_bind_text(st, 1, today, -1);
+	while (rc == TB_OK && (src = tb_sql_step(st)) == TB_SQL_ROW) {
 		if (l->count == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
 			struct tb_unit_row *n;
@@ -113,17 +113,17 @@ static int rows_read(sqlite3_stmt *st, struct tb_unit_list *l)
 		rc = row_read(st, today, &l->rows[l->count]);
 		l->count++; /* a half-read row is freed with the list */
 	}
-	if (rc == TB_OK && src != SQLITE_DONE)
-		rc = tb_db_err(src);
+	if (rc == TB_OK && src != TB_SQL_DONE)
+		rc = tb_sql_err(src);
 	return rc;
 }
 
 /* Loads the units `where` selects (?2 bound to arg). */
-static int units_load(sqlite3 *db, const char *where, const char *arg,
+static int units_load(struct tb_sql *db, const char *where, const char *arg,
 		      struct tb_unit_list **out, char *msg, size_t msglen)
 {
 	struct tb_unit_list *l;
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	char sql[sizeof(list_sql) + 64];
 	int src, rc;
 
@@ -132,19 +132,19 @@ static int units_load(sqlite3 *db, const char *where, const char *arg,
 	if (!l)
 		return TB_ENOMEM;
 	snprintf(sql, sizeof(sql), list_sql, where);
-	src = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-	if (src != SQLITE_OK) {
-		rc = tb_db_err(src);
+	src = tb_sql_prepare(db, sql, 0, &st);
+	if (src != TB_OK) {
+		rc = tb_sql_err(src);
 		goto out;
 	}
 	if (arg)
-		sqlite3_bind_text(st, 2, arg, -1, SQLITE_STATIC);
+		tb_sql_bind_text(st, 2, arg, -1);
 	rc = rows_read(st, l);
 out:
 	if (rc < 0 && rc != TB_ENOMEM)
 		snprintf(msg, msglen, "cannot read the units: %s",
-			 sqlite3_errmsg(db));
-	sqlite3_finalize(st);
+			 tb_sql_errmsg(db));
+	tb_sql_finalize(st);
 	if (rc < 0)
 		tb_unit_list_destroy(l);
 	else
@@ -160,7 +160,7 @@ static int not_found(const char *field, const char *code, char *msg,
 	return TB_ENOTFOUND;
 }
 
-int tb_units_list(sqlite3 *db, const char *district,
+int tb_units_list(struct tb_sql *db, const char *district,
 		  struct tb_unit_list **out, char *msg, size_t msglen)
 {
 	struct tb_org_unit u;
@@ -186,7 +186,7 @@ int tb_units_list(sqlite3 *db, const char *district,
 			  " u.district = ?2)", district, out, msg, msglen);
 }
 
-int tb_units_get(sqlite3 *db, const char *code, struct tb_unit_list **out,
+int tb_units_get(struct tb_sql *db, const char *code, struct tb_unit_list **out,
 		 char *msg, size_t msglen)
 {
 	int rc = units_load(db, "u.code = ?2", code, out, msg, msglen);
@@ -287,9 +287,9 @@ static int date_read(const char *field, const char *s, int32_t *out,
 
 #define dmy tb_date_format_vn
 /* The stored "YYYY-MM-DD" of column col as a day (0 if NULL). */
-static int32_t col_day(sqlite3_stmt *st, int col)
+static int32_t col_day(struct tb_stmt *st, int col)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
+	const char *t = tb_sql_column_text(st, col);
 	int32_t day = 0;
 
 	if (t)
@@ -300,38 +300,36 @@ static int32_t col_day(sqlite3_stmt *st, int col)
 /* Runs sql with ?1 code, ?2 and ?3 the days a and b as YYYY-MM-DD (b < 0:
  * NULL). On a row, *first and *second get its two date columns and *hit
  * is 1. */
-static int closure_query(sqlite3 *db, const char *sql, const char *code,
+static int closure_query(struct tb_sql *db, const char *sql, const char *code,
 			 int32_t a, int32_t b, int *hit, int32_t *first,
 			 int32_t *second)
 {
 	char da[TB_DATE_LEN], db_[TB_DATE_LEN];
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	int src;
 
 	*hit = 0;
-	src = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-	if (src == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, tb_date_format(a, da), -1,
-				  SQLITE_STATIC);
+	src = tb_sql_prepare(db, sql, 0, &st);
+	if (src == TB_OK) {
+		tb_sql_bind_text(st, 1, code, -1);
+		tb_sql_bind_text(st, 2, tb_date_format(a, da), -1);
 		if (b >= 0)
-			sqlite3_bind_text(st, 3, tb_date_format(b, db_), -1,
-					  SQLITE_STATIC);
-		src = sqlite3_step(st);
+			tb_sql_bind_text(st, 3, tb_date_format(b, db_), -1);
+		src = tb_sql_step(st);
 	}
-	if (src == SQLITE_ROW && sqlite3_column_count(st) >= 2) {
+	if (src == TB_SQL_ROW && tb_sql_column_count(st) >= 2) {
 		*hit = 1;
 		*first = col_day(st, 0);
 		*second = col_day(st, 1);
 	}
-	sqlite3_finalize(st);
-	return src == SQLITE_ROW || src == SQLITE_DONE ? TB_OK
-						       : tb_db_err(src);
+	tb_sql_finalize(st);
+	return src == TB_SQL_ROW || src == TB_SQL_DONE ? TB_OK
+						       : tb_sql_err(src);
 }
 
 /* Records a closure [from, until) (until < 0: still closed) unless it
  * overlaps one already recorded. */
-static int closure_add(sqlite3 *db, const char *code, int32_t from,
+static int closure_add(struct tb_sql *db, const char *code, int32_t from,
 		       int32_t until, char *msg, size_t msglen)
 {
 	char a[TB_DATE_LEN], b[TB_DATE_LEN] = "", c[TB_DATE_LEN];
@@ -362,7 +360,7 @@ static int closure_add(sqlite3 *db, const char *code, int32_t from,
 }
 
 /* Sets the first day open again of the school's open-ended closure. */
-static int closure_reopen(sqlite3 *db, const char *code, int32_t day,
+static int closure_reopen(struct tb_sql *db, const char *code, int32_t day,
 			  const char *typed, char *msg, size_t msglen)
 {
 	char a[TB_DATE_LEN];
@@ -454,7 +452,7 @@ static int change_check(const struct tb_unit_change *c,
 	return rc;
 }
 
-static int change_apply(sqlite3 *db, const struct tb_unit_change *c,
+static int change_apply(struct tb_sql *db, const struct tb_unit_change *c,
 			char *msg, size_t msglen)
 {
 	struct tb_org_unit u;
@@ -480,7 +478,7 @@ static int change_apply(sqlite3 *db, const struct tb_unit_change *c,
 	return rc;
 }
 
-int tb_units_change(sqlite3 *db, const struct tb_unit_change *c, char *msg,
+int tb_units_change(struct tb_sql *db, const struct tb_unit_change *c, char *msg,
 		    size_t msglen)
 {
 	int rc;
@@ -489,20 +487,20 @@ int tb_units_change(sqlite3 *db, const struct tb_unit_change *c, char *msg,
 		snprintf(msg, msglen, "code: give the unit's code");
 		return TB_EINVAL;
 	}
-	rc = tb_db_exec(db, "BEGIN IMMEDIATE", msg, msglen);
+	rc = tb_sql_exec(db, "BEGIN IMMEDIATE", msg, msglen);
 	if (rc < 0)
 		return rc;
 	msg[0] = '\0';
 	rc = change_apply(db, c, msg, msglen);
 	if (rc < 0 && !msg[0])
 		snprintf(msg, msglen, "unit %s: %s (%s)", c->code,
-			 tb_strerror(rc), sqlite3_errmsg(db));
+			 tb_strerror(rc), tb_sql_errmsg(db));
 	if (rc < 0 && rc != TB_EAGAIN) /* the refusal says what happens */
 		snprintf(msg + strlen(msg), msglen - strlen(msg),
 			 "; nothing changed");
 	if (rc == TB_OK)
-		rc = tb_db_exec(db, "COMMIT", msg, msglen);
-	if (rc < 0 && !sqlite3_get_autocommit(db))
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		rc = tb_sql_exec(db, "COMMIT", msg, msglen);
+	if (rc < 0 && tb_sql_in_txn(db))
+		tb_sql_exec(db, "ROLLBACK", NULL, 0);
 	return rc;
 }

@@ -26,7 +26,7 @@
 #include "common/date.h"
 #include "common/ids.h"
 
-struct sqlite3;
+struct tb_sql;
 
 /* One unit with what the office wants to see of it. */
 struct tb_unit_row {
@@ -56,10 +56,10 @@ struct tb_unit_list {
  * when district is not NULL. 0 and *out (tb_unit_list_destroy); TB_EINVAL
  * with msg when `district` names a unit that is not a district;
  * TB_ENOTFOUND with msg when no unit has that code; database errors. */
-int tb_units_list(struct sqlite3 *db, const char *district,
+int tb_units_list(struct tb_sql *db, const char *district,
 		  struct tb_unit_list **out, char *msg, size_t msglen);
 /* One unit: a list of one. 0, TB_ENOTFOUND with msg, database errors. */
-int tb_units_get(struct sqlite3 *db, const char *code,
+int tb_units_get(struct tb_sql *db, const char *code,
 		 struct tb_unit_list **out, char *msg, size_t msglen);
 void tb_unit_list_destroy(struct tb_unit_list *l);
 
@@ -98,7 +98,7 @@ int tb_unit_change_any(const struct tb_unit_change *c);
  * not apply to the unit's type, a reopening not after the closing),
  * TB_ECONFLICT (closing a closed school, reopening an open one, a
  * district elsewhere); TB_EAGAIN / TB_EIO from the database. */
-int tb_units_change(struct sqlite3 *db, const struct tb_unit_change *c,
+int tb_units_change(struct tb_sql *db, const struct tb_unit_change *c,
 		    char *msg, size_t msglen);
 
 #endif

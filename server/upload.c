@@ -26,6 +26,7 @@
 #include "server/metrics.h"
 #include "protocol/wire.h"
 #include "server/dbpool.h"
+#include "server/sql.h"
 
 #define DRAIN_MAX (2 * (size_t)TB_BODY_MAX)
 
@@ -246,7 +247,7 @@ int tb_upload_auth(const struct tb_upload_env *env, struct MHD_Connection *c,
 	const struct tb_resp_env *re = &env->resp;
 	char buf[128];
 	const char *token = tb_resp_bearer(c, buf, sizeof(buf));
-	struct sqlite3 *db;
+	struct tb_sql *db;
 	int rc;
 
 	if (!token) {

@@ -4,10 +4,11 @@
 #include <stdio.h>
 
 #include "protocol/codec.h"
+#include "server/sql.h"
 #include "server/auth.h"
 #include "server/merge.h"
 
-int helper_merge_batch(struct sqlite3 *db, const char *token,
+int helper_merge_batch(struct tb_sql *db, const char *token,
 		       const char *school, int device, struct tb_batch *b,
 		       char *msg, size_t msglen)
 {

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-struct sqlite3;
+struct tb_sql;
 struct tb_batch;
 
 /* Merges b (its events added by the caller) as school's device number
@@ -16,7 +16,7 @@ struct tb_batch;
  * device token: the batch must be answered 200 with every event accepted
  * and none rejected. Clears b in every case. 0, or -1 with msg saying
  * what went wrong. A batch with no event is not sent. */
-int helper_merge_batch(struct sqlite3 *db, const char *token,
+int helper_merge_batch(struct tb_sql *db, const char *token,
 		       const char *school, int device, struct tb_batch *b,
 		       char *msg, size_t msglen);
 

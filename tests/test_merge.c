@@ -10,13 +10,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "common/date.h"
 #include "common/event.h"
@@ -24,6 +24,7 @@
 #include "common/mem.h"
 #include "common/mem_sqlite.h"
 #include "protocol/codec.h"
+#include "server/sql.h"
 #include "server/auth.h"
 #include "server/db.h"
 #include "server/merge.h"
@@ -33,7 +34,7 @@
 #define DEVICE "21111111-2222-4333-8444-000000000001"
 
 static char tmpdir[64];
-static sqlite3 *db;
+static struct tb_sql *db;
 static struct tb_principal who;
 
 /* Outreach event: id "a" or "b" series number n, `parents` reached. */
@@ -96,17 +97,17 @@ static int64_t count(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 static int64_t count(const char *fmt, ...)
 {
 	char sql[512];
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	int64_t v = -1;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(sql, sizeof(sql), fmt, ap);
 	va_end(ap);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	assert_int_equal(tb_sql_prepare(db, sql, 0, &st), TB_OK);
+	if (tb_sql_step(st) == TB_SQL_ROW)
+		v = tb_sql_column_int64(st, 0);
+	tb_sql_finalize(st);
 	return v;
 }
 
@@ -146,7 +147,7 @@ static int teardown(void **state)
 	char cmd[128];
 
 	(void)state;
-	tb_db_close(db);
+	tb_sql_close(db);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	return system(cmd) == 0 ? 0 : -1;
 }
@@ -274,14 +275,14 @@ static char *state_text(void)
 	assert_non_null(out);
 	out[0] = '\0';
 	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
-		sqlite3_stmt *st = NULL;
+		struct tb_stmt *st = NULL;
 		const char *t = "";
 		size_t n;
 
-		assert_int_equal(sqlite3_prepare_v2(db, q[i], -1, &st, NULL),
-				 SQLITE_OK);
-		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-			t = (const char *)sqlite3_column_text(st, 0);
+		assert_int_equal(tb_sql_prepare(db, q[i], 0, &st),
+				 TB_OK);
+		if (tb_sql_step(st) == TB_SQL_ROW && tb_sql_column_text(st, 0))
+			t = tb_sql_column_text(st, 0);
 		n = strlen(t);
 		while (len + n + 2 > cap) {
 			cap *= 2;
@@ -292,7 +293,7 @@ static char *state_text(void)
 		len += n + 1;
 		out[len - 2] = '|';
 		out[len - 1] = '\0';
-		sqlite3_finalize(st);
+		tb_sql_finalize(st);
 	}
 	return out;
 }
@@ -354,14 +355,14 @@ static void test_alloc_failure_walk(void **state)
 		tb_event_clear(&e);
 	}
 	before = state_text();
-	snap = copy_db(db, NULL);
+	snap = copy_db(tb_sql_sqlite(db), NULL);
 	for (n = 1;; n++) {
 		tb_ack_init(&ack);
 		tb_mem_fail_at(n);
 		rc = tb_merge_batch(db, &who, &b, &ack, &res);
 		used = tb_mem_count();
 		tb_mem_fail_at(0);
-		if (!sqlite3_get_autocommit(db))
+		if (tb_sql_in_txn(db))
 			fail_msg("allocation %ld: the connection was left inside"
 				 " a transaction", n);
 		if (rc == TB_OK && res.status == 200 && used < n)
@@ -372,7 +373,7 @@ static void test_alloc_failure_walk(void **state)
 			 * the database goes back to before for the next N */
 			check_walk_ack(&ack, base);
 			tb_ack_clear(&ack);
-			copy_db(snap, db);
+			copy_db(snap, tb_sql_sqlite(db));
 			continue;
 		}
 		if (rc == TB_OK)

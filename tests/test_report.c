@@ -28,7 +28,6 @@
 
 #include <cjson/cJSON.h>
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "common/config.h"
 #include "common/csv.h"
@@ -39,6 +38,7 @@
 #include "common/mem.h"
 #include "common/mem_sqlite.h"
 #include "protocol/codec.h"
+#include "server/sql.h"
 #include "server/auth.h"
 #include "tests/helper_merge.h"
 #include "tests/helper_proc.h"
@@ -84,7 +84,7 @@ static char codes[NUNITS][8];
 static char tokens[NUNITS][TB_TOKEN_LEN + 1];
 static int64_t next_seq[NUNITS];
 static struct tb_plan_set *plans;
-static sqlite3 *db;
+static struct tb_sql *db;
 static char tmpdir[64];
 static uint32_t rnd_state = 12345;
 
@@ -290,7 +290,7 @@ static void fx_event(const struct fx *f, struct tb_event *e)
 }
 
 /* Merges the fixture events of one unit (only those in `which`, or all). */
-static void merge_unit(sqlite3 *d, int u, const size_t *which, size_t nwhich)
+static void merge_unit(struct tb_sql *d, int u, const size_t *which, size_t nwhich)
 {
 	struct tb_batch b;
 	struct tb_event e;
@@ -311,7 +311,7 @@ static void merge_unit(sqlite3 *d, int u, const size_t *which, size_t nwhich)
 		fail_msg("%s", msg);
 }
 
-static void enroll_all(sqlite3 *d)
+static void enroll_all(struct tb_sql *d)
 {
 	char msg[256] = "", sql[256];
 	int64_t id;
@@ -327,15 +327,15 @@ static void enroll_all(sqlite3 *d)
 	for (int i = 0; i < NDIST; i++) {
 		snprintf(sql, sizeof(sql), "UPDATE units SET name = '%s' WHERE"
 			 " code = '%s'", dist_names[i], dist_codes[i]);
-		assert_int_equal(tb_db_exec(d, sql, msg, sizeof(msg)), 0);
+		assert_int_equal(tb_sql_exec(d, sql, msg, sizeof(msg)), 0);
 	}
 }
 
-static sqlite3 *open_db(const char *name, int init_first)
+static struct tb_sql *open_db(const char *name, int init_first)
 {
 	char path[600], msg[256] = "";
 	struct tb_db_opts o = {0, 0, 0, 1}; /* create */
-	sqlite3 *d = NULL;
+	struct tb_sql *d = NULL;
 
 	if (name[0] == '/')
 		snprintf(path, sizeof(path), "%s", name);
@@ -376,7 +376,7 @@ static int teardown(void **state)
 	char cmd[128];
 
 	(void)state;
-	tb_db_close(db);
+	tb_sql_close(db);
 	tb_plan_set_destroy(plans);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	if (getenv("TB_KEEP")) return 0;
@@ -594,7 +594,7 @@ static const char *const periods[] = {
 	"action-month-2024", "2025-11"};
 static const char *const orgs[] = {NULL, "PV", "DB", "SA03", "SB08", "SC09"};
 
-static struct tb_report *run(sqlite3 *d, const char *plan, const char *period,
+static struct tb_report *run(struct tb_sql *d, const char *plan, const char *period,
 			     const char *org, int detail)
 {
 	struct tb_report_opts o = {org, 0, detail, 0, 0, 0};
@@ -607,7 +607,7 @@ static struct tb_report *run(sqlite3 *d, const char *plan, const char *period,
 	return r;
 }
 
-static void check_all(sqlite3 *d)
+static void check_all(struct tb_sql *d)
 {
 	for (size_t p = 0; p < plans->count; p++)
 		for (size_t i = 0; i < sizeof(periods) / sizeof(periods[0]); i++)
@@ -634,11 +634,11 @@ static void test_every_indicator(void **state)
 
 /* Another database with the fixture, leaving fixture.db's tokens and
  * sequence numbers as they were. */
-static sqlite3 *other_db(const char *path, int init_first)
+static struct tb_sql *other_db(const char *path, int init_first)
 {
 	static char saved_tokens[NUNITS][TB_TOKEN_LEN + 1];
 	static int64_t saved_seq[NUNITS];
-	sqlite3 *d;
+	struct tb_sql *d;
 
 	memcpy(saved_tokens, tokens, sizeof(tokens));
 	memcpy(saved_seq, next_seq, sizeof(next_seq));
@@ -652,12 +652,12 @@ static sqlite3 *other_db(const char *path, int init_first)
  * give the same reports as those kept by the triggers. */
 static void test_rebuild(void **state)
 {
-	sqlite3 *d2;
+	struct tb_sql *d2;
 
 	(void)state;
 	d2 = other_db("rebuilt.db", 0);
 	check_all(d2);
-	tb_db_close(d2);
+	tb_sql_close(d2);
 }
 
 static void test_missing_never_zero(void **state)
@@ -885,7 +885,7 @@ static void test_detail(void **state)
 		 " school = 'SA01'; UPDATE cursors SET updated_at = %lld WHERE"
 		 " school = 'SA01'", (long long)(now - 20 * 86400),
 		 (long long)(now - 20 * 86400));
-	assert_int_equal(tb_db_exec(db, sql, msg, sizeof(msg)), 0);
+	assert_int_equal(tb_sql_exec(db, sql, msg, sizeof(msg)), 0);
 	r = run(db, "hoa-binh-2022-2030", "2025", NULL, 1);
 	assert_int_equal(r->nstale, 4);
 	assert_string_equal(r->stale[0].code, "SA01");
@@ -1852,7 +1852,7 @@ static void test_dashboard_chromium(void **state)
 		 "Tính đầy đủ"},
 	};
 	char q[200], *dom;
-	sqlite3 *d;
+	struct tb_sql *d;
 	int64_t id;
 
 	(void)state;
@@ -1868,7 +1868,7 @@ static void test_dashboard_chromium(void **state)
 	assert_int_equal(helper_server_setup(&x.srv), 0);
 	d = other_db(x.srv.db, 1);
 	assert_int_equal(tb_auth_admin_new(d, x.token, &id), 0);
-	tb_db_close(d);
+	tb_sql_close(d);
 	if (helper_server_start(&x.srv, extra) != 0)
 		fail_msg("server did not start");
 	spki_hash(x.srv.cert, x.spki, sizeof(x.spki));
@@ -1914,7 +1914,7 @@ static void test_completeness(void **state)
 	const char *hb = "hoa-binh-2022-2030";
 	int32_t deadline = day(2026, 1, 10);
 	char sql[512], msg[256] = "";
-	sqlite3 *d = other_db("compl.db", 1);
+	struct tb_sql *d = other_db("compl.db", 1);
 	struct tb_report *r;
 	struct tb_report_compl want = {0}, wd[NDIST];
 	int64_t now = tb_time_now();
@@ -1930,7 +1930,7 @@ static void test_completeness(void **state)
 		 " VALUES ('SC03', '2025-07-01', '2026-01-01');",
 		 (long long)vn_day_end(deadline),
 		 (long long)vn_day_end(deadline) + 1);
-	assert_int_equal(tb_db_exec(d, sql, msg, sizeof(msg)), 0);
+	assert_int_equal(tb_sql_exec(d, sql, msg, sizeof(msg)), 0);
 	/* the roll-ups keep first arrivals from the events as they came; a
 	   refill takes these as when they came */
 	assert_int_equal(tb_rollup_rebuild(d, msg, sizeof(msg)), 0);
@@ -2012,8 +2012,8 @@ static void test_completeness(void **state)
 		 " body = json_set(body, '$.revision', revision + 1) WHERE"
 		 " school = 'SA00' AND date BETWEEN '2025-07-01' AND '2025-12-31'",
 		 (long long)now);
-	assert_int_equal(tb_db_exec(d, sql, msg, sizeof(msg)), 0);
-	assert_true(sqlite3_changes(d) > 0);
+	assert_int_equal(tb_sql_exec(d, sql, msg, sizeof(msg)), 0);
+	assert_true(tb_sql_changes(d) > 0);
 	r = run(d, hb, "2025-H2", "SA00", 1);
 	assert_int_equal(r->schools[0].state, TB_US_ON_TIME);
 	assert_int_equal(r->schools[0].first_received, vn_day_end(deadline));
@@ -2043,7 +2043,7 @@ static void test_completeness(void **state)
 	assert_int_equal(r->compl.closed, 1);
 	assert_int_equal(r->compl.expected, wd[2].expected);
 	tb_report_destroy(r);
-	tb_db_close(d);
+	tb_sql_close(d);
 }
 
 /* The trend of a cumulative indicator: its value at the end of every
@@ -2186,7 +2186,7 @@ static void test_alloc_failure_walk(void **state)
 					   sizeof(msg));
 			used = tb_mem_count();
 			tb_mem_fail_at(0);
-			if (!sqlite3_get_autocommit(db))
+			if (tb_sql_in_txn(db))
 				fail_msg("%s: allocation %ld: the connection was"
 					 " left inside a transaction", ids[k], n);
 			if (rc == TB_OK) {

@@ -27,13 +27,13 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "common/date.h"
 #include "common/err.h"
 #include "common/event.h"
 #include "common/mem.h"
 #include "protocol/batch.h"
+#include "server/sql.h"
 #include "server/auth.h"
 #include "server/db.h"
 #include "server/merge.h"
@@ -160,7 +160,7 @@ static void fx_event(const struct fx *f, size_t n, int64_t seq,
 		fail_msg("event %zu: %s", n, msg);
 }
 
-static void merge_school(sqlite3 *db, int s, const char *token)
+static void merge_school(struct tb_sql *db, int s, const char *token)
 {
 	struct tb_batch b;
 	struct tb_event e;
@@ -190,7 +190,7 @@ static void make_db(const char *path, char *admin)
 		"UPDATE units SET name = 'Huyện Đà Bắc' WHERE code = 'DB'"};
 	char msg[256] = "", token[NSCH][TB_TOKEN_LEN + 1];
 	struct tb_db_opts o = {0, 0, 0, 1}; /* create */
-	sqlite3 *db = NULL;
+	struct tb_sql *db = NULL;
 	int64_t id;
 
 	if (tb_db_open(path, &o, &db, msg, sizeof(msg)) ||
@@ -204,12 +204,12 @@ static void make_db(const char *path, char *admin)
 			fail_msg("%s", msg);
 	}
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		assert_int_equal(tb_db_exec(db, names[i], msg, sizeof(msg)), 0);
+		assert_int_equal(tb_sql_exec(db, names[i], msg, sizeof(msg)), 0);
 	for (int s = 0; s < NSCH; s++)
 		merge_school(db, s, token[s]);
 	if (admin)
 		assert_int_equal(tb_auth_admin_new(db, admin, &id), 0);
-	tb_db_close(db);
+	tb_sql_close(db);
 }
 
 /* ---- poppler ------------------------------------------------------------ */
@@ -248,7 +248,7 @@ static void write_pdf(const char *db_path, int64_t now, const char *path)
 	struct tb_report *r = NULL;
 	struct tb_db_opts dbo = {0, 0, 1, 0};
 	char msg[256] = "";
-	sqlite3 *db = NULL;
+	struct tb_sql *db = NULL;
 	FILE *f;
 
 	if (tb_db_open(db_path, &dbo, &db, msg, sizeof(msg)))
@@ -266,7 +266,7 @@ static void write_pdf(const char *db_path, int64_t now, const char *path)
 	assert_int_equal(tb_report_pdf(r, f), 0);
 	assert_int_equal(fclose(f), 0);
 	tb_report_destroy(r);
-	tb_db_close(db);
+	tb_sql_close(db);
 }
 
 static int setup(void **state)
@@ -538,7 +538,7 @@ static void test_write_error(void **state)
 	struct tb_report *r = NULL;
 	struct tb_db_opts dbo = {0, 0, 1, 0};
 	char msg[256] = "", db_path[128];
-	sqlite3 *db = NULL;
+	struct tb_sql *db = NULL;
 	FILE *f = fopen("/dev/full", "wb");
 
 	(void)state;
@@ -553,7 +553,7 @@ static void test_write_error(void **state)
 	assert_int_equal(tb_report_pdf(r, f), TB_EIO);
 	fclose(f);
 	tb_report_destroy(r);
-	tb_db_close(db);
+	tb_sql_close(db);
 }
 
 /* ---- the command and HTTPS ---------------------------------------------- */

@@ -27,13 +27,13 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "common/date.h"
 #include "common/err.h"
 #include "common/event.h"
 #include "common/mem.h"
 #include "protocol/codec.h"
+#include "server/sql.h"
 #include "server/auth.h"
 #include "server/db.h"
 #include "server/export.h"
@@ -111,7 +111,7 @@ static const struct {
 
 static char tmpdir[64];
 static struct tb_plan_set *plans;
-static sqlite3 *db;
+static struct tb_sql *db;
 
 static void event_id(size_t i, char *id)
 {
@@ -142,7 +142,7 @@ static void make_event(size_t i, int64_t seq, struct tb_event *e)
 		fail_msg("event %zu: %s", i, msg);
 }
 
-static void merge_unit(sqlite3 *d, int u, const char *token)
+static void merge_unit(struct tb_sql *d, int u, const char *token)
 {
 	struct tb_batch b;
 	struct tb_event e;
@@ -163,11 +163,11 @@ static void merge_unit(sqlite3 *d, int u, const char *token)
 }
 
 /* Builds the fixture database at path. */
-static sqlite3 *fixture_db(const char *path)
+static struct tb_sql *fixture_db(const char *path)
 {
 	struct tb_db_opts o = {0, 0, 0, 1}; /* create */
 	char msg[256] = "", sql[256], token[TB_TOKEN_LEN + 1];
-	sqlite3 *d = NULL;
+	struct tb_sql *d = NULL;
 	int64_t id;
 
 	if (tb_db_open(path, &o, &d, msg, sizeof(msg)) ||
@@ -186,9 +186,9 @@ static sqlite3 *fixture_db(const char *path)
 	for (int i = 0; i < 3; i++) {
 		snprintf(sql, sizeof(sql), "UPDATE units SET name = '%s' WHERE "
 			 "code = '%s'", districts[i][1], districts[i][0]);
-		assert_int_equal(tb_db_exec(d, sql, msg, sizeof(msg)), 0);
+		assert_int_equal(tb_sql_exec(d, sql, msg, sizeof(msg)), 0);
 	}
-	assert_int_equal(tb_db_exec(d, "UPDATE units SET name = 'Tỉnh Hòa "
+	assert_int_equal(tb_sql_exec(d, "UPDATE units SET name = 'Tỉnh Hòa "
 				    "Bình' WHERE code = 'PV'", msg,
 				    sizeof(msg)), 0);
 	return d;
@@ -217,7 +217,7 @@ static int teardown(void **state)
 	char cmd[128];
 
 	(void)state;
-	tb_db_close(db);
+	tb_sql_close(db);
 	tb_plan_set_destroy(plans);
 	if (getenv("TB_KEEP"))
 		return 0;
@@ -805,7 +805,7 @@ static void test_http(void **state)
 	(void)state;
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(helper_server_setup(&s), 0);
-	tb_db_close(fixture_db(s.db));
+	tb_sql_close(fixture_db(s.db));
 	assert_int_equal(helper_server_start(&s, serve), 0);
 	assert_int_equal(helper_server_run_token(&s, admin, token), 0);
 

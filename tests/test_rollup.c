@@ -23,9 +23,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "common/event.h"
+#include "common/err.h"
+#include "server/sql.h"
 #include "server/db.h"
 #include "server/rollup.h"
 
@@ -38,7 +39,7 @@ static char path[128];
 /* Events v in [from, to]: kinds in turn (and one in 97 of a kind the model
  * does not know), dates over 2022-2025, one in 13 voided, bodies with
  * every count field of the kind. */
-static void add_events(sqlite3 *db, long from, long to)
+static void add_events(struct tb_sql *db, long from, long to)
 {
 	char sql[2048], msg[256] = "";
 
@@ -62,7 +63,7 @@ static void add_events(sqlite3 *db, long from, long to)
 		 "  'key_posts', 4, 'masters', v %% 17)"
 		 " FROM c",
 		 from, to, NSCHOOLS);
-	assert_int_equal(tb_db_exec(db, sql, msg, sizeof(msg)), 0);
+	assert_int_equal(tb_sql_exec(db, sql, msg, sizeof(msg)), 0);
 }
 
 /* The kinds that have count field `name`, as an SQL list; 0 if none. */
@@ -90,26 +91,26 @@ static int kinds_with(const char *name, char *out, size_t len)
 	return any;
 }
 
-static long one_number(sqlite3 *db, const char *sql)
+static long one_number(struct tb_sql *db, const char *sql)
 {
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	long v;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	v = (long)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	if (tb_sql_prepare(db, sql, 0, &st) != TB_OK)
+		fail_msg("%s: %s", sql, tb_sql_errmsg(db));
+	assert_int_equal(tb_sql_step(st), TB_SQL_ROW);
+	v = (long)tb_sql_column_int64(st, 0);
+	tb_sql_finalize(st);
 	return v;
 }
 
 /* Table t (report_day, _month, _year with key divisor div) against the
  * GROUP BY over the events: no row of either is missing from the other. */
-static void check_table(sqlite3 *db, const char *table, const char *key,
+static void check_table(struct tb_sql *db, const char *table, const char *key,
 			int div)
 {
 	char ref[8192], sql[40000], list[256];
-	sqlite3_stmt *st = NULL;
+	struct tb_stmt *st = NULL;
 	size_t used;
 	int ncols = 0;
 
@@ -124,9 +125,9 @@ static void check_table(sqlite3 *db, const char *table, const char *key,
 				 " min(e.received_at)", div, key);
 	snprintf(sql, sizeof(sql), "SELECT name FROM pragma_table_info('%s')"
 		 " WHERE name LIKE 'c\\_%%' ESCAPE '\\' ORDER BY cid", table);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *c = (const char *)sqlite3_column_text(st, 0) + 2;
+	assert_int_equal(tb_sql_prepare(db, sql, 0, &st), TB_OK);
+	while (tb_sql_step(st) == TB_SQL_ROW) {
+		const char *c = tb_sql_column_text(st, 0) + 2;
 
 		assert_true(kinds_with(c, list, sizeof(list)));
 		used += (size_t)snprintf(ref + used, sizeof(ref) - used,
@@ -136,7 +137,7 @@ static void check_table(sqlite3 *db, const char *table, const char *key,
 					 list, c);
 		ncols++;
 	}
-	sqlite3_finalize(st);
+	tb_sql_finalize(st);
 	assert_int_equal((size_t)ncols, tb_rollup_ncols());
 	snprintf(ref + used, sizeof(ref) - used,
 		 " FROM events e WHERE e.voided = 0 AND e.kind IN (SELECT"
@@ -151,7 +152,7 @@ static void check_table(sqlite3 *db, const char *table, const char *key,
 		fail_msg("%s differs from the GROUP BY over the events", table);
 }
 
-static void check_all(sqlite3 *db)
+static void check_all(struct tb_sql *db)
 {
 	check_table(db, "report_day", "day", 1);
 	check_table(db, "report_month", "month", 100);
@@ -168,12 +169,12 @@ static void check_all(sqlite3 *db)
 static void test_fill_large(void **state)
 {
 	struct tb_db_opts o = {0, 0, 0, 1}; /* create */
-	sqlite3 *db = NULL;
+	struct tb_sql *db = NULL;
 	char msg[256] = "";
 
 	(void)state;
 	assert_int_equal(tb_db_open(path, &o, &db, msg, sizeof(msg)), 0);
-	assert_int_equal(tb_db_exec(db, "PRAGMA cache_size=-256", msg,
+	assert_int_equal(tb_sql_exec(db, "PRAGMA cache_size=-256", msg,
 				    sizeof(msg)), 0);
 	add_events(db, 1, NEVENTS);
 	if (tb_rollup_init(db, msg, sizeof(msg)) != 0)
@@ -188,10 +189,10 @@ static void test_fill_large(void **state)
 	/* init again: up to date, nothing refilled; then the triggers */
 	assert_int_equal(tb_rollup_init(db, msg, sizeof(msg)), 0);
 	add_events(db, NEVENTS + 1, NEVENTS + 5000);
-	assert_int_equal(tb_db_exec(db, "UPDATE events SET voided = 1 WHERE"
+	assert_int_equal(tb_sql_exec(db, "UPDATE events SET voided = 1 WHERE"
 				    " seq % 1001 = 0", msg, sizeof(msg)), 0);
 	check_all(db);
-	tb_db_close(db);
+	tb_sql_close(db);
 }
 
 static int setup(void **state)

@@ -29,6 +29,7 @@
 
 #include "common/err.h"
 #include "server/db.h"
+#include "server/sql.h"
 #include "tests/helper_server.h"
 
 #define FIXTURE TB_SOURCE_DIR "/tests/data/server/schema-v1.sql"
@@ -217,7 +218,7 @@ static void test_migration(void **state)
 	char path[600], fresh[600], msg[512];
 	char *want, *got;
 	struct tb_db_opts o = {0, 0, 0, 1}; /* create */
-	sqlite3 *db = NULL;
+	struct tb_sql *db = NULL;
 	int64_t schema_before;
 
 	(void)state;
@@ -226,7 +227,7 @@ static void test_migration(void **state)
 	make_v1(path, NULL);
 	assert_int_equal(file_int(path, "PRAGMA user_version"), 1);
 	assert_int_equal(tb_db_open(path, &o, &db, msg, sizeof(msg)), 0);
-	tb_db_close(db);
+	tb_sql_close(db);
 	/* the data survives */
 	assert_int_equal(file_int(path, "PRAGMA user_version"), 2);
 	got = query_text(path, "SELECT group_concat(code || '=' || name, ';')"
@@ -242,7 +243,7 @@ static void test_migration(void **state)
 	assert_int_equal(file_int(path, "SELECT count(*) FROM unit_closures"), 0);
 	/* the same tables and columns as a new file */
 	assert_int_equal(tb_db_open(fresh, &o, &db, msg, sizeof(msg)), 0);
-	tb_db_close(db);
+	tb_sql_close(db);
 	want = shape(fresh);
 	got = shape(path);
 	assert_string_equal(got, want);
@@ -253,7 +254,7 @@ static void test_migration(void **state)
 	/* a second open changes nothing */
 	schema_before = file_int(path, "PRAGMA schema_version");
 	assert_int_equal(tb_db_open(path, &o, &db, msg, sizeof(msg)), 0);
-	tb_db_close(db);
+	tb_sql_close(db);
 	assert_int_equal(file_int(path, "PRAGMA schema_version"), schema_before);
 	assert_int_equal(file_int(path, "PRAGMA user_version"), 2);
 }
@@ -262,7 +263,7 @@ static void test_migration_refusals(void **state)
 {
 	char path[600], msg[512], want[1024];
 	struct tb_db_opts o = {0, 0, 0, 1}; /* create */
-	sqlite3 *db = NULL;
+	struct tb_sql *db = NULL;
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/bad.db", srv.dir);
@@ -279,11 +280,15 @@ static void test_migration_refusals(void **state)
 	assert_int_equal(file_int(path, "SELECT count(*) FROM units"), 4);
 	/* tables but no version: not created over, named */
 	unlink(path);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "CREATE TABLE units(code TEXT)", NULL,
-				      NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-	db = NULL;
+	{
+		sqlite3 *raw = NULL;
+
+		assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(raw, "CREATE TABLE units(code "
+					      "TEXT)", NULL, NULL, NULL),
+				 SQLITE_OK);
+		sqlite3_close(raw);
+	}
 	assert_int_equal(tb_db_open(path, &o, &db, msg, sizeof(msg)),
 			 TB_ECONFLICT);
 	snprintf(want, sizeof(want), "%s: not a tienbo-server database: it "
