@@ -49,6 +49,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,8 +63,8 @@
 #include "common/event.h"
 #include "common/mem.h"
 #include "protocol/gz.h"
-#include "server/sql.h"
 #include "server/db.h"
+#include "server/sql.h"
 #include "tests/helper_proc.h"
 
 #define BATCH_EVENTS 1000 /* the agent's default batch (agent/sync.c) */
@@ -187,6 +188,19 @@ static void path_in(const struct bench *b, const char *name, char *out,
 	snprintf(out, len, "%s/%s", b->dir, name);
 }
 
+/* `tienbo-server init-db` when server.db does not exist yet: only init-db
+ * makes a database (server/db.h), and serve refuses a missing one. */
+static void db_init(struct bench *b)
+{
+	char out[PATH_MAX], db[PATH_MAX];
+	char *init[] = { b->server_bin, "init-db", "--db", db, NULL };
+
+	path_in(b, "init-db.out", out, sizeof(out));
+	path_in(b, "server.db", db, sizeof(db));
+	if (access(db, F_OK) != 0 && run(b, init, out, NULL, NULL, NULL) != 0)
+		die("init-db failed");
+}
+
 /* Starts `tienbo-server serve` on a port the kernel picks; waits for the
  * "(port N)" line of its log. */
 static void server_start(struct bench *b)
@@ -199,6 +213,7 @@ static void server_start(struct bench *b)
 	path_in(b, "certs/server.pem", cert, sizeof(cert));
 	path_in(b, "certs/server.key", key, sizeof(key));
 	path_in(b, "server.db", db, sizeof(db));
+	db_init(b);
 	b->server = fork();
 	if (b->server < 0)
 		die("fork");
@@ -256,13 +271,9 @@ static void enroll(struct bench *b, const char *school, const char *district,
 			 (char *)district, NULL };
 	char *text, *end, *last;
 
-	char *init[] = { b->server_bin, "init-db", "--db", db, NULL };
-
 	path_in(b, "enroll.out", out, sizeof(out));
 	path_in(b, "server.db", db, sizeof(db));
-	/* only init-db makes a database (server/db.h) */
-	if (access(db, F_OK) != 0 && run(b, init, out, NULL, NULL, NULL) != 0)
-		die("init-db failed");
+	db_init(b);
 	if (run(b, argv, out, NULL, NULL, NULL) != 0 || !(text = slurp(out)))
 		die("enroll failed");
 	end = text + strlen(text);
@@ -385,7 +396,9 @@ static void end_to_end(struct bench *b, struct results *res)
 	write_csv(csv, b->events);
 	fprintf(stderr, "bench_sync: tienbo-agent import\n");
 	{
-		char *argv[] = { b->agent_bin, "import", csv, NULL };
+		/* --again: random titles and dates repeat an activity */
+		char *argv[] = { b->agent_bin, "import", "--again", csv,
+				 NULL };
 
 		t0 = now_s();
 		if (run(b, argv, NULL, err, NULL, NULL) != 0)
@@ -447,45 +460,45 @@ static void add(struct bare_rows *r, const char *s, size_t n)
 	r->json[r->len] = '\0';
 }
 
-static struct tb_stmt *prep(struct tb_sql *db, const char *sql)
+static sqlite3_stmt *prep(sqlite3 *db, const char *sql)
 {
-	struct tb_stmt *st = NULL;
+	sqlite3_stmt *st = NULL;
 
-	if (tb_sql_prepare(db, sql, 0, &st) != TB_OK)
-		die(tb_sql_errmsg(db));
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		die(sqlite3_errmsg(db));
 	return st;
 }
 
 /* Inserts the rows of one batch (offsets into the inflated JSON). */
-static void bare_insert(struct tb_stmt *ev, struct tb_stmt *hist,
+static void bare_insert(sqlite3_stmt *ev, sqlite3_stmt *hist,
 			const struct bare_rows *r, const unsigned char *json,
 			const unsigned char *hash)
 {
 	int i, k;
 
 	for (i = 0; i < r->n; i++) {
-		struct tb_stmt *st[2] = { ev, hist };
+		sqlite3_stmt *st[2] = { ev, hist };
 
 		for (k = 0; k < 2; k++) {
-			struct tb_stmt *s = st[k];
+			sqlite3_stmt *s = st[k];
 
-			tb_sql_bind_text(s, 1, r->id[i], -1);
-			tb_sql_bind_int64(s, 2, r->rev[i]);
-			tb_sql_bind_text(s, 3, "HB-001", -1);
-			tb_sql_bind_text(s, 4, "outreach", -1);
-			tb_sql_bind_text(s, 5, r->date[i], -1);
-			tb_sql_bind_int64(s, 6, 0);
-			tb_sql_bind_text(s, 7, "d0000000-0000-4000-8000-000000000000",
-					  -1);
-			tb_sql_bind_int64(s, 8, r->seq[i]);
-			tb_sql_bind_int64(s, 9, r->at[i]);
-			tb_sql_bind_int64(s, 10, r->at[i]);
-			tb_sql_bind_blob(s, 11, hash, 32);
-			tb_sql_bind_text(s, 12, (const char *)json + r->off[i],
-					  (int)r->wlen[i]);
-			if (tb_sql_step(s) != TB_SQL_DONE)
+			sqlite3_bind_text(s, 1, r->id[i], -1, SQLITE_STATIC);
+			sqlite3_bind_int64(s, 2, r->rev[i]);
+			sqlite3_bind_text(s, 3, "HB-001", -1, SQLITE_STATIC);
+			sqlite3_bind_text(s, 4, "outreach", -1, SQLITE_STATIC);
+			sqlite3_bind_text(s, 5, r->date[i], -1, SQLITE_STATIC);
+			sqlite3_bind_int(s, 6, 0);
+			sqlite3_bind_text(s, 7, "d0000000-0000-4000-8000-000000000000",
+					  -1, SQLITE_STATIC);
+			sqlite3_bind_int64(s, 8, r->seq[i]);
+			sqlite3_bind_int64(s, 9, r->at[i]);
+			sqlite3_bind_int64(s, 10, r->at[i]);
+			sqlite3_bind_blob(s, 11, hash, 32, SQLITE_STATIC);
+			sqlite3_bind_text(s, 12, (const char *)json + r->off[i],
+					  (int)r->wlen[i], SQLITE_STATIC);
+			if (sqlite3_step(s) != SQLITE_DONE)
 				die("bare insert failed");
-			tb_sql_reset(s);
+			sqlite3_reset(s);
 		}
 	}
 }
@@ -504,8 +517,9 @@ static void bare_limit(struct bench *b, struct results *res)
 	struct bare_rows *r = calloc(1, sizeof(*r));
 	unsigned char hash[32] = { 0 };
 	char agent_db[PATH_MAX], bare_db[PATH_MAX], msg[256], sql[512];
-	struct tb_sql *src = NULL, *dst = NULL;
-	struct tb_stmt *rd, *ev, *hist;
+	sqlite3 *src = NULL, *dst = NULL;
+	struct tb_sql *store = NULL;
+	sqlite3_stmt *rd, *ev, *hist;
 	int done = 0;
 	double t;
 
@@ -514,13 +528,14 @@ static void bare_limit(struct bench *b, struct results *res)
 	path_in(b, "agent-data/agent.db", agent_db, sizeof(agent_db));
 	path_in(b, "bare.db", bare_db, sizeof(bare_db));
 	if (sqlite3_open_v2(agent_db, &src, SQLITE_OPEN_READONLY, NULL) !=
-	    TB_OK)
+	    SQLITE_OK)
 		die("cannot open the agent's store");
 	o.sync_full = 1;
 	o.create = 1;
-	if (tb_db_open(bare_db, &o, &dst, msg, sizeof(msg)) != 0)
+	if (tb_db_open(bare_db, &o, &store, msg, sizeof(msg)) != 0)
 		die(msg);
-	tb_sql_exec(dst, "PRAGMA cache_size=-16384", NULL, 0);
+	dst = tb_sql_sqlite(store);
+	sqlite3_exec(dst, "PRAGMA cache_size=-16384", NULL, NULL, NULL);
 	rd = prep(src, "SELECT seq, id, revision, date, recorded_at, wire "
 		       "FROM queue ORDER BY seq");
 	snprintf(sql, sizeof(sql), "INSERT INTO events %s", cols);
@@ -528,7 +543,7 @@ static void bare_limit(struct bench *b, struct results *res)
 	snprintf(sql, sizeof(sql), "INSERT INTO event_history %s", cols);
 	hist = prep(dst, sql);
 	t = now_s();
-	tb_sql_exec(dst, "BEGIN IMMEDIATE", NULL, 0);
+	sqlite3_exec(dst, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	res->insert_s += now_s() - t;
 	while (!done) {
 		unsigned char *gz = NULL, *raw = NULL;
@@ -541,22 +556,22 @@ static void bare_limit(struct bench *b, struct results *res)
 		while (r->n < BATCH_EVENTS) {
 			int i = r->n;
 
-			if (tb_sql_step(rd) != TB_SQL_ROW) {
+			if (sqlite3_step(rd) != SQLITE_ROW) {
 				done = 1;
 				break;
 			}
-			r->seq[i] = tb_sql_column_int64(rd, 0);
+			r->seq[i] = sqlite3_column_int64(rd, 0);
 			snprintf(r->id[i], TB_ID_LEN, "%s",
-				 tb_sql_column_text(rd, 1));
-			r->rev[i] = tb_sql_column_int64(rd, 2);
+				 (const char *)sqlite3_column_text(rd, 1));
+			r->rev[i] = sqlite3_column_int64(rd, 2);
 			snprintf(r->date[i], 11, "%s",
-				 tb_sql_column_text(rd, 3));
-			r->at[i] = tb_sql_column_int64(rd, 4);
+				 (const char *)sqlite3_column_text(rd, 3));
+			r->at[i] = sqlite3_column_int64(rd, 4);
 			if (i)
 				add(r, ",", 1);
 			r->off[i] = r->len;
 			r->wlen[i] = (size_t)sqlite3_column_bytes(rd, 5);
-			add(r, tb_sql_column_text(rd, 5),
+			add(r, (const char *)sqlite3_column_text(rd, 5),
 			    r->wlen[i]);
 			r->n++;
 		}
@@ -580,15 +595,15 @@ static void bare_limit(struct bench *b, struct results *res)
 		tb_free(raw);
 	}
 	t = now_s();
-	if (tb_sql_exec(dst, "COMMIT", NULL, 0) != TB_OK)
-		die(tb_sql_errmsg(dst));
+	if (sqlite3_exec(dst, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		die(sqlite3_errmsg(dst));
 	res->insert_s += now_s() - t;
 	res->bare_s = res->gzip_s + res->gunzip_s + res->insert_s;
-	tb_sql_finalize(rd);
-	tb_sql_finalize(ev);
-	tb_sql_finalize(hist);
+	sqlite3_finalize(rd);
+	sqlite3_finalize(ev);
+	sqlite3_finalize(hist);
 	sqlite3_close(src);
-	tb_sql_close(dst);
+	tb_sql_close(store);
 	free(r->json);
 	free(r);
 }
