@@ -93,14 +93,15 @@ do_stop() {
   if [ -n "$base" ] && [ -f "$base/data/postmaster.pid" ]; then
     data="$base/data"
     pid=$(head -n 1 "$data/postmaster.pid" 2>/dev/null || true)
-    if ! as_owner "$bindir/pg_ctl" stop -D "$data" -m fast -t "$STOP_S" \
+    if [ -z "$bindir" ] ||
+       ! as_owner "$bindir/pg_ctl" stop -D "$data" -m fast -t "$STOP_S" \
          >/dev/null 2>&1; then
       # Only the postmaster this cluster recorded, and only if it is one.
       if [ -n "$pid" ] && [ -d "/proc/$pid" ] &&
          [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = postgres ] &&
          [ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" = "$data" ]; then
-        echo "pg-cluster: pg_ctl stop did not finish in ${STOP_S} s;" \
-             "killing postmaster $pid" >&2
+        echo "pg-cluster: pg_ctl stop failed or did not finish in" \
+             "${STOP_S} s; killing postmaster $pid" >&2
         kill -KILL "$pid" 2>/dev/null || true
         rc=1
       fi
@@ -233,7 +234,9 @@ case "$cmd" in
     bindir=$(find_bindir)
     do_start ;;
   stop)
-    bindir=$(find_bindir)
+    # Without the binaries (a start that failed for want of them) there
+    # is no server to stop, only files.
+    bindir=$(find_bindir 2>/dev/null) || bindir=""
     do_stop ;;
   url)
     [ -f "$dir/url" ] ||
