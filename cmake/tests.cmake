@@ -131,3 +131,12 @@ add_test(NAME test_package COMMAND bash
          ${CMAKE_BINARY_DIR} ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_package PROPERTIES LABELS e2e
   TIMEOUT ${TB_TIMEOUT_e2e})
+
+# packaging/haproxy-tienbo.cfg (tests/install/test_haproxy.sh, label e2e,
+# about 15 s): accepted by haproxy -c once filled in, and in front of two
+# HTTPS stand-ins its HTTP health checks over TLS take out one answering
+# 503 or stopped, while TLS passes through to them.
+add_test(NAME test_haproxy COMMAND bash
+         ${CMAKE_SOURCE_DIR}/tests/install/test_haproxy.sh ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_haproxy PROPERTIES LABELS e2e
+  TIMEOUT ${TB_TIMEOUT_e2e})
