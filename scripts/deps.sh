@@ -37,6 +37,13 @@ pkgs=(
   # tests/test_metrics.c reads /metrics with a real parser of the
   # Prometheus text format (prometheus_client.parser, run by /usr/bin/python3)
   python3 python3-prometheus-client
+  # tienbo-server's PostgreSQL backend (beside SQLite) links libpq; the
+  # tests start a throwaway PostgreSQL 15 cluster of their own
+  # (scripts/pg-cluster.sh: initdb and pg_ctl from /usr/lib/postgresql/15/bin)
+  libpq-dev postgresql
+  # the soak test's TCP load balancer in front of several tienbo-server
+  # instances (packaging/haproxy-tienbo.cfg)
+  haproxy
 )
 
 missing=()

@@ -1,0 +1,45 @@
+/* helper_pg.h - the PostgreSQL side of a test: a fresh empty database
+ * per test in the run's throwaway cluster, and numbers read back from it.
+ *
+ * The cluster is the ctest fixture "pg" (cmake/tests.cmake), started by
+ * scripts/pg-cluster.sh before the first test that requires it and
+ * stopped after the last. A test registered with tb_add_pg_variant()
+ * runs a second time as NAME_pg with
+ *   TB_TEST_DB=pg                   the test should use PostgreSQL
+ *   TB_TEST_PG_URL_FILE=<build>/pg/url
+ *                                   holds the cluster's base URI,
+ *                                   postgresql://tienbo@127.0.0.1:PORT/postgres
+ * A PostgreSQL test never skips: without the cluster these calls fail,
+ * saying why, and the test asserts on that.
+ *
+ * Linked into every test executable (libpq); every symbol starts
+ * helper_pg_. Every connection gives up after 10 s and every statement
+ * after 30 s. Functions return -1 on failure after saying exactly what
+ * failed on stderr; nothing aborts.
+ */
+#ifndef TB_TESTS_HELPER_PG_H
+#define TB_TESTS_HELPER_PG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* 1 when the test runs against PostgreSQL (TB_TEST_DB=pg), else 0. */
+int helper_pg_wanted(void);
+
+/* Creates a new empty database (from template0) with a name no other
+ * call makes (tb_test_PID_COUNTER_TIME) and writes its URI, the base
+ * URI with that database, to url. Returns 0, or -1 (url too small, the
+ * URL file unset or missing, no connection, CREATE DATABASE refused). */
+int helper_pg_newdb(char *url, size_t len);
+
+/* Drops the database url names, ending its connections first (WITH
+ * (FORCE)). Best effort, for teardown: returns 0 or -1. */
+int helper_pg_dropdb(const char *url);
+
+/* Runs sql on url's database; its one row's first column, an integer
+ * (a count, a bool cast to int, ...), goes to *out. Returns 0, or -1 when
+ * the statement fails or gives no row, more than one, NULL or a
+ * non-integer. */
+int helper_pg_query_int64(const char *url, const char *sql, int64_t *out);
+
+#endif
