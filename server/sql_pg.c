@@ -551,8 +551,7 @@ static int pg_exec(struct tb_sql *c, const char *sql, char *msg,
 
 		if (!t)
 			return TB_ENOMEM;
-		memcpy(t, "BEGIN", 5);
-		memcpy(t + 5, sql + 15, n + 1);
+		snprintf(t, n + 6, "BEGIN%s", sql + 15);
 		r = PQexec(pc->pg, t);
 		tb_free(t);
 	} else {
