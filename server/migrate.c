@@ -907,7 +907,7 @@ int tb_migrate_run(const struct tb_migrate_opts *o,
 	msg[0] = '\0';
 	if (strcmp(o->from, o->to) == 0) {
 		snprintf(msg, msglen, "migrate-store: --from and --to are the "
-			 "same store (%s)", o->from);
+			 "same store");
 		return TB_EUSAGE;
 	}
 	rc = schema_read(&s, msg, msglen);
@@ -922,18 +922,21 @@ int tb_migrate_run(const struct tb_migrate_opts *o,
 	to.create = 1;
 	to.readonly = 0;
 	rc = tb_db_open(o->from, &so, &src, msg, msglen);
+	if (rc == TB_OK)
+		snprintf(r->from, sizeof(r->from), "%s", tb_sql_name(src));
 	/* the source's roll-ups made or refreshed as `report` does, before
 	 * its snapshot (a read transaction cannot write them) */
 	if (rc == TB_OK && o->plans &&
 	    (rc = tb_report_init(src, why, sizeof(why))) < 0)
 		snprintf(msg, msglen, "%s: cannot build the source's report "
-			 "roll-ups (nothing was copied): %s", o->from, why);
+			 "roll-ups (nothing was copied): %s", r->from, why);
 	if (rc < 0)
 		goto out;
 	made = !tb_sql_is_url(o->to) && access(o->to, F_OK) != 0;
 	rc = tb_db_open(o->to, &to, &dst, msg, msglen);
 	if (rc < 0)
 		goto out;
+	snprintf(r->to, sizeof(r->to), "%s", tb_sql_name(dst));
 	rc = tb_sql_begin(dst, 1);
 	if (rc < 0)
 		snprintf(msg, msglen, "%s: cannot begin a transaction: %s",
@@ -1016,7 +1019,7 @@ int tb_migrate_cmd(const struct tb_config *cfg, char *msg, size_t msglen)
 	rc = tb_migrate_run(&o, &r, msg, msglen);
 	tb_plan_set_destroy(plans);
 	if (r.committed) {
-		printf("copied %s to %s in %.1f s:\n", o.from, o.to,
+		printf("copied %s to %s in %.1f s:\n", r.from, r.to,
 		       (double)r.copy_ms / 1000.0);
 		for (size_t i = 0; i < r.ntables; i++) {
 			printf("  %-14s %10lld rows\n", r.t[i].name,

@@ -57,6 +57,8 @@ struct tb_migrate_result {
 	size_t reports;   /* reports compared */
 	int seqs;         /* PostgreSQL identity sequences set */
 	int committed;    /* the copy is in the target */
+	char from[300], to[300]; /* the stores as they may be shown (a URL
+				    without its password) */
 	long copy_ms, verify_ms;
 };
 

@@ -1,6 +1,7 @@
 /* test_migrate.c - `tienbo-server migrate-store` (server/migrate.c):
  * SQLite -> SQLite, SQLite -> PostgreSQL -> SQLite, and the refusal of a
- * target that holds data.
+ * target that holds data; and `backup` / `restore` of a PostgreSQL store
+ * (server/backup_pg.c: pg_dump, pg_restore) on the copy.
  *
  * Fixture: 6 schools in districts DA and DB of province PV (and one more
  * token, revoked), enrolled and fed by the server's own code
@@ -29,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -512,6 +514,59 @@ static void test_sqlite_pg_sqlite(void **state)
 	}
 }
 
+/* backup and restore with db = postgresql://: pg_dump of the migrated
+ * store, restored into a new database, which must hold the fixture. */
+static void test_pg_backup_restore(void **state)
+{
+	struct helper_proc_result pr;
+	char url[512], url2[512], dump[128];
+	int reports = pg_reports_work();
+	struct tb_migrate_result r;
+	struct stat st;
+
+	(void)state;
+	pg_new_db(url, sizeof(url));
+	migrate(src_path, url, reports, &r);
+	snprintf(dump, sizeof(dump), "%s/pg.dump", tmpdir);
+	assert_int_equal(helper_proc_runl(&pr, NULL, TB_SERVER_BIN, "backup",
+					  "--db", url, "--to", dump, NULL), 0);
+	assert_true(helper_proc_exited_with(&pr, 0));
+	assert_non_null(strstr(pr.out, "48 events (54 revisions), 6 schools, "
+				       "7 device tokens, schema 2"));
+	assert_non_null(strstr(pr.out, "pg_restore --list ok"));
+	helper_proc_free(&pr);
+	assert_int_equal(stat(dump, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* --gzip: refused, the format is compressed */
+	assert_int_equal(helper_proc_runl(&pr, NULL, TB_SERVER_BIN, "backup",
+					  "--db", url, "--to", "x.gz", "--gzip",
+					  NULL), 0);
+	assert_true(helper_proc_exited_with(&pr, 64));
+	helper_proc_free(&pr);
+	/* into the database it came from: it has tables, refused */
+	assert_int_equal(helper_proc_runl(&pr, NULL, TB_SERVER_BIN, "restore",
+					  "--db", url, "--from", dump, NULL), 0);
+	assert_true(helper_proc_exited_with(&pr, 65));
+	assert_non_null(strstr(pr.err, "pg_restore fills only a database "
+				       "without tables"));
+	helper_proc_free(&pr);
+	/* an SQLite file is no pg_dump archive */
+	pg_new_db(url2, sizeof(url2));
+	assert_int_equal(helper_proc_runl(&pr, NULL, TB_SERVER_BIN, "restore",
+					  "--db", url2, "--from", src_path,
+					  NULL), 0);
+	assert_true(helper_proc_exited_with(&pr, 65));
+	assert_non_null(strstr(pr.err, "not a pg_dump archive"));
+	helper_proc_free(&pr);
+	/* into a new database: the fixture, tokens and sequences */
+	assert_int_equal(helper_proc_runl(&pr, NULL, TB_SERVER_BIN, "restore",
+					  "--db", url2, "--from", dump, NULL), 0);
+	assert_true(helper_proc_exited_with(&pr, 0));
+	assert_non_null(strstr(pr.out, "48 events (54 revisions)"));
+	helper_proc_free(&pr);
+	check_target(url2, reports);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -520,6 +575,7 @@ int main(void)
 		cmocka_unit_test(test_refuses_nonempty),
 		cmocka_unit_test(test_cli_output),
 		cmocka_unit_test(test_sqlite_pg_sqlite),
+		cmocka_unit_test(test_pg_backup_restore),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
