@@ -14,7 +14,7 @@
 set(TB_TESTS_UNIT test_buf test_codec test_config test_csv test_date test_event
     test_err test_gz test_i18n test_input test_helper_proc test_merge test_opts test_plan test_store
     test_store_oom test_vectors test_xlsx)
-set(TB_TESTS_E2E test_agent_cli test_agent_import test_agent_tty test_report test_report_pdf test_report_xlsx test_server_cli
+set(TB_TESTS_E2E test_agent_cli test_agent_import test_agent_tty test_pg_report test_report test_report_pdf test_report_xlsx test_server_cli
     test_server_ingest test_server_limits test_server_ops test_server_shutdown
     test_server_vectors test_sync_e2e test_units test_version test_metrics)
 set(TB_TESTS_FAULT test_agent_crash test_backup test_agent_faults test_hostile
@@ -57,6 +57,11 @@ foreach(src ${TB_TEST_SRC})
   endif()
   if(NOT label STREQUAL "unit")
     add_dependencies(${name} tienbo-agent tienbo-server tb-faultproxy)
+  endif()
+  if(name STREQUAL "test_pg_report")
+    # it makes and drops its PostgreSQL database itself
+    # (TB_TEST_PG_URL, see the test)
+    target_link_libraries(${name} PRIVATE PkgConfig::LIBPQ)
   endif()
   if(name STREQUAL "test_i18n")
     add_dependencies(${name} tb_locale) # it reads the compiled catalog
