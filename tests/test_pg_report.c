@@ -6,10 +6,11 @@
  * several periods and units as JSON (with detail: districts, Action
  * Month, stale units, completeness), CSV and HTML, the half-year series,
  * the unit search, and the export as JSON and CSV with each filter. The
- * roll-up tables themselves are compared too (all but f, the arrival
- * time, which is each merge's own clock). The same after amendments and
+ * roll-up tables themselves are compared too. The same after amendments and
  * voids (the update triggers) and after a rebuild (the fill), and two
  * servers filling one stale PostgreSQL database at once fill it once.
+ * The merge's clock (arrival and contact times) is set to fixed times on
+ * both after each merge (clocks_fixed).
  *
  * TB_TEST_PG_URL is a PostgreSQL URL this test may create databases
  * with (postgresql://user@host:port/postgres); each run creates its own,
@@ -58,8 +59,10 @@
  * as it does SQLite. 0: SQLite's rows are copied into PostgreSQL, the
  * events as the merge writes them (insert, then an upsert per new
  * revision), so the roll-up triggers run as under a merge; for as long
- * as server/merge.c and server/auth.c do not run on PostgreSQL yet (they
- * are being made to, elsewhere). */
+ * as server/merge.c does not run on PostgreSQL (it is being made to,
+ * elsewhere: device_check binds a ?1 that "... WHERE id = ?2" never
+ * uses, which PostgreSQL cannot type, and cursor_put calls max() of two
+ * values). With those two mended, 1 passes too. */
 #ifndef PG_MERGE
 #define PG_MERGE 0
 #endif
@@ -243,10 +246,15 @@ static void exec_ok(struct tb_sql *db, const char *sql)
 		fail_msg("%s: %s: %s", tb_sql_name(db), sql, msg);
 }
 
-/* The last contact of each device, each merge's own clock, made the
- * same on both (the stale units of a report with detail). */
-static void contacts_fixed(struct tb_sql *db)
+/* What each merge's own clock wrote, made the same on both: the arrival
+ * of every event (0 to 19 days after it was recorded, so that some data
+ * is on time and some late; setting the body too runs the update
+ * triggers, which move the first arrivals, f) and the last contact of
+ * each device (the stale units of a report with detail). */
+static void clocks_fixed(struct tb_sql *db)
 {
+	exec_ok(db, "UPDATE events SET received_at = recorded_at + 86400 *"
+		    " (seq % 20), body = body");
 	exec_ok(db, "UPDATE devices SET last_seen = 1767000000 - 1300000 * id");
 	exec_ok(db, "UPDATE cursors SET updated_at = 1760000000");
 }
@@ -322,7 +330,7 @@ static void copy_to_pg(int pass)
 }
 
 /* Enrols every school, names the districts, closes a school, merges pass
- * 1 (on PostgreSQL, see PG_MERGE) and fixes the contact times. */
+ * 1 (on PostgreSQL, see PG_MERGE) and fixes the merge's clocks. */
 static void load(struct tb_sql *db)
 {
 	char msg[256] = "", code[8], sql[256];
@@ -333,7 +341,7 @@ static void load(struct tb_sql *db)
 		fail_msg("%s", msg);
 	if (db == pg && !PG_MERGE) {
 		copy_to_pg(1);
-		contacts_fixed(db);
+		clocks_fixed(db);
 		return;
 	}
 	for (int u = 0; u < NUNITS; u++) {
@@ -352,7 +360,7 @@ static void load(struct tb_sql *db)
 	exec_ok(db, "INSERT INTO unit_closures VALUES('SB02', '2025-07-01',"
 		    " NULL)");
 	merge_pass(db, 1);
-	contacts_fixed(db);
+	clocks_fixed(db);
 }
 
 /* ---- outputs ------------------------------------------------------------ */
@@ -459,7 +467,7 @@ static void out_export(struct tb_sql *db, const void *arg, FILE *f)
 	fprintf(f, "count %lld\n", (long long)n);
 }
 
-/* A roll-up table's rows but f, in one order on both. */
+/* A roll-up table's rows, in one order on both. */
 static void out_table(struct tb_sql *db, const void *arg, FILE *f)
 {
 	const char *table = arg;
@@ -479,8 +487,6 @@ static void out_table(struct tb_sql *db, const void *arg, FILE *f)
 		for (int i = 0; i < tb_sql_column_count(st); i++) {
 			const char *v = tb_sql_column_text(st, i);
 
-			if (strcmp(table, "report_snap") != 0 && i == 4)
-				v = "f"; /* the merge's clock */
 			fprintf(f, "%s%s", i ? "|" : "", v ? v : "NULL");
 		}
 		fputc('\n', f);
@@ -597,8 +603,8 @@ static void test_same_after_amend_and_void(void **state)
 		merge_pass(pg, 2);
 	else
 		copy_to_pg(2);
-	contacts_fixed(lite);
-	contacts_fixed(pg);
+	clocks_fixed(lite);
+	clocks_fixed(pg);
 	compare_all("amended");
 }
 
