@@ -44,6 +44,7 @@
 #include "server/org.h"
 #include "server/plan.h"
 #include "server/report.h"
+#include "server/report_http.h"
 #include "server/report_out.h"
 #include "server/report_search.h"
 #include "server/rollup.h"
@@ -86,6 +87,7 @@ static char tmpdir[64], litepath[128];
 static char pgbase[512], pgurl[600], pgname[64];
 static int64_t next_seq[2][NUNITS]; /* lite, pg */
 static char tokens[2][NUNITS][TB_TOKEN_LEN + 1]; /* lite, pg */
+static char admin[2][TB_TOKEN_LEN + 1];           /* lite, pg */
 
 /* ---- the fixture: a pure function of (unit, slot, revision) ----------- */
 
@@ -339,6 +341,9 @@ static void load(struct tb_sql *db)
 	memset(next_seq[db == pg], 0, sizeof(next_seq[0]));
 	if (tb_report_init(db, msg, sizeof(msg)))
 		fail_msg("%s", msg);
+	if (tb_auth_admin_new(db, admin[db == pg], &id))
+		fail_msg("%s: admin token: %s", tb_sql_name(db),
+			 tb_sql_errmsg(db));
 	if (db == pg && !PG_MERGE) {
 		copy_to_pg(1);
 		clocks_fixed(db);
@@ -495,6 +500,58 @@ static void out_table(struct tb_sql *db, const void *arg, FILE *f)
 	tb_sql_finalize(st);
 }
 
+struct hq {
+	const char *path, *plan, *unit, *period, *format, *detail;
+	int en;
+};
+
+static void out_http(struct tb_sql *db, const void *arg, FILE *f)
+{
+	const struct hq *h = arg;
+	struct tb_report_req q;
+	struct tb_report_resp a;
+
+	memset(&q, 0, sizeof(q));
+	q.method = "GET";
+	q.path = h->path;
+	q.plan = h->plan;
+	q.unit = h->unit;
+	q.period = h->period;
+	q.format = h->format;
+	q.detail = h->detail;
+	q.en = h->en;
+	q.bearer = admin[db == pg];
+	q.cookie = admin[db == pg];
+	tb_report_http_answer(db, plans, &q, &a);
+	if (a.status != 200 && a.status != 303)
+		fail_msg("%s: GET %s: %u", tb_sql_name(db), h->path, a.status);
+	fprintf(f, "%u %s %s\n", a.status, a.ctype ? a.ctype : "-",
+		a.location);
+	if (a.body)
+		fwrite(a.body, 1, a.len, f);
+	tb_free(a.body);
+}
+
+/* The HTTP answers carry the time they were made (to the second): one
+ * that differs is asked again, twice, before it counts as a difference. */
+static void compare_http(const char *what, const struct hq *h)
+{
+	struct text a, b;
+
+	for (int i = 0;; i++) {
+		out_http(lite, h, text_open(&a));
+		text_close(&a);
+		out_http(pg, h, text_open(&b));
+		text_close(&b);
+		if (i == 2 || (a.n == b.n && memcmp(a.p, b.p, a.n) == 0))
+			break;
+		free(a.p);
+		free(b.p);
+	}
+	assert_true(a.n > 20);
+	same(what, &a, &b);
+}
+
 static const char *const periods[] = {
 	"2025", "2025-H1", "2024-H2", "2025-Q4", "2025-11", "action-month-2025",
 	"cumulative:2025-12-31", "cumulative:2024-06-30"};
@@ -509,6 +566,18 @@ static void compare_all(const char *when)
 					      "SA0", "db", "zung", "hoa binh", "_", "s"};
 	static const enum tb_report_format fmts[] = {TB_RF_JSON, TB_RF_CSV,
 						     TB_RF_HTML};
+	static const struct hq pages[] = {
+		{"/", NULL, NULL, NULL, NULL, NULL, 0},
+		{"/", "hoa-binh-2022-2030", NULL, "2025", NULL, NULL, 0},
+		{"/", "hoa-binh-2022-2030", "DB", "2025-H2", NULL, NULL, 1},
+		{"/", "thanh-oai-2021-2030", "SB_4", "cumulative:2025-12-31",
+		 NULL, NULL, 0},
+		{"/", "hoa-binh-2022-2030", "lac son", "2025", NULL, NULL, 0},
+		{"/", "hoa-binh-2022-2030", "truong", "2025", NULL, NULL, 0},
+		{TB_ROUTE_REPORT, "hoa-binh-2022-2030", "D_C",
+		 "action-month-2025", "json", "1", 0},
+		{TB_ROUTE_REPORT, "thanh-oai-2021-2030", NULL, "2025-H1", "csv",
+		 NULL, 0}};
 	char what[256];
 
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
@@ -531,6 +600,14 @@ static void compare_all(const char *when)
 						 tb_report_format_name(q.fmt));
 					compare(what, out_report, &q);
 				}
+	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+		snprintf(what, sizeof(what), "%s: GET %s %s %s %s %s", when,
+			 pages[i].path, pages[i].plan ? pages[i].plan : "-",
+			 pages[i].unit ? pages[i].unit : "-",
+			 pages[i].period ? pages[i].period : "-",
+			 pages[i].format ? pages[i].format : "-");
+		compare_http(what, &pages[i]);
+	}
 	for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
 		snprintf(what, sizeof(what), "%s: search %s", when, queries[i]);
 		compare(what, out_search, queries[i]);
