@@ -58,11 +58,6 @@ foreach(src ${TB_TEST_SRC})
   if(NOT label STREQUAL "unit")
     add_dependencies(${name} tienbo-agent tienbo-server tb-faultproxy)
   endif()
-  if(name STREQUAL "test_pg_report")
-    # it makes and drops its PostgreSQL database itself
-    # (TB_TEST_PG_URL, see the test)
-    target_link_libraries(${name} PRIVATE PkgConfig::LIBPQ)
-  endif()
   if(name STREQUAL "test_i18n")
     add_dependencies(${name} tb_locale) # it reads the compiled catalog
   endif()

@@ -13,10 +13,8 @@
  * both after each merge (clocks_fixed).
  *
  * TB_TEST_PG_URL is a PostgreSQL URL this test may create databases
- * with (postgresql://user@host:port/postgres); each run creates its own,
- * pgb_report_<pid>, with ICU's Vietnamese collation where the cluster
- * has it (so that an order SQLite and PostgreSQL would see differently
- * shows), and drops it at the end (TB_KEEP keeps it). Without
+ * with (tests/helper_pg.h); each run creates its own, pgb_report_<pid>,
+ * and drops it at the end (TB_KEEP keeps it). Without
  * the variable the test fails, saying so: it is not skipped, so a run
  * that was meant to prove PostgreSQL cannot pass without it.
  */
@@ -31,7 +29,6 @@
 #include <pthread.h>
 
 #include <cmocka.h>
-#include <libpq-fe.h>
 
 #include "common/date.h"
 #include "common/err.h"
@@ -51,6 +48,7 @@
 #include "server/sql.h"
 #include "server/token.h"
 #include "tests/helper_merge.h"
+#include "tests/helper_pg.h"
 
 #define NDIST 3
 #define PER 6
@@ -84,7 +82,7 @@ static const char *const names[PER] = {
 static struct tb_plan_set *plans;
 static struct tb_sql *lite, *pg;
 static char tmpdir[64], litepath[128];
-static char pgbase[512], pgurl[600], pgname[64];
+static struct helper_pg pgdb;
 static int64_t next_seq[2][NUNITS]; /* lite, pg */
 static char tokens[2][NUNITS][TB_TOKEN_LEN + 1]; /* lite, pg */
 static char admin[2][TB_TOKEN_LEN + 1];           /* lite, pg */
@@ -708,7 +706,7 @@ static void *race_init(void *arg)
 	struct tb_db_opts o = {0};
 	struct tb_sql *db = NULL;
 
-	r->rc = tb_db_open(pgurl, &o, &db, r->msg, sizeof(r->msg));
+	r->rc = tb_db_open(pgdb.url, &o, &db, r->msg, sizeof(r->msg));
 	if (r->rc == 0)
 		r->rc = tb_rollup_init(db, r->msg, sizeof(r->msg));
 	tb_sql_close(db);
@@ -740,47 +738,6 @@ static void test_concurrent_fill(void **state)
 
 /* ---- setup -------------------------------------------------------------- */
 
-/* pgbase with its database name replaced by name, into pgurl. */
-static void url_with_db(const char *name)
-{
-	const char *s = strstr(pgbase, "://");
-	const char *slash = s ? strchr(s + 3, '/') : NULL;
-	const char *q = strchr(pgbase, '?');
-	size_t host = slash ? (size_t)(slash - pgbase)
-		      : q   ? (size_t)(q - pgbase)
-			    : strlen(pgbase);
-
-	snprintf(pgurl, sizeof(pgurl), "%.*s/%s%s", (int)host, pgbase, name,
-		 q ? q : "");
-}
-
-static void quiet(void *arg, const char *message)
-{
-	(void)arg;
-	(void)message;
-}
-
-static int admin_exec(const char *sql)
-{
-	PGconn *c = PQconnectdb(pgbase);
-	PGresult *r;
-	int ok;
-
-	PQsetNoticeProcessor(c, quiet, NULL); /* "does not exist, skipping" */
-	if (PQstatus(c) != CONNECTION_OK) {
-		fprintf(stderr, "%s", PQerrorMessage(c));
-		PQfinish(c);
-		return -1;
-	}
-	r = PQexec(c, sql);
-	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	if (!ok)
-		fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
-	PQclear(r);
-	PQfinish(c);
-	return ok ? 0 : -1;
-}
-
 static struct tb_sql *open_store(const char *where)
 {
 	struct tb_db_opts o = {0, 0, 0, 1}; /* create */
@@ -796,8 +753,7 @@ static struct tb_sql *open_store(const char *where)
 
 static int setup(void **state)
 {
-	const char *base = getenv("TB_TEST_PG_URL");
-	char msg[TB_PLAN_MSG_LEN] = "", sql[256];
+	char msg[TB_PLAN_MSG_LEN] = "";
 
 	(void)state;
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tb-pgreport-XXXXXX");
@@ -808,25 +764,11 @@ static int setup(void **state)
 		fprintf(stderr, "%s\n", msg);
 		return -1;
 	}
-	if (!base || !base[0])
+	if (helper_pg_create(&pgdb, "pgb_report") != 0)
 		return 0; /* every test fails, saying why (need_pg) */
-	snprintf(pgbase, sizeof(pgbase), "%s", base);
-	snprintf(pgname, sizeof(pgname), "pgb_report_%ld", (long)getpid());
-	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", pgname);
-	admin_exec(sql);
-	/* a Vietnamese collation where the cluster has one (ICU), so that an
-	 * order left to the database's collation shows; else its default */
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s TEMPLATE template0"
-		 " LOCALE_PROVIDER icu ICU_LOCALE 'vi-VN'", pgname);
-	if (admin_exec(sql)) {
-		snprintf(sql, sizeof(sql), "CREATE DATABASE %s", pgname);
-		if (admin_exec(sql))
-			return 0;
-	}
-	url_with_db(pgname);
 	snprintf(litepath, sizeof(litepath), "%s/report.db", tmpdir);
 	lite = open_store(litepath);
-	pg = open_store(pgurl);
+	pg = open_store(pgdb.url);
 	if (!lite || !pg)
 		return -1;
 	return 0;
@@ -840,13 +782,9 @@ static int teardown(void **state)
 	tb_sql_close(lite);
 	tb_sql_close(pg);
 	tb_plan_set_destroy(plans);
+	helper_pg_drop(&pgdb);
 	if (getenv("TB_KEEP"))
 		return 0;
-	if (pgname[0]) {
-		snprintf(cmd, sizeof(cmd), "DROP DATABASE IF EXISTS %s WITH"
-			 " (FORCE)", pgname);
-		admin_exec(cmd);
-	}
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	return system(cmd) == 0 ? 0 : -1;
 }
