@@ -29,7 +29,7 @@
 set(TB_TESTS_UNIT test_buf test_codec test_config test_csv test_date test_event
     test_err test_gz test_i18n test_input test_helper_proc test_merge test_opts test_plan test_store
     test_store_oom test_vectors test_xlsx)
-set(TB_TESTS_E2E test_agent_cli test_agent_import test_agent_tty test_report test_report_pdf test_report_xlsx test_server_cli
+set(TB_TESTS_E2E test_agent_cli test_agent_import test_agent_tty test_pg_report test_report test_report_pdf test_report_xlsx test_server_cli
     test_server_ingest test_server_limits test_server_ops test_server_shutdown
     test_server_vectors test_sync_e2e test_units test_version test_metrics
     test_pg_cluster test_pg_merge test_migrate)
@@ -37,7 +37,7 @@ set(TB_TESTS_FAULT test_agent_crash test_backup test_agent_faults test_hostile
     test_rollup test_sync_faults test_link)
 set(TB_TESTS_SOAK test_soak)
 # Registered only as NAME_pg (see the top); each also has a label above.
-set(TB_TESTS_PG_ONLY test_pg_cluster test_pg_merge test_migrate)
+set(TB_TESTS_PG_ONLY test_pg_cluster test_pg_merge test_migrate test_pg_report)
 # ctest's timeout per label: a hang fails in this time, not in 600 s
 # (the tests' own waits are bounded far below it). TB_TIMEOUT_SCALE
 # stretches them for builds that run every process many times slower:
@@ -117,8 +117,8 @@ foreach(src ${TB_TEST_SRC})
       ENVIRONMENT "CMOCKA_MESSAGE_OUTPUT=STDOUT")
   endif()
 endforeach()
-# PostgreSQL variants of tests that also run on SQLite (none yet: the
-# server cannot use PostgreSQL yet), e.g. tb_add_pg_variant(test_server_ingest)
+# PostgreSQL variants of tests that also run on SQLite.
+tb_add_pg_variant(test_rollup)
 
 
 # What cmake/install.cmake makes (tests/install/test_package.sh, label
