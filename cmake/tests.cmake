@@ -117,8 +117,11 @@ foreach(src ${TB_TEST_SRC})
       ENVIRONMENT "CMOCKA_MESSAGE_OUTPUT=STDOUT")
   endif()
 endforeach()
-# PostgreSQL variants of tests that also run on SQLite (none yet: the
-# server cannot use PostgreSQL yet), e.g. tb_add_pg_variant(test_server_ingest)
+# PostgreSQL variants of tests that also run on SQLite.
+# test_soak_pg: two `serve` instances on one database behind Debian's
+# HAProxy with packaging/haproxy-tienbo.cfg, either killed at random
+# (tests/test_soak.c).
+tb_add_pg_variant(test_soak)
 
 # What cmake/install.cmake makes (tests/install/test_package.sh, label
 # e2e, a few seconds): the man pages against --help, the systemd units
