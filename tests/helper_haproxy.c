@@ -212,7 +212,8 @@ int helper_haproxy_start(struct helper_haproxy *h, const char *dir,
 
 int helper_haproxy_count(const struct helper_haproxy *h, const char *needle)
 {
-	char *log = hp_logs(h), *p;
+	/* the log only: with -db its warnings repeat each line on stderr */
+	char *log = helper_proc_read_file(h->bg.out_path, NULL), *p;
 	int n = 0;
 
 	for (p = log; p && (p = strstr(p, needle)); p += strlen(needle))

@@ -29,7 +29,8 @@ struct helper_haproxy {
  * the bind fails). 0 or -1. */
 int helper_haproxy_start(struct helper_haproxy *h, const char *dir,
 			 unsigned port1, unsigned port2);
-/* How many lines of its log contain needle (e.g. "tienbo1 is DOWN"). */
+/* How many times needle (e.g. " is DOWN") occurs in its log (stdout;
+ * the same lines' [WARNING] copies on stderr are not counted). */
 int helper_haproxy_count(const struct helper_haproxy *h, const char *needle);
 /* SIGTERM, then SIGKILL after 10 s. 0 when it had been running. */
 int helper_haproxy_stop(struct helper_haproxy *h);

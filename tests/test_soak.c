@@ -438,8 +438,9 @@ static void *recorder(void *arg)
 /* SIGKILL to one instance at random (the only one on SQLite), then the
  * same instance again on its port after a random pause: mostly under a
  * second (HAProxy's checks, every 2 s, may not notice; a connection
- * refused meanwhile is redispatched), on PostgreSQL one time in three 4.5
- * to 6.5 s, so its checks take the instance out and put it back. */
+ * refused meanwhile is redispatched), on PostgreSQL the first time and
+ * then one time in three 4.5 to 6.5 s, so its checks take the instance
+ * out (two failed checks) and put it back. */
 static void *killer(void *arg)
 {
 	unsigned st = seed ^ 0x9e3779b9u;
@@ -465,8 +466,9 @@ static void *killer(void *arg)
 		if (helper_server_wait(&srv[k], 10000) != 128 + SIGKILL)
 			atomic_fetch_add(&failed_restarts, 1);
 		atomic_fetch_add(&kills[k], 1);
-		pause = pg && rnd(&st, 3) == 0 ? 4500 + rnd(&st, 2000)
-					       : rnd(&st, 1000);
+		pause = pg && (atomic_load(&restarts) == 0 ||
+			       rnd(&st, 3) == 0) ? 4500 + rnd(&st, 2000)
+						 : rnd(&st, 1000);
 		helper_proc_sleep_ms(pause);
 		for (tries = 0; tries < 5; tries++) {
 			if (helper_server_start_on(&srv[k], port[k], NULL) == 0)
@@ -840,6 +842,9 @@ static void test_soak(void **state)
 	}
 	if (pg) {
 		assert_true(both > 0);
+		/* the first kill was long enough for two failed checks */
+		assert_true(helper_haproxy_count(&lb, " is DOWN") > 0);
+		assert_true(helper_haproxy_count(&lb, " is UP") > 0);
 		assert_int_equal(helper_haproxy_stop(&lb), 0);
 	} else {
 		assert_int_equal(helper_server_integrity(srv[0].db), 0);
