@@ -86,6 +86,8 @@
 #define CUT_RATE "0.15"
 #define MAX_CUT_BYTES "4000"
 #define KILL_GAP_MS 5000       /* mean time between server kills */
+#define KILL_GAP_PG_MS 2500    /* the same with two instances (its
+				* pauses are longer: see killer) */
 #define CONVERGE_MS 60000      /* after the faults, for the queues */
 #define MAX_SERVERS 2          /* instances: 1 on SQLite, 2 on PostgreSQL */
 
@@ -452,7 +454,8 @@ static void *killer(void *arg)
 	for (k = 0; k < nsrv; k++)
 		port[k] = srv[k].port;
 	while (!atomic_load(&stop_flag) && helper_proc_now_ms() < end) {
-		long gap = 500 + rnd(&st, 2 * KILL_GAP_MS - 500), pause;
+		long gap = 500 + rnd(&st, 2 * (pg ? KILL_GAP_PG_MS
+						   : KILL_GAP_MS) - 500), pause;
 		int tries;
 
 		while (gap > 0 && !atomic_load(&stop_flag) && helper_proc_now_ms() < end) {
