@@ -41,7 +41,7 @@
  *
  * CI runs 40 agents for 30 s in each mode. The long runs:
  *   TB_SOAK_AGENTS=200 TB_SOAK_SECONDS=300 ./build-hostile/test_soak
- *   TB_SOAK_AGENTS=100 TB_SOAK_SECONDS=600 ctest --test-dir build \
+ *   TB_SOAK_AGENTS=100 TB_SOAK_SECONDS=300 ctest --test-dir build \
  *     -R '^test_soak_pg$' --timeout 1800
  * TB_SOAK_SEED replays a run's random choices (the kill moments and the
  * link's cuts still depend on timing). Every loop is bounded in count and
