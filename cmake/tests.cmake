@@ -119,6 +119,10 @@ foreach(src ${TB_TEST_SRC})
 endforeach()
 # PostgreSQL variants of tests that also run on SQLite.
 tb_add_pg_variant(test_rollup)
+# test_soak_pg: two `serve` instances on one database behind Debian's
+# HAProxy with packaging/haproxy-tienbo.cfg, either killed at random
+# (tests/test_soak.c).
+tb_add_pg_variant(test_soak)
 
 
 # What cmake/install.cmake makes (tests/install/test_package.sh, label

@@ -51,6 +51,11 @@ static void hs_sleep_ms(long ms)
 
 int helper_server_setup(struct helper_server *s)
 {
+	return helper_server_setup_db(s, NULL);
+}
+
+int helper_server_setup_db(struct helper_server *s, const char *db)
+{
 	static int curl_ready;
 	char cmd[HELPER_SERVER_PATH * 2 + 64];
 
@@ -66,7 +71,12 @@ int helper_server_setup(struct helper_server *s)
 	snprintf(s->ca, sizeof(s->ca), "%s/certs/ca.pem", s->dir);
 	snprintf(s->cert, sizeof(s->cert), "%s/certs/server.pem", s->dir);
 	snprintf(s->key, sizeof(s->key), "%s/certs/server.key", s->dir);
-	snprintf(s->db, sizeof(s->db), "%s/server.db", s->dir);
+	if (db && strlen(db) >= sizeof(s->db))
+		return -1;
+	if (db)
+		snprintf(s->db, sizeof(s->db), "%s", db);
+	else
+		snprintf(s->db, sizeof(s->db), "%s/server.db", s->dir);
 	snprintf(s->log, sizeof(s->log), "%s/server.log", s->dir);
 	snprintf(cmd, sizeof(cmd), "bash '%s/scripts/mkcerts.sh' '%s/certs' "
 		 ">/dev/null 2>&1", TB_SOURCE_DIR, s->dir);
@@ -77,6 +87,17 @@ int helper_server_setup(struct helper_server *s)
 	snprintf(cmd, sizeof(cmd), "'%s' init-db --db '%s' >/dev/null",
 		 TB_SERVER_BIN, s->db);
 	return system(cmd) == 0 ? 0 : -1;
+}
+
+void helper_server_twin(const struct helper_server *s,
+			struct helper_server *twin, const char *log_name)
+{
+	*twin = *s;
+	twin->pid = 0;
+	twin->port = 0;
+	twin->url[0] = '\0';
+	snprintf(twin->log, sizeof(twin->log), "%s/%s", s->dir, log_name);
+	twin->dir[0] = '\0'; /* s's teardown removes it */
 }
 
 int helper_server_up(struct helper_server *s)

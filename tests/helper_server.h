@@ -56,6 +56,14 @@ struct helper_server_resp {
 /* Temp dir, certificates, and an empty database made by `tienbo-server
  * init-db` at s->db. 0 or -1. */
 int helper_server_setup(struct helper_server *s);
+/* The same with the database db instead (a postgresql:// URL of an
+ * existing empty database, or a path); init-db gives it the schema. */
+int helper_server_setup_db(struct helper_server *s, const char *db);
+/* A second instance of s, set up already: the same certificates and
+ * database, its own log dir/log_name; not running. Its teardown only
+ * stops it (s's removes the dir). */
+void helper_server_twin(const struct helper_server *s,
+			struct helper_server *twin, const char *log_name);
 /* setup, then start with the defaults: a running server. 0 or -1. */
 int helper_server_up(struct helper_server *s);
 /* Starts `serve` with the defaults plus extra options (NULL-terminated
