@@ -41,6 +41,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -147,19 +148,149 @@ static const char *const schema_v2 =
 	" reopened_from TEXT /* first day open again; NULL = still closed */,"
 	" PRIMARY KEY(unit, closed_from)) WITHOUT ROWID;";
 
+/* Schema 3, the leaner store: each revision is stored once. event_history
+ * keeps every revision, its envelope in columns and only its fields as
+ * JSON (server/evrow.h puts the event together again; the school is the
+ * event's); events becomes the narrow index of current revisions (no
+ * body), found through (id, revision). The roll-up triggers read the
+ * fields from the history row, so they are dropped here and made again
+ * by server/rollup.c (its layout version changed with this). Words
+ * between @ differ by backend (db_words below). */
+static const char *const schema_v3 =
+	"@drop_rollup_triggers@"
+	"CREATE TABLE revisions("
+	" id TEXT NOT NULL,"
+	" revision INTEGER NOT NULL,"
+	" kind TEXT NOT NULL,"
+	" date TEXT NOT NULL,"
+	" voided INTEGER NOT NULL,"
+	" void_reason TEXT,"
+	" device TEXT,"
+	" seq INTEGER,"
+	" recorded_at INTEGER,"
+	" received_at INTEGER NOT NULL,"
+	" content_hash BLOB NOT NULL,"
+	" fields TEXT NOT NULL,"
+	" PRIMARY KEY(id, revision)) WITHOUT ROWID;"
+	"INSERT INTO revisions SELECT id, revision, kind, date, voided,"
+	" @void_reason(body)@, device, seq, recorded_at, received_at,"
+	" content_hash, @fields(body)@ FROM event_history;"
+	"INSERT INTO revisions SELECT id, revision, kind, date, voided,"
+	" @void_reason(body)@, device, seq, recorded_at, received_at,"
+	" content_hash, @fields(body)@ FROM events e WHERE NOT EXISTS"
+	" (SELECT 1 FROM event_history h WHERE h.id = e.id AND"
+	" h.revision = e.revision);"
+	"CREATE TABLE events_v3("
+	" id TEXT PRIMARY KEY,"
+	" revision INTEGER NOT NULL,"
+	" school TEXT NOT NULL,"
+	" kind TEXT NOT NULL,"
+	" date TEXT NOT NULL,"
+	" voided INTEGER NOT NULL,"
+	" received_at INTEGER NOT NULL) WITHOUT ROWID;"
+	"INSERT INTO events_v3 SELECT id, revision, school, kind, date, voided,"
+	" received_at FROM events;"
+	"DROP TABLE events;"
+	"DROP TABLE event_history;"
+	"ALTER TABLE events_v3 RENAME TO events;"
+	"ALTER TABLE revisions RENAME TO event_history;"
+	"CREATE INDEX events_kind_voided_date ON events(kind, voided, date);"
+	"CREATE INDEX events_school_date ON events(school, date);";
+
 /* The migration steps: steps[v - 1] takes a database from schema v - 1 to
  * v, so a new file runs them all (the latest schema is exactly what an
- * old file migrates to). Schema 3 is one more line here and
- * TB_DB_SCHEMA 3 in db.h. */
-static const char *const steps[] = { schema_v1, schema_v2 };
+ * old file migrates to). Schema 4 is one more line here and
+ * TB_DB_SCHEMA 4 in db.h. */
+static const char *const steps[] = { schema_v1, schema_v2, schema_v3 };
 
 _Static_assert(sizeof(steps) / sizeof(steps[0]) == TB_DB_SCHEMA,
 	       "one migration step per schema version (db.h TB_DB_SCHEMA)");
 
-const char *tb_db_step_sql(int version)
+/* The store's own tables (the report roll-ups are derived from events and
+ * rebuilt, never copied), in an order their foreign keys allow: keep it
+ * with the steps above (tests/test_migrate.c checks it against a new
+ * file's tables). */
+static const char *const db_tables[] = {
+	"units", "devices", "cursors", "admin_tokens", "events",
+	"event_history", "rejections", "unit_closures", NULL,
+};
+
+const char *const *tb_db_tables(void)
 {
-	return version >= 1 && version <= TB_DB_SCHEMA ? steps[version - 1]
-						       : NULL;
+	return db_tables;
+}
+
+/* The envelope keys a stored body carried (schema 2) that schema 3 keeps
+ * in columns: what is left is the fields object. */
+#define DB_ENVELOPE_SQLITE                                               \
+	"'$.id', '$.school', '$.device', '$.seq', '$.kind', '$.date',"     \
+	" '$.revision', '$.recorded_at', '$.voided', '$.void_reason'"
+#define DB_ENVELOPE_PG                                                   \
+	" - 'id' - 'school' - 'device' - 'seq' - 'kind' - 'date'"          \
+	" - 'revision' - 'recorded_at' - 'voided' - 'void_reason'"
+
+struct db_word {
+	const char *from, *to;
+};
+
+/* One schema text, two dialects: each step is written for SQLite with a
+ * few words between @ that each backend fills; PostgreSQL also gets its
+ * types (INTEGER is BIGINT: times and counts pass 2^31; an INTEGER
+ * PRIMARY KEY is an identity column; BLOB is BYTEA; no WITHOUT ROWID). */
+static const struct db_word words_sqlite[] = {
+	{"@drop_rollup_triggers@", "DROP TRIGGER IF EXISTS report_ev_insert;"
+				   "DROP TRIGGER IF EXISTS report_ev_delete;"
+				   "DROP TRIGGER IF EXISTS report_ev_update;"},
+	{"@void_reason(body)@", "json_extract(body, '$.void_reason')"},
+	{"@fields(body)@", "json_remove(body, " DB_ENVELOPE_SQLITE ")"},
+	{NULL, NULL},
+};
+
+static const struct db_word words_pg[] = {
+	/* DROP TABLE events takes its triggers with it */
+	{"@drop_rollup_triggers@", ""},
+	{"@void_reason(body)@", "(body::jsonb ->> 'void_reason')"},
+	{"@fields(body)@", "((body::jsonb)" DB_ENVELOPE_PG ")::text"},
+	{"INTEGER PRIMARY KEY", "BIGINT GENERATED BY DEFAULT AS IDENTITY "
+				"PRIMARY KEY"},
+	{"INTEGER", "BIGINT"},
+	{"BLOB", "BYTEA"},
+	{" WITHOUT ROWID", ""},
+	{NULL, NULL},
+};
+
+char *tb_db_step_text(int version, int pg)
+{
+	const struct db_word *w0 = pg ? words_pg : words_sqlite, *w;
+	const char *p;
+	size_t cap, n = 0;
+	char *out;
+
+	if (version < 1 || version > TB_DB_SCHEMA)
+		return NULL;
+	p = steps[version - 1];
+	cap = strlen(p) * 3 + 1024;
+	out = malloc(cap);
+	if (!out)
+		return NULL;
+	while (*p) {
+		for (w = w0; w->from; w++) {
+			size_t fl = strlen(w->from), tl = strlen(w->to);
+
+			if (strncmp(p, w->from, fl) == 0 && n + tl < cap) {
+				memcpy(out + n, w->to, tl);
+				n += tl;
+				p += fl;
+				break;
+			}
+		}
+		if (!w->from && n + 1 < cap)
+			out[n++] = *p++;
+		else if (!w->from)
+			break;
+	}
+	out[n] = '\0';
+	return out;
 }
 
 int tb_db_sqlite_exec(sqlite3 *db, const char *sql, char *msg, size_t msglen)
@@ -265,8 +396,13 @@ static int db_migrate(sqlite3 *db, const char *path, int version,
 	size_t step = (size_t)version; /* steps[step] makes step + 1 */
 	int rc = TB_OK;
 
-	for (; rc == TB_OK && step < TB_DB_SCHEMA; step++)
-		rc = tb_db_sqlite_exec(db, steps[step], why, sizeof(why));
+	for (; rc == TB_OK && step < TB_DB_SCHEMA; step++) {
+		char *text = tb_db_step_text((int)step + 1, 0);
+
+		rc = text ? tb_db_sqlite_exec(db, text, why, sizeof(why))
+			  : TB_ENOMEM;
+		free(text);
+	}
 	if (rc == TB_OK) {
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
 			 TB_DB_SCHEMA);

@@ -10,7 +10,8 @@
  * file with tables but no version, is refused with a message naming the
  * file. Called by server/dbpool.c and the local commands.
  *
- * Tables (schema 2; schema 1 had all but unit_closures):
+ * Tables (schema 3; schema 1 had all but unit_closures, and schemas 1-2
+ * kept every body twice, in events and event_history):
  *   units         code PK, name, type (school | district | province),
  *                 level (a school's MN TH THCS THPT GDTX office college,
  *                 or NULL),
@@ -24,10 +25,15 @@
  *                 high-water mark, kept by device so it survives a token
  *                 being replaced.
  *   admin_tokens  id PK, token_prefix, token_hash, created_at, revoked_at.
- *   events        current revision per event id: school, kind, date
- *                 (YYYY-MM-DD), revision, voided, device, seq, recorded_at,
- *                 received_at, content_hash, body (JSON of the revision).
- *   event_history every revision ever accepted, keyed (id, revision).
+ *   event_history every revision ever accepted, stored once, keyed
+ *                 (id, revision): kind, date (YYYY-MM-DD), voided,
+ *                 void_reason, device, seq, recorded_at, received_at,
+ *                 content_hash, and fields (the JSON of its fields only:
+ *                 server/evrow.h puts the event together again).
+ *   events        the current revision of each event id: revision,
+ *                 school, kind, date, voided, received_at; no body (it is
+ *                 the history row (id, revision)). Indexed by
+ *                 (kind, voided, date) and (school, date).
  *   rejections    events refused one by one (the reason, for the office).
  *   unit_closures (schema 2) unit, closed_from PK; reopened_from: a school
  *                 closed from closed_from (YYYY-MM-DD, the first day
@@ -45,7 +51,7 @@
 struct sqlite3;
 struct tb_sql;
 
-#define TB_DB_SCHEMA 2
+#define TB_DB_SCHEMA 3
 
 struct tb_db_opts {
 	int busy_timeout_ms; /* <= 0: 5000 */
@@ -80,9 +86,15 @@ int tb_db_open(const char *path, const struct tb_db_opts *o,
 int tb_db_open_pg(const char *url, const struct tb_db_opts *o,
 		  struct tb_sql **out, char *msg, size_t msglen);
 
-/* The SQLite text of the migration step to schema `version` (1 ..
- * TB_DB_SCHEMA), NULL outside; server/db_pg.c translates it. */
-const char *tb_db_step_sql(int version);
+/* The text of the migration step to schema `version` (1 ..
+ * TB_DB_SCHEMA) in SQLite's words (pg 0) or PostgreSQL's (pg 1): one
+ * schema text for both (db.c). malloc'd (free it); NULL outside the
+ * versions or when out of memory. */
+char *tb_db_step_text(int version, int pg);
+
+/* The store's tables (not the roll-ups), in an order their foreign keys
+ * allow, NULL-terminated (migrate-store copies them). */
+const char *const *tb_db_tables(void);
 
 /* Runs SQL without results on a bare SQLite handle (server/backup.c and
  * restore.c work on files, not stores). 0, TB_EAGAIN (busy/locked),

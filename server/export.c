@@ -13,9 +13,11 @@
 #include "common/csv.h"
 #include "common/date.h"
 #include "common/err.h"
+#include "common/mem.h"
 #include "common/event.h"
 #include "protocol/codec.h"
 #include "server/db.h"
+#include "server/evrow.h"
 #include "server/export_int.h"
 #include "server/org.h"
 #include "server/sql.h"
@@ -123,37 +125,10 @@ static int csv_row(FILE *out, const struct tb_export_cols *cols,
 	return rc;
 }
 
-int tb_export_parse(const char *body, struct tb_event *e, char *msg,
-		    size_t msglen)
-{
-	cJSON *o = cJSON_Parse(body);
-	int rc;
-
-	if (!o) {
-		snprintf(msg, msglen, "export: a stored event is not JSON");
-		return TB_EIO;
-	}
-	tb_event_init(e, TB_KIND_OUTREACH); /* its envelope is read first */
-	rc = tb_event_from_json(o, e, msg, msglen);
-	cJSON_Delete(o);
-	if (rc < 0) {
-		tb_event_clear(e);
-		return rc == TB_ENOMEM ? rc : TB_EIO;
-	}
-	return TB_OK;
-}
-
 static int csv_event(FILE *out, const struct tb_export_cols *cols,
-		     const char *body, char *msg, size_t msglen)
+		     const struct tb_event *e)
 {
-	struct tb_event e;
-	int rc = tb_export_parse(body, &e, msg, msglen);
-
-	if (rc < 0)
-		return rc;
-	rc = csv_row(out, cols, &e);
-	tb_event_clear(&e);
-	return rc;
+	return csv_row(out, cols, e);
 }
 
 static int filter_check(struct tb_sql *db, const struct tb_export_opts *o,
@@ -184,7 +159,8 @@ int tb_export_prepare(struct tb_sql *db, const char *sql,
 {
 	int pg = tb_sql_backend(db) == TB_SQL_PG;
 	struct tb_buf q = {0};
-	int src = tb_buf_printf(&q, "%s ORDER BY school%s, date%s, id%s", sql,
+	int src = tb_buf_printf(&q, "%s ORDER BY e.school%s, e.date%s, e.id%s",
+				sql,
 				pg ? " COLLATE \"C\"" : "",
 				pg ? " COLLATE \"C\"" : "",
 				pg ? " COLLATE \"C\"" : "");
@@ -224,8 +200,9 @@ int tb_export(struct tb_sql *db, const struct tb_export_opts *o, FILE *out,
 	if (o->format == TB_EXPORT_XLSX)
 		return tb_export_xlsx(db, o, out, count, msg, msglen);
 	tb_export_cols_build(cols);
-	rc = tb_export_prepare(db, "SELECT body FROM events" TB_EXPORT_FILTER,
-			       o, &st, msg, msglen);
+	rc = tb_export_prepare(db, "SELECT " TB_EVROW_COLS " FROM"
+			       TB_EVROW_FROM TB_EXPORT_FILTER, o, &st, msg,
+			       msglen);
 	if (rc < 0)
 		goto out;
 	if (o->format == TB_EXPORT_CSV)
@@ -233,14 +210,19 @@ int tb_export(struct tb_sql *db, const struct tb_export_opts *o, FILE *out,
 	else
 		rc = fputs("[", out) < 0 ? TB_EIO : TB_OK;
 	while (rc == TB_OK && (src = tb_sql_step(st)) == TB_SQL_ROW) {
-		const char *body = tb_sql_column_text(st, 0);
+		struct tb_event e;
+		char *body = NULL;
 
-		if (!body)
-			continue;
+		rc = tb_evrow_read(st, 0, &e, msg, msglen);
+		if (rc < 0)
+			break;
 		if (o->format == TB_EXPORT_CSV)
-			rc = csv_event(out, cols, body, msg, msglen);
-		else if (fprintf(out, "%s\n%s", n ? "," : "", body) < 0)
+			rc = csv_event(out, cols, &e);
+		else if ((rc = tb_evrow_body(&e, &body)) == TB_OK &&
+			 fprintf(out, "%s\n%s", n ? "," : "", body) < 0)
 			rc = TB_EIO;
+		tb_free(body);
+		tb_event_clear(&e);
 		n++;
 	}
 	if (rc == TB_OK && src != TB_SQL_DONE) {

@@ -16,14 +16,15 @@
 struct tb_sql;
 struct tb_stmt;
 
-/* After "FROM events [e ...]": ?1 school, ?2 district (either may be
+/* After "FROM" TB_EVROW_FROM (events as e) "[joins]": ?1 school, ?2
+ * district (either may be
  * NULL: typed, as PostgreSQL cannot tell a NULL's type from IS NULL),
  * ?3 include voided; tb_export_prepare adds the order (school,
  * date and id, as SQLite compares text, on PostgreSQL too). */
 #define TB_EXPORT_FILTER                                                \
-	" WHERE (CAST(?1 AS TEXT) IS NULL OR school = ?1)"              \
-	" AND (CAST(?2 AS TEXT) IS NULL OR school IN (SELECT code"      \
-	" FROM units WHERE district = ?2)) AND (?3 OR voided = 0)"
+	" WHERE (CAST(?1 AS TEXT) IS NULL OR e.school = ?1)"            \
+	" AND (CAST(?2 AS TEXT) IS NULL OR e.school IN (SELECT code"    \
+	" FROM units WHERE district = ?2)) AND (?3 OR e.voided = 0)"
 
 #define TB_EXPORT_MAX_COLUMNS (TB_KIND_COUNT * TB_FIELDS_MAX)
 
@@ -44,10 +45,6 @@ int tb_export_prepare(struct tb_sql *db, const char *sql,
 		      const struct tb_export_opts *o,
 		      struct tb_stmt **st, char *msg, size_t msglen);
 
-/* Reads a stored JSON body into e (tb_event_clear it after success).
- * 0; TB_EIO with msg for a body that is not an event; TB_ENOMEM. */
-int tb_export_parse(const char *body, struct tb_event *e, char *msg,
-		    size_t msglen);
 
 /* The XLSX export (export_xlsx.c), once the filter has been checked:
  * as tb_export. */

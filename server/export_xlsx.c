@@ -17,6 +17,7 @@
 #include "common/mem.h"
 #include "server/sql.h"
 #include "server/db.h"
+#include "server/evrow.h"
 #include "server/export_int.h"
 #include "server/xlsxw.h"
 
@@ -130,8 +131,8 @@ static void field_cell(struct tb_xlsxw_row *w, const struct tb_event *e,
 	tb_xlsxw_str(w, tb_event_get(e, idx, buf, sizeof(buf)), TB_XF_TEXT);
 }
 
-/* One event: st's row holds body, received_at, school name, district
- * code, district name. */
+/* One event: st's row holds the event (TB_EVROW_COLS), then received_at,
+ * school name, district code, district name. */
 static int event_row(struct sheet *s, struct tb_stmt *st,
 		     const struct tb_event *e)
 {
@@ -142,15 +143,14 @@ static int event_row(struct sheet *s, struct tb_stmt *st,
 	tb_xlsxw_str(&w, kind ? kind : tb_kind_name(e->kind), TB_XF_TEXT);
 	tb_xlsxw_str(&w, e->id, TB_XF_TEXT);
 	tb_xlsxw_str(&w, e->school, TB_XF_TEXT);
-	for (int c = 2; c <= 4; c++)
-		tb_xlsxw_str(&w, tb_sql_column_text(st, c),
-			     TB_XF_TEXT);
+	for (int c = TB_EVROW_NCOLS + 1; c <= TB_EVROW_NCOLS + 3; c++)
+		tb_xlsxw_str(&w, tb_sql_column_text(st, c), TB_XF_TEXT);
 	tb_xlsxw_date(&w, e->date);
 	tb_xlsxw_num(&w, 1, (double)e->revision, TB_XF_INT);
 	tb_xlsxw_str(&w, e->voided ? "có" : "không", TB_XF_TEXT);
 	tb_xlsxw_str(&w, e->void_reason, TB_XF_TEXT);
 	tb_xlsxw_time(&w, e->recorded_at);
-	tb_xlsxw_time(&w, tb_sql_column_int64(st, 1));
+	tb_xlsxw_time(&w, tb_sql_column_int64(st, TB_EVROW_NCOLS));
 	tb_xlsxw_str(&w, e->device, TB_XF_TEXT);
 	tb_xlsxw_num(&w, e->seq != 0, (double)e->seq, TB_XF_INT);
 	for (size_t i = 0; i < s->cols.n; i++)
@@ -166,14 +166,10 @@ static int rows(struct sheet *s, struct tb_sql *db, struct tb_stmt *st,
 	int src, rc = TB_OK;
 
 	while (rc == TB_OK && (src = tb_sql_step(st)) == TB_SQL_ROW) {
-		const char *body = tb_sql_column_text(st, 0);
-
-		if (!body)
-			continue;
 		if (s->row >= LXW_ROW_MAX)
 			rc = sheet_next(s);
 		if (rc == TB_OK)
-			rc = tb_export_parse(body, &e, msg, msglen);
+			rc = tb_evrow_read(st, 0, &e, msg, msglen);
 		if (rc < 0)
 			break;
 		rc = event_row(s, st, &e);
@@ -200,9 +196,10 @@ int tb_export_xlsx(struct tb_sql *db, const struct tb_export_opts *o, FILE *out,
 		return TB_ENOMEM;
 	head_build(s);
 	rc = tb_export_prepare(db,
-		"SELECT e.body, e.received_at, u.name, u.district, d.name"
-		" FROM events e LEFT JOIN units u ON u.code = e.school"
-		" LEFT JOIN units d ON d.code = u.district" TB_EXPORT_FILTER,
+		"SELECT " TB_EVROW_COLS ", e.received_at, u.name, u.district,"
+		" d.name FROM" TB_EVROW_FROM " LEFT JOIN units u ON"
+		" u.code = e.school LEFT JOIN units d ON d.code = u.district"
+		TB_EXPORT_FILTER,
 		o, &st, msg, msglen);
 	if (rc == TB_OK)
 		rc = tb_xlsxw_open(&s->x, 1);

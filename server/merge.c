@@ -1,9 +1,11 @@
 /* merge.c - one batch, one transaction (see merge.h for the rules).
  *
- * Each accepted revision is written twice: to event_history (kept
- * forever) and to events (the current revision, replaced in place by a
- * higher one). The event's JSON body and content hash are computed before
- * the write lock by merge_prep.c (the hash's layout is drawn there).
+ * Each accepted revision is written once, to event_history (kept
+ * forever: its envelope in columns, its fields as JSON, server/evrow.h),
+ * and events points at it (the current revision of each id, replaced in
+ * place by a higher one; no body). The fields and content hash are
+ * computed before the write lock by merge_prep.c (the hash's layout is
+ * drawn there).
  *
  * Speed (the merge runs under the process's one write lock, so its time
  * per event bounds ingest):
@@ -35,13 +37,13 @@
 
 #define HASH_LEN TB_MERGE_HASH_LEN
 #define PENDING_MAX 32 /* rows per multi-row INSERT; see the top */
-#define NCOLS 12       /* columns of a stored revision */
+#define NCOLS_MAX 12   /* columns of a row of either table */
 
 /* Accepted revisions not yet written (pointers into the batch and prep). */
 struct pending {
 	size_t n;
 	const struct tb_event *ev[PENDING_MAX];
-	const char *body[PENDING_MAX];
+	const char *fields[PENDING_MAX];
 	const unsigned char *hash[PENDING_MAX];
 };
 
@@ -90,37 +92,45 @@ static int stmt_done(struct tb_stmt *st)
 	return src == TB_SQL_DONE ? TB_OK : tb_sql_err(src);
 }
 
-static const char sql_cols[] =
-	"(id, revision, school, kind, date, voided, device, seq, recorded_at,"
-	" received_at, content_hash, body) VALUES";
+/* The two tables a revision goes to: its history row (every revision)
+ * and the events row of its id (the current one; upserted, and a row the
+ * WHERE skips is caught in write_rows). */
+struct table {
+	const char *name, *cols, *row, *tail;
+	int ncols;
+};
 
-static const char sql_upsert[] =
-	" ON CONFLICT(id) DO UPDATE SET revision = excluded.revision,"
-	" school = excluded.school, kind = excluded.kind,"
-	" date = excluded.date, voided = excluded.voided,"
-	" device = excluded.device, seq = excluded.seq,"
-	" recorded_at = excluded.recorded_at,"
-	" received_at = excluded.received_at,"
-	" content_hash = excluded.content_hash, body = excluded.body"
-	" WHERE events.revision < excluded.revision"
-	" AND events.school = excluded.school";
+static const struct table tables[2] = {
+	{"event_history",
+	 "(id, revision, kind, date, voided, void_reason, device, seq,"
+	 " recorded_at, received_at, content_hash, fields) VALUES",
+	 "(?,?,?,?,?,?,?,?,?,?,?,?)", "", 12},
+	{"events",
+	 "(id, revision, school, kind, date, voided, received_at) VALUES",
+	 "(?,?,?,?,?,?,?)",
+	 " ON CONFLICT(id) DO UPDATE SET revision = excluded.revision,"
+	 " school = excluded.school, kind = excluded.kind,"
+	 " date = excluded.date, voided = excluded.voided,"
+	 " received_at = excluded.received_at"
+	 " WHERE events.revision < excluded.revision"
+	 " AND events.school = excluded.school", 7},
+};
 
-/* "INSERT INTO <table>(...) VALUES(?,...),...(rows times)[upsert]". */
-static void sql_insert_rows(char *buf, size_t len, const char *table,
-			    size_t rows, int upsert)
+/* "INSERT INTO <table>(...) VALUES(?,...),...(rows times)<tail>". */
+static void sql_insert_rows(char *buf, size_t len, const struct table *t,
+			    size_t rows)
 {
-	static const char row[] = "(?,?,?,?,?,?,?,?,?,?,?,?)";
-	size_t used;
+	size_t used, rl = strlen(t->row);
 
-	used = (size_t)snprintf(buf, len, "INSERT INTO %s%s", table, sql_cols);
-	for (size_t i = 0; i < rows && used + sizeof(row) + 1 < len; i++) {
+	used = (size_t)snprintf(buf, len, "INSERT INTO %s%s", t->name,
+				t->cols);
+	for (size_t i = 0; i < rows && used + rl + 2 < len; i++) {
 		if (i)
 			buf[used++] = ',';
-		memcpy(buf + used, row, sizeof(row));
-		used += sizeof(row) - 1;
+		memcpy(buf + used, t->row, rl + 1);
+		used += rl;
 	}
-	if (upsert)
-		snprintf(buf + used, len - used, "%s", sql_upsert);
+	snprintf(buf + used, len - used, "%s", t->tail);
 }
 
 static int reject(struct merge_ctx *c, const struct tb_event *e,
@@ -145,31 +155,39 @@ static int reject(struct merge_ctx *c, const struct tb_event *e,
 	return stmt_done(st);
 }
 
-/* Binds one revision to parameters base+1 .. base+NCOLS of st, in the
- * order of sql_cols. The date text is copied (SQLITE_TRANSIENT), which
- * can fail: a parameter left unbound would be NULL, so the first failed
- * bind is returned (tb_db_err), 0 if all took. */
-static int bind_revision(struct tb_stmt *st, int base, int64_t now,
-			 const struct tb_event *e, const char *body,
+/* Binds one revision to parameters base+1 .. base+ncols of st, in the
+ * order of table t's columns (t 0: event_history, 1: events). A bind
+ * that fails (the date text is copied) is returned, 0 if all took. */
+static int bind_revision(struct tb_stmt *st, int t, int base, int64_t now,
+			 const struct tb_event *e, const char *fields,
 			 const unsigned char *hash)
 {
 	char date[TB_DATE_LEN];
-	int src[12];
+	const char *kind = tb_kind_name(e->kind);
+	int src[NCOLS_MAX], n = 0;
 
-	src[0] = tb_sql_bind_text(st, base + 1, e->id, -1);
-	src[1] = tb_sql_bind_int64(st, base + 2, e->revision);
-	src[2] = tb_sql_bind_text(st, base + 3, e->school, -1);
-	src[3] = tb_sql_bind_text(st, base + 4, tb_kind_name(e->kind), -1);
-	src[4] = tb_sql_bind_text(st, base + 5, tb_date_format(e->date, date),
-				   -1);
-	src[5] = tb_sql_bind_int64(st, base + 6, e->voided ? 1 : 0);
-	src[6] = tb_sql_bind_text(st, base + 7, e->device, -1);
-	src[7] = tb_sql_bind_int64(st, base + 8, e->seq);
-	src[8] = tb_sql_bind_int64(st, base + 9, e->recorded_at);
-	src[9] = tb_sql_bind_int64(st, base + 10, now);
-	src[10] = tb_sql_bind_blob(st, base + 11, hash, HASH_LEN);
-	src[11] = tb_sql_bind_text(st, base + 12, body, -1);
-	for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++)
+	tb_date_format(e->date, date);
+	src[n++] = tb_sql_bind_text(st, base + 1, e->id, -1);
+	src[n++] = tb_sql_bind_int64(st, base + 2, e->revision);
+	if (t == 0) {
+		src[n++] = tb_sql_bind_text(st, base + 3, kind, -1);
+		src[n++] = tb_sql_bind_text(st, base + 4, date, -1);
+		src[n++] = tb_sql_bind_int64(st, base + 5, e->voided ? 1 : 0);
+		src[n++] = tb_sql_bind_text(st, base + 6, e->void_reason, -1);
+		src[n++] = tb_sql_bind_text(st, base + 7, e->device, -1);
+		src[n++] = tb_sql_bind_int64(st, base + 8, e->seq);
+		src[n++] = tb_sql_bind_int64(st, base + 9, e->recorded_at);
+		src[n++] = tb_sql_bind_int64(st, base + 10, now);
+		src[n++] = tb_sql_bind_blob(st, base + 11, hash, HASH_LEN);
+		src[n++] = tb_sql_bind_text(st, base + 12, fields, -1);
+	} else {
+		src[n++] = tb_sql_bind_text(st, base + 3, e->school, -1);
+		src[n++] = tb_sql_bind_text(st, base + 4, kind, -1);
+		src[n++] = tb_sql_bind_text(st, base + 5, date, -1);
+		src[n++] = tb_sql_bind_int64(st, base + 6, e->voided ? 1 : 0);
+		src[n++] = tb_sql_bind_int64(st, base + 7, now);
+	}
+	for (int i = 0; i < n; i++)
 		if (src[i] != TB_OK)
 			return tb_sql_err(src[i]);
 	return TB_OK;
@@ -177,16 +195,17 @@ static int bind_revision(struct tb_stmt *st, int base, int64_t now,
 
 /* Writes rows pending revisions from `from` to table (upsert: events)
  * with the statement of that many rows (flush's shape number). */
-static int write_rows(struct merge_ctx *c, const char *table, int upsert,
-		      size_t shape, size_t from, size_t rows)
+static int write_rows(struct merge_ctx *c, int upsert, size_t shape,
+		      size_t from, size_t rows)
 {
-	char sql[64 + sizeof(sql_cols) + sizeof(sql_upsert) + 26 * PENDING_MAX];
+	const struct table *t = &tables[upsert];
+	char sql[800 + 26 * PENDING_MAX];
 	struct tb_stmt *st = NULL;
 	int rc;
 
 	st = c->rows[upsert][shape];
 	if (!st) {
-		sql_insert_rows(sql, sizeof(sql), table, rows, upsert);
+		sql_insert_rows(sql, sizeof(sql), t, rows);
 		rc = stmt_get(c->db, sql, &st);
 		if (rc < 0)
 			return rc;
@@ -194,8 +213,9 @@ static int write_rows(struct merge_ctx *c, const char *table, int upsert,
 	}
 	rc = TB_OK;
 	for (size_t i = 0; i < rows && rc == TB_OK; i++)
-		rc = bind_revision(st, (int)(i * NCOLS), c->now,
-				   c->pend.ev[from + i], c->pend.body[from + i],
+		rc = bind_revision(st, upsert, (int)i * t->ncols, c->now,
+				   c->pend.ev[from + i],
+				   c->pend.fields[from + i],
 				   c->pend.hash[from + i]);
 	if (rc < 0) {
 		tb_sql_clear_bindings(st);
@@ -225,8 +245,7 @@ static int flush(struct merge_ctx *c)
 
 		for (size_t k = 0; k < 3 && rc == TB_OK; k++)
 			while (rc == TB_OK && c->pend.n - done >= shapes[k]) {
-				rc = write_rows(c, t ? "events" : "event_history",
-						t, k, done, shapes[k]);
+				rc = write_rows(c, t, k, done, shapes[k]);
 				done += shapes[k];
 			}
 	}
@@ -236,12 +255,12 @@ static int flush(struct merge_ctx *c)
 
 /* Queues an accepted revision; writes the list when it is full. */
 static int store_revision(struct merge_ctx *c, const struct tb_event *e,
-			  const char *body, const unsigned char *hash)
+			  const char *fields, const unsigned char *hash)
 {
 	struct pending *p = &c->pend;
 
 	p->ev[p->n] = e;
-	p->body[p->n] = body;
+	p->fields[p->n] = fields;
 	p->hash[p->n] = hash;
 	p->n++;
 	return p->n == PENDING_MAX ? flush(c) : TB_OK;
@@ -258,7 +277,7 @@ static int pending_has(const struct pending *p, const char *id)
 
 /* Decision for one valid event whose seq is past the cursor. */
 static int merge_event(struct merge_ctx *c, const struct tb_event *e,
-		       const char *body, const unsigned char *hash)
+		       const char *fields, const unsigned char *hash)
 {
 	char reason[TB_MSG_LEN + 64];
 	struct tb_stmt *sel = NULL;
@@ -267,8 +286,11 @@ static int merge_event(struct merge_ctx *c, const struct tb_event *e,
 	if (pending_has(&c->pend, e->id))
 		rc = flush(c);
 	if (rc == TB_OK && !c->sel)
-		rc = stmt_get(c->db, "SELECT school, revision, content_hash FROM"
-			      " events WHERE id = ?1", &c->sel);
+		rc = stmt_get(c->db, "SELECT e.school, e.revision,"
+			      " h.content_hash FROM events e JOIN"
+			      " event_history h ON h.id = e.id AND"
+			      " h.revision = e.revision WHERE e.id = ?1",
+			      &c->sel);
 	if (rc < 0)
 		return rc;
 	sel = c->sel;
@@ -304,7 +326,7 @@ static int merge_event(struct merge_ctx *c, const struct tb_event *e,
 		goto out;
 	}
 	tb_sql_reset(sel);
-	rc = store_revision(c, e, body, hash);
+	rc = store_revision(c, e, fields, hash);
 	if (rc == TB_OK)
 		c->ack->accepted++;
 out:
@@ -580,7 +602,7 @@ static int merge_items(struct merge_ctx *c, const struct tb_merge_prep *prep,
 		else if (it->error)
 			rc = reject(c, &it->ev, it->error);
 		else
-			rc = merge_event(c, &it->ev, prep->body[i],
+			rc = merge_event(c, &it->ev, prep->fields[i],
 					 prep->hash + i * HASH_LEN);
 	}
 	if (rc == TB_OK)

@@ -21,6 +21,7 @@
 #include "common/err.h"
 #include "common/event.h"
 #include "common/mem.h"
+#include "server/evrow.h"
 
 #define HASH_LEN TB_MERGE_HASH_LEN
 #define PREP_SPLIT_MIN 256 /* events before prepare uses a second thread */
@@ -110,18 +111,19 @@ static void content_hash(struct hasher *x, const struct tb_event *e,
 	gnutls_hash_output(x->h, out); /* also resets the state */
 }
 
-/* The event's JSON text (cJSON_free) and its content hash. */
+/* The event's fields as stored (server/evrow.h; tb_free) and its
+ * content hash. */
 static int event_serialise(struct hasher *x, const struct tb_event *e,
-			   char **body, unsigned char hash[HASH_LEN])
+			   char **fields, unsigned char hash[HASH_LEN])
 {
-	cJSON *o = tb_event_to_json(e);
+	struct tb_buf b = TB_BUF_INIT;
 
-	*body = NULL;
-	if (o)
-		*body = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (!*body)
+	*fields = NULL;
+	if (tb_evrow_fields(e, &b) < 0 || !b.p) {
+		tb_buf_free(&b);
 		return TB_ENOMEM;
+	}
+	*fields = b.p;
 	content_hash(x, e, hash);
 	return TB_OK;
 }
@@ -146,9 +148,9 @@ void tb_merge_prep_clear(struct tb_merge_prep *prep)
 {
 	size_t i;
 
-	for (i = 0; prep->body && i < prep->n; i++)
-		cJSON_free(prep->body[i]);
-	tb_free(prep->body);
+	for (i = 0; prep->fields && i < prep->n; i++)
+		tb_free(prep->fields[i]);
+	tb_free(prep->fields);
 	tb_free(prep->hash);
 	memset(prep, 0, sizeof(*prep));
 }
@@ -172,7 +174,7 @@ static void *prep_range(void *arg)
 		for (size_t i = pp->from; rc == TB_OK && i < pp->to; i++)
 			if (!pp->b->items[i].error)
 				rc = event_serialise(x, &pp->b->items[i].ev,
-						     &pp->prep->body[i],
+						     &pp->prep->fields[i],
 						     pp->prep->hash +
 							     i * HASH_LEN);
 		gnutls_hash_deinit(x->h, NULL);
@@ -208,10 +210,11 @@ int tb_merge_prepare(struct tb_batch *b, struct tb_merge_prep *prep)
 	memset(prep, 0, sizeof(*prep));
 	prep->after = -1;
 	tb_merge_batch_fill(b);
-	prep->body = tb_calloc(b->count ? b->count : 1, sizeof(*prep->body));
+	prep->fields = tb_calloc(b->count ? b->count : 1,
+				 sizeof(*prep->fields));
 	prep->hash = tb_calloc(b->count ? b->count : 1, HASH_LEN);
 	prep->n = b->count;
-	if (!prep->body || !prep->hash) {
+	if (!prep->fields || !prep->hash) {
 		rc = TB_ENOMEM;
 		goto out;
 	}

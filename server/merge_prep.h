@@ -1,10 +1,11 @@
 /* merge_prep.h - what merging a batch needs that no database does: each
- * event's JSON body and content hash, computed before the write lock is
+ * event's fields as stored and content hash, computed before the write lock is
  * taken, so concurrent uploads do this part in parallel and hold the lock
  * only for SQL. Called by server/upload.c (outside the lock) and by
  * server/merge.c (when no prep was given); included through merge.h.
  *
- * The body is tb_event_to_json's text. The content hash is SHA-256 over
+ * The fields are tb_evrow_fields's JSON (the store keeps the envelope in
+ * columns: server/evrow.h). The content hash is SHA-256 over
  * the content only (not seq, device or recorded_at), as a sequence of
  * length-prefixed items "<len>:<bytes>" so no text can pass for another:
  *   id, school, kind, date, revision, voided, void_reason,
@@ -22,13 +23,13 @@
 
 #define TB_MERGE_HASH_LEN 32
 
-/* What merging needs that no database does: each event's JSON body and
- * content hash. Computed before the write lock is taken, so concurrent
+/* What merging needs that no database does: each event's fields as stored
+ * (server/evrow.h) and content hash. Computed before the write lock is taken, so concurrent
  * uploads do this part in parallel and hold the lock only for SQL. */
 struct tb_merge_prep {
 	size_t n;
-	char **body;          /* n bodies (cJSON_free'd by clear), NULL for
-			       * events the decoder rejected */
+	char **fields;        /* n fields objects (JSON; freed by clear),
+			       * NULL for events the decoder rejected */
 	unsigned char *hash;  /* n * 32 bytes */
 	int64_t after;        /* the cursor the client expects (Tienbo-After)
 			       * or -1: none; set by the caller */

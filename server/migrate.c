@@ -1,12 +1,10 @@
 /* migrate.c - `tienbo-server migrate-store` (see migrate.h).
  *
- * The table list is read from the schema steps' SQL (server/db.c,
- * tb_db_step_sql): each CREATE TABLE gives a table and its columns in
- * order, with the declared type (INTEGER, TEXT, BLOB) that says how a
- * value is read and bound, and INTEGER PRIMARY KEY marks the column that
- * is an identity on PostgreSQL. Tables are copied in the order the steps
- * create them, which is an order their foreign keys allow (a step can
- * only refer to a table made before it on PostgreSQL). units refers to
+ * The tables are the store's (server/db.c tb_db_tables, in an order
+ * their foreign keys allow), each with its columns as the source's
+ * catalogue gives them (table_read): the declared type says how a value
+ * is read and bound, and the identity column (INTEGER PRIMARY KEY) gets
+ * its PostgreSQL sequence set after the copy. units refers to
  * itself (a school names its district and province, a district its
  * province) and both backends check a foreign key at the end of each
  * statement, so its rows are read provinces first, then districts, then
@@ -75,195 +73,83 @@ struct mschema {
 	struct mtable t[TB_MIGRATE_MAXTABLES];
 };
 
-/* ---- the tables, from the schema steps ------------------------------- */
+/* ---- the tables, from the store itself ------------------------------ */
 
-/* sql without its comments (a comment may hold a comma). Free it. */
-static char *strip_comments(const char *sql)
+/* Each table's columns as the source store has them, from its catalogue:
+ * the declared type (INTEGER, TEXT, BLOB on SQLite; bigint, text, bytea
+ * on PostgreSQL) says how a value is read and bound, and the identity
+ * column (SQLite's INTEGER PRIMARY KEY, PostgreSQL's identity) gets its
+ * sequence set after the copy. */
+static int table_read(struct tb_sql *db, struct mtable *t, const char *name)
 {
-	char *out = tb_malloc(strlen(sql) + 1), *o = out;
-	char quote = 0;
+	const char *sql = tb_sql_backend(db) == TB_SQL_PG
+		? "SELECT column_name, upper(data_type), is_identity = 'YES'"
+		  " FROM information_schema.columns WHERE table_schema ="
+		  " current_schema() AND table_name = ?1 ORDER BY"
+		  " ordinal_position"
+		: "SELECT name, upper(type), pk = 1 AND upper(type) ="
+		  " 'INTEGER' FROM pragma_table_info(?1) ORDER BY cid";
+	struct tb_stmt *st = NULL;
+	int rc;
 
-	if (!out)
-		return NULL;
-	for (const char *p = sql; *p; p++) {
-		if (quote) {
-			if (*p == quote)
-				quote = 0;
-		} else if (*p == '\'' || *p == '"') {
-			quote = *p;
-		} else if (p[0] == '/' && p[1] == '*') {
-			const char *e = strstr(p + 2, "*/");
-
-			*o++ = ' ';
-			if (!e)
-				break;
-			p = e + 1;
-			continue;
-		}
-		*o++ = *p;
-	}
-	*o = '\0';
-	return out;
-}
-
-static const char *skip_space(const char *p)
-{
-	while (*p == ' ' || *p == '\t' || *p == '\n')
-		p++;
-	return p;
-}
-
-/* Copies the identifier at p into w (len bytes); returns the end. */
-static const char *word(const char *p, char *w, size_t len)
-{
-	size_t n = 0;
-
-	p = skip_space(p);
-	while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-	       (*p >= '0' && *p <= '9') || *p == '_') {
-		if (n + 1 < len)
-			w[n++] = *p;
-		p++;
-	}
-	w[n] = '\0';
-	return p;
-}
-
-/* One column definition or table constraint of a CREATE TABLE. */
-static int add_column(struct mtable *t, const char *item, size_t len)
-{
-	static const char *const constraints[] = {"PRIMARY", "UNIQUE",
-						  "CHECK", "FOREIGN",
-						  "CONSTRAINT"};
-	char def[512], name[32], type[32];
-	const char *p;
-	struct mcol *c;
-
-	if (len >= sizeof(def))
-		return TB_EINVAL;
-	memcpy(def, item, len);
-	def[len] = '\0';
-	p = word(def, name, sizeof(name));
-	if (!name[0])
-		return TB_EINVAL;
-	for (size_t i = 0; i < sizeof(constraints) / sizeof(*constraints); i++)
-		if (strcmp(name, constraints[i]) == 0)
-			return TB_OK;
-	if (t->ncols == MIGRATE_MAXCOLS)
-		return TB_EINVAL;
-	word(p, type, sizeof(type));
-	c = &t->col[t->ncols++];
-	snprintf(c->name, sizeof(c->name), "%s", name);
-	c->type = strncmp(type, "INT", 3) == 0 ? MT_INT
-		  : strcmp(type, "BLOB") == 0  ? MT_BLOB
-					       : MT_TEXT;
-	c->identity = strstr(p, "INTEGER PRIMARY KEY") != NULL;
-	return TB_OK;
-}
-
-/* The CREATE TABLE at p (just past the words): name, then the columns up
- * to the matching parenthesis. */
-static int read_create(struct mschema *s, const char *p)
-{
-	struct mtable *t;
-	const char *item;
-	char quote = 0;
-	int depth = 0;
-
-	if (s->n == TB_MIGRATE_MAXTABLES)
-		return TB_EINVAL;
-	t = &s->t[s->n];
 	memset(t, 0, sizeof(*t));
-	if (strncmp(skip_space(p), "IF NOT EXISTS", 13) == 0)
-		p = skip_space(p) + 13;
-	p = word(p, t->name, sizeof(t->name));
-	p = skip_space(p);
-	if (!t->name[0] || *p != '(')
-		return TB_EINVAL;
-	item = ++p;
-	for (; *p; p++) {
-		if (quote) {
-			quote = *p == quote ? 0 : quote;
-		} else if (*p == '\'' || *p == '"') {
-			quote = *p;
-		} else if (*p == '(') {
-			depth++;
-		} else if (*p == ')' && depth > 0) {
-			depth--;
-		} else if ((*p == ',' || *p == ')') && depth == 0) {
-			if (add_column(t, item, (size_t)(p - item)) < 0)
-				return TB_EINVAL;
-			item = p + 1;
-			if (*p == ')')
-				break;
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	rc = tb_sql_prepare(db, sql, 0, &st);
+	if (rc == TB_OK)
+		rc = tb_sql_bind_text(st, 1, name, -1);
+	while (rc == TB_OK && (rc = tb_sql_step(st)) == TB_SQL_ROW) {
+		const char *col = tb_sql_column_text(st, 0);
+		const char *type = tb_sql_column_text(st, 1);
+		struct mcol *c;
+
+		rc = TB_OK;
+		if (t->ncols == MIGRATE_MAXCOLS || !col || !type) {
+			rc = TB_EIO;
+			break;
 		}
+		c = &t->col[t->ncols++];
+		snprintf(c->name, sizeof(c->name), "%s", col);
+		c->type = strstr(type, "INT") ? MT_INT
+			  : strcmp(type, "BLOB") == 0 ||
+					  strcmp(type, "BYTEA") == 0
+				  ? MT_BLOB
+				  : MT_TEXT;
+		c->identity = tb_sql_column_int64(st, 2) != 0;
 	}
-	if (!*p || !t->ncols)
-		return TB_EINVAL;
-	s->n++;
-	return TB_OK;
+	tb_sql_finalize(st);
+	if (rc == TB_SQL_DONE)
+		rc = t->ncols ? TB_OK : TB_EIO;
+	return rc;
 }
 
-/* ALTER TABLE t ADD COLUMN c TYPE: one more column of a table. */
-static int read_alter(struct mschema *s, const char *p)
+static int schema_read(struct tb_sql *db, struct mschema *s, char *msg,
+		       size_t msglen)
 {
-	char name[32], add[16], col[16];
-	const char *end;
+	const char *const *names = tb_db_tables();
 
-	p = word(p, name, sizeof(name));
-	p = word(p, add, sizeof(add));
-	end = word(p, col, sizeof(col));
-	if (strcmp(add, "ADD") != 0)
-		return TB_EINVAL; /* a rename or a drop: teach this file */
-	if (strcmp(col, "COLUMN") == 0)
-		p = end;
-	for (size_t i = 0; i < s->n; i++)
-		if (strcmp(s->t[i].name, name) == 0)
-			return add_column(&s->t[i], skip_space(p),
-					  strcspn(skip_space(p), ";"));
-	return TB_EINVAL;
-}
-
-static int schema_read(struct mschema *s, char *msg, size_t msglen)
-{
 	memset(s, 0, sizeof(*s));
-	for (int v = 1; v <= TB_DB_SCHEMA; v++) {
-		char *sql = strip_comments(tb_db_step_sql(v));
-		const char *p;
-		int rc = TB_OK;
+	for (; *names && s->n < TB_MIGRATE_MAXTABLES; names++) {
+		int rc = table_read(db, &s->t[s->n], *names);
 
-		if (!sql)
-			return TB_ENOMEM;
-		for (p = sql; rc == TB_OK && (p = strstr(p, "TABLE ")); p += 6) {
-			if (p >= sql + 7 && strncmp(p - 7, "CREATE ", 7) == 0)
-				rc = read_create(s, p + 6);
-			else if (p >= sql + 6 && strncmp(p - 6, "ALTER ", 6) == 0)
-				rc = read_alter(s, p + 6);
-			else
-				rc = TB_EINVAL; /* DROP TABLE, ... */
-		}
-		tb_free(sql);
 		if (rc < 0) {
-			snprintf(msg, msglen, "migrate-store cannot read schema "
-				 "step %d of server/db.c (a table statement it "
-				 "does not know)", v);
-			return TB_EIO;
+			snprintf(msg, msglen, "migrate-store: %s: cannot read "
+				 "the columns of table %s (%s)", tb_sql_name(db),
+				 *names, tb_sql_errmsg(db));
+			return rc;
 		}
+		s->n++;
 	}
 	return TB_OK;
 }
 
 int tb_migrate_tables(char names[][32], size_t max)
 {
-	struct mschema s;
-	char msg[200];
-	int rc = schema_read(&s, msg, sizeof(msg));
+	const char *const *t = tb_db_tables();
+	size_t n = 0;
 
-	if (rc < 0)
-		return rc;
-	for (size_t i = 0; i < s.n && i < max; i++)
-		memcpy(names[i], s.t[i].name, 32);
-	return (int)s.n;
+	for (; t[n] && n < max; n++)
+		snprintf(names[n], 32, "%s", t[n]);
+	return (int)n;
 }
 
 /* ---- SQL text -------------------------------------------------------- */
@@ -910,9 +796,6 @@ int tb_migrate_run(const struct tb_migrate_opts *o,
 			 "same store");
 		return TB_EUSAGE;
 	}
-	rc = schema_read(&s, msg, msglen);
-	if (rc < 0)
-		return rc;
 	memset(&so, 0, sizeof(so));
 	if (o->db)
 		so = *o->db;
@@ -924,6 +807,8 @@ int tb_migrate_run(const struct tb_migrate_opts *o,
 	rc = tb_db_open(o->from, &so, &src, msg, msglen);
 	if (rc == TB_OK)
 		snprintf(r->from, sizeof(r->from), "%s", tb_sql_name(src));
+	if (rc == TB_OK)
+		rc = schema_read(src, &s, msg, msglen);
 	/* the source's roll-ups made or refreshed as `report` does, before
 	 * its snapshot (a read transaction cannot write them) */
 	if (rc == TB_OK && o->plans &&

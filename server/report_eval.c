@@ -13,6 +13,7 @@
 #include "common/err.h"
 #include "common/mem.h"
 #include "server/db.h"
+#include "server/evrow.h"
 #include "server/rollup.h"
 
 /* ---- evaluating --------------------------------------------------------- */
@@ -272,23 +273,24 @@ int report_evaluate(struct run *x, size_t k)
 static int am_occasion(struct run *x, int32_t from, int32_t to, int64_t *acc)
 {
 	static const char sql[] =
-	    "SELECT school, count(*), sum(json_extract(body, '$.parents')),"
-	    " sum(json_extract(body, '$.students')),"
-	    " sum(json_extract(body, '$.teachers_staff')),"
-	    " sum(json_extract(body, '$.officials')) FROM events"
-	    " WHERE kind = 'outreach' AND voided = 0 AND date BETWEEN ?1 AND ?2"
-	    " AND json_extract(body, '$.occasion') = 'action-month'"
-	    " GROUP BY school";
+	    "SELECT e.school, count(*), sum(json_extract(h.fields, '$.parents')),"
+	    " sum(json_extract(h.fields, '$.students')),"
+	    " sum(json_extract(h.fields, '$.teachers_staff')),"
+	    " sum(json_extract(h.fields, '$.officials')) FROM" TB_EVROW_FROM
+	    " WHERE e.kind = 'outreach' AND e.voided = 0 AND e.date BETWEEN ?1"
+	    " AND ?2 AND json_extract(h.fields, '$.occasion') = 'action-month'"
+	    " GROUP BY e.school";
 	/* the same on PostgreSQL: report_jint is the roll-ups' reading of a
 	 * count (server/rollup.c), as json_extract reads one */
 	static const char sql_pg[] =
-	    "SELECT school, count(*), sum(report_jint(body::jsonb, 'parents')),"
-	    " sum(report_jint(body::jsonb, 'students')),"
-	    " sum(report_jint(body::jsonb, 'teachers_staff')),"
-	    " sum(report_jint(body::jsonb, 'officials')) FROM events"
-	    " WHERE kind = 'outreach' AND voided = 0 AND date BETWEEN ?1 AND ?2"
-	    " AND body::jsonb ->> 'occasion' = 'action-month'"
-	    " GROUP BY school";
+	    "SELECT e.school, count(*),"
+	    " sum(report_jint(h.fields::jsonb, 'parents')),"
+	    " sum(report_jint(h.fields::jsonb, 'students')),"
+	    " sum(report_jint(h.fields::jsonb, 'teachers_staff')),"
+	    " sum(report_jint(h.fields::jsonb, 'officials')) FROM"
+	    TB_EVROW_FROM " WHERE e.kind = 'outreach' AND e.voided = 0 AND"
+	    " e.date BETWEEN ?1 AND ?2 AND h.fields::jsonb ->> 'occasion' ="
+	    " 'action-month' GROUP BY e.school";
 	static const char *const names[4] = {"parents", "students",
 					     "teachers_staff", "officials"};
 	char a[TB_DATE_LEN], b[TB_DATE_LEN];

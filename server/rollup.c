@@ -6,17 +6,18 @@
  * the list of columns is the layout fingerprint stored in report_meta,
  * and a database whose fingerprint differs is rebuilt from its events.
  *
- * Each trigger statement reads the event body with json_extract: SQLite
- * parses a body once per trigger run for all the fields its statements
- * take, but every lookup walks the body's keys, so a column is read only
- * for the kinds that have its field (sql_count).
+ * Each trigger statement reads the revision's fields (event_history, the
+ * row (NEW.id, NEW.revision): sql_hist) with json_extract: SQLite parses
+ * them once per trigger run for all the fields its statements take, but
+ * every lookup walks the object's keys, so a column is read only for the
+ * kinds that have its field (sql_count).
  * A row whose kind the model does not know is skipped (never an error: a
  * trigger failing would fail the merge).
  *
  * One generator, two dialects (rollup_sb.pg): the statements are the same
  * on PostgreSQL, and only a few pieces differ, each in one place: the
- * JSON read (sql_jint: report_jint over the body parsed once per trigger
- * run into a jsonb variable, or once per row in the fill), the upsert's
+ * JSON read (sql_jint: report_jint over the fields parsed once per
+ * trigger run into a jsonb variable, or once per row in the fill), the upsert's
  * target alias and least() for min(), the snapshot's upsert (no INSERT OR
  * REPLACE), the column types, and the trigger wrapper (a plpgsql function
  * per trigger, FOR EACH ROW). The fill runs under an advisory lock in its
@@ -36,7 +37,7 @@
 #include "server/rollup_layout.h"
 #include "server/sql.h"
 
-#define LAYOUT_VERSION 5
+#define LAYOUT_VERSION 6 /* 6: the fields read from event_history */
 
 /* ---- SQL text ---------------------------------------------------------- */
 
@@ -52,19 +53,59 @@ static const char pg_jint[] =
 	" WHEN 'boolean' THEN CASE WHEN (j ->> k) = 'true' THEN 1 ELSE 0 END"
 	" END $f$;\n";
 
-/* Field `field` of row x's body as an integer, NULL when absent. On
- * PostgreSQL the body is parsed once: into tb_nj / tb_oj in a trigger,
- * the column j of the fill's source (sql_fill). */
+/* Where row x's revision is: its fields and recorded_at are in
+ * event_history (id, revision), not in events (schema 3: each revision is
+ * stored once). A trigger's NEW row is joined to its history row hn
+ * (sql_from); OLD's, read only by the UPDATE and DELETE of sql_sub and
+ * sql_snap_sub, by a subquery; the fill's e to h. On PostgreSQL the
+ * trigger reads both once into variables (trigger_begin: tb_nj, tb_nr,
+ * tb_oj, tb_or) and the fill's source has them as j and recorded_at. */
+static void sql_hist(struct rollup_sb *b, const char *x, const char *col)
+{
+	if (strcmp(x, "NEW") == 0)
+		rollup_sb_add(b, "hn.%s", col);
+	else if (strcmp(x, "OLD") == 0)
+		rollup_sb_add(b, "(SELECT %s FROM event_history WHERE id ="
+			      " OLD.id AND revision = OLD.revision)", col);
+	else
+		rollup_sb_add(b, "h.%s", col);
+}
+
+/* Field `field` of row x's revision as an integer, NULL when absent. */
 static void sql_jint(struct rollup_sb *b, const char *x, const char *field)
 {
-	if (!b->pg)
-		rollup_sb_add(b, "CAST(json_extract(%s.body, '$.%s') AS INTEGER)",
-			      x, field);
-	else if (strcmp(x, "NEW") == 0 || strcmp(x, "OLD") == 0)
+	if (!b->pg) {
+		rollup_sb_add(b, "CAST(json_extract(");
+		sql_hist(b, x, "fields");
+		rollup_sb_add(b, ", '$.%s') AS INTEGER)", field);
+	} else if (strcmp(x, "NEW") == 0 || strcmp(x, "OLD") == 0) {
 		rollup_sb_add(b, "report_jint(tb_%cj, '%s')",
 			      x[0] == 'N' ? 'n' : 'o', field);
-	else
+	} else {
 		rollup_sb_add(b, "report_jint(%s.j, '%s')", x, field);
+	}
+}
+
+/* Row x's recorded_at (see sql_hist). */
+static void sql_rec(struct rollup_sb *b, const char *x)
+{
+	if (!b->pg)
+		sql_hist(b, x, "recorded_at");
+	else if (strcmp(x, "NEW") == 0 || strcmp(x, "OLD") == 0)
+		rollup_sb_add(b, "tb_%cr", x[0] == 'N' ? 'n' : 'o');
+	else
+		rollup_sb_add(b, "%s.recorded_at", x);
+}
+
+/* The FROM of a trigger statement that reads NEW's revision (SQLite),
+ * then the WHERE it starts. */
+static void sql_from(struct rollup_sb *b, const char *x)
+{
+	if (!b->pg && strcmp(x, "NEW") == 0)
+		rollup_sb_add(b, " FROM event_history hn WHERE hn.id = NEW.id"
+			      " AND hn.revision = NEW.revision AND");
+	else
+		rollup_sb_add(b, " WHERE");
 }
 
 /* The kind's number for row alias x, NULL for an unknown kind. */
@@ -82,9 +123,9 @@ static void sql_key(struct rollup_sb *b, const char *x, int t)
 	       divisors[t]);
 }
 
-/* Count column i of row x: the field from the body for the kinds that
- * have it, 0 for the others without looking into the body (each lookup
- * walks the body's keys; an outreach event has 4 of the 9 fields). */
+/* Count column i of row x: the field from its fields for the kinds that
+ * have it, 0 for the others without looking into them (each lookup walks
+ * the object's keys; an outreach event has 4 of the 9 fields). */
 static void sql_count(struct rollup_sb *b, const char *x, size_t i)
 {
 	const struct rollup_layout *l = rollup_layout();
@@ -122,7 +163,8 @@ static void sql_add(struct rollup_sb *b, int t, const char *x)
 		rollup_sb_add(b, ", ");
 		sql_count(b, x, i);
 	}
-	rollup_sb_add(b, " WHERE %s.voided = 0 AND ", x);
+	sql_from(b, x);
+	rollup_sb_add(b, " %s.voided = 0 AND ", x);
 	sql_kind(b, x);
 	rollup_sb_add(b, " IS NOT NULL ON CONFLICT(school, %s, kind) DO UPDATE SET"
 	       " n = %sn + excluded.n, f = %s(coalesce(%sf, excluded.f),"
@@ -165,7 +207,9 @@ static void sql_snap_values(struct rollup_sb *b, const char *x)
 
 	rollup_sb_add(b, "%s.id, %s.school, ", x, x);
 	sql_key(b, x, 0);
-	rollup_sb_add(b, ", coalesce(%s.recorded_at, 0)", x);
+	rollup_sb_add(b, ", coalesce(");
+	sql_rec(b, x);
+	rollup_sb_add(b, ", 0)");
 	for (size_t i = 0; i < l->nsnap; i++) {
 		rollup_sb_add(b, ", ");
 		sql_jint(b, x, l->snap_names[i]);
@@ -189,7 +233,8 @@ static void sql_snap_add(struct rollup_sb *b, const char *x)
 	sql_snap_cols(b);
 	rollup_sb_add(b, ") SELECT ");
 	sql_snap_values(b, x);
-	rollup_sb_add(b, " WHERE %s.voided = 0 AND %s.kind = '%s'", x, x,
+	sql_from(b, x);
+	rollup_sb_add(b, " %s.voided = 0 AND %s.kind = '%s'", x, x,
 	       tb_kind_name(TB_KIND_SNAPSHOT));
 	if (b->pg) /* SQLite's OR REPLACE */
 		rollup_sb_add(b, " ON CONFLICT(school, day, recorded_at, id) DO %s",
@@ -205,14 +250,15 @@ static void sql_snap_sub(struct rollup_sb *b, const char *x)
 	rollup_sb_add(b, "DELETE FROM report_snap WHERE school = %s.school AND day = ",
 	       x);
 	sql_key(b, x, 0);
-	rollup_sb_add(b, " AND recorded_at = coalesce(%s.recorded_at, 0) AND id = %s.id;\n",
-	       x, x);
+	rollup_sb_add(b, " AND recorded_at = coalesce(");
+	sql_rec(b, x);
+	rollup_sb_add(b, ", 0) AND id = %s.id;\n", x);
 }
 
 static const char *const triggers[3] = {"report_ev_insert",
 					"report_ev_delete", "report_ev_update"};
 static const char *const trigger_on[3] = {
-	"INSERT", "DELETE", "UPDATE OF school, kind, date, voided, body"};
+	"INSERT", "DELETE", "UPDATE OF school, kind, date, voided, revision"};
 
 static void sql_drop(struct rollup_sb *b)
 {
@@ -238,12 +284,16 @@ static void trigger_begin(struct rollup_sb *b, int i)
 		return;
 	}
 	rollup_sb_add(b, "CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql"
-		      " AS $f$\nDECLARE tb_nj jsonb; tb_oj jsonb;\nBEGIN\n",
-		      triggers[i]);
+		      " AS $f$\nDECLARE tb_nj jsonb; tb_oj jsonb; tb_nr bigint;"
+		      " tb_or bigint;\nBEGIN\n", triggers[i]);
 	if (i != 1)
-		rollup_sb_add(b, "tb_nj := NEW.body::jsonb;\n");
+		rollup_sb_add(b, "SELECT fields::jsonb, recorded_at INTO tb_nj,"
+			      " tb_nr FROM event_history WHERE id = NEW.id AND"
+			      " revision = NEW.revision;\n");
 	if (i != 0)
-		rollup_sb_add(b, "tb_oj := OLD.body::jsonb;\n");
+		rollup_sb_add(b, "SELECT fields::jsonb, recorded_at INTO tb_oj,"
+			      " tb_or FROM event_history WHERE id = OLD.id AND"
+			      " revision = OLD.revision;\n");
 }
 
 static void trigger_end(struct rollup_sb *b, int i)
@@ -306,13 +356,16 @@ static void sql_create(struct rollup_sb *b)
 	trigger_end(b, 2);
 }
 
-/* The fill's rows of events, as e. PostgreSQL: with the body parsed once
- * per row as j (OFFSET 0 keeps the subquery, so j is not parsed again at
- * each of its uses). */
+/* The fill's rows of events, as e, with their revisions (h on SQLite;
+ * PostgreSQL: the fields parsed once per row as j, OFFSET 0 keeping the
+ * subquery so j is not parsed again at each of its uses). */
 static const char *fill_src(const struct rollup_sb *b)
 {
-	return b->pg ? "(SELECT *, body::jsonb AS j FROM events OFFSET 0) e"
-		     : "events e";
+	return b->pg ? "(SELECT e.*, h.recorded_at, h.fields::jsonb AS j"
+		       " FROM events e JOIN event_history h ON h.id = e.id"
+		       " AND h.revision = e.revision OFFSET 0) e"
+		     : "events e JOIN event_history h ON h.id = e.id AND"
+		       " h.revision = e.revision";
 }
 
 /* Fills the empty roll-ups from the events table. */

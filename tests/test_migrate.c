@@ -359,10 +359,35 @@ static void test_tables_from_schema(void **state)
 	char names[TB_MIGRATE_MAXTABLES][32];
 	int n = tb_migrate_tables(names, TB_MIGRATE_MAXTABLES);
 
+	struct tb_db_opts o = {0, 0, 0, 1};
+	struct tb_sql *db = NULL;
+	struct tb_stmt *st = NULL;
+	char path[600], msg[512];
+	int64_t tables = 0;
+
 	(void)state;
 	assert_int_equal(n, sizeof(expected) / sizeof(expected[0]));
 	for (int i = 0; i < n; i++)
 		assert_string_equal(names[i], expected[i].table);
+	/* the list is every table of a new store but the roll-ups */
+	snprintf(path, sizeof(path), "%s/tables.db", tmpdir);
+	assert_int_equal(tb_db_open(path, &o, &db, msg, sizeof(msg)), 0);
+	assert_int_equal(tb_sql_prepare(db, "SELECT name FROM sqlite_master"
+					 " WHERE type = 'table' AND name NOT"
+					 " LIKE 'report%'", 0, &st), 0);
+	while (tb_sql_step(st) == TB_SQL_ROW) {
+		const char *t = tb_sql_column_text(st, 0);
+		int found = 0;
+
+		for (int i = 0; i < n; i++)
+			found |= strcmp(names[i], t) == 0;
+		if (!found)
+			fail_msg("table %s is not in tb_db_tables", t);
+		tables++;
+	}
+	tb_sql_finalize(st);
+	tb_sql_close(db);
+	assert_int_equal(tables, n);
 }
 
 static void test_sqlite_to_sqlite(void **state)
