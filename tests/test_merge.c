@@ -193,13 +193,15 @@ static void test_big_batch_in_runs_of_32(void **state)
 	expect_held(95, 96, 95);
 	assert_int_equal(count("SELECT revision FROM events WHERE id ="
 			       " 'a0000000-0000-4000-8000-000000000066'"), 2);
-	assert_int_equal(count("SELECT json_extract(body, '$.parents') FROM"
-			       " events WHERE id ="
+	assert_int_equal(count("SELECT json_extract(h.fields, '$.parents') FROM"
+			       " events e JOIN event_history h ON h.id = e.id"
+			       " AND h.revision = e.revision WHERE e.id ="
 			       " 'a0000000-0000-4000-8000-000000000066'"), 1000);
 	assert_int_equal(count("SELECT count(*) FROM event_history WHERE id ="
 			       " 'a0000000-0000-4000-8000-000000000066'"), 2);
-	assert_int_equal(count("SELECT json_extract(body, '$.parents') FROM"
-			       " events WHERE id ="
+	assert_int_equal(count("SELECT json_extract(h.fields, '$.parents') FROM"
+			       " events e JOIN event_history h ON h.id = e.id"
+			       " AND h.revision = e.revision WHERE e.id ="
 			       " 'a0000000-0000-4000-8000-000000000010'"), 10);
 	assert_int_equal(count("SELECT sum(seq) FROM event_history WHERE id"
 			       " LIKE 'b%%'"), (76 + 100) * 25 / 2);
@@ -247,11 +249,11 @@ static char *state_text(void)
 {
 	static const char *const q[] = {
 		"SELECT group_concat(id || ':' || revision || ':' || voided ||"
-		" ':' || hex(content_hash) || ':' || body, ',') FROM (SELECT *"
-		" FROM events ORDER BY id)",
+		" ':' || school || ':' || date, ',') FROM (SELECT * FROM events"
+		" ORDER BY id)",
 		"SELECT group_concat(id || ':' || revision || ':' ||"
-		" hex(content_hash), ',') FROM (SELECT * FROM event_history"
-		" ORDER BY id, revision)",
+		" hex(content_hash) || ':' || fields, ',') FROM (SELECT * FROM"
+		" event_history ORDER BY id, revision)",
 		"SELECT group_concat(seq || ':' || event_id || ':' || reason,"
 		" ',') FROM (SELECT * FROM rejections ORDER BY id)",
 		"SELECT group_concat(device || ':' || committed_through, ',')"
