@@ -232,8 +232,10 @@ static void sync_ok(struct agent *a)
 /* The server's events of this device. */
 static int64_t server_events(const struct agent *a)
 {
-	return helper_server_countf(&srv, "SELECT count(*) FROM events WHERE "
-				    "device = '%s'", a->h.device);
+	return helper_server_countf(&srv, "SELECT count(*) FROM events e JOIN"
+				    " event_history h ON h.id = e.id AND"
+				    " h.revision = e.revision WHERE h.device ="
+				    " '%s'", a->h.device);
 }
 
 /* The store is sound and holds every revision recorded. */
@@ -257,8 +259,9 @@ static void expect_server_exact(const struct agent *a)
 		"seq) FROM event_history WHERE device = '%s'", d),
 		a->revisions);
 	assert_int_equal(helper_server_countf(&srv, "SELECT coalesce(sum("
-		"json_extract(body, '$.parents')), 0) FROM events WHERE "
-		"device = '%s' AND voided = 0", d), a->parents);
+		"json_extract(h.fields, '$.parents')), 0) FROM events e JOIN "
+		"event_history h ON h.id = e.id AND h.revision = e.revision "
+		"WHERE h.device = '%s' AND e.voided = 0", d), a->parents);
 	assert_int_equal(helper_server_countf(&srv, "SELECT count(*) FROM "
 		"rejections WHERE device = '%s'", d), 0);
 }
@@ -652,9 +655,10 @@ static void test_clock_backwards(void **state)
 	 * stamped earlier */
 	sync_ok(a);
 	expect_server_exact(a);
-	assert_int_equal(helper_server_countf(&srv, "SELECT revision * 1000 + "
-		"json_extract(body, '$.parents') FROM events WHERE id = '%s'",
-		id), 2025);
+	assert_int_equal(helper_server_countf(&srv, "SELECT e.revision * 1000 + "
+		"json_extract(h.fields, '$.parents') FROM events e JOIN "
+		"event_history h ON h.id = e.id AND h.revision = e.revision "
+		"WHERE e.id = '%s'", id), 2025);
 	expect_intact(a);
 	agent_free(a);
 }

@@ -115,10 +115,12 @@ static void expect_delivered(const struct helper_server_agent *a, int n,
 		"seq) FROM event_history WHERE device = '%s' AND seq BETWEEN "
 		"1 AND %d", a->device, n), n);
 	assert_int_equal(helper_server_countf(&srv, "SELECT count(*) FROM "
-		"events WHERE device = '%s'", a->device), n);
+		"events e JOIN event_history h ON h.id = e.id AND h.revision = "
+		"e.revision WHERE h.device = '%s'", a->device), n);
 	assert_int_equal(helper_server_countf(&srv, "SELECT coalesce(sum("
-		"json_extract(body, '$.parents')), 0) FROM events WHERE "
-		"device = '%s'", a->device), parents);
+		"json_extract(h.fields, '$.parents')), 0) FROM events e JOIN "
+		"event_history h ON h.id = e.id AND h.revision = e.revision "
+		"WHERE h.device = '%s'", a->device), parents);
 	assert_int_equal(helper_server_db_int(a->db, "SELECT count(*) FROM "
 					      "queue WHERE state = 0"), 0);
 }

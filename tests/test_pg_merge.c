@@ -253,8 +253,10 @@ static void test_same_device_two_instances(void **state)
 			       " device = '" DEV_A "'"), NEVENTS);
 	assert_int_equal(count("SELECT count(DISTINCT id) FROM event_history"
 			       " WHERE device = '" DEV_A "'"), NEVENTS);
-	assert_int_equal(count("SELECT count(*) FROM events WHERE"
-			       " device = '" DEV_A "'"), NEVENTS);
+	assert_int_equal(count("SELECT count(*) FROM events e JOIN"
+			       " event_history h ON h.id = e.id AND"
+			       " h.revision = e.revision WHERE h.device = '"
+			       DEV_A "'"), NEVENTS);
 	assert_int_equal(count("SELECT committed_through FROM cursors WHERE"
 			       " device = '" DEV_A "'"), NEVENTS);
 	assert_int_equal(count("SELECT count(*) FROM rejections"), 0);
@@ -277,9 +279,11 @@ static void test_two_devices_same_ids(void **state)
 			       " id LIKE 'b%%' AND revision = 2"), NRACE);
 	assert_int_equal(count("SELECT count(*) FROM event_history WHERE"
 			       " id LIKE 'b%%' AND revision = 1"), w0.accepted);
-	assert_int_equal(count("SELECT count(*) FROM events WHERE"
-			       " id LIKE 'b%%' AND revision = 2 AND"
-			       " device = '" DEV_C "'"), NRACE);
+	assert_int_equal(count("SELECT count(*) FROM events e JOIN"
+			       " event_history h ON h.id = e.id AND"
+			       " h.revision = e.revision WHERE e.id LIKE 'b%%'"
+			       " AND e.revision = 2 AND h.device = '" DEV_C
+			       "'"), NRACE);
 	assert_int_equal(count("SELECT count(*) FROM events WHERE"
 			       " id LIKE 'b%%'"), NRACE);
 	assert_int_equal(count("SELECT committed_through FROM cursors WHERE"

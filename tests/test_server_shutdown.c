@@ -88,10 +88,15 @@ static void *upload_loop(void *arg)
 static int64_t school_count(struct helper_server *s, const char *what,
 			    const char *school, int64_t upto)
 {
-	char sql[256];
+	char sql[320];
 
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE school='%s' "
-		 "AND seq <= %lld", what, school, (long long)upto);
+	/* events: the current revisions; event_history: all of them (the
+	 * school is the event's, seq the revision's) */
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM events e JOIN "
+		 "event_history h ON h.id = e.id%s WHERE e.school='%s' AND "
+		 "h.seq <= %lld", strcmp(what, "events") == 0
+		 ? " AND h.revision = e.revision" : "", school,
+		 (long long)upto);
 	return helper_server_count(s, sql);
 }
 

@@ -821,10 +821,14 @@ static void test_soak(void **state)
 	assert_int_equal(store_int(db, "SELECT count(*) FROM events WHERE "
 				   "school LIKE 'SK-%'", NULL, 0), recorded);
 	assert_int_equal(store_int(db, tb_sql_backend(db) == TB_SQL_PG
-		? "SELECT coalesce(sum((body::jsonb ->> 'parents')::bigint), 0)"
-		  " FROM events WHERE school LIKE 'SK-%' AND voided = 0"
-		: "SELECT coalesce(sum(json_extract(body, '$.parents')), 0) "
-		  "FROM events WHERE school LIKE 'SK-%' AND voided = 0",
+		? "SELECT coalesce(sum((h.fields::jsonb ->> 'parents')::bigint),"
+		  " 0) FROM events e JOIN event_history h ON h.id = e.id AND"
+		  " h.revision = e.revision WHERE e.school LIKE 'SK-%' AND"
+		  " e.voided = 0"
+		: "SELECT coalesce(sum(json_extract(h.fields, '$.parents')), 0)"
+		  " FROM events e JOIN event_history h ON h.id = e.id AND"
+		  " h.revision = e.revision WHERE e.school LIKE 'SK-%' AND"
+		  " e.voided = 0",
 		NULL, 0), want_parents);
 	assert_int_equal(store_int(db, "SELECT count(*) FROM event_history",
 				   NULL, 0), want_revisions);

@@ -341,8 +341,9 @@ static void expect_exact(struct helper_server *s, const struct agent *a,
 		"SELECT count(DISTINCT seq) FROM event_history WHERE "
 		"device = '%s'", a->h.device), revisions);
 	assert_int_equal(helper_server_countf(s,
-		"SELECT count(*) FROM events WHERE device = '%s'", a->h.device),
-		n);
+		"SELECT count(*) FROM events e JOIN event_history h ON h.id = "
+		"e.id AND h.revision = e.revision WHERE h.device = '%s'",
+		a->h.device), n);
 	assert_int_equal(helper_server_countf(s,
 		"SELECT count(*) FROM rejections WHERE device = '%s'",
 		a->h.device), 0);
