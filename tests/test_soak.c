@@ -615,7 +615,7 @@ static void test_soak(void **state)
 	assert_true(atomic_load(&restarts) > 0);
 	assert_true(ls.cuts > 0);
 	assert_int_equal(helper_server_stop(&srv), 0);
-	assert_int_equal(helper_server_integrity(srv.db), 0);
+	assert_int_equal(helper_server_check(&srv), 0);
 	atomic_store(&watchdog_stop, 1);
 	pthread_join(dog, NULL);
 }
