@@ -29,11 +29,13 @@
 #include "server/db.h"
 #include "server/merge.h"
 #include "server/report.h"
+#include "tests/helper_pg.h"
 
 #define SCHOOL "HB-301"
 #define DEVICE "21111111-2222-4333-8444-000000000001"
 
 static char tmpdir[64];
+static char pgurl[512]; /* the PostgreSQL database under TB_TEST_DB=pg */
 static struct tb_sql *db;
 static struct tb_principal who;
 
@@ -111,6 +113,14 @@ static int64_t count(const char *fmt, ...)
 	return v;
 }
 
+/* The stored event's parents (a JSON number in body), in SQL. */
+static const char *parents(void)
+{
+	return tb_sql_backend(db) == TB_SQL_PG
+		       ? "CAST(CAST(body AS jsonb)->>'parents' AS bigint)"
+		       : "json_extract(body, '$.parents')";
+}
+
 /* Rows in events and event_history, and the roll-up of the test's day. */
 static void expect_held(int64_t events, int64_t history, int64_t day_n)
 {
@@ -124,7 +134,7 @@ static int setup(void **state)
 {
 	struct tb_org_school s = {SCHOOL, "Trường thử", "TH", "HB-D3", NULL};
 	struct tb_db_opts o = {0, 1, 0, 1}; /* create */
-	char path[128], msg[256] = "", token[TB_TOKEN_LEN + 1];
+	char path[512], msg[256] = "", token[TB_TOKEN_LEN + 1];
 	int64_t id;
 
 	(void)state;
@@ -132,6 +142,11 @@ static int setup(void **state)
 	if (!mkdtemp(tmpdir))
 		return -1;
 	snprintf(path, sizeof(path), "%s/server.db", tmpdir);
+	if (helper_pg_wanted()) {
+		if (helper_pg_newdb(pgurl, sizeof(pgurl)) != 0)
+			return -1;
+		snprintf(path, sizeof(path), "%s", pgurl);
+	}
 	if (tb_db_open(path, &o, &db, msg, sizeof(msg)) ||
 	    tb_report_init(db, msg, sizeof(msg)) ||
 	    tb_auth_enroll(db, &s, token, &id, msg, sizeof(msg)) ||
@@ -148,6 +163,8 @@ static int teardown(void **state)
 
 	(void)state;
 	tb_sql_close(db);
+	if (pgurl[0])
+		helper_pg_dropdb(pgurl);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	return system(cmd) == 0 ? 0 : -1;
 }
@@ -193,14 +210,14 @@ static void test_big_batch_in_runs_of_32(void **state)
 	expect_held(95, 96, 95);
 	assert_int_equal(count("SELECT revision FROM events WHERE id ="
 			       " 'a0000000-0000-4000-8000-000000000066'"), 2);
-	assert_int_equal(count("SELECT json_extract(body, '$.parents') FROM"
-			       " events WHERE id ="
-			       " 'a0000000-0000-4000-8000-000000000066'"), 1000);
+	assert_int_equal(count("SELECT %s FROM events WHERE id ="
+			       " 'a0000000-0000-4000-8000-000000000066'",
+			       parents()), 1000);
 	assert_int_equal(count("SELECT count(*) FROM event_history WHERE id ="
 			       " 'a0000000-0000-4000-8000-000000000066'"), 2);
-	assert_int_equal(count("SELECT json_extract(body, '$.parents') FROM"
-			       " events WHERE id ="
-			       " 'a0000000-0000-4000-8000-000000000010'"), 10);
+	assert_int_equal(count("SELECT %s FROM events WHERE id ="
+			       " 'a0000000-0000-4000-8000-000000000010'",
+			       parents()), 10);
 	assert_int_equal(count("SELECT sum(seq) FROM event_history WHERE id"
 			       " LIKE 'b%%'"), (76 + 100) * 25 / 2);
 	assert_int_equal(count("SELECT c_parents FROM report_day WHERE school"
@@ -342,6 +359,12 @@ static void test_alloc_failure_walk(void **state)
 	int rc;
 
 	(void)state;
+	/* SQLite only: the walk puts the database back after each failure
+	 * with SQLite's backup API (an in-memory copy), and counts SQLite's
+	 * own allocations; libpq's are not tienbo's to fail. The merges
+	 * above run on both. */
+	if (tb_sql_backend(db) != TB_SQL_SQLITE)
+		skip();
 	batch_start(&b);
 	for (int i = 0; i < 13; i++) {
 		if (i < 10)
