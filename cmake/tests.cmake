@@ -32,12 +32,12 @@ set(TB_TESTS_UNIT test_buf test_codec test_config test_csv test_date test_event
 set(TB_TESTS_E2E test_agent_cli test_agent_import test_agent_tty test_report test_report_pdf test_report_xlsx test_server_cli
     test_server_ingest test_server_limits test_server_ops test_server_shutdown
     test_server_vectors test_sync_e2e test_units test_version test_metrics
-    test_pg_cluster)
+    test_pg_cluster test_pg_merge test_migrate)
 set(TB_TESTS_FAULT test_agent_crash test_backup test_agent_faults test_hostile
     test_rollup test_sync_faults test_link)
 set(TB_TESTS_SOAK test_soak)
 # Registered only as NAME_pg (see the top); each also has a label above.
-set(TB_TESTS_PG_ONLY test_pg_cluster)
+set(TB_TESTS_PG_ONLY test_pg_cluster test_pg_merge test_migrate)
 # ctest's timeout per label: a hang fails in this time, not in 600 s
 # (the tests' own waits are bounded far below it). TB_TIMEOUT_SCALE
 # stretches them for builds that run every process many times slower:
@@ -131,6 +131,7 @@ foreach(t test_merge test_sync_e2e test_server_vectors test_hostile
           test_rollup)
   tb_add_pg_variant(${t})
 endforeach()
+
 
 # What cmake/install.cmake makes (tests/install/test_package.sh, label
 # e2e, a few seconds): the man pages against --help, the systemd units

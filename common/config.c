@@ -179,7 +179,10 @@ int tb_config_resolve_paths(struct tb_config *c, const char *path,
 		struct setting *s = find(c, keys[i]);
 		int n;
 
-		if (!s || !s->value[0] || s->value[0] == '/')
+		/* absolute, or not a path at all: a URL (the server's db =
+		 * postgresql://...) is left as written */
+		if (!s || !s->value[0] || s->value[0] == '/' ||
+		    strstr(s->value, "://"))
 			continue;
 		if (!have_dir && (rc = file_dir(path, dir)) != TB_OK)
 			break;

@@ -44,8 +44,9 @@ int tb_config_save(const struct tb_config *c, const char *path, mode_t mode,
 /* Paths in a config file are relative to the file: rewrites the value of
  * each of the nkeys keys that is a relative path (not "" and not starting
  * with '/') into "<the directory of path, made absolute>/<value>", keeping
- * its line number. path is the file c was loaded from. Absent keys and
- * absolute values are left alone. 0; TB_EIO (the directory cannot be
+ * its line number. path is the file c was loaded from. Absent keys,
+ * absolute values and URLs (holding "://": the server's db =
+ * postgresql://...) are left alone. 0; TB_EIO (the directory cannot be
  * resolved); TB_EINVAL (the result is too long); TB_ENOMEM. On failure
  * the values already rewritten stay rewritten. */
 int tb_config_resolve_paths(struct tb_config *c, const char *path,

@@ -345,7 +345,7 @@ int tb_auth_devices(struct tb_sql *db, const char *school, tb_device_fn fn,
 		" d.enrolled_at, coalesce(d.last_seen, 0),"
 		" coalesce(c.committed_through, 0), coalesce(d.revoked_at, 0)"
 		" FROM devices d LEFT JOIN cursors c ON c.device = d.device"
-		" WHERE ?1 IS NULL OR d.school = ?1 ORDER BY d.school, d.id", 0, &st);
+		" WHERE CAST(?1 AS TEXT) IS NULL OR d.school = ?1 ORDER BY d.school, d.id", 0, &st);
 	if (src != TB_OK) {
 		rc = tb_sql_err(src);
 		goto out;

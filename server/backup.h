@@ -26,6 +26,8 @@ struct tb_backup_result {
 	uint64_t bytes;    /* size of FILE */
 	uint64_t db_bytes; /* size of the database copy before gzip */
 	long ms;           /* time taken */
+	char where[300];   /* PostgreSQL: the database as it may be shown
+			      (no password), else "" */
 };
 
 /* Copies the database at db (which must exist and be a tienbo-server
@@ -39,6 +41,24 @@ struct tb_backup_result {
  * it was. */
 int tb_backup_run(const char *db, const char *to, int gzip,
 		  struct tb_backup_result *r, char *msg, size_t msglen);
+
+/* The same when db is a PostgreSQL URL (server/backup_pg.c): pg_dump's
+ * custom format of one snapshot, whose counts go in *r, checked with
+ * pg_restore --list, mode 0600, renamed to `to` only when pg_dump exited
+ * 0. TB_EUSAGE (--gzip: the format is compressed already), TB_ECONFIG
+ * (pg_dump not installed), TB_ECONFLICT (not a tienbo-server database),
+ * TB_EAGAIN (unreachable), TB_EIO; to is left as it was. */
+int tb_backup_pg_run(const char *url, const char *to, int gzip,
+		     struct tb_backup_result *r, char *msg, size_t msglen);
+/* `restore` of a PostgreSQL database: pg_restore of the archive from
+ * into url, which must have no tables (a new database), in one
+ * transaction; then it must open as a tienbo-server database, its counts
+ * into r->c and its name into r->where. TB_ENOTFOUND (no file), TB_EINVAL (not an archive),
+ * TB_ECONFLICT (the database has tables: unchanged), TB_ECONFIG (no
+ * pg_restore), TB_EAGAIN, TB_EIO (pg_restore failed: left without
+ * tables). */
+int tb_restore_pg_run(const char *url, const char *from,
+		      struct tb_backup_result *r, char *msg, size_t msglen);
 
 /* Checks the SQLite file at path (a copy this process made, opened read
  * and write): integrity_check says ok, user_version is 1..TB_DB_SCHEMA,

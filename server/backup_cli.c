@@ -10,6 +10,7 @@
 #include "common/err.h"
 #include "server/backup.h"
 #include "server/restore.h"
+#include "server/sql.h"
 #include "server/tokjournal.h"
 
 const struct tb_opt tb_backup_cli_opts[2] = {
@@ -38,17 +39,48 @@ int tb_backup_cli_backup(const struct tb_config *cfg, char *msg,
 			 "FILE.gz)");
 		return TB_EUSAGE;
 	}
-	rc = tb_backup_run(db, to, gzip, &r, msg, msglen);
+	rc = tb_sql_is_url(db) ? tb_backup_pg_run(db, to, gzip, &r, msg, msglen)
+			       : tb_backup_run(db, to, gzip, &r, msg, msglen);
 	if (rc < 0)
 		return rc;
 	printf("backed up %s to %s: %lld events (%lld revisions), %lld "
-	       "schools, %lld device tokens, schema %d\n", db, to,
+	       "schools, %lld device tokens, schema %d\n",
+	       r.where[0] ? r.where : db, to,
 	       (long long)r.c.events, (long long)r.c.revisions,
 	       (long long)r.c.schools, (long long)r.c.devices, r.c.version);
+	if (tb_sql_is_url(db)) {
+		printf("%s, pg_dump custom format of that snapshot, pg_restore "
+		       "--list ok, in %.1f s\n", tb_size_text(r.bytes, a,
+							       sizeof(a)),
+		       (double)r.ms / 1000.0);
+		return fflush(stdout) == 0 ? TB_OK : TB_EIO;
+	}
 	printf("%s%s%s%s, integrity_check ok, in %.1f s\n",
 	       tb_size_text(r.bytes, a, sizeof(a)), gzip ? " (gzip of " : "",
 	       gzip ? tb_size_text(r.db_bytes, b, sizeof(b)) : "",
 	       gzip ? ")" : "", (double)r.ms / 1000.0);
+	return fflush(stdout) == 0 ? TB_OK : TB_EIO;
+}
+
+/* PostgreSQL: into an empty database only (server/backup_pg.c). */
+static int restore_pg(const char *db, const char *from, char *msg,
+		      size_t msglen)
+{
+	struct tb_backup_result r;
+	int rc = tb_restore_pg_run(db, from, &r, msg, msglen);
+
+	if (rc < 0)
+		return rc;
+	printf("restored %s from %s: %lld events (%lld revisions), %lld "
+	       "schools, %lld device tokens, schema %d\n", r.where, from,
+	       (long long)r.c.events, (long long)r.c.revisions,
+	       (long long)r.c.schools, (long long)r.c.devices, r.c.version);
+	printf("no token journal on PostgreSQL: tokens revoked after this "
+	       "dump work again; revoke them again (tienbo-server devices "
+	       "lists the tokens)\n");
+	printf("point the servers' db setting at this database and start "
+	       "them: each agent resends what the server lost, from the "
+	       "server's cursor, on its next sync\n");
 	return fflush(stdout) == 0 ? TB_OK : TB_EIO;
 }
 
@@ -67,6 +99,8 @@ int tb_backup_cli_restore(const struct tb_config *cfg, char *msg,
 		snprintf(msg, msglen, "restore needs --from FILE");
 		return TB_EUSAGE;
 	}
+	if (tb_sql_is_url(db))
+		return restore_pg(db, from, msg, msglen);
 	/* the tokens to enroll again, printed after the summary */
 	mem = open_memstream(&later, &later_len);
 	if (!mem)

@@ -208,6 +208,11 @@ int tb_dbpool_write_begin(struct tb_dbpool *s, long timeout_ms)
 	return e == 0 ? TB_OK : TB_EAGAIN;
 }
 
+int tb_dbpool_is_pg(const struct tb_dbpool *s)
+{
+	return s->pg;
+}
+
 void tb_dbpool_write_end(struct tb_dbpool *s)
 {
 	if (!s->pg)

@@ -12,6 +12,12 @@
  * deadline passes the caller answers 503 with Retry-After. A checkpointer
  * thread copies the WAL back into the database in the background, so no
  * batch waits for a checkpoint (see dbpool.c).
+ *
+ * On PostgreSQL (a postgresql:// URL) each worker thread has its own
+ * connection too, but there is no write mutex (tb_dbpool_write_begin
+ * returns at once: several `serve` processes may share the database, so
+ * writers are ordered by PostgreSQL's locks, a merge by its device's
+ * advisory lock) and no checkpointer.
  */
 #ifndef TB_SERVER_DBPOOL_H
 #define TB_SERVER_DBPOOL_H
@@ -33,6 +39,8 @@ struct tb_sql *tb_dbpool_conn(struct tb_dbpool *s);
 /* Takes the write mutex, waiting at most timeout_ms. 0 or TB_EAGAIN. */
 int tb_dbpool_write_begin(struct tb_dbpool *s, long timeout_ms);
 void tb_dbpool_write_end(struct tb_dbpool *s);
+/* 1 when the pool's database is PostgreSQL. */
+int tb_dbpool_is_pg(const struct tb_dbpool *s);
 /* Closes every connection. Call only when no thread uses the pool any
  * more. Accepts NULL. */
 void tb_dbpool_destroy(struct tb_dbpool *s);

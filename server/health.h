@@ -5,6 +5,9 @@
  * process's write lock (at most HEALTH_WAIT_MS) and runs BEGIN IMMEDIATE;
  * ROLLBACK on the worker's connection, so nothing is written; the disk
  * check is statvfs(2) on the database's directory against min_free_mb.
+ * On PostgreSQL the write check is a read-write transaction (SET
+ * TRANSACTION READ WRITE; ROLLBACK), the disk check is skipped (the disk
+ * is the database server's) and the body gives the database's size.
  */
 #ifndef TB_SERVER_HEALTH_H
 #define TB_SERVER_HEALTH_H
@@ -26,6 +29,10 @@ struct tb_health {
 void tb_health_check(struct tb_dbpool *pool, const char *dir,
 		     long min_free_mb, int64_t cert_not_after,
 		     struct tb_health *h);
+/* The size of the PostgreSQL database db is connected to, in bytes
+ * (pg_database_size): 0 or an err.h code. */
+struct tb_sql;
+int tb_health_pg_size(struct tb_sql *db, int64_t *bytes);
 /* The directory of path into buf (len bytes): "." for a bare name. */
 void tb_health_dir(const char *path, char *buf, size_t len);
 

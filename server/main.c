@@ -26,6 +26,7 @@
 #include "server/db.h"
 #include "server/export.h"
 #include "server/log.h"
+#include "server/migrate.h"
 #include "server/reload.h"
 #include "server/rejections.h"
 #include "server/report_cli.h"
@@ -402,6 +403,9 @@ static const struct command commands[] = {
 	  NULL, TB_BACKUP_CLI_HELP },
 	{ "restore", tb_backup_cli_restore, OPTS(tb_restore_cli_opts), "db",
 	  NULL, TB_RESTORE_CLI_HELP },
+	{ "migrate-store", tb_migrate_cmd, OPTS(tb_migrate_cli_opts),
+	  "plans_dir ontime_days busy_timeout_ms synchronous", NULL,
+	  TB_MIGRATE_CLI_HELP },
 	{ "report", tb_report_cli_run, OPTS(tb_report_cli_opts),
 	  "db plans_dir ontime_days", NULL, TB_REPORT_CLI_HELP },
 };

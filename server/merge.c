@@ -101,7 +101,9 @@ static const char sql_upsert[] =
 	" device = excluded.device, seq = excluded.seq,"
 	" recorded_at = excluded.recorded_at,"
 	" received_at = excluded.received_at,"
-	" content_hash = excluded.content_hash, body = excluded.body";
+	" content_hash = excluded.content_hash, body = excluded.body"
+	" WHERE events.revision < excluded.revision"
+	" AND events.school = excluded.school";
 
 /* "INSERT INTO <table>(...) VALUES(?,...),...(rows times)[upsert]". */
 static void sql_insert_rows(char *buf, size_t len, const char *table,
@@ -199,7 +201,15 @@ static int write_rows(struct merge_ctx *c, const char *table, int upsert,
 		tb_sql_clear_bindings(st);
 		return rc;
 	}
-	return stmt_done(st);
+	rc = stmt_done(st);
+	/* every row was decided against what events held (merge_event); a
+	 * row the upsert's WHERE skipped means another transaction wrote
+	 * that id after it was read (PostgreSQL, another device's batch):
+	 * the batch is rolled back and its sender told to come back, when
+	 * it is decided again against the row now there */
+	if (rc == TB_OK && upsert && tb_sql_changes(c->db) != (int64_t)rows)
+		rc = TB_EAGAIN;
+	return rc;
 }
 
 /* Writes every pending revision to event_history, then to events, in the
@@ -395,8 +405,20 @@ static int device_check(struct tb_sql *db, const struct tb_principal *p,
 		return rc;
 	if (!bind)
 		return TB_OK;
-	return query_one(db, "UPDATE devices SET device = ?1 WHERE id = ?2"
-			 " RETURNING id", device, p->token_id, NULL, NULL, 0);
+	/* only while still unbound: on PostgreSQL the same token's first
+	 * uploads from two devices can race here (each holds its own
+	 * device's lock); the one that waited on the row then finds it
+	 * bound and is refused as if it had come second */
+	rc = query_one(db, "UPDATE devices SET device = ?1 WHERE id = ?2 AND"
+		       " coalesce(device, '') IN ('', ?1) RETURNING id", device,
+		       p->token_id, NULL, NULL, 0);
+	if (rc == TB_ENOTFOUND) {
+		result_set(res, 403, "forbidden", -1,
+			   "this token is bound to another device, not %s",
+			   device);
+		rc = TB_OK;
+	}
+	return rc;
 }
 
 static int cursor_get(struct tb_sql *db, const char *device, int64_t *c)
@@ -419,7 +441,9 @@ static int cursor_put(struct merge_ctx *c, int64_t through, int64_t token)
 	rc = stmt_get(c->db,
 		"INSERT INTO cursors(device, school, committed_through, updated_at)"
 		" VALUES(?1, ?2, ?3, ?4) ON CONFLICT(device) DO UPDATE SET"
-		" committed_through = max(committed_through, excluded.committed_through),"
+		" committed_through = CASE WHEN excluded.committed_through >"
+		" cursors.committed_through THEN excluded.committed_through"
+		" ELSE cursors.committed_through END,"
 		" updated_at = excluded.updated_at", &st);
 	if (rc < 0)
 		return rc;
@@ -596,11 +620,16 @@ int tb_merge_batch_prepared(struct tb_sql *db, const struct tb_principal *p,
 			return rc;
 		prep = &own;
 	}
-	rc = tb_sql_exec(db, "BEGIN IMMEDIATE", NULL, 0);
+	rc = tb_sql_begin(db, 1);
 	if (rc < 0)
 		goto out;
 	in_tx = 1;
-	rc = device_check(db, p, b->device, 1, res);
+	/* PostgreSQL: one device's batches one at a time across every
+	 * instance, from the cursor read to COMMIT (SQLite's write
+	 * transaction already excludes every other writer) */
+	rc = tb_sql_lock_key(db, b->device);
+	if (rc == TB_OK)
+		rc = device_check(db, p, b->device, 1, res);
 	if (rc < 0 || res->status != 200)
 		goto out;
 	rc = cursor_get(db, b->device, &cursor);
@@ -633,6 +662,12 @@ int tb_merge_batch_prepared(struct tb_sql *db, const struct tb_principal *p,
 					 : cursor;
 	}
 out:
+	/* PostgreSQL: an id or revision another device's batch inserted
+	 * since it was read here (a unique violation) is a race, not bad
+	 * data; the retry sees the row and decides (duplicate or
+	 * rejection). On SQLite no other writer runs meanwhile. */
+	if (rc == TB_ECONFLICT && tb_sql_backend(db) == TB_SQL_PG)
+		rc = TB_EAGAIN;
 	if (rc < 0) /* why, for the 500's log line: before ROLLBACK clears it */
 		tb_sql_reason(db, res->message, sizeof(res->message));
 	if (in_tx)

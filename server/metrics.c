@@ -33,6 +33,7 @@
 #include "protocol/wire.h"
 #include "server/auth.h"
 #include "server/dbpool.h"
+#include "server/health.h"
 #include "server/resp.h"
 #include "server/sql.h"
 #include "server/tlscert.h"
@@ -293,7 +294,7 @@ static int schools_text(struct tb_buf *b, struct tb_sql *db)
 		"  WHERE d.school = u.code) AS s FROM units u"
 		"  WHERE u.type = 'school' AND NOT EXISTS (SELECT 1 FROM"
 		"  unit_closures c WHERE c.unit = u.code AND c.closed_from <= ?2"
-		"  AND (c.reopened_from IS NULL OR c.reopened_from > ?2)))"
+		"  AND (c.reopened_from IS NULL OR c.reopened_from > ?2))) AS a"
 		" GROUP BY 1";
 	long long n[NAGES] = { 0 };
 	char today[TB_DATE_LEN];
@@ -344,6 +345,22 @@ static int rejected_text(struct tb_buf *b, struct tb_sql *db)
 	return rc;
 }
 
+/* PostgreSQL: the database's size (its disk is the database server's). */
+static int pg_size_text(struct tb_buf *b, struct tb_sql *db)
+{
+	int64_t size = 0;
+	int rc = tb_health_pg_size(db, &size);
+
+	if (rc < 0)
+		return rc;
+	rc = head(b, "tienbo_database_size_bytes", "gauge",
+		  "Size of the PostgreSQL database (pg_database_size).");
+	if (rc == TB_OK)
+		rc = tb_buf_printf(b, "tienbo_database_size_bytes %lld\n",
+				   (long long)size);
+	return rc;
+}
+
 /* Database file + WAL, and the free space of its file system. */
 static int files_text(struct tb_buf *b, struct tb_sql *db)
 {
@@ -355,6 +372,8 @@ static int files_text(struct tb_buf *b, struct tb_sql *db)
 	long long size = 0;
 	int rc = TB_OK;
 
+	if (tb_sql_backend(db) == TB_SQL_PG)
+		return pg_size_text(b, db);
 	if (!path || !path[0] || stat(path, &st) != 0)
 		return TB_EIO;
 	size = (long long)st.st_size;

@@ -87,7 +87,7 @@ static int count_all(struct tb_sql *db, const char *school, int64_t *n)
 	int rc;
 
 	rc = tb_sql_prepare(db, "SELECT count(*) FROM rejections WHERE "
-				"?1 IS NULL OR school = ?1", 0, &st);
+				"CAST(?1 AS TEXT) IS NULL OR school = ?1", 0, &st);
 	if (rc != TB_OK)
 		return tb_sql_err(rc);
 	tb_sql_bind_text(st, 1, school, -1);
@@ -131,7 +131,7 @@ static int rows_read(struct tb_sql *db, const char *school, long limit,
 	rc = tb_sql_prepare(db, "SELECT r.id, r.school, u.name, r.device, r.seq, r.event_id,"
 		" r.reason, r.received_at FROM rejections r"
 		" LEFT JOIN units u ON u.code = r.school"
-		" WHERE ?1 IS NULL OR r.school = ?1"
+		" WHERE CAST(?1 AS TEXT) IS NULL OR r.school = ?1"
 		" ORDER BY r.received_at DESC, r.id DESC LIMIT ?2", 0, &st);
 	if (rc != TB_OK)
 		return tb_sql_err(rc);

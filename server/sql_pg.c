@@ -37,6 +37,7 @@ struct pg_stmt {
 	char *sql;               /* with $N */
 	char name[24];           /* of a prepared (cached) statement */
 	int nparams;
+	unsigned char *used;     /* [nparams]: 1 when $N is in the SQL */
 	char **vals;             /* [nparams], malloc'd copies, NULL = NULL */
 	int *lens;
 	int *fmts;               /* 1 = binary (a blob) */
@@ -128,8 +129,9 @@ static void pg_revive(struct pg_conn *pc)
 }
 
 /* sql with ?N -> $N and ? -> $(highest so far + 1), outside '...' and
- * "..."; the number of parameters into *n. NULL when out of memory. */
-static char *pg_sql(const char *sql, int *n)
+ * "..."; the number of parameters into *n, and into used[N - 1] (up to
+ * PG_MAXPARAMS) a 1 for each $N that appears. NULL when out of memory. */
+static char *pg_sql(const char *sql, int *n, unsigned char *used)
 {
 	size_t len = strlen(sql);
 	size_t cap = len * 6 + 8; /* a '?' becomes at most "$99999" */
@@ -158,6 +160,8 @@ static char *pg_sql(const char *sql, int *n)
 			}
 			if (v > max)
 				max = (int)v;
+			if (v >= 1 && v <= PG_MAXPARAMS)
+				used[v - 1] = 1;
 			o += snprintf(o, cap - (size_t)(o - out), "$%ld", v);
 		} else {
 			*o++ = *p;
@@ -178,6 +182,7 @@ static void pg_stmt_free(struct pg_stmt *s)
 	tb_free(s->lens);
 	tb_free(s->fmts);
 	tb_free(s->types);
+	tb_free(s->used);
 	PQclear(s->res);
 	tb_free(s->blob);
 	tb_free(s->sql);
@@ -216,7 +221,8 @@ static int pg_prepare(struct tb_sql *c, const char *sql, int flags,
 	s->base.c = c;
 	s->base.flags = flags;
 	s->orig = tb_strdup(sql);
-	s->sql = pg_sql(sql, &n);
+	s->used = tb_calloc(PG_MAXPARAMS, 1);
+	s->sql = s->used ? pg_sql(sql, &n, s->used) : NULL;
 	if (n > PG_MAXPARAMS) {
 		pg_set_err(pc, "", "too many parameters");
 		pg_stmt_free(s);
@@ -266,7 +272,10 @@ static int pg_bind(struct tb_stmt *st, int i, const void *p, size_t len,
 	s->vals[i - 1] = v;
 	s->lens[i - 1] = (int)len;
 	s->fmts[i - 1] = binary;
-	s->types[i - 1] = binary ? BYTEAOID : 0;
+	/* a parameter the SQL leaves out (WHERE id = ?2 with ?1 bound) has
+	 * nothing to infer its type from: text, or PostgreSQL refuses the
+	 * statement ("could not determine data type of parameter $1") */
+	s->types[i - 1] = binary ? BYTEAOID : s->used[i - 1] ? 0 : TEXTOID;
 	return TB_OK;
 }
 
@@ -551,8 +560,7 @@ static int pg_exec(struct tb_sql *c, const char *sql, char *msg,
 
 		if (!t)
 			return TB_ENOMEM;
-		memcpy(t, "BEGIN", 5);
-		memcpy(t + 5, sql + 15, n + 1);
+		snprintf(t, n + 6, "BEGIN%s", sql + 15);
 		r = PQexec(pc->pg, t);
 		tb_free(t);
 	} else {

@@ -168,7 +168,7 @@ int tb_units_list(struct tb_sql *db, const char *district,
 
 	*out = NULL;
 	if (!district)
-		return units_load(db, "1", NULL, out, msg, msglen);
+		return units_load(db, "1 = 1", NULL, out, msg, msglen);
 	rc = tb_org_unit_get(db, district, &u);
 	if (rc == TB_ENOTFOUND) {
 		snprintf(msg, msglen, "district: no district has the code '%s'",
@@ -337,7 +337,7 @@ static int closure_add(struct tb_sql *db, const char *code, int32_t from,
 	int hit = 0, rc;
 
 	rc = closure_query(db, "SELECT closed_from, reopened_from FROM"
-			   " unit_closures WHERE unit = ?1 AND (?3 IS NULL OR"
+			   " unit_closures WHERE unit = ?1 AND (CAST(?3 AS TEXT) IS NULL OR"
 			   " closed_from < ?3) AND (reopened_from IS NULL OR"
 			   " reopened_from > ?2) ORDER BY closed_from LIMIT 1",
 			   code, from, until, &hit, &ofrom, &ountil);

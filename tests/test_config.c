@@ -349,13 +349,14 @@ static void test_set_out_of_memory(void **state)
 
 /* Paths in a config file are relative to the file: listed keys holding a
  * relative path get the file's directory, made absolute; others, absolute
- * and empty values stay; the line number is kept. */
+ * and empty values and URLs stay; the line number is kept. */
 static void test_resolve_paths(void **state)
 {
 	static const char text[] = "db = office.db\nkey = /etc/k.pem\n"
-				   "cert = \nname = a/b\nplans-dir = ../plans\n";
+				   "cert = \nname = a/b\nplans-dir = ../plans\n"
+				   "url = postgresql://tienbo@db1/tienbo\n";
 	static const char *const keys[] = { "db", "key", "cert", "plans-dir",
-					    "absent" };
+					    "url", "absent" };
 	struct tb_config *c = NULL;
 	char path[128], want[PATH_MAX + 32], real[PATH_MAX], cwd[PATH_MAX];
 	char msg[256];
@@ -366,7 +367,7 @@ static void test_resolve_paths(void **state)
 	assert_int_equal(tb_config_load(path, &c, msg, sizeof(msg)), TB_OK);
 	assert_non_null(getcwd(cwd, sizeof(cwd)));
 	assert_int_equal(chdir("/"), 0); /* the current directory plays no part */
-	assert_int_equal(tb_config_resolve_paths(c, path, keys, 5), TB_OK);
+	assert_int_equal(tb_config_resolve_paths(c, path, keys, 6), TB_OK);
 	assert_int_equal(chdir(cwd), 0);
 	snprintf(want, sizeof(want), "%s/office.db", real);
 	assert_string_equal(tb_config_get(c, "db"), want);
@@ -376,6 +377,9 @@ static void test_resolve_paths(void **state)
 	assert_string_equal(tb_config_get(c, "key"), "/etc/k.pem");
 	assert_string_equal(tb_config_get(c, "cert"), "");
 	assert_string_equal(tb_config_get(c, "name"), "a/b"); /* not listed */
+	/* a URL is not a path (db = postgresql://...) */
+	assert_string_equal(tb_config_get(c, "url"),
+			    "postgresql://tienbo@db1/tienbo");
 	tb_config_destroy(c);
 }
 
