@@ -124,11 +124,11 @@ endforeach()
 # variant, each saying why where it does. Not here: test_backup (file
 # backups and restores), test_server_ops, test_server_cli, test_metrics
 # and test_server_limits (file modes, WAL, disk full, a corrupt or
-# missing file), test_units (schema migrations of SQLite files of
-# schema 1), the agent's tests (the agent is always SQLite), test_soak.
+# missing file), the agent's tests (the agent is always SQLite),
+# test_soak.
 foreach(t test_merge test_sync_e2e test_server_vectors test_hostile
           test_report test_report_xlsx test_report_pdf test_server_ingest
-          test_rollup)
+          test_rollup test_units)
   tb_add_pg_variant(${t})
 endforeach()
 

@@ -221,7 +221,8 @@ int helper_pg_copydb(const char *from, const char *to)
 		return -1;
 	qs = PQescapeIdentifier(c, src, strlen(src));
 	qd = PQescapeIdentifier(c, dst, strlen(dst));
-	if (qs && qd) {
+	/* no NOTICE on stderr when there is nothing to drop */
+	if (qs && qd && exec_cmd(c, "SET client_min_messages = warning") == 0) {
 		snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH "
 			 "(FORCE)", qd);
 		rc = exec_cmd(c, sql);

@@ -1025,6 +1025,21 @@ static int hs_check_pg(struct tb_sql *c)
 	return 0;
 }
 
+int helper_server_exec(const struct helper_server *s, const char *sql)
+{
+	struct tb_db_opts o = {10000, 0, 0, 0}; /* read-write */
+	struct tb_sql *c = NULL;
+	char msg[512] = "";
+	int rc = tb_db_open(s->db, &o, &c, msg, sizeof(msg));
+
+	if (rc == 0)
+		rc = tb_sql_exec(c, sql, msg, sizeof(msg));
+	if (rc != 0)
+		fprintf(stderr, "helper_server: %s: %s\n", sql, msg);
+	tb_sql_close(c);
+	return rc == 0 ? 0 : -1;
+}
+
 struct tb_sql *helper_server_lock_writes(const struct helper_server *s)
 {
 	/* read-write: BEGIN IMMEDIATE needs it on SQLite */

@@ -210,6 +210,10 @@ int64_t helper_server_countf(struct helper_server *s, const char *fmt, ...)
  * json_extract gives numbers as numbers either way). */
 const char *helper_server_json(const struct helper_server *s, const char *col,
 			       const char *key, int num, char *buf, size_t len);
+/* Runs sql (no results; several statements allowed) on the server's
+ * database, read-write: a test setting a row up. 0, or -1 after saying
+ * why. */
+int helper_server_exec(const struct helper_server *s, const char *sql);
 /* A connection holding the server's database's write lock (an open
  * write transaction; on PostgreSQL also EXCLUSIVE locks on the tables an
  * upload writes): the server's writers wait and then give up, its
