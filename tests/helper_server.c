@@ -1002,6 +1002,7 @@ int helper_server_integrity(const char *path)
 static int hs_check_pg(struct tb_sql *c)
 {
 	static const char *const sql[] = {
+		"SET client_min_messages = warning", /* no "already exists" */
 		"CREATE EXTENSION IF NOT EXISTS amcheck",
 		"DO $$DECLARE t text; n bigint; BEGIN"
 		" FOR t IN SELECT quote_ident(table_name) FROM"
