@@ -29,7 +29,7 @@
 set(TB_TESTS_UNIT test_buf test_codec test_config test_csv test_date test_event
     test_err test_gz test_i18n test_input test_helper_proc test_merge test_opts test_plan test_store
     test_store_oom test_vectors test_xlsx)
-set(TB_TESTS_E2E test_agent_cli test_agent_import test_agent_tty test_report test_report_pdf test_report_xlsx test_server_cli
+set(TB_TESTS_E2E test_agent_cli test_agent_import test_agent_tty test_pg_report test_report test_report_pdf test_report_xlsx test_server_cli
     test_server_ingest test_server_limits test_server_ops test_server_shutdown
     test_server_vectors test_sync_e2e test_units test_version test_metrics
     test_pg_cluster test_pg_merge test_migrate)
@@ -37,7 +37,7 @@ set(TB_TESTS_FAULT test_agent_crash test_backup test_agent_faults test_hostile
     test_rollup test_sync_faults test_link)
 set(TB_TESTS_SOAK test_soak)
 # Registered only as NAME_pg (see the top); each also has a label above.
-set(TB_TESTS_PG_ONLY test_pg_cluster test_pg_merge test_migrate)
+set(TB_TESTS_PG_ONLY test_pg_cluster test_pg_merge test_migrate test_pg_report)
 # ctest's timeout per label: a hang fails in this time, not in 600 s
 # (the tests' own waits are bounded far below it). TB_TIMEOUT_SCALE
 # stretches them for builds that run every process many times slower:
@@ -124,13 +124,16 @@ endforeach()
 # variant, each saying why where it does. Not here: test_backup (file
 # backups and restores), test_server_ops, test_server_cli, test_metrics
 # and test_server_limits (file modes, WAL, disk full, a corrupt or
-# missing file), the agent's tests (the agent is always SQLite),
-# test_soak.
+# missing file), the agent's tests (the agent is always SQLite).
 foreach(t test_merge test_sync_e2e test_server_vectors test_hostile
           test_report test_report_xlsx test_report_pdf test_server_ingest
           test_rollup test_units)
   tb_add_pg_variant(${t})
 endforeach()
+# test_soak_pg: two `serve` instances on one database behind Debian's
+# HAProxy with packaging/haproxy-tienbo.cfg, either killed at random
+# (tests/test_soak.c).
+tb_add_pg_variant(test_soak)
 
 
 # What cmake/install.cmake makes (tests/install/test_package.sh, label

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/csv.h"
 #include "common/date.h"
 #include "common/err.h"
@@ -181,8 +182,20 @@ int tb_export_prepare(struct tb_sql *db, const char *sql,
 		      const struct tb_export_opts *o, struct tb_stmt **st,
 		      char *msg, size_t msglen)
 {
-	int src = tb_sql_prepare(db, sql, TB_SQL_STREAM, st);
+	int pg = tb_sql_backend(db) == TB_SQL_PG;
+	struct tb_buf q = {0};
+	int src = tb_buf_printf(&q, "%s ORDER BY school%s, date%s, id%s", sql,
+				pg ? " COLLATE \"C\"" : "",
+				pg ? " COLLATE \"C\"" : "",
+				pg ? " COLLATE \"C\"" : "");
 
+	if (src == TB_OK)
+		src = tb_sql_prepare(db, q.p, TB_SQL_STREAM, st);
+	tb_buf_free(&q);
+	if (src == TB_ENOMEM) {
+		snprintf(msg, msglen, "export: out of memory");
+		return src;
+	}
 	if (src != TB_OK) {
 		snprintf(msg, msglen, "export: %s", tb_sql_errmsg(db));
 		tb_sql_finalize(*st);

@@ -17,12 +17,13 @@ struct tb_sql;
 struct tb_stmt;
 
 /* After "FROM events [e ...]": ?1 school, ?2 district (either may be
- * NULL), ?3 include voided; ordered by school, date and id. */
+ * NULL: typed, as PostgreSQL cannot tell a NULL's type from IS NULL),
+ * ?3 include voided; tb_export_prepare adds the order (school,
+ * date and id, as SQLite compares text, on PostgreSQL too). */
 #define TB_EXPORT_FILTER                                                \
-	" WHERE (?1 IS NULL OR school = ?1)"                            \
-	" AND (?2 IS NULL OR school IN (SELECT code FROM units"         \
-	" WHERE district = ?2)) AND (?3 OR voided = 0)"                 \
-	" ORDER BY school, date, id"
+	" WHERE (CAST(?1 AS TEXT) IS NULL OR school = ?1)"              \
+	" AND (CAST(?2 AS TEXT) IS NULL OR school IN (SELECT code"      \
+	" FROM units WHERE district = ?2)) AND (?3 OR voided = 0)"
 
 #define TB_EXPORT_MAX_COLUMNS (TB_KIND_COUNT * TB_FIELDS_MAX)
 

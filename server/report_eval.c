@@ -279,13 +279,25 @@ static int am_occasion(struct run *x, int32_t from, int32_t to, int64_t *acc)
 	    " WHERE kind = 'outreach' AND voided = 0 AND date BETWEEN ?1 AND ?2"
 	    " AND json_extract(body, '$.occasion') = 'action-month'"
 	    " GROUP BY school";
+	/* the same on PostgreSQL: report_jint is the roll-ups' reading of a
+	 * count (server/rollup.c), as json_extract reads one */
+	static const char sql_pg[] =
+	    "SELECT school, count(*), sum(report_jint(body::jsonb, 'parents')),"
+	    " sum(report_jint(body::jsonb, 'students')),"
+	    " sum(report_jint(body::jsonb, 'teachers_staff')),"
+	    " sum(report_jint(body::jsonb, 'officials')) FROM events"
+	    " WHERE kind = 'outreach' AND voided = 0 AND date BETWEEN ?1 AND ?2"
+	    " AND body::jsonb ->> 'occasion' = 'action-month'"
+	    " GROUP BY school";
 	static const char *const names[4] = {"parents", "students",
 					     "teachers_staff", "officials"};
 	char a[TB_DATE_LEN], b[TB_DATE_LEN];
 	struct tb_stmt *st = NULL;
 	int src, rc = TB_OK;
 
-	src = tb_sql_prepare(x->db, sql, 0, &st);
+	src = tb_sql_prepare(x->db, tb_sql_backend(x->db) == TB_SQL_PG ? sql_pg
+								       : sql,
+			     0, &st);
 	if (src == TB_OK) {
 		tb_sql_bind_text(st, 1, tb_date_format(from, a), -1);
 		tb_sql_bind_text(st, 2, tb_date_format(to, b), -1);

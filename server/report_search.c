@@ -15,11 +15,14 @@
 #include "server/db.h"
 #include "server/sql.h"
 
-static const char sql[] =
-	"SELECT u.code, u.type, u.name, coalesce(u.district, ''), d.name"
-	" FROM units u LEFT JOIN units d ON d.code = u.district"
-	" ORDER BY CASE u.type WHEN 'province' THEN 0 WHEN 'district' THEN 1"
-	" ELSE 2 END, u.name, u.code";
+#define SEARCH_SQL(coll)                                                  \
+	"SELECT u.code, u.type, u.name, coalesce(u.district, ''), d.name"  \
+	" FROM units u LEFT JOIN units d ON d.code = u.district"           \
+	" ORDER BY CASE u.type WHEN 'province' THEN 0 WHEN 'district' THEN"\
+	" 1 ELSE 2 END, u.name" coll ", u.code" coll
+/* names in byte order on PostgreSQL too, as SQLite sorts them */
+static const char sql[] = SEARCH_SQL("");
+static const char sql_pg[] = SEARCH_SQL(" COLLATE \"C\"");
 
 static int hit_add(struct tb_unit_hits *h, struct tb_stmt *st, int first)
 {
@@ -76,7 +79,8 @@ int tb_unit_search(struct tb_sql *db, const char *query, struct tb_unit_hits **o
 	}
 	if (!q[0])
 		goto out;
-	src = tb_sql_prepare(db, sql, 0, &st);
+	src = tb_sql_prepare(db, tb_sql_backend(db) == TB_SQL_PG ? sql_pg : sql,
+			     0, &st);
 	while (rc == TB_OK && src == TB_OK &&
 	       (src = tb_sql_step(st)) == TB_SQL_ROW) {
 		src = TB_OK;

@@ -150,16 +150,23 @@ int report_units_load(struct run *x, char *msg, size_t msglen)
 	    " WHERE type = 'school'";
 	struct priv *p = x->p;
 	const char *t = x->r->unit_type;
+	/* by district and code as SQLite compares text (bytes), whatever
+	 * the collation of a PostgreSQL database */
+	const char *order = tb_sql_backend(x->db) == TB_SQL_PG
+	                        ? " ORDER BY coalesce(district, '') COLLATE \"C\","
+	                          " code COLLATE \"C\""
+	                        : " ORDER BY 4, 1";
 	char sql[256];
 	struct tb_stmt *st = NULL;
 	size_t cap = 0;
 	int src, rc = TB_OK;
 
-	snprintf(sql, sizeof(sql), "%s%s ORDER BY 4, 1", base,
+	snprintf(sql, sizeof(sql), "%s%s%s", base,
 	         strcmp(t, "all") == 0        ? ""
 	         : strcmp(t, "school") == 0   ? " AND code = ?1"
 	         : strcmp(t, "district") == 0 ? " AND district = ?1"
-	                                      : " AND province = ?1");
+	                                      : " AND province = ?1",
+	         order);
 	src = tb_sql_prepare(x->db, sql, 0, &st);
 	if (src != TB_OK)
 		return report_fail(tb_sql_err(src), msg, msglen, "units", x->db);

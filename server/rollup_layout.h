@@ -11,7 +11,8 @@
  * rollup_sb is a growable SQL text (a common/buf.h buffer): rollup_sb_add
  * appends with printf formatting; after a failed append it sets oom and
  * ignores further additions, so a caller checks once at the end. The
- * caller frees buf (tb_buf_free).
+ * caller frees buf (tb_buf_free). pg says which dialect the text is
+ * for, where the two differ (rollup.c).
  */
 #ifndef TB_SERVER_ROLLUP_LAYOUT_H
 #define TB_SERVER_ROLLUP_LAYOUT_H
@@ -37,6 +38,7 @@ const struct rollup_layout *rollup_layout(void);
 struct rollup_sb {
 	struct tb_buf buf;
 	int oom; /* set by the first failed append; later ones do nothing */
+	int pg;  /* the text is for PostgreSQL (rollup.c's dialect pieces) */
 };
 
 void rollup_sb_add(struct rollup_sb *b, const char *fmt, ...)

@@ -252,8 +252,10 @@ int tb_rollup_snaps_open(struct tb_sql *db, struct tb_rollup_snaps **out)
 		rollup_sb_add(&b, ", s_%s", l->snap_names[i]);
 		s->col[l->snap[i]] = (int)i + 1;
 	}
+	/* ids in byte order, as SQLite sorts them, on PostgreSQL too */
 	rollup_sb_add(&b, " FROM report_snap WHERE school = ?1 AND day <= ?2 ORDER BY"
-	       " day DESC, recorded_at DESC, id DESC");
+	       " day DESC, recorded_at DESC, id%s DESC",
+	       tb_sql_backend(db) == TB_SQL_PG ? " COLLATE \"C\"" : "");
 	if (b.oom)
 		rc = TB_ENOMEM;
 	else

@@ -122,7 +122,7 @@ static int with_db(char *out, size_t len, const char *url, const char *db)
 int helper_pg_newdb(char *url, size_t len)
 {
 	static atomic_uint counter;
-	char base[1024], name[64], sql[128];
+	char base[1024], name[64], sql[192];
 	PGconn *c;
 	int rc;
 
@@ -134,9 +134,12 @@ int helper_pg_newdb(char *url, size_t len)
 	if (with_db(url, len, base, name) != 0 ||
 	    !(c = connect_to(base, NULL)))
 		return -1;
-	/* template0: empty whatever was added to template1. */
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s TEMPLATE template0",
-		 name);
+	/* template0: empty whatever was added to template1. Vietnamese
+	 * collation (ICU; Debian's PostgreSQL has it): an ORDER BY left to
+	 * the database's collation, not SQLite's byte order, then shows
+	 * (tests/test_pg_report.c compares the two byte for byte). */
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s TEMPLATE template0"
+		 " LOCALE_PROVIDER icu ICU_LOCALE 'vi-VN'", name);
 	rc = exec_cmd(c, sql);
 	PQfinish(c);
 	return rc;

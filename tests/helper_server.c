@@ -54,6 +54,11 @@ static void hs_sleep_ms(long ms)
 
 int helper_server_setup(struct helper_server *s)
 {
+	return helper_server_setup_db(s, NULL);
+}
+
+int helper_server_setup_db(struct helper_server *s, const char *db)
+{
 	static int curl_ready;
 	char cmd[HELPER_SERVER_PATH * 2 + 64];
 
@@ -69,11 +74,17 @@ int helper_server_setup(struct helper_server *s)
 	snprintf(s->ca, sizeof(s->ca), "%s/certs/ca.pem", s->dir);
 	snprintf(s->cert, sizeof(s->cert), "%s/certs/server.pem", s->dir);
 	snprintf(s->key, sizeof(s->key), "%s/certs/server.key", s->dir);
-	/* PostgreSQL mode: a fresh database of the test cluster, which
-	 * init-db below gives its schema as it would a new file */
-	if (helper_pg_wanted()) {
+	if (db && strlen(db) >= sizeof(s->db))
+		return -1;
+	if (db) {
+		snprintf(s->db, sizeof(s->db), "%s", db);
+	} else if (helper_pg_wanted()) {
+		/* PostgreSQL mode: a fresh database of the test cluster,
+		 * which init-db below gives its schema as it would a new
+		 * file; teardown drops it */
 		if (helper_pg_newdb(s->db, sizeof(s->db)) != 0)
 			return -1;
+		s->own_db = 1;
 	} else {
 		snprintf(s->db, sizeof(s->db), "%s/server.db", s->dir);
 	}
@@ -87,6 +98,18 @@ int helper_server_setup(struct helper_server *s)
 	snprintf(cmd, sizeof(cmd), "'%s' init-db --db '%s' >/dev/null",
 		 TB_SERVER_BIN, s->db);
 	return system(cmd) == 0 ? 0 : -1;
+}
+
+void helper_server_twin(const struct helper_server *s,
+			struct helper_server *twin, const char *log_name)
+{
+	*twin = *s;
+	twin->pid = 0;
+	twin->port = 0;
+	twin->url[0] = '\0';
+	snprintf(twin->log, sizeof(twin->log), "%s/%s", s->dir, log_name);
+	twin->dir[0] = '\0'; /* s's teardown removes it */
+	twin->own_db = 0;     /* and drops its database */
 }
 
 int helper_server_up(struct helper_server *s)
@@ -325,8 +348,8 @@ void helper_server_teardown(struct helper_server *s)
 	if (s->dir[0] && strncmp(s->dir, "/tmp/tb-server-test-", 20) == 0)
 		nftw(s->dir, hs_rm, 16, FTW_DEPTH | FTW_PHYS);
 	s->dir[0] = '\0';
-	if (tb_sql_is_url(s->db) && helper_pg_dropdb(s->db) == 0)
-		s->db[0] = '\0'; /* dropped once */
+	if (s->own_db && helper_pg_dropdb(s->db) == 0)
+		s->own_db = 0; /* dropped once */
 }
 
 int helper_server_run(struct helper_server *s, char *out, size_t outlen,

@@ -46,6 +46,8 @@ struct helper_server {
 					* logged, without the verified
 					* /healthz (an impostor whose
 					* certificate is made to fail) */
+	int own_db;                    /* setup made s->db in the PostgreSQL
+					* test cluster: teardown drops it */
 };
 
 struct helper_server_resp {
@@ -61,6 +63,15 @@ struct helper_server_resp {
 /* Temp dir, certificates, and an empty database made by `tienbo-server
  * init-db` at s->db (a new file, or a new PostgreSQL database). 0 or -1. */
 int helper_server_setup(struct helper_server *s);
+/* The same with the database db instead (a postgresql:// URL of an
+ * existing empty database, or a path); init-db gives it the schema. It
+ * stays the caller's: teardown does not drop it. */
+int helper_server_setup_db(struct helper_server *s, const char *db);
+/* A second instance of s, set up already: the same certificates and
+ * database, its own log dir/log_name; not running. Its teardown only
+ * stops it (s's removes the dir). */
+void helper_server_twin(const struct helper_server *s,
+			struct helper_server *twin, const char *log_name);
 /* setup, then start with the defaults: a running server. 0 or -1. */
 int helper_server_up(struct helper_server *s);
 /* Starts `serve` with the defaults plus extra options (NULL-terminated

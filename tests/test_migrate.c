@@ -83,7 +83,8 @@ static const struct {
 
 static const char *code(int s, char *buf)
 {
-	snprintf(buf, 8, "S%c%02d", s < NSCHOOLS / 2 ? 'A' : 'B', s);
+	snprintf(buf, 8, "S%c%02u", s < NSCHOOLS / 2 ? 'A' : 'B',
+		 (unsigned)s % 100u);
 	return buf;
 }
 
@@ -100,8 +101,8 @@ static void add_event(struct tb_batch *b, int s, int k, int rev,
 
 	parents[s][k] = 10 * s + k + rev * 100;
 	tb_event_init(&e, TB_KIND_OUTREACH);
-	snprintf(e.id, sizeof(e.id), "00000000-0000-4000-8000-%06d%06d", s,
-		 k);
+	snprintf(e.id, sizeof(e.id), "00000000-0000-4000-8000-%06u%06u",
+		 (unsigned)s % 1000000u, (unsigned)k % 1000000u);
 	snprintf(e.school, sizeof(e.school), "%s", code(s, c));
 	e.date = date;
 	e.revision = rev;

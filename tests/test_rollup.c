@@ -12,6 +12,12 @@
  * spill limit of server/db.c: with the limit at 1 MiB it failed here with
  * SQLITE_FULL, as bench_report's first fill of 2,000,000 events did (the
  * cause is told in db.c).
+ *
+ * The same on PostgreSQL (test_fill_large_pg, in the test_rollup_pg run on
+ * ctest's fixture cluster: tests/helper_pg.h): the events written by SQL
+ * of its dialect, the plpgsql triggers and the fill of server/rollup.c
+ * checked by the same GROUP BY, reading the bodies with jsonb (not
+ * report_jint, the code under test).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -35,49 +41,58 @@
 #define NSCHOOLS 701
 
 static char dir[64];
-static char path[512];
+static char path[128];
+static int pg; /* the store under test is PostgreSQL */
 
 /* Events v in [from, to]: kinds in turn (and one in 97 of a kind the model
  * does not know), dates over 2022-2025, one in 13 voided, bodies with
  * every count field of the kind. */
 static void add_events(struct tb_sql *db, long from, long to)
 {
-	/* the same rows on both: SQLite's printf, date and json_object are
-	 * lpad, date arithmetic and json_build_object on PostgreSQL */
-	int pg = tb_sql_backend(db) == TB_SQL_PG;
 	char sql[2048], msg[256] = "";
 
 	snprintf(sql, sizeof(sql),
 		 "WITH RECURSIVE c(v) AS (SELECT %ld UNION ALL SELECT v + 1"
 		 " FROM c WHERE v < %ld)"
-		 " INSERT INTO events SELECT %s, %s,"
+		 " INSERT INTO events SELECT"
+		 " printf('00000000-0000-4000-8000-%%012d', v),"
+		 " printf('S%%04d', (v * 13) %% %d),"
 		 " CASE WHEN v %% 97 = 0 THEN 'bogus' ELSE CASE v %% 5"
 		 "  WHEN 0 THEN 'outreach' WHEN 1 THEN 'training'"
 		 "  WHEN 2 THEN 'action-month' WHEN 3 THEN 'web-post'"
-		 "  ELSE 'snapshot' END END, %s,"
-		 " 1, CASE WHEN v %% 13 = 0 THEN 1 ELSE 0 END, NULL, v, v, 0,"
-		 " %s, %s('parents', v %% 60, 'students', v %% 301,"
+		 "  ELSE 'snapshot' END END,"
+		 " date('2022-01-01', '+' || ((v * 7919) %% 1461) || ' days'),"
+		 " 1, v %% 13 = 0, NULL, v, v, 0, x'00',"
+		 " json_object('parents', v %% 60, 'students', v %% 301,"
 		 "  'teachers_staff', v %% 31, 'officials', v %% 3,"
 		 "  'participants', 1 + v %% 40, 'female', v %% 11,"
 		 "  'ban_members', v %% 5, 'women_in_planning', v %% 4,"
 		 "  'communicators', v %% 6, 'ban_members_trained', v %% 9,"
-		 "  'key_posts', 4, 'masters', v %% 17)%s"
+		 "  'key_posts', 4, 'masters', v %% 17)"
 		 " FROM c",
-		 from, to,
-		 pg ? "'00000000-0000-4000-8000-' || lpad(CAST(v AS text), 12,"
-		      " '0')"
-		    : "printf('00000000-0000-4000-8000-%012d', v)",
-		 pg ? "'S' || lpad(CAST((v * 13) % 701 AS text), 4, '0')"
-		    : "printf('S%04d', (v * 13) % 701)",
-		 pg ? "to_char(DATE '2022-01-01' + CAST((v * 7919) % 1461 AS"
-		      " integer), 'YYYY-MM-DD')"
-		    : "date('2022-01-01', '+' || ((v * 7919) % 1461) ||"
-		      " ' days')",
-		 pg ? "'\\x00'::bytea" : "x'00'",
-		 pg ? "CAST(json_build_object" : "json_object",
-		 pg ? " AS text)" : "");
-	assert_int_equal(NSCHOOLS, 701); /* written out above */
-	assert_int_equal(tb_sql_exec(db, sql, msg, sizeof(msg)), 0);
+		 from, to, NSCHOOLS);
+	if (pg)
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO events SELECT"
+			 " '00000000-0000-4000-8000-' || lpad(v::text, 12, '0'),"
+			 " 'S' || lpad(((v * 13) %% %d)::text, 4, '0'),"
+			 " CASE WHEN v %% 97 = 0 THEN 'bogus' ELSE CASE v %% 5"
+			 "  WHEN 0 THEN 'outreach' WHEN 1 THEN 'training'"
+			 "  WHEN 2 THEN 'action-month' WHEN 3 THEN 'web-post'"
+			 "  ELSE 'snapshot' END END,"
+			 " to_char(date '2022-01-01' + ((v * 7919) %% 1461)::int,"
+			 "  'YYYY-MM-DD'),"
+			 " 1, (v %% 13 = 0)::int, NULL, v, v, 0, '\\x00'::bytea,"
+			 " json_build_object('parents', v %% 60, 'students', v %% 301,"
+			 "  'teachers_staff', v %% 31, 'officials', v %% 3,"
+			 "  'participants', 1 + v %% 40, 'female', v %% 11,"
+			 "  'ban_members', v %% 5, 'women_in_planning', v %% 4,"
+			 "  'communicators', v %% 6, 'ban_members_trained', v %% 9,"
+			 "  'key_posts', 4, 'masters', v %% 17)::text"
+			 " FROM generate_series(%ld, %ld) v",
+			 NSCHOOLS, from, to);
+	if (tb_sql_exec(db, sql, msg, sizeof(msg)))
+		fail_msg("%s", msg);
 }
 
 /* The kinds that have count field `name`, as an SQL list; 0 if none. */
@@ -118,23 +133,12 @@ static long one_number(struct tb_sql *db, const char *sql)
 	return v;
 }
 
-/* The count field key of an event's body, in SQL. */
-static const char *member(struct tb_sql *db, const char *key, char *buf,
-			  size_t len)
-{
-	if (tb_sql_backend(db) == TB_SQL_PG)
-		snprintf(buf, len, "CAST(e.body AS jsonb)->>'%s'", key);
-	else
-		snprintf(buf, len, "json_extract(e.body, '$.%s')", key);
-	return buf;
-}
-
 /* Table t (report_day, _month, _year with key divisor div) against the
  * GROUP BY over the events: no row of either is missing from the other. */
 static void check_table(struct tb_sql *db, const char *table, const char *key,
 			int div)
 {
-	char ref[8192], sql[40000], list[256], one[128];
+	char ref[8192], sql[40000], list[256];
 	struct tb_stmt *st = NULL;
 	size_t used;
 	int ncols = 0;
@@ -148,39 +152,40 @@ static void check_table(struct tb_sql *db, const char *table, const char *key,
 				 " END AS kind, CAST(replace(e.date, '-', '')"
 				 " AS INTEGER) / %d AS %s, e.school, count(*),"
 				 " min(e.received_at)", div, key);
-	if (tb_sql_backend(db) == TB_SQL_PG)
+	if (pg)
 		snprintf(sql, sizeof(sql), "SELECT column_name FROM"
 			 " information_schema.columns WHERE table_schema ="
 			 " current_schema() AND table_name = '%s' AND"
 			 " column_name LIKE 'c\\_%%' ESCAPE '\\' ORDER BY"
 			 " ordinal_position", table);
 	else
-		snprintf(sql, sizeof(sql), "SELECT name FROM pragma_table_info("
-			 "'%s') WHERE name LIKE 'c\\_%%' ESCAPE '\\' ORDER BY"
-			 " cid", table);
+		snprintf(sql, sizeof(sql), "SELECT name FROM pragma_table_info('%s')"
+			 " WHERE name LIKE 'c\\_%%' ESCAPE '\\' ORDER BY cid", table);
 	assert_int_equal(tb_sql_prepare(db, sql, 0, &st), TB_OK);
 	while (tb_sql_step(st) == TB_SQL_ROW) {
 		const char *c = tb_sql_column_text(st, 0) + 2;
 
 		assert_true(kinds_with(c, list, sizeof(list)));
 		used += (size_t)snprintf(ref + used, sizeof(ref) - used,
-					 ", sum(CASE WHEN e.kind IN (%s) THEN"
-					 " coalesce(CAST(%s AS bigint), 0)"
-					 " ELSE 0 END)", list,
-					 member(db, c, one, sizeof(one)));
+					 pg ? ", sum(CASE WHEN e.kind IN (%s) THEN"
+					      " coalesce((e.body::jsonb ->> '%s')"
+					      "::bigint, 0) ELSE 0 END)"
+					    : ", sum(CASE WHEN e.kind IN (%s) THEN"
+					      " coalesce(CAST(json_extract(e.body,"
+					      " '$.%s') AS INTEGER), 0) ELSE 0 END)",
+					 list, c);
 		ncols++;
 	}
 	tb_sql_finalize(st);
 	assert_int_equal((size_t)ncols, tb_rollup_ncols());
 	snprintf(ref + used, sizeof(ref) - used,
-		 " FROM events e WHERE e.voided = 0 AND e.kind IN"
-		 " ('outreach', 'training', 'action-month', 'web-post',"
-		 " 'snapshot')"
+		 " FROM events e WHERE e.voided = 0 AND e.kind IN ('outreach',"
+		 " 'training', 'action-month', 'web-post', 'snapshot')"
 		 " GROUP BY 1, 2, 3");
 	snprintf(sql, sizeof(sql), "SELECT (SELECT count(*) FROM (%s EXCEPT"
-		 " SELECT * FROM %s)) + (SELECT count(*) FROM (SELECT * FROM %s"
-		 " EXCEPT %s)) + abs((SELECT count(*) FROM %s) - (SELECT"
-		 " count(*) FROM (%s)))", ref, table, table, ref, table, ref);
+		 " SELECT * FROM %s) a) + (SELECT count(*) FROM (SELECT * FROM %s"
+		 " EXCEPT %s) b) + abs((SELECT count(*) FROM %s) - (SELECT"
+		 " count(*) FROM (%s) c))", ref, table, table, ref, table, ref);
 	if (one_number(db, sql) != 0)
 		fail_msg("%s differs from the GROUP BY over the events", table);
 }
@@ -195,22 +200,19 @@ static void check_all(struct tb_sql *db)
 				    " voided = 0 AND kind = 'snapshot'"));
 	assert_int_equal(one_number(db, "SELECT count(*) FROM (SELECT id FROM"
 				    " report_snap EXCEPT SELECT id FROM events"
-				    " WHERE voided = 0 AND kind = 'snapshot')"),
+				    " WHERE voided = 0 AND kind = 'snapshot') a"),
 			 0);
 }
 
-static void test_fill_large(void **state)
+static void fill_large(const char *where)
 {
 	struct tb_db_opts o = {0, 0, 0, 1}; /* create */
 	struct tb_sql *db = NULL;
-	char msg[256] = "";
+	char msg[512] = "";
 
-	(void)state;
-	assert_int_equal(tb_db_open(path, &o, &db, msg, sizeof(msg)), 0);
-	/* SQLite: a page cache far smaller than the fill (the statement
-	 * journal's spill, above); PostgreSQL has no per-connection cache
-	 * to shrink, and the same fill must give the same roll-ups */
-	if (tb_sql_backend(db) == TB_SQL_SQLITE)
+	if (tb_db_open(where, &o, &db, msg, sizeof(msg)))
+		fail_msg("%s", msg);
+	if (!pg)
 		assert_int_equal(tb_sql_exec(db, "PRAGMA cache_size=-256", msg,
 					    sizeof(msg)), 0);
 	add_events(db, 1, NEVENTS);
@@ -232,19 +234,39 @@ static void test_fill_large(void **state)
 	tb_sql_close(db);
 }
 
+static void test_fill_large(void **state)
+{
+	(void)state;
+	pg = 0;
+	fill_large(path);
+}
+
+static void test_fill_large_pg(void **state)
+{
+	char url[600];
+
+	(void)state;
+	if (!helper_pg_wanted())
+		return; /* the SQLite run: test_rollup_pg runs this one */
+	assert_int_equal(helper_pg_newdb(url, sizeof(url)), 0);
+	pg = 1;
+	fill_large(url);
+	helper_pg_dropdb(url);
+}
+
 static int setup(void **state)
 {
 	(void)state;
 	snprintf(dir, sizeof(dir), "/tmp/tb-rollup-XXXXXX");
 	if (!mkdtemp(dir))
 		return -1;
-	/* under TB_TEST_DB=pg a fresh PostgreSQL database instead */
-	return helper_pg_db_path(path, sizeof(path), dir, "rollup.db");
+	snprintf(path, sizeof(path), "%s/rollup.db", dir);
+	return 0;
 }
 
 static int teardown(void **state)
 {
-	char p[600];
+	char p[160];
 
 	(void)state;
 	unlink(path);
@@ -260,6 +282,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fill_large),
+		cmocka_unit_test(test_fill_large_pg),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
