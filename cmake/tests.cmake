@@ -117,8 +117,19 @@ foreach(src ${TB_TEST_SRC})
       ENVIRONMENT "CMOCKA_MESSAGE_OUTPUT=STDOUT")
   endif()
 endforeach()
-# PostgreSQL variants of tests that also run on SQLite.
-tb_add_pg_variant(test_rollup)
+# PostgreSQL variants of tests that also run on SQLite: the server's
+# database is a fresh one in the test cluster (helper_server_setup, or the
+# test's own tb_db_open in-process), and every check of it goes through
+# the store interface. Cases about a SQLite file by nature skip in the
+# variant, each saying why where it does. Not here: test_backup (file
+# backups and restores), test_server_ops, test_server_cli, test_metrics
+# and test_server_limits (file modes, WAL, disk full, a corrupt or
+# missing file), the agent's tests (the agent is always SQLite).
+foreach(t test_merge test_sync_e2e test_server_vectors test_hostile
+          test_report test_report_xlsx test_report_pdf test_server_ingest
+          test_rollup test_units)
+  tb_add_pg_variant(${t})
+endforeach()
 # test_soak_pg: two `serve` instances on one database behind Debian's
 # HAProxy with packaging/haproxy-tienbo.cfg, either killed at random
 # (tests/test_soak.c).

@@ -27,6 +27,7 @@
 #include "protocol/codec.h"
 #include "server/admin.h"
 #include "server/auth.h"
+#include "server/dbpool.h"
 #include "server/health.h"
 #include "server/log.h"
 #include "server/merge.h"
@@ -34,7 +35,7 @@
 #include "server/report_http.h"
 #include "server/reqlog.h"
 #include "server/resp.h"
-#include "server/dbpool.h"
+#include "server/sql.h"
 #include "server/tlscert.h"
 #include "server/upload.h"
 #include "protocol/wire.h"
@@ -110,6 +111,7 @@ static enum MHD_Result cursor(struct tb_https *h, struct MHD_Connection *c,
 	char *body = NULL;
 	size_t len = 0;
 	int64_t through = 0;
+	struct tb_sql *db;
 	int rc;
 
 	if (strcmp(method, "GET") != 0)
@@ -120,11 +122,23 @@ static enum MHD_Result cursor(struct tb_https *h, struct MHD_Connection *c,
 	if (!device || !tb_uuid_valid(device))
 		return tb_resp_error(c, &h->up.resp, 400, NULL,
 				     "device: give ?device=<uuid>", -1, 0);
-	rc = tb_merge_cursor(tb_dbpool_conn(h->pool), &who, device, &through,
-			     &res);
-	if (rc < 0)
+	db = tb_dbpool_conn(h->pool);
+	if (!db)
+		return tb_resp_error(c, &h->up.resp, 503, NULL,
+				     "database unavailable", -1, 1);
+	rc = tb_merge_cursor(db, &who, device, &through, &res);
+	/* busy is worth a retry; anything else is said, not passed off as
+	 * load (an agent would retry a broken query for ever) */
+	if (rc == TB_EAGAIN)
 		return tb_resp_error(c, &h->up.resp, 503, NULL,
 				     "the database is busy", -1, 0);
+	if (rc < 0) {
+		char why[300];
+
+		return tb_resp_errorf(c, &h->up.resp, 500,
+				      "could not read the cursor: %s",
+				      tb_sql_reason(db, why, sizeof(why)));
+	}
 	if (res.status != 200)
 		return tb_resp_error(c, &h->up.resp, (unsigned)res.status,
 				     res.error, res.message, -1, 0);

@@ -176,7 +176,7 @@ static void pg_stmt_free(struct pg_stmt *s)
 {
 	if (!s)
 		return;
-	for (int i = 0; i < s->nparams; i++)
+	for (int i = 0; s->vals && i < s->nparams; i++)
 		tb_free(s->vals[i]);
 	tb_free(s->vals);
 	tb_free(s->lens);

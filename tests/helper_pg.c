@@ -145,6 +145,17 @@ int helper_pg_newdb(char *url, size_t len)
 	return rc;
 }
 
+/* 1 (after saying so) when db is one of the cluster's own databases,
+ * which a test never drops or replaces. */
+static int cluster_own(const char *db, const char *doing)
+{
+	if (strcmp(db, "postgres") != 0 && strncmp(db, "template", 8) != 0)
+		return 0;
+	fprintf(stderr, "helper_pg: not %s %s (the cluster's own)\n", doing,
+		db);
+	return 1;
+}
+
 int helper_pg_dropdb(const char *url)
 {
 	char db[128], sql[256];
@@ -159,11 +170,8 @@ int helper_pg_dropdb(const char *url)
 		return -1;
 	snprintf(db, sizeof(db), "%s", PQdb(c));
 	PQfinish(c);
-	if (strcmp(db, "postgres") == 0 || strncmp(db, "template", 8) == 0) {
-		fprintf(stderr, "helper_pg: not dropping %s (the cluster's "
-			"own)\n", db);
+	if (cluster_own(db, "dropping"))
 		return -1;
-	}
 	if (!(c = connect_to(url, "postgres")))
 		return -1;
 	quoted = PQescapeIdentifier(c, db, strlen(db));
@@ -177,6 +185,108 @@ int helper_pg_dropdb(const char *url)
 	rc = exec_cmd(c, sql);
 	PQfinish(c);
 	return rc;
+}
+
+/* The database name libpq reads from url, into db (len bytes). */
+static int db_name(const char *url, char *db, size_t len)
+{
+	PGconn *c = connect_to(url, "postgres");
+	PQconninfoOption *o, *opts = PQconninfoParse(url, NULL);
+	int rc = -1;
+
+	PQfinish(c); /* only to say early and clearly when url is wrong */
+	if (!c || !opts)
+		goto out;
+	for (o = opts; o->keyword; o++)
+		if (strcmp(o->keyword, "dbname") == 0 && o->val &&
+		    strlen(o->val) < len) {
+			snprintf(db, len, "%s", o->val);
+			rc = 0;
+		}
+out:
+	PQconninfoFree(opts);
+	return rc;
+}
+
+int helper_pg_copydb(const char *from, const char *to)
+{
+	char src[128], dst[128], sql[400];
+	char *qs = NULL, *qd = NULL;
+	PGconn *c;
+	int rc = -1;
+
+	if (!from || !to || db_name(from, src, sizeof(src)) != 0 ||
+	    db_name(to, dst, sizeof(dst)) != 0)
+		return -1;
+	if (cluster_own(dst, "replacing"))
+		return -1;
+	if (!(c = connect_to(to, "postgres")))
+		return -1;
+	qs = PQescapeIdentifier(c, src, strlen(src));
+	qd = PQescapeIdentifier(c, dst, strlen(dst));
+	/* no NOTICE on stderr when there is nothing to drop */
+	if (qs && qd && exec_cmd(c, "SET client_min_messages = warning") == 0) {
+		snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH "
+			 "(FORCE)", qd);
+		rc = exec_cmd(c, sql);
+	}
+	if (rc == 0) {
+		snprintf(sql, sizeof(sql), "CREATE DATABASE %s TEMPLATE %s", qd,
+			 qs);
+		rc = exec_cmd(c, sql);
+	}
+	PQfreemem(qs);
+	PQfreemem(qd);
+	PQfinish(c);
+	return rc;
+}
+
+/* The databases helper_pg_db_path made, by name, dropped at exit by the
+ * process that made them. */
+#define PG_PATHS 32
+static struct {
+	char name[64];
+	char url[256];
+} pg_paths[PG_PATHS];
+static int pg_npaths;
+static pid_t pg_paths_pid;
+
+static void drop_paths(void)
+{
+	if (getpid() != pg_paths_pid) /* a forked child exiting */
+		return;
+	for (int i = 0; i < pg_npaths; i++)
+		helper_pg_dropdb(pg_paths[i].url);
+	pg_npaths = 0;
+}
+
+int helper_pg_db_path(char *out, size_t len, const char *dir,
+		      const char *name)
+{
+	int n, i;
+
+	if (!helper_pg_wanted()) {
+		n = snprintf(out, len, "%s/%s", dir, name);
+		return n < 0 || (size_t)n >= len ? -1 : 0;
+	}
+	for (i = 0; i < pg_npaths; i++)
+		if (strcmp(pg_paths[i].name, name) == 0)
+			break;
+	if (i == pg_npaths) {
+		if (i == PG_PATHS || strlen(name) >= sizeof(pg_paths[i].name) ||
+		    helper_pg_newdb(pg_paths[i].url,
+				    sizeof(pg_paths[i].url)) != 0)
+			return -1;
+		if (!pg_paths_pid) {
+			pg_paths_pid = getpid();
+			atexit(drop_paths);
+		}
+		snprintf(pg_paths[i].name, sizeof(pg_paths[i].name), "%s",
+			 name);
+		pg_npaths++;
+	}
+	n = snprintf(out, len, "%s", pg_paths[i].url);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
 int helper_pg_query_int64(const char *url, const char *sql, int64_t *out)

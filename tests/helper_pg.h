@@ -36,6 +36,20 @@ int helper_pg_newdb(char *url, size_t len);
  * (FORCE)). Best effort, for teardown: returns 0 or -1. */
 int helper_pg_dropdb(const char *url);
 
+/* Makes the database to names a copy of the one from names (CREATE
+ * DATABASE ... TEMPLATE), dropping to first if it exists: a backup taken
+ * or put back, as a file copy is for SQLite. Nothing may be connected to
+ * from (a server using it is stopped first). Returns 0 or -1. */
+int helper_pg_copydb(const char *from, const char *to);
+
+/* Where an in-process test keeps the server database it calls name:
+ * dir/name (a SQLite file), or under TB_TEST_DB=pg the URL of a fresh
+ * database made at the first call for that name (the same one after),
+ * dropped when the process exits. Returns 0, or -1 (out too small, or
+ * no database made: said on stderr). */
+int helper_pg_db_path(char *out, size_t len, const char *dir,
+		      const char *name);
+
 /* Runs sql on url's database; its one row's first column, an integer
  * (a count, a bool cast to int, ...), goes to *out. Returns 0, or -1 when
  * the statement fails or gives no row, more than one, NULL or a

@@ -31,6 +31,9 @@
 #include "common/mem.h"
 #include "protocol/codec.h"
 #include "protocol/gz.h"
+#include "server/db.h"
+#include "server/sql.h"
+#include "tests/helper_pg.h"
 
 #define HS_ARGS_MAX 64
 
@@ -73,10 +76,18 @@ int helper_server_setup_db(struct helper_server *s, const char *db)
 	snprintf(s->key, sizeof(s->key), "%s/certs/server.key", s->dir);
 	if (db && strlen(db) >= sizeof(s->db))
 		return -1;
-	if (db)
+	if (db) {
 		snprintf(s->db, sizeof(s->db), "%s", db);
-	else
+	} else if (helper_pg_wanted()) {
+		/* PostgreSQL mode: a fresh database of the test cluster,
+		 * which init-db below gives its schema as it would a new
+		 * file; teardown drops it */
+		if (helper_pg_newdb(s->db, sizeof(s->db)) != 0)
+			return -1;
+		s->own_db = 1;
+	} else {
 		snprintf(s->db, sizeof(s->db), "%s/server.db", s->dir);
+	}
 	snprintf(s->log, sizeof(s->log), "%s/server.log", s->dir);
 	snprintf(cmd, sizeof(cmd), "bash '%s/scripts/mkcerts.sh' '%s/certs' "
 		 ">/dev/null 2>&1", TB_SOURCE_DIR, s->dir);
@@ -98,6 +109,7 @@ void helper_server_twin(const struct helper_server *s,
 	twin->url[0] = '\0';
 	snprintf(twin->log, sizeof(twin->log), "%s/%s", s->dir, log_name);
 	twin->dir[0] = '\0'; /* s's teardown removes it */
+	twin->own_db = 0;     /* and drops its database */
 }
 
 int helper_server_up(struct helper_server *s)
@@ -336,6 +348,8 @@ void helper_server_teardown(struct helper_server *s)
 	if (s->dir[0] && strncmp(s->dir, "/tmp/tb-server-test-", 20) == 0)
 		nftw(s->dir, hs_rm, 16, FTW_DEPTH | FTW_PHYS);
 	s->dir[0] = '\0';
+	if (s->own_db && helper_pg_dropdb(s->db) == 0)
+		s->own_db = 0; /* dropped once */
 }
 
 int helper_server_run(struct helper_server *s, char *out, size_t outlen,
@@ -846,14 +860,14 @@ char *helper_server_batch(const char *device, const char *school,
 	return out;
 }
 
-/* One integer from path; flags say how to open it. */
-static int64_t hs_db_int(const char *path, int flags, const char *sql)
+/* One integer from the SQLite file at path (an agent's), read-only. */
+int64_t helper_server_db_int(const char *path, const char *sql)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	int64_t n = -1;
 
-	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK)
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_busy_timeout(db, 10000);
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -866,14 +880,91 @@ out:
 	return n;
 }
 
-int64_t helper_server_count(struct helper_server *s, const char *sql)
+int helper_server_is_pg(const struct helper_server *s)
 {
-	return hs_db_int(s->db, SQLITE_OPEN_READWRITE, sql);
+	return tb_sql_is_url(s->db);
 }
 
-int64_t helper_server_db_int(const char *path, const char *sql)
+struct tb_sql *helper_server_open_db(const struct helper_server *s)
 {
-	return hs_db_int(path, SQLITE_OPEN_READONLY, sql);
+	/* read-only: neither created nor migrated; 10 s for a busy file */
+	struct tb_db_opts o = {10000, 0, 1, 0};
+	struct tb_sql *c = NULL;
+	char msg[512] = "";
+
+	if (tb_db_open(s->db, &o, &c, msg, sizeof(msg)) != 0) {
+		fprintf(stderr, "helper_server: cannot open the server's "
+			"database: %s\n", msg);
+		return NULL;
+	}
+	return c;
+}
+
+/* The first column of sql's one row on the server's database, as text
+ * (malloc'd; NULL for a NULL) into *text and as an integer into *n;
+ * 0, or -1 after saying why (no row, an error, out of memory). */
+static int hs_query(const struct helper_server *s, const char *sql,
+		    int64_t *n, char **text)
+{
+	struct tb_sql *c = helper_server_open_db(s);
+	struct tb_stmt *st = NULL;
+	const char *t;
+	int rc = -1;
+
+	if (!c)
+		return -1;
+	if (tb_sql_prepare(c, sql, 0, &st) != 0 ||
+	    tb_sql_step(st) != TB_SQL_ROW) {
+		fprintf(stderr, "helper_server: %s: %s\n", sql,
+			tb_sql_errmsg(c));
+		goto out;
+	}
+	if (n)
+		*n = tb_sql_column_int64(st, 0);
+	if (text) {
+		t = tb_sql_column_text(st, 0);
+		*text = t ? strdup(t) : NULL;
+		if (t && !*text)
+			goto out;
+	}
+	rc = 0;
+out:
+	tb_sql_finalize(st);
+	tb_sql_close(c);
+	return rc;
+}
+
+int64_t helper_server_count(struct helper_server *s, const char *sql)
+{
+	int64_t n = -1;
+
+	return hs_query(s, sql, &n, NULL) == 0 ? n : -1;
+}
+
+int helper_server_query_int64(const struct helper_server *s, const char *sql,
+			      int64_t *out)
+{
+	return hs_query(s, sql, out, NULL);
+}
+
+char *helper_server_query_text(const struct helper_server *s, const char *sql)
+{
+	char *t = NULL;
+
+	return hs_query(s, sql, NULL, &t) == 0 ? t : NULL;
+}
+
+const char *helper_server_json(const struct helper_server *s, const char *col,
+			       const char *key, int num, char *buf, size_t len)
+{
+	if (!helper_server_is_pg(s))
+		snprintf(buf, len, "json_extract(%s, '$.%s')", col, key);
+	else if (num)
+		snprintf(buf, len, "CAST(CAST(%s AS jsonb)->>'%s' AS numeric)",
+			 col, key);
+	else
+		snprintf(buf, len, "(CAST(%s AS jsonb)->>'%s')", col, key);
+	return buf;
 }
 
 int64_t helper_server_countf(struct helper_server *s, const char *fmt, ...)
@@ -924,6 +1015,105 @@ int helper_server_integrity(const char *path)
 	}
 	sqlite3_finalize(st);
 	sqlite3_close(db);
+	return ok ? 0 : -1;
+}
+
+/* PostgreSQL: every table of the database's schema reads through
+ * (count(*) scans its heap), and amcheck finds every B-tree index
+ * consistent with itself and with its table (bt_index_check with
+ * heapallindexed: each row is in its indexes). */
+static int hs_check_pg(struct tb_sql *c)
+{
+	static const char *const sql[] = {
+		"SET client_min_messages = warning", /* no "already exists" */
+		"CREATE EXTENSION IF NOT EXISTS amcheck",
+		"DO $$DECLARE t text; n bigint; BEGIN"
+		" FOR t IN SELECT quote_ident(table_name) FROM"
+		" information_schema.tables WHERE table_schema ="
+		" current_schema() AND table_type = 'BASE TABLE' LOOP"
+		" EXECUTE 'SELECT count(*) FROM ' || t INTO n; END LOOP; END$$",
+		"SELECT count(bt_index_check(i.indexrelid, true)) FROM pg_index i"
+		" JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON"
+		" a.oid = c.relam WHERE a.amname = 'btree' AND c.relnamespace ="
+		" CAST(current_schema() AS regnamespace)",
+	};
+	char msg[512];
+
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		if (tb_sql_exec(c, sql[i], msg, sizeof(msg)) != 0) {
+			fprintf(stderr, "%s: integrity: %s: %s\n",
+				tb_sql_name(c), sql[i], msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int helper_server_exec(const struct helper_server *s, const char *sql)
+{
+	struct tb_db_opts o = {10000, 0, 0, 0}; /* read-write */
+	struct tb_sql *c = NULL;
+	char msg[512] = "";
+	int rc = tb_db_open(s->db, &o, &c, msg, sizeof(msg));
+
+	if (rc == 0)
+		rc = tb_sql_exec(c, sql, msg, sizeof(msg));
+	if (rc != 0)
+		fprintf(stderr, "helper_server: %s: %s\n", sql, msg);
+	tb_sql_close(c);
+	return rc == 0 ? 0 : -1;
+}
+
+struct tb_sql *helper_server_lock_writes(const struct helper_server *s)
+{
+	/* read-write: BEGIN IMMEDIATE needs it on SQLite */
+	struct tb_db_opts o = {10000, 0, 0, 0};
+	struct tb_sql *c = NULL;
+	char msg[512] = "";
+	int rc = tb_db_open(s->db, &o, &c, msg, sizeof(msg));
+
+	if (rc == 0)
+		rc = tb_sql_begin(c, 1);
+	/* PostgreSQL's BEGIN takes no lock: EXCLUSIVE on the tables an
+	 * upload writes lets readers in and holds writers, as SQLite's
+	 * write lock does */
+	if (rc == 0 && tb_sql_backend(c) == TB_SQL_PG)
+		rc = tb_sql_exec(c, "LOCK TABLE devices, cursors, events,"
+				 " event_history, rejections IN EXCLUSIVE MODE",
+				 msg, sizeof(msg));
+	if (rc != 0) {
+		fprintf(stderr, "helper_server: cannot lock the server's "
+			"database: %s\n", c ? tb_sql_errmsg(c) : msg);
+		tb_sql_close(c);
+		return NULL;
+	}
+	return c;
+}
+
+int helper_server_check(const struct helper_server *s)
+{
+	struct tb_sql *c = helper_server_open_db(s);
+	struct tb_stmt *st = NULL;
+	const char *v = NULL;
+	int ok = 0;
+
+	if (!c)
+		return -1;
+	if (tb_sql_backend(c) == TB_SQL_PG) {
+		ok = hs_check_pg(c) == 0;
+	} else if (tb_sql_prepare(c, "PRAGMA integrity_check", 0, &st) == 0 &&
+		   tb_sql_step(st) == TB_SQL_ROW) {
+		v = tb_sql_column_text(st, 0);
+		ok = v && strcmp(v, "ok") == 0;
+		if (!ok)
+			fprintf(stderr, "%s: integrity_check: %s\n", s->db,
+				v ? v : "(null)");
+	} else {
+		fprintf(stderr, "%s: integrity_check could not run: %s\n",
+			s->db, tb_sql_errmsg(c));
+	}
+	tb_sql_finalize(st);
+	tb_sql_close(c);
 	return ok ? 0 : -1;
 }
 

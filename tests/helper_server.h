@@ -1,7 +1,10 @@
 /* helper_server.h - a real tienbo-server for the tests: made in a temp
  * directory with its own test CA and certificate (scripts/mkcerts.sh) and
  * SQLite file, started on 127.0.0.1 on a port the kernel picks, reached
- * over HTTPS with libcurl and certificate verification on.
+ * over HTTPS with libcurl and certificate verification on. Under
+ * TB_TEST_DB=pg (helper_pg_wanted) its database is a fresh one in the
+ * PostgreSQL test cluster instead of the file: s->db is then its URL,
+ * which --db takes as it takes a path, and teardown drops it.
  *
  * Linked into every test executable; every symbol starts helper_server_.
  * Every wait is bounded in count and time. Functions return 0 / a status
@@ -23,7 +26,9 @@ struct helper_server {
 	char ca[HELPER_SERVER_PATH];   /* dir/certs/ca.pem */
 	char cert[HELPER_SERVER_PATH]; /* dir/certs/server.pem */
 	char key[HELPER_SERVER_PATH];  /* dir/certs/server.key */
-	char db[HELPER_SERVER_PATH];   /* dir/server.db */
+	char db[HELPER_SERVER_PATH];   /* dir/server.db, or under
+					* TB_TEST_DB=pg the URL of its own
+					* database in the test cluster */
 	char log[HELPER_SERVER_PATH];  /* dir/server.log: the server's stderr */
 	pid_t pid;                     /* 0 when not running */
 	unsigned port;
@@ -41,6 +46,8 @@ struct helper_server {
 					* logged, without the verified
 					* /healthz (an impostor whose
 					* certificate is made to fail) */
+	int own_db;                    /* setup made s->db in the PostgreSQL
+					* test cluster: teardown drops it */
 };
 
 struct helper_server_resp {
@@ -54,10 +61,11 @@ struct helper_server_resp {
 };
 
 /* Temp dir, certificates, and an empty database made by `tienbo-server
- * init-db` at s->db. 0 or -1. */
+ * init-db` at s->db (a new file, or a new PostgreSQL database). 0 or -1. */
 int helper_server_setup(struct helper_server *s);
 /* The same with the database db instead (a postgresql:// URL of an
- * existing empty database, or a path); init-db gives it the schema. */
+ * existing empty database, or a path); init-db gives it the schema. It
+ * stays the caller's: teardown does not drop it. */
 int helper_server_setup_db(struct helper_server *s, const char *db);
 /* A second instance of s, set up already: the same certificates and
  * database, its own log dir/log_name; not running. Its teardown only
@@ -84,7 +92,8 @@ int helper_server_wait(struct helper_server *s, long ms);
 /* The last max bytes of the server's log (from a line start) on stderr,
  * between marker lines: for a test to show when a wait runs out. */
 void helper_server_log_tail(const struct helper_server *s, long max);
-/* Stops the server if running and removes the temp dir. */
+/* Stops the server if running and removes the temp dir (and drops its
+ * PostgreSQL database). */
 void helper_server_teardown(struct helper_server *s);
 
 /* Runs `tienbo-server ARGS... --db s->db` and captures stdout into out
@@ -174,17 +183,57 @@ void helper_server_id(unsigned tag, int64_t seq, char *id);
 struct cJSON;
 struct cJSON *helper_server_find_id(struct cJSON *arr, const char *id);
 
-/* PRAGMA integrity_check of the SQLite file at path (the server's, or an
- * agent's): 0 if "ok", else -1 after printing what it found. */
+/* PRAGMA integrity_check of the SQLite file at path (an agent's store;
+ * the server's: helper_server_check): 0 if "ok", else -1 after printing
+ * what it found. Raw SQLite: the agent is always SQLite. */
 int helper_server_integrity(const char *path);
+/* The server's database intact, on either backend: on SQLite PRAGMA
+ * integrity_check says "ok"; on PostgreSQL every table of its schema
+ * reads through (count(*)) and amcheck's bt_index_check(heapallindexed)
+ * passes on every B-tree index (the extension is created in the test's
+ * own database). 0, or -1 after printing what failed. */
+int helper_server_check(const struct helper_server *s);
 
-/* The one integer a SQL query on the server's database returns, or -1. */
+/* The server's database (s->db: a file or a postgresql:// URL) is read
+ * through the server's own store interface (server/sql.h, tb_db_open,
+ * read-only: neither created nor migrated), so the same query works on
+ * both backends when its SQL does. */
+struct tb_sql;
+/* 1 when the server under test stores in PostgreSQL (s->db is a URL). */
+int helper_server_is_pg(const struct helper_server *s);
+/* A connection to it, or NULL after saying why; tb_sql_close it. */
+struct tb_sql *helper_server_open_db(const struct helper_server *s);
+/* The one integer a SQL query on the server's database returns, or -1
+ * (also when the query fails or gives no row: said on stderr). */
 int64_t helper_server_count(struct helper_server *s, const char *sql);
-/* The same on any SQLite file (an agent's store), opened read-only. */
-int64_t helper_server_db_int(const char *path, const char *sql);
+/* The same with failure apart from the value: 0 or -1. */
+int helper_server_query_int64(const struct helper_server *s, const char *sql,
+			      int64_t *out);
+/* The first column of the one row as text (malloc'd), or NULL (a NULL,
+ * no row, a failure). */
+char *helper_server_query_text(const struct helper_server *s, const char *sql);
 /* The same with the query made by printf from fmt (up to 1 KiB). */
 int64_t helper_server_countf(struct helper_server *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* SQL for the member key of the JSON text in column col, in buf (len
+ * bytes), returned: json_extract(col, '$.key') on SQLite; on PostgreSQL
+ * the member as text, or as a number when num (a JSON number; SQLite's
+ * json_extract gives numbers as numbers either way). */
+const char *helper_server_json(const struct helper_server *s, const char *col,
+			       const char *key, int num, char *buf, size_t len);
+/* Runs sql (no results; several statements allowed) on the server's
+ * database, read-write: a test setting a row up. 0, or -1 after saying
+ * why. */
+int helper_server_exec(const struct helper_server *s, const char *sql);
+/* A connection holding the server's database's write lock (an open
+ * write transaction; on PostgreSQL also EXCLUSIVE locks on the tables an
+ * upload writes): the server's writers wait and then give up, its
+ * readers go on. Release with tb_sql_close (it rolls back). NULL after
+ * saying why. */
+struct tb_sql *helper_server_lock_writes(const struct helper_server *s);
+/* One integer from the SQLite file at path (an agent's store), opened
+ * read-only with raw SQLite, or -1. */
+int64_t helper_server_db_int(const char *path, const char *sql);
 
 /* Peak resident memory (VmHWM) of the running server in KiB, from
  * /proc/PID/status; -1 if it is not running or cannot be read. */

@@ -351,7 +351,7 @@ static void test_backup_restore_converges(void **state)
 				    "revoked again"));
 	assert_int_equal(stat(srv.db, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
-	assert_int_equal(helper_server_integrity(srv.db), 0);
+	assert_int_equal(helper_server_check(&srv), 0);
 	assert_int_equal(helper_server_start_on(&srv, port, NULL), 0);
 
 	/* the server lost the rounds after the backup: the agents resend */
@@ -366,7 +366,7 @@ static void test_backup_restore_converges(void **state)
 	expect_refused(&srv, ag[2]); /* revoked after the backup */
 	expect_refused(&srv, ag[3]); /* enrolled after the backup */
 	assert_int_equal(helper_server_stop(&srv), 0);
-	assert_int_equal(helper_server_integrity(srv.db), 0);
+	assert_int_equal(helper_server_check(&srv), 0);
 	for (i = 0; i < 4; i++)
 		agent_free(ag[i]);
 	helper_server_teardown(&srv);
@@ -472,7 +472,7 @@ static void test_refusals_and_round_trips(void **state)
 				"--force"), 0);
 	assert_int_equal(helper_server_count(&srv,
 		"SELECT count(*) FROM events"), events);
-	assert_int_equal(helper_server_integrity(srv.db), 0);
+	assert_int_equal(helper_server_check(&srv), 0);
 	assert_int_equal(helper_server_start_on(&srv, port, NULL), 0);
 	assert_true(converge(a, CONVERGE_RUNS) > 0);
 	expect_same(&srv, a);

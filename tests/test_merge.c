@@ -4,7 +4,8 @@
  * accepted a few events earlier, duplicates and stale revisions, all in one
  * batch, give the counts, rows and roll-ups the merge rules say (worked
  * out below from the batch, event by event). A real database file, merged
- * in-process through tb_merge_batch.
+ * in-process through tb_merge_batch; in test_merge_pg (TB_TEST_DB=pg) a
+ * fresh PostgreSQL database of the test cluster instead.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,11 +30,13 @@
 #include "server/db.h"
 #include "server/merge.h"
 #include "server/report.h"
+#include "tests/helper_pg.h"
 
 #define SCHOOL "HB-301"
 #define DEVICE "21111111-2222-4333-8444-000000000001"
 
 static char tmpdir[64];
+static char pgurl[512]; /* the PostgreSQL database under TB_TEST_DB=pg */
 static struct tb_sql *db;
 static struct tb_principal who;
 
@@ -111,6 +114,19 @@ static int64_t count(const char *fmt, ...)
 	return v;
 }
 
+/* The stored event's parents (a JSON number in body), in SQL. */
+/* The current revisions, as e with their history rows h. */
+#define CURRENT                                                          \
+	" events e JOIN event_history h ON h.id = e.id AND h.revision ="   \
+	" e.revision"
+
+static const char *parents(void)
+{
+	return tb_sql_backend(db) == TB_SQL_PG
+		       ? "CAST(CAST(h.fields AS jsonb)->>'parents' AS bigint)"
+		       : "json_extract(h.fields, '$.parents')";
+}
+
 /* Rows in events and event_history, and the roll-up of the test's day. */
 static void expect_held(int64_t events, int64_t history, int64_t day_n)
 {
@@ -124,7 +140,7 @@ static int setup(void **state)
 {
 	struct tb_org_school s = {SCHOOL, "Trường thử", "TH", "HB-D3", NULL};
 	struct tb_db_opts o = {0, 1, 0, 1}; /* create */
-	char path[128], msg[256] = "", token[TB_TOKEN_LEN + 1];
+	char path[512], msg[256] = "", token[TB_TOKEN_LEN + 1];
 	int64_t id;
 
 	(void)state;
@@ -132,6 +148,11 @@ static int setup(void **state)
 	if (!mkdtemp(tmpdir))
 		return -1;
 	snprintf(path, sizeof(path), "%s/server.db", tmpdir);
+	if (helper_pg_wanted()) {
+		if (helper_pg_newdb(pgurl, sizeof(pgurl)) != 0)
+			return -1;
+		snprintf(path, sizeof(path), "%s", pgurl);
+	}
 	if (tb_db_open(path, &o, &db, msg, sizeof(msg)) ||
 	    tb_report_init(db, msg, sizeof(msg)) ||
 	    tb_auth_enroll(db, &s, token, &id, msg, sizeof(msg)) ||
@@ -148,6 +169,8 @@ static int teardown(void **state)
 
 	(void)state;
 	tb_sql_close(db);
+	if (pgurl[0])
+		helper_pg_dropdb(pgurl);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	return system(cmd) == 0 ? 0 : -1;
 }
@@ -193,16 +216,14 @@ static void test_big_batch_in_runs_of_32(void **state)
 	expect_held(95, 96, 95);
 	assert_int_equal(count("SELECT revision FROM events WHERE id ="
 			       " 'a0000000-0000-4000-8000-000000000066'"), 2);
-	assert_int_equal(count("SELECT json_extract(h.fields, '$.parents') FROM"
-			       " events e JOIN event_history h ON h.id = e.id"
-			       " AND h.revision = e.revision WHERE e.id ="
-			       " 'a0000000-0000-4000-8000-000000000066'"), 1000);
+	assert_int_equal(count("SELECT %s FROM" CURRENT " WHERE e.id ="
+			       " 'a0000000-0000-4000-8000-000000000066'",
+			       parents()), 1000);
 	assert_int_equal(count("SELECT count(*) FROM event_history WHERE id ="
 			       " 'a0000000-0000-4000-8000-000000000066'"), 2);
-	assert_int_equal(count("SELECT json_extract(h.fields, '$.parents') FROM"
-			       " events e JOIN event_history h ON h.id = e.id"
-			       " AND h.revision = e.revision WHERE e.id ="
-			       " 'a0000000-0000-4000-8000-000000000010'"), 10);
+	assert_int_equal(count("SELECT %s FROM" CURRENT " WHERE e.id ="
+			       " 'a0000000-0000-4000-8000-000000000010'",
+			       parents()), 10);
 	assert_int_equal(count("SELECT sum(seq) FROM event_history WHERE id"
 			       " LIKE 'b%%'"), (76 + 100) * 25 / 2);
 	assert_int_equal(count("SELECT c_parents FROM report_day WHERE school"
@@ -247,7 +268,7 @@ static void test_second_revisions_and_resend(void **state)
 /* Everything a merge may write, as one text (malloc'd, free). */
 static char *state_text(void)
 {
-	static const char *const q[] = {
+	static const char *const sqlite_q[] = {
 		"SELECT group_concat(id || ':' || revision || ':' || voided ||"
 		" ':' || school || ':' || date, ',') FROM (SELECT * FROM events"
 		" ORDER BY id)",
@@ -271,12 +292,37 @@ static char *state_text(void)
 		" ':' || c_parents, ',') FROM (SELECT * FROM report_year ORDER"
 		" BY 1, 2, 3)",
 	};
+	/* the same on PostgreSQL: string_agg, encode(..., 'hex') */
+	static const char *const pg_q[] = {
+		"SELECT string_agg(id || ':' || revision || ':' || voided || ':'"
+		" || school || ':' || date, ',' ORDER BY id) FROM events",
+		"SELECT string_agg(id || ':' || revision || ':' ||"
+		" encode(content_hash, 'hex') || ':' || fields, ',' ORDER BY id,"
+		" revision) FROM event_history",
+		"SELECT string_agg(seq || ':' || event_id || ':' || reason, ','"
+		" ORDER BY id) FROM rejections",
+		"SELECT string_agg(device || ':' || committed_through, ',' ORDER"
+		" BY device) FROM cursors",
+		"SELECT string_agg(id || ':' || coalesce(device, '') || ':' ||"
+		" coalesce(CAST(last_seen AS text), ''), ',' ORDER BY id) FROM"
+		" devices",
+		"SELECT string_agg(school || day || ':' || kind || ':' || n || ':'"
+		" || c_parents, ',' ORDER BY school, day, kind) FROM report_day",
+		"SELECT string_agg(school || month || ':' || kind || ':' || n ||"
+		" ':' || c_parents, ',' ORDER BY school, month, kind) FROM"
+		" report_month",
+		"SELECT string_agg(school || year || ':' || kind || ':' || n || ':'"
+		" || c_parents, ',' ORDER BY school, year, kind) FROM report_year",
+	};
+	int pg = tb_sql_backend(db) == TB_SQL_PG;
+	const char *const *q = pg ? pg_q : sqlite_q;
 	size_t len = 1, cap = 1 << 16;
 	char *out = malloc(cap);
 
+	_Static_assert(sizeof(pg_q) == sizeof(sqlite_q), "one query each");
 	assert_non_null(out);
 	out[0] = '\0';
-	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+	for (size_t i = 0; i < sizeof(pg_q) / sizeof(pg_q[0]); i++) {
 		struct tb_stmt *st = NULL;
 		const char *t = "";
 		size_t n;
@@ -315,6 +361,57 @@ static sqlite3 *copy_db(sqlite3 *from, sqlite3 *to)
 	return to;
 }
 
+/* The database as it is, to put back later: on SQLite an in-memory copy
+ * (the backup API); on PostgreSQL a database copied from it as a template
+ * (helper_pg_copydb), which needs the test's connection closed meanwhile.
+ * Run with the failure counter disarmed. */
+struct snap {
+	sqlite3 *mem;
+	char url[sizeof(pgurl) + 8];
+};
+
+static void reopen_pg(void)
+{
+	struct tb_db_opts o = {0, 1, 0, 0};
+	char msg[256] = "";
+
+	if (tb_db_open(pgurl, &o, &db, msg, sizeof(msg)) != 0)
+		fail_msg("reopen: %s", msg);
+}
+
+static void snap_take(struct snap *sn)
+{
+	if (tb_sql_backend(db) == TB_SQL_SQLITE) {
+		sn->mem = copy_db(tb_sql_sqlite(db), NULL);
+		return;
+	}
+	snprintf(sn->url, sizeof(sn->url), "%s_snap", pgurl);
+	tb_sql_close(db);
+	db = NULL;
+	assert_int_equal(helper_pg_copydb(pgurl, sn->url), 0);
+	reopen_pg();
+}
+
+static void snap_restore(struct snap *sn)
+{
+	if (sn->mem) {
+		copy_db(sn->mem, tb_sql_sqlite(db));
+		return;
+	}
+	tb_sql_close(db);
+	db = NULL;
+	assert_int_equal(helper_pg_copydb(sn->url, pgurl), 0);
+	reopen_pg();
+}
+
+static void snap_drop(struct snap *sn)
+{
+	if (sn->mem)
+		sqlite3_close(sn->mem);
+	else
+		helper_pg_dropdb(sn->url);
+}
+
 /* The acknowledgement of the walk's batch (see below). */
 static void check_walk_ack(const struct tb_ack *ack, int64_t base)
 {
@@ -339,11 +436,14 @@ static void test_alloc_failure_walk(void **state)
 	int64_t base = count("SELECT committed_through FROM cursors WHERE"
 			     " device = '" DEVICE "'");
 	char *before, *now;
-	sqlite3 *snap;
+	struct snap snap = {0};
 	long n, used = 0;
 	int rc;
 
 	(void)state;
+	/* On PostgreSQL the failures are tienbo's own allocations (libpq's
+	 * are not routed through tb_mem) and the database goes back by a
+	 * template copy instead of SQLite's backup API (snap_take). */
 	batch_start(&b);
 	for (int i = 0; i < 13; i++) {
 		if (i < 10)
@@ -357,7 +457,7 @@ static void test_alloc_failure_walk(void **state)
 		tb_event_clear(&e);
 	}
 	before = state_text();
-	snap = copy_db(tb_sql_sqlite(db), NULL);
+	snap_take(&snap);
 	for (n = 1;; n++) {
 		tb_ack_init(&ack);
 		tb_mem_fail_at(n);
@@ -371,11 +471,12 @@ static void test_alloc_failure_walk(void **state)
 			break;
 		if (rc == TB_OK && res.status == 200) {
 			/* SQLite survived the failure by itself (a "benign"
-			 * one): the merge must then be complete and right;
+			 * one; or tienbo's code did without the memory): the
+			 * merge must then be complete and right;
 			 * the database goes back to before for the next N */
 			check_walk_ack(&ack, base);
 			tb_ack_clear(&ack);
-			copy_db(snap, tb_sql_sqlite(db));
+			snap_restore(&snap);
 			continue;
 		}
 		if (rc == TB_OK)
@@ -394,7 +495,7 @@ static void test_alloc_failure_walk(void **state)
 	check_walk_ack(&ack, base);
 	tb_ack_clear(&ack);
 	tb_batch_clear(&b);
-	sqlite3_close(snap);
+	snap_drop(&snap);
 	now = state_text();
 	assert_true(strcmp(now, before) != 0);
 	free(now);

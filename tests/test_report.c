@@ -41,6 +41,7 @@
 #include "server/sql.h"
 #include "server/auth.h"
 #include "tests/helper_merge.h"
+#include "tests/helper_pg.h"
 #include "tests/helper_proc.h"
 #include "tests/helper_server.h"
 #include "server/db.h"
@@ -337,10 +338,10 @@ static struct tb_sql *open_db(const char *name, int init_first)
 	struct tb_db_opts o = {0, 0, 0, 1}; /* create */
 	struct tb_sql *d = NULL;
 
-	if (name[0] == '/')
+	if (name[0] == '/' || tb_sql_is_url(name))
 		snprintf(path, sizeof(path), "%s", name);
-	else
-		snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	else if (helper_pg_db_path(path, sizeof(path), tmpdir, name))
+		fail_msg("no database for %s", name);
 	if (tb_db_open(path, &o, &d, msg, sizeof(msg)))
 		fail_msg("%s", msg);
 	if (init_first && tb_report_init(d, msg, sizeof(msg)))
@@ -1354,13 +1355,14 @@ static int report_cmd(int argc, char **argv)
 /* `report` as a command: CSV to a file; a bad plan file stops it. */
 static void test_cli(void **state)
 {
-	char dbpath[128], out[128], bad[128], plan[160];
+	char dbpath[600], out[128], bad[128], plan[160];
 	char *argv[16];
 	FILE *f;
 	char head[4] = "";
 
 	(void)state;
-	snprintf(dbpath, sizeof(dbpath), "%s/fixture.db", tmpdir);
+	assert_int_equal(helper_pg_db_path(dbpath, sizeof(dbpath), tmpdir,
+					   "fixture.db"), 0);
 	snprintf(out, sizeof(out), "%s/half-year.csv", tmpdir);
 	argv[0] = "--plan";
 	argv[1] = "hoa-binh-2022-2030";
@@ -2009,9 +2011,12 @@ static void test_completeness(void **state)
 	   as a new revision's merge rewrites the row) */
 	snprintf(sql, sizeof(sql),
 		 "UPDATE events SET revision = revision + 1, received_at = %lld,"
-		 " body = json_set(body, '$.revision', revision + 1) WHERE"
+		 " body = %s WHERE"
 		 " school = 'SA00' AND date BETWEEN '2025-07-01' AND '2025-12-31'",
-		 (long long)now);
+		 (long long)now, tb_sql_backend(d) == TB_SQL_PG
+		 ? "CAST(jsonb_set(CAST(body AS jsonb), '{revision}',"
+		   " to_jsonb(revision + 1)) AS text)"
+		 : "json_set(body, '$.revision', revision + 1)");
 	assert_int_equal(tb_sql_exec(d, sql, msg, sizeof(msg)), 0);
 	assert_true(tb_sql_changes(d) > 0);
 	r = run(d, hb, "2025-H2", "SA00", 1);

@@ -42,6 +42,7 @@
 #include "server/report_out.h"
 #include "server/report_pdf.h"
 #include "tests/helper_pdf.h"
+#include "tests/helper_pg.h"
 #include "tests/helper_merge.h"
 #include "tests/helper_proc.h"
 #include "tests/helper_server.h"
@@ -271,7 +272,7 @@ static void write_pdf(const char *db_path, int64_t now, const char *path)
 
 static int setup(void **state)
 {
-	char msg[TB_PLAN_MSG_LEN] = "", db_path[128];
+	char msg[TB_PLAN_MSG_LEN] = "", db_path[600];
 	int64_t now;
 
 	(void)state;
@@ -282,7 +283,8 @@ static int setup(void **state)
 		fprintf(stderr, "%s\n", msg);
 		return -1;
 	}
-	snprintf(db_path, sizeof(db_path), "%s/fixture.db", tmpdir);
+	if (helper_pg_db_path(db_path, sizeof(db_path), tmpdir, "fixture.db"))
+		return -1;
 	make_db(db_path, NULL);
 	snprintf(pdf_path, sizeof(pdf_path), "%s/bao-cao.pdf", tmpdir);
 	/* 18:00 UTC on 4 August is 01:00 on 5 August in Vietnam */
@@ -537,14 +539,15 @@ static void test_write_error(void **state)
 	struct tb_report_opts o;
 	struct tb_report *r = NULL;
 	struct tb_db_opts dbo = {0, 0, 1, 0};
-	char msg[256] = "", db_path[128];
+	char msg[256] = "", db_path[600];
 	struct tb_sql *db = NULL;
 	FILE *f = fopen("/dev/full", "wb");
 
 	(void)state;
 	assert_non_null(f);
 	setvbuf(f, NULL, _IONBF, 0);
-	snprintf(db_path, sizeof(db_path), "%s/fixture.db", tmpdir);
+	assert_int_equal(helper_pg_db_path(db_path, sizeof(db_path), tmpdir,
+					   "fixture.db"), 0);
 	assert_int_equal(tb_db_open(db_path, &dbo, &db, msg, sizeof(msg)), 0);
 	memset(&o, 0, sizeof(o));
 	o.detail = 1;
@@ -564,13 +567,14 @@ static void test_write_error(void **state)
  * stderr. */
 static void test_cli_without_home(void **state)
 {
-	char db_path[128], out[128];
+	char db_path[600], out[128];
 	const char *const homes[2][3] = {
 		{"/usr/bin/env", "HOME=/nonexistent", "XDG_CACHE_HOME="},
 		{"/usr/bin/env", "-u", "HOME"}};
 
 	(void)state;
-	snprintf(db_path, sizeof(db_path), "%s/fixture.db", tmpdir);
+	assert_int_equal(helper_pg_db_path(db_path, sizeof(db_path), tmpdir,
+					   "fixture.db"), 0);
 	for (int i = 0; i < 2; i++) {
 		const char *argv[] = {homes[i][0], homes[i][1], homes[i][2],
 				      TB_SERVER_BIN, "report", "--db", db_path,
@@ -606,7 +610,7 @@ static void test_cli_without_home(void **state)
 /* On a terminal, without --output, the command refuses and says how. */
 static void test_cli_terminal(void **state)
 {
-	char db_path[128];
+	char db_path[600];
 	const char *argv[] = {TB_SERVER_BIN, "report", "--db", db_path,
 			      "--plans-dir", TB_SOURCE_DIR "/plans", "--plan",
 			      PLAN, "--period", "2025-H1", "--format", "pdf",
@@ -615,7 +619,8 @@ static void test_cli_terminal(void **state)
 	struct helper_proc_pty *p;
 
 	(void)state;
-	snprintf(db_path, sizeof(db_path), "%s/fixture.db", tmpdir);
+	assert_int_equal(helper_pg_db_path(db_path, sizeof(db_path), tmpdir,
+					   "fixture.db"), 0);
 	p = helper_proc_pty_start(argv, env);
 	assert_non_null(p);
 	if (helper_proc_pty_expect(p, "--output", 20000) != 0)

@@ -42,6 +42,7 @@
 #include "server/report.h"
 #include "server/report_xlsx.h"
 #include "tests/helper_merge.h"
+#include "tests/helper_pg.h"
 #include "tests/helper_proc.h"
 #include "tests/helper_server.h"
 #include "tests/helper_xlsx.h"
@@ -196,7 +197,7 @@ static struct tb_sql *fixture_db(const char *path)
 
 static int setup(void **state)
 {
-	char msg[TB_PLAN_MSG_LEN] = "", path[128];
+	char msg[TB_PLAN_MSG_LEN] = "", path[600];
 
 	(void)state;
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tb-xlsx-XXXXXX");
@@ -207,7 +208,8 @@ static int setup(void **state)
 		fprintf(stderr, "%s\n", msg);
 		return -1;
 	}
-	snprintf(path, sizeof(path), "%s/fixture.db", tmpdir);
+	if (helper_pg_db_path(path, sizeof(path), tmpdir, "fixture.db"))
+		return -1;
 	db = fixture_db(path);
 	return 0;
 }
@@ -708,7 +710,7 @@ static int is_zip(const char *p, size_t n)
  * pipe: a workbook. */
 static void test_cli(void **state)
 {
-	char dbp[128], out[128], head[4] = "";
+	char dbp[600], out[128], head[4] = "";
 	const char *report[] = {TB_SERVER_BIN, "report", "--db", dbp,
 				"--plans-dir", TB_SOURCE_DIR "/plans",
 				"--plan", PLAN, "--period", "2025-H2",
@@ -722,7 +724,8 @@ static void test_cli(void **state)
 	FILE *f;
 
 	(void)state;
-	snprintf(dbp, sizeof(dbp), "%s/fixture.db", tmpdir);
+	assert_int_equal(helper_pg_db_path(dbp, sizeof(dbp), tmpdir,
+					   "fixture.db"), 0);
 	p = helper_proc_pty_start(report, NULL);
 	assert_non_null(p);
 	assert_int_equal(helper_proc_pty_wait(p, 30000), TB_EXIT_USAGE);

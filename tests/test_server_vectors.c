@@ -16,7 +16,6 @@
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +26,7 @@
 #include "common/mem.h"
 #include "protocol/codec.h"
 #include "protocol/gz.h"
+#include "server/sql.h"
 #include "tests/helper_server.h"
 
 #define VEC TB_SOURCE_DIR "/protocol/vectors/"
@@ -422,13 +422,11 @@ static void send_it(const char *name, const struct request *q,
 		    const char *token, const struct bytes *body,
 		    struct helper_server_resp *r)
 {
-	sqlite3 *db = NULL;
+	struct tb_sql *db = NULL;
 	struct helper_server_slow *slow = NULL;
 
 	if (q->condition && strcmp(q->condition, "unavailable") == 0) {
-		if (sqlite3_open(srv.db, &db) != SQLITE_OK ||
-		    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-			    SQLITE_OK)
+		if (!(db = helper_server_lock_writes(&srv)))
 			fail_vec(name, "cannot lock the database");
 	}
 	if (q->condition && strcmp(q->condition, "rate_limited") == 0) {
@@ -449,10 +447,7 @@ static void send_it(const char *name, const struct request *q,
 			      body->p, body->len, 0, r);
 	if (slow && helper_server_slow_finish(slow) != 400)
 		fail_vec(name, "the held upload did not end in 400");
-	if (db) {
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		sqlite3_close(db);
-	}
+	tb_sql_close(db); /* rolls back: the lock goes */
 }
 
 static void run_vector(const char *dir, const char *name)

@@ -38,6 +38,7 @@
 #include "common/mem.h"
 #include "protocol/codec.h"
 #include "protocol/gz.h"
+#include "tests/helper_pg.h"
 #include "tests/helper_proc.h"
 #include "tests/helper_server.h"
 
@@ -959,12 +960,30 @@ static void copy_db(const char *db, const char *from_suffix,
 	}
 }
 
+/* The server's database, copied while the server is stopped: its SQLite
+ * file and WAL (db + from_suffix to db + to_suffix), or on PostgreSQL the
+ * database URL + from_suffix to URL + to_suffix (a copy made from it as
+ * a template; the base URL carries no ?parameters). */
+static void copy_server_db(const struct helper_server *s,
+			   const char *from_suffix, const char *to_suffix)
+{
+	char from[600], to[600];
+
+	if (!helper_server_is_pg(s)) {
+		copy_db(s->db, from_suffix, to_suffix);
+		return;
+	}
+	snprintf(from, sizeof(from), "%s%s", s->db, from_suffix);
+	snprintf(to, sizeof(to), "%s%s", s->db, to_suffix);
+	assert_int_equal(helper_pg_copydb(from, to), 0);
+}
+
 /* The server's disk dies; last night's copy (db.bak) comes back and the
  * server starts again on the same port. */
 static void restore_server(struct helper_server *s, unsigned port)
 {
 	assert_int_equal(helper_server_stop(s), 0);
-	copy_db(s->db, ".bak", "");
+	copy_server_db(s, "_bak", "");
 	assert_int_equal(helper_server_start_on(s, port, NULL), 0);
 }
 
@@ -1074,7 +1093,7 @@ static void test_server_restored(void **state)
 	assert_true(helper_proc_exited_with(&r, 0));
 	helper_proc_free(&r);
 	assert_int_equal(helper_server_stop(&s), 0);
-	copy_db(s.db, "", ".bak");
+	copy_server_db(&s, "", "_bak");
 	assert_int_equal(helper_server_start_on(&s, port, NULL), 0);
 	for (i = 0; i < 2; i++)
 		record_simple(a, "Sau bản sao lưu của máy chủ");
@@ -1114,6 +1133,12 @@ static void test_server_restored(void **state)
 					      "event_history WHERE device = "
 					      "'%s'", a->device), 6);
 	assert_int_equal(helper_server_stop(&s), 0);
+	if (helper_server_is_pg(&s)) { /* the backup database */
+		char bak[sizeof(s.db) + 8];
+
+		snprintf(bak, sizeof(bak), "%s_bak", s.db);
+		assert_int_equal(helper_pg_dropdb(bak), 0);
+	}
 	helper_server_teardown(&s);
 	agent_free(a);
 }

@@ -442,7 +442,7 @@ static void test_cuts_converge(void **state)
 	assert_int_equal(agent_acked(a), a->seq);
 	expect_exact(&srv, a, "HB-D8");
 	assert_int_equal(helper_server_stop(&srv), 0);
-	assert_int_equal(helper_server_integrity(srv.db), 0);
+	assert_int_equal(helper_server_check(&srv), 0);
 	helper_server_teardown(&srv);
 	agent_free(a);
 }
@@ -520,7 +520,7 @@ static void test_server_kill9(void **state)
 	assert_true(converge(a, KILL_BATCH, CONVERGE_RUNS, CONVERGE_MS) > 0);
 	expect_exact(&srv, a, "HB-D8");
 	assert_int_equal(helper_server_stop(&srv), 0);
-	assert_int_equal(helper_server_integrity(srv.db), 0);
+	assert_int_equal(helper_server_check(&srv), 0);
 	helper_server_teardown(&srv);
 	agent_free(a);
 }
