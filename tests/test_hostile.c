@@ -43,6 +43,7 @@
 #include "common/mem.h"
 #include "protocol/codec.h"
 #include "protocol/gz.h"
+#include "server/evrow.h"
 #include "tests/helper_server.h"
 #include "tests/helper_tls.h"
 
@@ -1012,8 +1013,8 @@ static void rows_now(struct rows *r)
 {
 	r->held = helper_server_count(&srv,
 		"SELECT (SELECT count(*) FROM events WHERE school <> '" SCHOOL_F
-		"') + (SELECT count(*) FROM event_history WHERE school <> '"
-		SCHOOL_F "')");
+		"') + (SELECT count(*) FROM event_history h JOIN events e ON"
+		" e.id = h.id WHERE e.school <> '" SCHOOL_F "')");
 	r->rejected = helper_server_count(&srv,
 		"SELECT count(*) FROM rejections");
 	r->cursors = helper_server_count(&srv,
@@ -1237,9 +1238,9 @@ static void test_same_id_twice(void **state)
 	next_seq += 3;
 	assert_int_equal(helper_server_countf(&srv, "SELECT count(*) FROM "
 		"event_history WHERE id = '%s'", id), 1);
-	assert_int_equal(helper_server_countf(&srv, "SELECT %s FROM events "
-		"WHERE id = '%s'", helper_server_json(&srv, "body", "parents", 1,
-		j, sizeof(j)), id), 5);
+	assert_int_equal(helper_server_countf(&srv, "SELECT %s FROM"
+		TB_EVROW_FROM " WHERE e.id = '%s'", helper_server_json(&srv,
+		"h.fields", "parents", 1, j, sizeof(j)), id), 5);
 }
 
 /* A token revoked while its upload is in flight: the upload was let in
@@ -1289,16 +1290,17 @@ static void test_injection_is_data(void **state)
 	tb_ack_clear(&ack);
 	helper_server_id(TAG_A, next_seq, id);
 	next_seq++;
-	helper_server_json(&srv, "body", "title", 0, j, sizeof(j));
-	assert_int_equal(helper_server_countf(&srv, "SELECT count(*) FROM events "
-		"WHERE id = '%s' AND %s = '%s'", id, j,
+	helper_server_json(&srv, "h.fields", "title", 0, j, sizeof(j));
+	assert_int_equal(helper_server_countf(&srv, "SELECT count(*) FROM"
+		TB_EVROW_FROM " WHERE e.id = '%s' AND %s = '%s'", id, j,
 		"x''); DROP TABLE events; -- <script>alert(1)</script>"), 1);
 	/* its length in bytes: octet_length on PostgreSQL, which SQLite
 	 * before 3.43 lacks */
 	assert_int_equal((size_t)helper_server_countf(&srv,
-		helper_server_is_pg(&srv) ? "SELECT octet_length(%s) FROM events"
-		" WHERE id = '%s'" : "SELECT length(CAST(%s AS BLOB)) FROM"
-		" events WHERE id = '%s'", j, id), strlen(title));
+		helper_server_is_pg(&srv) ? "SELECT octet_length(%s) FROM"
+		TB_EVROW_FROM " WHERE e.id = '%s'" : "SELECT length(CAST(%s AS"
+		" BLOB)) FROM" TB_EVROW_FROM " WHERE e.id = '%s'", j, id),
+		strlen(title));
 	assert_int_equal(helper_server_check(&srv), 0);
 }
 

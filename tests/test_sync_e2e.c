@@ -38,6 +38,7 @@
 #include "common/mem.h"
 #include "protocol/codec.h"
 #include "protocol/gz.h"
+#include "server/evrow.h"
 #include "tests/helper_pg.h"
 #include "tests/helper_proc.h"
 #include "tests/helper_server.h"
@@ -589,10 +590,12 @@ static void test_two_schools(void **state)
 	check_export("HB-D2", 0, b_ev, NB, b, t0);
 	check_export("HB-D2", 1, b_ev, NB, b, t0);
 	/* The history keeps every revision, once. */
-	assert_int_equal(COUNT("SELECT count(*) FROM event_history "
-			       "WHERE school = 'HB-001'"), NA + 2);
-	assert_int_equal(COUNT("SELECT count(*) FROM event_history "
-			       "WHERE school = 'HB-201'"), NB + 1);
+	assert_int_equal(COUNT("SELECT count(*) FROM event_history h JOIN "
+			       "events e ON e.id = h.id WHERE e.school = "
+			       "'HB-001'"), NA + 2);
+	assert_int_equal(COUNT("SELECT count(*) FROM event_history h JOIN "
+			       "events e ON e.id = h.id WHERE e.school = "
+			       "'HB-201'"), NB + 1);
 
 	/* A's first batch (seq 1..NA, revision 1 of what was amended since),
 	 * replayed by hand: all duplicates, nothing changes. */
@@ -656,8 +659,8 @@ static void test_wrong_token(void **state)
 	assert_non_null(status_str(st, "last_error"));
 	assert_non_null(strstr(status_str(st, "last_error"), "401"));
 	cJSON_Delete(st);
-	assert_int_equal(COUNT("SELECT count(*) FROM events WHERE "
-			       "device = '%s'", a->device), 0);
+	assert_int_equal(COUNT("SELECT count(*) FROM" TB_EVROW_FROM " WHERE "
+			       "h.device = '%s'", a->device), 0);
 	agent_free(a);
 }
 
@@ -681,8 +684,8 @@ static void test_other_schools_token(void **state)
 	expect_summary(&r, 0, 0, 0, 2);
 	helper_proc_free(&r);
 	expect_status(a, 2, 0, 0);
-	assert_int_equal(COUNT("SELECT count(*) FROM events WHERE "
-			       "device = '%s' OR school IN ('HB-302', "
+	assert_int_equal(COUNT("SELECT count(*) FROM" TB_EVROW_FROM " WHERE "
+			       "h.device = '%s' OR e.school IN ('HB-302', "
 			       "'HB-303')", a->device), 0);
 	agent_free(a);
 }
@@ -923,8 +926,8 @@ static void test_rejected_event(void **state)
 	expect_status(a, 0, 5, 1);
 	assert_int_equal(COUNT("SELECT count(*) FROM rejections WHERE "
 			       "device = '%s'", a->device), 1);
-	assert_int_equal(COUNT("SELECT count(*) FROM events WHERE "
-			       "device = '%s'", a->device), 5);
+	assert_int_equal(COUNT("SELECT count(*) FROM" TB_EVROW_FROM " WHERE "
+			       "h.device = '%s'", a->device), 5);
 	agent_free(a);
 }
 
@@ -1011,7 +1014,7 @@ static void test_restored_store(void **state)
 	sync_run(a, &r, NULL, NULL);
 	assert_true(helper_proc_exited_with(&r, 0));
 	helper_proc_free(&r);
-	assert_int_equal(COUNT("SELECT count(*) FROM events WHERE device = "
+	assert_int_equal(COUNT("SELECT count(*) FROM" TB_EVROW_FROM " WHERE h.device = "
 			       "'%s'", a->device), 5);
 
 	/* the machine dies; the backup comes back; the clerk goes on */
@@ -1029,7 +1032,7 @@ static void test_restored_store(void **state)
 	assert_int_equal(COUNT("SELECT count(*) FROM event_history WHERE "
 			       "device = '%s'", a->device), 5);
 	assert_int_equal(COUNT("SELECT count(*) FROM event_history WHERE "
-			       "device = '%s' AND body LIKE '%%khôi phục%%'",
+			       "device = '%s' AND fields LIKE '%%khôi phục%%'",
 			       a->device), 0);
 	agent_free(a);
 }
@@ -1065,7 +1068,7 @@ static void test_damaged_sync_state(void **state)
 	assert_null(strstr(r.err, "enroll"));
 	helper_proc_free(&r);
 	expect_status(a, 1, 1, 0);
-	assert_int_equal(COUNT("SELECT count(*) FROM events WHERE device = "
+	assert_int_equal(COUNT("SELECT count(*) FROM" TB_EVROW_FROM " WHERE h.device = "
 			       "'%s'", a->device), 1);
 	agent_free(a);
 }
@@ -1184,7 +1187,7 @@ static int wait_events(const char *device, int64_t n)
 	int i;
 
 	for (i = 0; i < 400; i++) {
-		if (COUNT("SELECT count(*) FROM events WHERE device = "
+		if (COUNT("SELECT count(*) FROM" TB_EVROW_FROM " WHERE h.device = "
 			  "'%s'", device) == n)
 			return 0;
 		nanosleep(&nap, NULL);
@@ -1285,7 +1288,7 @@ static void test_run_stops_between_batches(void **state)
 	assert_int_equal(helper_proc_bg_start(&bg, argv, &a->o, a->sb.dir,
 					      "run"), 0);
 	for (i = 0; i < 2000 && held < 50; i++) {
-		held = COUNT("SELECT count(*) FROM events WHERE device = '%s'",
+		held = COUNT("SELECT count(*) FROM" TB_EVROW_FROM " WHERE h.device = '%s'",
 			     a->device);
 		nanosleep(&nap, NULL);
 	}
@@ -1297,7 +1300,7 @@ static void test_run_stops_between_batches(void **state)
 	helper_proc_free(&r);
 	sent = helper_server_db_int(a->db, "SELECT count(*) FROM queue WHERE "
 					   "state = 1");
-	held = COUNT("SELECT count(*) FROM events WHERE device = '%s'",
+	held = COUNT("SELECT count(*) FROM" TB_EVROW_FROM " WHERE h.device = '%s'",
 		     a->device);
 	fprintf(stderr, "test_sync_e2e: run stopped with %lld of 2000 sent\n",
 		(long long)sent);

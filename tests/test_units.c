@@ -1,9 +1,11 @@
 /* test_units.c - the office's units (server/units.h) and the schema they
  * live in (server/db.c):
  *
- * - the migration from schema 1 to 2, from a v1 database made of the SQL
- *   text fixture tests/data/server/schema-v1.sql: the data survives,
- *   user_version is 2, the result has the tables a new file gets, a
+ * - the migration from schema 1 to the latest (TB_DB_SCHEMA), from a v1
+ *   database made of the SQL text fixture tests/data/server/schema-v1.sql:
+ *   the data survives (schema 3: the event's fields once, its envelope in
+ *   columns), user_version is the latest, the result has the tables a
+ *   new file gets, a
  *   second open writes nothing, a failing step leaves schema 1, and files
  *   that are newer or have tables without a version are refused by name;
  * - the real tienbo-server binary: enroll naming the district and the
@@ -255,7 +257,7 @@ static void test_migration(void **state)
 	assert_int_equal(tb_db_open(path, &o, &db, msg, sizeof(msg)), 0);
 	tb_sql_close(db);
 	/* the data survives */
-	assert_int_equal(file_int(path, "PRAGMA user_version"), 2);
+	assert_int_equal(file_int(path, "PRAGMA user_version"), TB_DB_SCHEMA);
 	got = query_text(path, "SELECT group_concat(code || '=' || name, ';')"
 			 " FROM (SELECT * FROM units ORDER BY code)");
 	assert_string_equal(got, "DABAC=DABAC;HB=Tỉnh Hòa Bình;"
@@ -263,8 +265,14 @@ static void test_migration(void **state)
 			    "HB-002=Trường Tiểu học Hiền Lương");
 	free(got);
 	assert_int_equal(file_int(path, "SELECT count(*) FROM devices"), 2);
-	assert_int_equal(file_int(path, "SELECT count(*) FROM events WHERE"
-				  " body LIKE '%Họp phụ huynh%'"), 1);
+	/* schema 3: the body once, its envelope in columns */
+	assert_int_equal(file_int(path, "SELECT count(*) FROM events e JOIN"
+				  " event_history h ON h.id = e.id AND"
+				  " h.revision = e.revision WHERE h.fields ="
+				  " '{\"title\":\"Họp phụ huynh\",\"parents\":40}'"
+				  " AND h.device = '11111111-1111-4111-8111-"
+				  "111111111111' AND h.seq = 1 AND e.school ="
+				  " 'HB-001'"), 1);
 	assert_int_equal(file_int(path, "SELECT count(*) FROM event_history"), 1);
 	assert_int_equal(file_int(path, "SELECT count(*) FROM unit_closures"), 0);
 	/* the same tables and columns as a new file */
@@ -282,7 +290,7 @@ static void test_migration(void **state)
 	assert_int_equal(tb_db_open(path, &o, &db, msg, sizeof(msg)), 0);
 	tb_sql_close(db);
 	assert_int_equal(file_int(path, "PRAGMA schema_version"), schema_before);
-	assert_int_equal(file_int(path, "PRAGMA user_version"), 2);
+	assert_int_equal(file_int(path, "PRAGMA user_version"), TB_DB_SCHEMA);
 }
 
 static void test_migration_refusals(void **state)
@@ -299,10 +307,10 @@ static void test_migration_refusals(void **state)
 	make_v1(path, "CREATE TABLE unit_closures(x);");
 	assert_int_equal(tb_db_open(path, &o, &db, msg, sizeof(msg)), TB_EIO);
 	assert_null(db);
-	snprintf(want, sizeof(want), "%s: cannot migrate from schema 1 to 2 "
+	snprintf(want, sizeof(want), "%s: cannot migrate from schema 1 to %d "
 		 "(step 2): database: a database error occurred (table "
 		 "unit_closures already exists); the file was left at schema 1",
-		 path);
+		 path, TB_DB_SCHEMA);
 	assert_string_equal(msg, want);
 	assert_int_equal(file_int(path, "PRAGMA user_version"), 1);
 	assert_int_equal(file_int(path, "SELECT count(*) FROM units"), 4);
@@ -327,14 +335,14 @@ static void test_migration_refusals(void **state)
 	assert_string_equal(msg, want);
 	assert_int_equal(file_int(path, "SELECT count(*) FROM sqlite_master"), 1);
 	/* newer: refused as before */
-	make_v1(path, "PRAGMA user_version = 3;");
+	make_v1(path, "PRAGMA user_version = 9;");
 	assert_int_equal(tb_db_open(path, &o, &db, msg, sizeof(msg)),
 			 TB_ECONFLICT);
-	snprintf(want, sizeof(want), "%s: database has schema 3, newer than "
-		 "this server (2); use a newer tienbo-server (the file was left "
-		 "unchanged)", path);
+	snprintf(want, sizeof(want), "%s: database has schema 9, newer than "
+		 "this server (%d); use a newer tienbo-server (the file was left "
+		 "unchanged)", path, TB_DB_SCHEMA);
 	assert_string_equal(msg, want);
-	assert_int_equal(file_int(path, "PRAGMA user_version"), 3);
+	assert_int_equal(file_int(path, "PRAGMA user_version"), 9);
 }
 
 /* ---- the commands ------------------------------------------------------- */
@@ -675,7 +683,8 @@ static void test_http(void **state)
 	make_v1(web.db, NULL); /* serve migrates it */
 	assert_int_equal(helper_server_start(&web, NULL), 0);
 	assert_int_equal(helper_server_run_token(&web, admin, token), 0);
-	assert_int_equal(helper_server_count(&web, "PRAGMA user_version"), 2);
+	assert_int_equal(helper_server_count(&web, "PRAGMA user_version"),
+			 TB_DB_SCHEMA);
 
 	snprintf(path, sizeof(path), "/v1/admin/enroll?school=HB-010&name=%s"
 		 "&district=DABAC&level=college&district_name=%s",
