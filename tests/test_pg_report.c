@@ -237,13 +237,16 @@ static void exec_ok(struct tb_sql *db, const char *sql)
 
 /* What each merge's own clock wrote, made the same on both: the arrival
  * of every event (0 to 19 days after it was recorded, so that some data
- * is on time and some late; setting the body too runs the update
+ * is on time and some late; setting the revision too runs the update
  * triggers, which move the first arrivals, f) and the last contact of
  * each device (the stale units of a report with detail). */
 static void clocks_fixed(struct tb_sql *db)
 {
-	exec_ok(db, "UPDATE events SET received_at = recorded_at + 86400 *"
-		    " (seq % 20), body = body");
+	exec_ok(db, "UPDATE event_history SET received_at = recorded_at +"
+		    " 86400 * (seq % 20)");
+	exec_ok(db, "UPDATE events SET received_at = (SELECT h.received_at"
+		    " FROM event_history h WHERE h.id = events.id AND"
+		    " h.revision = events.revision), revision = revision");
 	exec_ok(db, "UPDATE devices SET last_seen = 1767000000 - 1300000 * id");
 	exec_ok(db, "UPDATE cursors SET updated_at = 1760000000");
 }

@@ -38,6 +38,7 @@
 #include "common/mem.h"
 #include "common/mem_sqlite.h"
 #include "protocol/codec.h"
+#include "server/evrow.h"
 #include "server/sql.h"
 #include "server/auth.h"
 #include "tests/helper_merge.h"
@@ -2010,13 +2011,18 @@ static void test_completeness(void **state)
 	   late: the first arrival stays (every H2 event of SA00 amended now,
 	   as a new revision's merge rewrites the row) */
 	snprintf(sql, sizeof(sql),
-		 "UPDATE events SET revision = revision + 1, received_at = %lld,"
-		 " body = %s WHERE"
-		 " school = 'SA00' AND date BETWEEN '2025-07-01' AND '2025-12-31'",
-		 (long long)now, tb_sql_backend(d) == TB_SQL_PG
-		 ? "CAST(jsonb_set(CAST(body AS jsonb), '{revision}',"
-		   " to_jsonb(revision + 1)) AS text)"
-		 : "json_set(body, '$.revision', revision + 1)");
+		 "INSERT INTO event_history(id, revision, kind, date, voided,"
+		 " void_reason, device, seq, recorded_at, received_at,"
+		 " content_hash, fields) SELECT h.id, h.revision + 1, h.kind,"
+		 " h.date, h.voided, h.void_reason, h.device, h.seq,"
+		 " h.recorded_at, %lld, h.content_hash, h.fields FROM"
+		 TB_EVROW_FROM " WHERE e.school = 'SA00' AND e.date BETWEEN"
+		 " '2025-07-01' AND '2025-12-31'", (long long)now);
+	assert_int_equal(tb_sql_exec(d, sql, msg, sizeof(msg)), 0);
+	snprintf(sql, sizeof(sql),
+		 "UPDATE events SET revision = revision + 1, received_at = %lld"
+		 " WHERE school = 'SA00' AND date BETWEEN '2025-07-01' AND"
+		 " '2025-12-31'", (long long)now);
 	assert_int_equal(tb_sql_exec(d, sql, msg, sizeof(msg)), 0);
 	assert_true(tb_sql_changes(d) > 0);
 	r = run(d, hb, "2025-H2", "SA00", 1);
