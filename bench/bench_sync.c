@@ -104,6 +104,7 @@ struct bench {
 	pid_t server[2];
 	char url[2][64];
 	int phase;            /* uploader phases: new schools and devices */
+	int csv_files;        /* events-K.csv written (write_csv) */
 };
 
 /* The 50 uploaders against one set of instances. */
@@ -144,23 +145,6 @@ static double now_s(void)
 }
 
 static pid_t server_pids[2]; /* stopped by die() too */
-static int watchdog_fd = -1; /* closing it stops the PostgreSQL cluster */
-static pid_t watchdog;
-
-/* Stops the PostgreSQL cluster, if one was started: the watchdog sees
- * its pipe close and runs pg-cluster.sh stop; waits for it. */
-static void pg_cluster_stop(void)
-{
-	int st;
-
-	if (watchdog_fd < 0)
-		return;
-	close(watchdog_fd);
-	watchdog_fd = -1;
-	while (waitpid(watchdog, &st, 0) < 0 && errno == EINTR)
-		;
-}
-
 static void die(const char *what)
 {
 	fprintf(stderr, "bench_sync: %s\n", what);
@@ -169,7 +153,7 @@ static void die(const char *what)
 			kill(server_pids[i], SIGTERM);
 			waitpid(server_pids[i], NULL, 0);
 		}
-	pg_cluster_stop();
+	helper_pg_cluster_stop();
 	exit(1);
 }
 
@@ -263,42 +247,16 @@ static void path_tag(const struct bench *b, const char *name,
 		 suffix);
 }
 
-/* Starts the PostgreSQL cluster (durable, see the top) in DIR/pg and
- * the watchdog that stops it when this process ends, however it ends. */
+/* Starts the PostgreSQL cluster (durable, see the top) in DIR/pg; it
+ * is stopped when this process ends, however it ends. */
 static void pg_cluster_start(struct bench *b)
 {
-	char pgdir[PATH_MAX], urlfile[PATH_MAX], cmd[PATH_MAX * 3];
-	int fds[2];
+	char pgdir[PATH_MAX];
 
 	path_in(b, "pg", pgdir, sizeof(pgdir));
-	path_in(b, "pg/url", urlfile, sizeof(urlfile));
-	if (pipe(fds) != 0)
-		die("pipe");
-	watchdog = fork();
-	if (watchdog < 0)
-		die("fork");
-	if (watchdog == 0) {
-		char c;
-
-		signal(SIGINT, SIG_IGN);
-		signal(SIGTERM, SIG_IGN);
-		close(fds[1]);
-		while (read(fds[0], &c, 1) < 0 && errno == EINTR)
-			;
-		execl("/bin/bash", "bash", b->pgscript, "stop", pgdir,
-		      (char *)NULL);
-		_exit(127);
-	}
-	close(fds[0]);
-	fcntl(fds[1], F_SETFD, FD_CLOEXEC);
-	watchdog_fd = fds[1];
 	fprintf(stderr, "bench_sync: starting PostgreSQL (TB_PG_DURABLE=1)\n");
-	snprintf(cmd, sizeof(cmd), "TB_PG_DURABLE=1 bash '%s' start '%s' "
-		 ">'%s/pg-start.out' 2>&1", b->pgscript, pgdir, b->dir);
-	if (system(cmd) != 0)
-		die("pg-cluster.sh start failed (pg-start.out, --keep)");
-	/* helper_pg_newdb makes each database in it */
-	setenv("TB_TEST_PG_URL_FILE", urlfile, 1);
+	if (helper_pg_cluster_start(b->pgscript, pgdir, 1) != 0)
+		die("pg-cluster.sh start failed (pg.out, --keep)");
 }
 
 /* A fresh store of this pass's backend into out: a new SQLite file
@@ -465,23 +423,38 @@ static void typical(struct typical *t, long i, long n)
 	t->channel = channels[(r >> 52) % COUNT(channels)];
 }
 
-static void write_csv(const char *path, long n)
-{
-	FILE *f = fopen(path, "w");
-	long i;
+/* The events as CSV files of CSV_ROWS rows (about 17 MB each: an import
+ * refuses a file over 32 MB, far more than a school's sheet), DIR/events-K.csv
+ * for K = 0, 1, ...; the number of files. */
+#define CSV_ROWS 200000L
 
-	if (!f)
-		die("cannot write the CSV");
-	fputs("kind,date,title,parents,students,occasion,channel\n", f);
+static int write_csv(const struct bench *b, long n)
+{
+	FILE *f = NULL;
+	char path[PATH_MAX + 32];
+	long i;
+	int files = 0;
+
 	for (i = 0; i < n; i++) {
 		struct typical t;
 
+		if (i % CSV_ROWS == 0) {
+			if (f && fclose(f) != 0)
+				die("cannot write the CSV");
+			snprintf(path, sizeof(path), "%s/events-%d.csv", b->dir,
+				 files++);
+			if (!(f = fopen(path, "w")))
+				die("cannot write the CSV");
+			fputs("kind,date,title,parents,students,occasion,"
+			      "channel\n", f);
+		}
 		typical(&t, i, n);
 		fprintf(f, "outreach,%s,\"%s\",%d,%d,%s,%s\n", t.date, t.title,
 			t.parents, t.students, t.occasion, t.channel);
 	}
-	if (fclose(f) != 0)
+	if (f && fclose(f) != 0)
 		die("cannot write the CSV");
+	return files;
 }
 
 /* ---- end to end ----------------------------------------------------------- */
@@ -503,7 +476,6 @@ static void end_to_end(struct bench *b, struct results *res)
 
 	path_tag(b, "agent", ".conf", conf, sizeof(conf));
 	path_tag(b, "agent-data", "", data, sizeof(data));
-	path_in(b, "events.csv", csv, sizeof(csv));
 	path_tag(b, "agent", ".out", out, sizeof(out));
 	path_tag(b, "agent", ".err", err, sizeof(err));
 	snprintf(b->env_conf, sizeof(b->env_conf), "TIENBO_CONFIG=%s", conf);
@@ -516,23 +488,24 @@ static void end_to_end(struct bench *b, struct results *res)
 		if (run(b, argv, NULL, err, NULL, NULL) != 0)
 			die("agent init failed");
 	}
-	if (access(csv, F_OK) != 0) {
+	if (!b->csv_files) {
 		fprintf(stderr, "bench_sync: writing %ld events as CSV\n",
 			b->events);
-		write_csv(csv, b->events);
+		b->csv_files = write_csv(b, b->events);
 	}
 	fprintf(stderr, "bench_sync: %s: tienbo-agent import\n",
 		backend_name[b->backend]);
-	{
+	t0 = now_s();
+	for (int k = 0; k < b->csv_files; k++) {
 		/* --again: random titles and dates repeat an activity */
 		char *argv[] = { b->agent_bin, "import", "--again", csv,
 				 NULL };
 
-		t0 = now_s();
+		snprintf(csv, sizeof(csv), "%s/events-%d.csv", b->dir, k);
 		if (run(b, argv, NULL, err, NULL, NULL) != 0)
 			die("agent import failed (see agent-*.err, --keep)");
-		res->import_s = now_s() - t0;
 	}
+	res->import_s = now_s() - t0;
 	fprintf(stderr, "bench_sync: %s: tienbo-agent sync\n",
 		backend_name[b->backend]);
 	{
@@ -1382,7 +1355,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < NBACKENDS; i++)
 		if (b.want[i])
 			one_backend(&b, i, &res[i]);
-	pg_cluster_stop();
+	helper_pg_cluster_stop();
 	for (i = 0; i < NBACKENDS; i++)
 		if (res[i].done)
 			print_backend(&b, i, &res[i]);
