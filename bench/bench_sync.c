@@ -58,6 +58,7 @@
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -112,6 +113,10 @@ struct up_results {
 	int instances;
 	double s, p50_ms, p99_ms;
 	long ok, failed;
+	/* CPU seconds over the phase: the serve processes, PostgreSQL's
+	 * backends (children of this cluster's postmaster), and this
+	 * program (the 50 clients: libcurl, TLS, on the same cores) */
+	double cpu_server, cpu_pg, cpu_client;
 };
 
 /* Bytes in the store after the end-to-end sync. */
@@ -885,8 +890,89 @@ static int cmp_double(const void *a, const void *b)
 
 /* The uploaders against the b->server instances running (1 or 2), each
  * phase with schools and devices of its own. */
+/* CPU seconds (user + system) of process pid, or of every child of
+ * ppid when children is 1, from /proc (0 when gone). */
+static double proc_cpu(pid_t pid, int children)
+{
+	static long tick;
+	char path[64], *text, *p;
+	unsigned long ut, st;
+	int ppid;
+	double sum = 0;
+
+	if (!tick)
+		tick = sysconf(_SC_CLK_TCK);
+	if (!children) {
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+		text = slurp(path);
+		/* after "(comm)": state ppid ... field 14 utime, 15 stime */
+		if (text && (p = strrchr(text, ')')) &&
+		    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+			   "%lu %lu", &ut, &st) == 2)
+			sum = (double)(ut + st) / (double)tick;
+		free(text);
+		return sum;
+	}
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		pid_t q = (pid_t)strtol(e->d_name, &p, 10);
+
+		if (q <= 0 || *p)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)q);
+		text = slurp(path);
+		if (text && (p = strrchr(text, ')')) &&
+		    sscanf(p + 2, "%*c %d", &ppid) == 1 && ppid == pid)
+			sum += proc_cpu(q, 0);
+		free(text);
+	}
+	if (d)
+		closedir(d);
+	return sum;
+}
+
+/* The postmaster of this run's cluster, or 0. */
+static pid_t postmaster(const struct bench *b)
+{
+	char path[PATH_MAX], *base, *pid, *nl;
+	pid_t pm = 0;
+
+	path_in(b, "pg/base", path, sizeof(path));
+	if (!(base = slurp(path)))
+		return 0;
+	if ((nl = strchr(base, '\n')))
+		*nl = '\0';
+	snprintf(path, sizeof(path), "%s/data/postmaster.pid", base);
+	if ((pid = slurp(path)))
+		pm = (pid_t)strtol(pid, NULL, 10);
+	free(pid);
+	free(base);
+	return pm;
+}
+
+/* CPU seconds so far of: [0] the serve instances, [1] PostgreSQL, [2]
+ * this program. */
+static void cpu_now(const struct bench *b, double out[3])
+{
+	struct rusage ru;
+	pid_t pm = b->backend == B_PG ? postmaster(b) : 0;
+
+	out[0] = out[1] = 0;
+	for (int k = 0; k < 2; k++)
+		if (b->server[k] > 0)
+			out[0] += proc_cpu(b->server[k], 0);
+	if (pm > 0)
+		out[1] = proc_cpu(pm, 0) + proc_cpu(pm, 1);
+	getrusage(RUSAGE_SELF, &ru);
+	out[2] = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+		 (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
 static void concurrent(struct bench *b, int instances, struct up_results *res)
 {
+	double cpu0[3], cpu1[3];
 	struct uploader *u = calloc((size_t)b->uploaders, sizeof(*u));
 	size_t total = (size_t)b->uploaders * (size_t)b->up_batches, n = 0;
 	double *all = malloc(total * sizeof(double)), t0;
@@ -923,11 +1009,16 @@ static void concurrent(struct bench *b, int instances, struct up_results *res)
 	for (i = 0; i < b->uploaders; i++)
 		if (pthread_create(&u[i].thread, NULL, upload_thread, &u[i]))
 			die("pthread_create");
+	cpu_now(b, cpu0);
 	pthread_barrier_wait(&start_line);
 	t0 = now_s();
 	for (i = 0; i < b->uploaders; i++)
 		pthread_join(u[i].thread, NULL);
 	res->s = now_s() - t0;
+	cpu_now(b, cpu1);
+	res->cpu_server = cpu1[0] - cpu0[0];
+	res->cpu_pg = cpu1[1] - cpu0[1];
+	res->cpu_client = cpu1[2] - cpu0[2];
 	pthread_barrier_destroy(&start_line);
 	for (i = 0; i < b->uploaders; i++) {
 		for (j = 0; j < b->up_batches; j++) {
@@ -1191,6 +1282,21 @@ static void print_backend(const struct bench *b, int k, const struct results *r)
 		printf("%-44s %13.1f ms   <= 100 ms\n", "  latency p99",
 		       u->p99_ms);
 		printf("%-44s %16ld\n", "  batches refused or failed", u->failed);
+		if (u->ok > 0) {
+			printf("%-44s %13.2f ms\n", "  CPU per batch: serve",
+			       1000.0 * u->cpu_server / (double)u->ok);
+			if (k == B_PG)
+				printf("%-44s %13.2f ms\n",
+				       "  CPU per batch: PostgreSQL",
+				       1000.0 * u->cpu_pg / (double)u->ok);
+			printf("%-44s %13.2f ms\n",
+			       "  CPU per batch: the 50 clients (same cores)",
+			       1000.0 * u->cpu_client / (double)u->ok);
+			printf("%-44s %13.1f%%\n", "  share of the cores, all three",
+			       100.0 * (u->cpu_server + u->cpu_pg +
+					u->cpu_client) /
+			       (u->s * (double)sysconf(_SC_NPROCESSORS_ONLN)));
+		}
 	}
 }
 
