@@ -21,7 +21,9 @@
 #
 # This cluster holds test data only and is deleted after the run:
 #   - fsync, synchronous_commit and full_page_writes are off (speed; a
-#     crash loses it, which is fine);
+#     crash loses it, which is fine), unless TB_PG_DURABLE=1 is in the
+#     environment of start: then all three are on, as on a real server
+#     (bench/ compares it with SQLite's synchronous=FULL);
 #   - authentication is trust, for the local socket (in a directory only
 #     its owner can enter) and 127.0.0.1/32 only: nothing else can connect,
 #     and the tests need no passwords. Never copy these settings to a
@@ -123,7 +125,7 @@ do_stop() {
 postmaster_ended() { grep -q 'database system is shut down' "$1" 2>/dev/null; }
 
 do_start() {
-  local base data log port t0 up=0 url got
+  local base data log port t0 up=0 url got durability
 
   if [ -e "$dir" ]; then do_stop || true; fi
   mkdir -p "$dir"
@@ -156,6 +158,17 @@ do_start() {
 local all all trust
 host  all all 127.0.0.1/32 trust
 EOF
+  if [ "${TB_PG_DURABLE:-0}" = 1 ]; then
+    durability="# TB_PG_DURABLE=1: durable, as a real server (a benchmark)
+fsync = on
+synchronous_commit = on
+full_page_writes = on"
+  else
+    durability="# test data only, deleted after the run: durability buys nothing
+fsync = off
+synchronous_commit = off
+full_page_writes = off"
+  fi
   as_owner tee -a "$data/postgresql.conf" >/dev/null <<EOF
 
 # pg-cluster.sh: a throwaway test cluster (see scripts/pg-cluster.sh)
@@ -164,10 +177,7 @@ unix_socket_directories = '$base'
 unix_socket_permissions = 0700
 # ~64 test clients at once, plus superuser and spare slots
 max_connections = 128
-# test data only, deleted after the run: durability buys nothing
-fsync = off
-synchronous_commit = off
-full_page_writes = off
+$durability
 include 'port.conf'
 EOF
 
@@ -225,7 +235,8 @@ EOF
   echo "$url" >"$dir/url.tmp"
   mv "$dir/url.tmp" "$dir/url"
   echo "pg-cluster: $("$bindir/postgres" --version) on 127.0.0.1:$port," \
-       "data in $data"
+       "data in $data$([ "${TB_PG_DURABLE:-0}" = 1 ] &&
+       echo ", fsync and synchronous_commit on")"
   cat "$dir/url"
 }
 

@@ -2,11 +2,14 @@
 #include "tests/helper_pg.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -324,4 +327,64 @@ int helper_pg_query_int64(const char *url, const char *sql, int64_t *out)
 	PQclear(r);
 	PQfinish(c);
 	return rc;
+}
+
+static int cluster_fd = -1; /* closing it stops the cluster */
+static pid_t cluster_watchdog;
+
+int helper_pg_cluster_start(const char *script, const char *dir, int durable)
+{
+	char cmd[3 * 1024 + 128], url[1024];
+	int fds[2];
+
+	if (strlen(script) > 1000 || strlen(dir) > 1000 || cluster_fd >= 0 ||
+	    pipe(fds) != 0) {
+		fprintf(stderr, "helper_pg: cannot start a cluster in %s\n",
+			dir);
+		return -1;
+	}
+	cluster_watchdog = fork();
+	if (cluster_watchdog < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (cluster_watchdog == 0) {
+		char c;
+
+		signal(SIGINT, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
+		close(fds[1]);
+		while (read(fds[0], &c, 1) < 0 && errno == EINTR)
+			;
+		execl("/bin/bash", "bash", script, "stop", dir, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[0]);
+	/* not inherited by the programs this one runs: their life must
+	 * not hold the cluster up */
+	fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+	cluster_fd = fds[1];
+	snprintf(cmd, sizeof(cmd), "%sbash '%s' start '%s' >'%s.out' 2>&1",
+		 durable ? "TB_PG_DURABLE=1 " : "", script, dir, dir);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "helper_pg: %s start %s failed (%s.out)\n",
+			script, dir, dir);
+		return -1;
+	}
+	snprintf(url, sizeof(url), "%s/url", dir);
+	setenv("TB_TEST_PG_URL_FILE", url, 1);
+	return 0;
+}
+
+void helper_pg_cluster_stop(void)
+{
+	int st;
+
+	if (cluster_fd < 0)
+		return;
+	close(cluster_fd);
+	cluster_fd = -1;
+	while (waitpid(cluster_watchdog, &st, 0) < 0 && errno == EINTR)
+		;
 }

@@ -56,4 +56,19 @@ int helper_pg_db_path(char *out, size_t len, const char *dir,
  * non-integer. */
 int helper_pg_query_int64(const char *url, const char *sql, int64_t *out);
 
+/* A cluster of its own for a program outside ctest (bench/): runs
+ * `bash SCRIPT start DIR` (scripts/pg-cluster.sh; durable 1: with
+ * TB_PG_DURABLE=1, fsync and synchronous_commit on), its output in
+ * DIR.out, and sets TB_TEST_PG_URL_FILE to DIR/url so helper_pg_newdb
+ * makes databases in it. Before starting it forks a watchdog that runs
+ * `SCRIPT stop DIR` when this process ends, however it ends (its pipe
+ * closes; SIGINT and SIGTERM do not reach it), so the cluster never
+ * outlives the program. 0, or -1 (said on stderr; the watchdog still
+ * stops whatever half started). One cluster per process. */
+int helper_pg_cluster_start(const char *script, const char *dir, int durable);
+
+/* Stops the cluster of helper_pg_cluster_start now and waits for it;
+ * nothing when none was started. Safe to call more than once. */
+void helper_pg_cluster_stop(void);
+
 #endif
