@@ -33,7 +33,7 @@
  *   events        the current revision of each event id: revision,
  *                 school, kind, date, voided, received_at; no body (it is
  *                 the history row (id, revision)). Indexed by
- *                 (kind, voided, date) and (school, date).
+ *                 (kind, voided, date).
  *   rejections    events refused one by one (the reason, for the office).
  *   unit_closures (schema 2) unit, closed_from PK; reopened_from: a school
  *                 closed from closed_from (YYYY-MM-DD, the first day
