@@ -147,7 +147,7 @@ int tb_migrate_tables(char names[][32], size_t max)
 	const char *const *t = tb_db_tables();
 	size_t n = 0;
 
-	for (; t[n] && n < max; n++)
+	for (; n < max && t[n]; n++)
 		snprintf(names[n], 32, "%s", t[n]);
 	return (int)n;
 }
@@ -784,7 +784,7 @@ int tb_migrate_run(const struct tb_migrate_opts *o,
 	struct tb_db_opts so, to;
 	struct tb_sql *src = NULL, *dst = NULL;
 	static struct mschema s;
-	uint64_t digests[TB_MIGRATE_MAXTABLES];
+	uint64_t digests[TB_MIGRATE_MAXTABLES] = {0};
 	char why[400] = "";
 	int rc, made = 0, committed = 0;
 	long t0 = now_ms();
