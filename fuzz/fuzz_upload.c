@@ -44,7 +44,6 @@
  * request's flags, size and outcome (to read what an input does).
  */
 #define _GNU_SOURCE /* memmem */
-#include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +59,7 @@
 #include "server/db.h"
 #include "server/resp.h"
 #include "server/rollup.h"
+#include "server/sql.h"
 #include "server/dbpool.h"
 #include "server/upload.h"
 
@@ -85,9 +85,9 @@ struct counts {
 	int64_t events, history, rejections, cursors, bound, cursor_sum;
 };
 
-static sqlite3 *db(void)
+static struct tb_sql *db(void)
 {
-	sqlite3 *d = tb_dbpool_conn(pool);
+	struct tb_sql *d = tb_dbpool_conn(pool);
 
 	fuzz_util_check(d != NULL, "pool connection");
 	return d;
@@ -95,11 +95,11 @@ static sqlite3 *db(void)
 
 /* Prepared statements of the checks, kept (keyed by the SQL's address:
  * every caller passes a literal), since preparing is most of the cost. */
-static sqlite3_stmt *stmt(const char *sql)
+static struct tb_stmt *stmt(const char *sql)
 {
 	static struct {
 		const char *sql;
-		sqlite3_stmt *st;
+		struct tb_stmt *st;
 	} cache[32];
 	size_t i;
 
@@ -108,9 +108,7 @@ static sqlite3_stmt *stmt(const char *sql)
 			return cache[i].st;
 	if (i == 32)
 		abort(); /* more statements than the cache holds */
-	fuzz_util_check(sqlite3_prepare_v3(db(), sql, -1,
-					   SQLITE_PREPARE_PERSISTENT,
-					   &cache[i].st, NULL) == SQLITE_OK,
+	fuzz_util_check(tb_sql_prepare(db(), sql, 0, &cache[i].st) == 0,
 			"query prepares");
 	cache[i].sql = sql;
 	return cache[i].st;
@@ -118,12 +116,12 @@ static sqlite3_stmt *stmt(const char *sql)
 
 static int64_t sql_int(const char *sql)
 {
-	sqlite3_stmt *st = stmt(sql);
+	struct tb_stmt *st = stmt(sql);
 	int64_t v = -1;
 
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+	if (tb_sql_step(st) == TB_SQL_ROW)
+		v = tb_sql_column_int64(st, 0);
+	tb_sql_reset(st);
 	return v;
 }
 
@@ -131,7 +129,7 @@ static void exec(const char *sql)
 {
 	char msg[256];
 
-	if (tb_db_exec(db(), sql, msg, sizeof(msg)) != 0) {
+	if (tb_sql_exec(db(), sql, msg, sizeof(msg)) != 0) {
 		fprintf(stderr, "%s: %s\n", sql, msg);
 		abort();
 	}
@@ -320,15 +318,15 @@ static int batch_of(const unsigned char *body, size_t len,
 
 static int64_t cursor_of(const char *device)
 {
-	sqlite3_stmt *st = stmt("SELECT committed_through FROM cursors"
-				" WHERE device = ?1");
+	struct tb_stmt *st = stmt("SELECT committed_through FROM cursors"
+				  " WHERE device = ?1");
 	int64_t v = -1;
 
-	sqlite3_bind_text(st, 1, device, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	tb_sql_bind_text(st, 1, device, -1);
+	if (tb_sql_step(st) == TB_SQL_ROW)
+		v = tb_sql_column_int64(st, 0);
+	tb_sql_reset(st);
+	tb_sql_clear_bindings(st);
 	return v;
 }
 
