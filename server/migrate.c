@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/date.h"
 #include "common/err.h"
 #include "common/mem.h"
@@ -154,9 +155,10 @@ int tb_migrate_tables(char names[][32], size_t max)
 
 /* ---- SQL text -------------------------------------------------------- */
 
+/* SQL text, growing: the first failed append sets oom and the rest do
+ * nothing, so a builder checks once (sb_take). */
 struct sb {
-	char *s;
-	size_t n, cap;
+	struct tb_buf buf;
 	int oom;
 };
 
@@ -166,45 +168,22 @@ static void sb_add(struct sb *b, const char *fmt, ...)
 static void sb_add(struct sb *b, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
 	if (b->oom)
 		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0,
-			      fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = 1;
-			return;
-		}
-		if (b->s && b->n + (size_t)n < b->cap) {
-			b->n += (size_t)n;
-			return;
-		}
-		{
-			size_t cap = (b->cap + (size_t)n + 1) * 2;
-			char *p = tb_realloc(b->s, cap);
-
-			if (!p) {
-				b->oom = 1;
-				return;
-			}
-			b->s = p;
-			b->cap = cap;
-		}
-	}
+	va_start(ap, fmt);
+	b->oom = tb_buf_vprintf(&b->buf, fmt, ap) < 0;
+	va_end(ap);
 }
 
 /* NULL when out of memory, else the text (free it). */
 static char *sb_take(struct sb *b)
 {
 	if (b->oom) {
-		tb_free(b->s);
+		tb_buf_free(&b->buf);
 		return NULL;
 	}
-	return b->s;
+	return b->buf.p;
 }
 
 static const char *table_order(const char *table)
@@ -505,8 +484,8 @@ static int target_empty(struct tb_sql *dst, const struct mschema *s,
 		for (size_t i = 0; i < s->n; i++)
 			sb_add(&b, "%s%s", i ? ", " : "", s->t[i].name);
 		sb_add(&b, " IN EXCLUSIVE MODE");
-		rc = b.oom ? TB_ENOMEM : tb_sql_exec(dst, b.s, msg, msglen);
-		tb_free(b.s);
+		rc = b.oom ? TB_ENOMEM : tb_sql_exec(dst, b.buf.p, msg, msglen);
+		tb_buf_free(&b.buf);
 		memset(&b, 0, sizeof(b));
 		if (rc < 0)
 			return rc;
@@ -514,7 +493,7 @@ static int target_empty(struct tb_sql *dst, const struct mschema *s,
 	for (size_t i = 0; rc == TB_OK && i < s->n; i++) {
 		rc = count_rows(dst, s->t[i].name, &n);
 		if (rc == TB_OK && n > 0)
-			sb_add(&b, "%s%lld %s", b.n ? ", " : "", (long long)n,
+			sb_add(&b, "%s%lld %s", b.buf.len ? ", " : "", (long long)n,
 			       s->t[i].name);
 	}
 	if (rc < 0) {
@@ -522,14 +501,15 @@ static int target_empty(struct tb_sql *dst, const struct mschema *s,
 			 tb_sql_name(dst), tb_sql_errmsg(dst));
 	} else if (b.oom) {
 		rc = TB_ENOMEM;
-	} else if (b.n) {
+	} else if (b.buf.len) {
 		snprintf(msg, msglen, "%s: the target is not empty: it holds "
 			 "%s; migrate-store copies only into an empty store "
 			 "(a new file, or a new database: createdb -O tienbo "
-			 "NAME), and changed nothing", tb_sql_name(dst), b.s);
+			 "NAME), and changed nothing", tb_sql_name(dst),
+			 b.buf.p);
 		rc = TB_ECONFLICT;
 	}
-	tb_free(b.s);
+	tb_buf_free(&b.buf);
 	return rc;
 }
 
@@ -560,142 +540,6 @@ static int set_sequences(struct tb_sql *dst, const struct mschema *s,
 		}
 	}
 	return TB_OK;
-}
-
-/* ---- the checks ------------------------------------------------------ */
-
-static int cursors_equal(struct tb_sql *src, struct tb_sql *dst,
-			 int64_t *n, char *msg, size_t msglen)
-{
-	static const char *const q[2] = {
-		"SELECT device, school, committed_through, updated_at FROM"
-		" cursors ORDER BY device",
-		"SELECT device, school, committed_through, updated_at FROM"
-		" cursors ORDER BY device COLLATE \"C\""};
-	struct tb_stmt *a = NULL, *b = NULL;
-	int ra, rb, rc;
-
-	*n = 0;
-	rc = tb_sql_prepare(src, q[tb_sql_backend(src) == TB_SQL_PG], 0, &a);
-	if (rc == TB_OK)
-		rc = tb_sql_prepare(dst, q[tb_sql_backend(dst) == TB_SQL_PG], 0,
-				    &b);
-	while (rc == TB_OK) {
-		ra = tb_sql_step(a);
-		rb = tb_sql_step(b);
-		if (ra < 0 || rb < 0) {
-			rc = ra < 0 ? ra : rb;
-			snprintf(msg, msglen, "cannot read the cursors: %s",
-				 tb_sql_errmsg(ra < 0 ? src : dst));
-			break;
-		}
-		if (ra == TB_SQL_DONE && rb == TB_SQL_DONE)
-			break;
-		if (ra != rb || strcmp(tb_sql_column_text(a, 0),
-				       tb_sql_column_text(b, 0)) != 0 ||
-		    strcmp(tb_sql_column_text(a, 1),
-			   tb_sql_column_text(b, 1)) != 0 ||
-		    tb_sql_column_int64(a, 2) != tb_sql_column_int64(b, 2) ||
-		    tb_sql_column_int64(a, 3) != tb_sql_column_int64(b, 3)) {
-			const char *dev = tb_sql_column_text(ra == TB_SQL_ROW ? a : b, 0);
-
-			snprintf(msg, msglen, "the cursor of device %s differs: "
-				 "source %lld, target %lld (after %lld equal "
-				 "cursors)", dev ? dev : "?",
-				 ra == TB_SQL_ROW ? (long long)tb_sql_column_int64(a, 2) : -1LL,
-				 rb == TB_SQL_ROW ? (long long)tb_sql_column_int64(b, 2) : -1LL,
-				 (long long)*n);
-			rc = TB_EIO;
-			break;
-		}
-		++*n;
-	}
-	tb_sql_finalize(a);
-	tb_sql_finalize(b);
-	return rc;
-}
-
-/* The report as JSON text (free it), or NULL with msg. */
-static char *report_json(struct tb_sql *db, const struct tb_plan *plan,
-			 const char *period, const struct tb_report_opts *ro,
-			 char *msg, size_t msglen)
-{
-	struct tb_report *r = NULL;
-	char *text = NULL, why[300] = "";
-	size_t len = 0;
-	FILE *f;
-	int rc = tb_report_run(db, plan, period, ro, &r, why, sizeof(why));
-
-	if (rc < 0) {
-		snprintf(msg, msglen, "%s: report %s %s: %s", tb_sql_name(db),
-			 plan->id, period, why[0] ? why : tb_strerror(rc));
-		return NULL;
-	}
-	f = open_memstream(&text, &len);
-	if (f) {
-		rc = tb_report_out_json(r, f);
-		if (fclose(f) != 0 && rc == TB_OK)
-			rc = TB_ENOMEM;
-	}
-	tb_report_destroy(r);
-	if (!f || rc < 0) {
-		free(text);
-		snprintf(msg, msglen, "report %s %s: out of memory", plan->id,
-			 period);
-		return NULL;
-	}
-	return text;
-}
-
-static int reports_equal(struct tb_sql *src, struct tb_sql *dst,
-			 const struct tb_migrate_opts *o, size_t *n,
-			 char *msg, size_t msglen)
-{
-	struct tb_report_opts ro;
-	char why[400] = "";
-	int rc = tb_report_init(dst, why, sizeof(why));
-
-	if (rc < 0)
-		snprintf(msg, msglen, "%s: cannot build the target's report "
-			 "roll-ups to compare the reports: %s", tb_sql_name(dst),
-			 why[0] ? why : tb_strerror(rc));
-
-	*n = 0;
-	memset(&ro, 0, sizeof(ro));
-	ro.now = tb_time_now(); /* the same generated_at and staleness */
-	ro.detail = 1;
-	ro.ontime_days = o->ontime_days;
-	for (size_t p = 0; rc == TB_OK && p < o->plans->count; p++) {
-		const struct tb_plan *plan = o->plans->plans[p];
-
-		for (size_t k = 0; rc == TB_OK && k < o->nperiods; k++) {
-			char *a = report_json(src, plan, o->periods[k], &ro, msg,
-					      msglen);
-			char *b = a ? report_json(dst, plan, o->periods[k], &ro,
-						  msg, msglen)
-				    : NULL;
-			size_t at = 0;
-
-			if (!a || !b) {
-				rc = TB_EIO;
-			} else if (strcmp(a, b) != 0) {
-				while (a[at] && a[at] == b[at])
-					at++;
-				at = at > 40 ? at - 40 : 0;
-				snprintf(msg, msglen, "the report %s %s differs "
-					 "from character %zu: source "
-					 "\"%.100s\", target \"%.100s\"",
-					 plan->id, o->periods[k], at, a + at,
-					 b + at);
-				rc = TB_EIO;
-			} else {
-				++*n;
-			}
-			free(a);
-			free(b);
-		}
-	}
-	return rc;
 }
 
 /* ---- the run --------------------------------------------------------- */
@@ -772,9 +616,9 @@ static int verify_all(struct tb_sql *src, struct tb_sql *dst,
 		}
 	}
 	if (rc == TB_OK)
-		rc = cursors_equal(src, dst, &r->cursors, msg, msglen);
+		rc = tb_migrate_cursors_equal(src, dst, &r->cursors, msg, msglen);
 	if (rc == TB_OK && o->plans)
-		rc = reports_equal(src, dst, o, &r->reports, msg, msglen);
+		rc = tb_migrate_reports_equal(src, dst, o, &r->reports, msg, msglen);
 	return rc < 0 ? (rc == TB_EAGAIN ? rc : TB_EIO) : rc;
 }
 
@@ -850,80 +694,4 @@ out:
 	if (rc < 0 && !committed && made)
 		tb_backup_remove_copy(o->to);
 	return rc;
-}
-
-/* ---- the command ----------------------------------------------------- */
-
-const struct tb_opt tb_migrate_cli_opts[2] = {
-	{"from", 0, "DB", "the store to copy: a file or postgresql://..."},
-	{"to", 0, "DB", "the empty store to copy into: a new file or an "
-			"empty PostgreSQL database"},
-};
-
-int tb_migrate_cmd(const struct tb_config *cfg, char *msg, size_t msglen)
-{
-	const char *dir = tb_settings_get(cfg, "plans_dir");
-	struct tb_migrate_opts o;
-	struct tb_migrate_result r;
-	struct tb_plan_set *plans = NULL;
-	struct tb_db_opts dbo;
-	char half[16], cumul[32], date[TB_DATE_LEN];
-	int32_t today = tb_date_today();
-	int y, m, d, rc;
-	long ontime = TB_REPORT_ONTIME_DAYS;
-	int64_t total = 0;
-
-	memset(&o, 0, sizeof(o));
-	o.from = tb_settings_get(cfg, "from");
-	o.to = tb_settings_get(cfg, "to");
-	if (!o.from || !o.to) {
-		snprintf(msg, msglen, "migrate-store needs --from DB and --to "
-			 "DB (each a file or postgresql://...)");
-		return TB_EUSAGE;
-	}
-	rc = tb_settings_db_opts(cfg, 0, &dbo, msg, msglen);
-	if (rc == TB_OK)
-		rc = tb_settings_long(cfg, "ontime_days", &ontime, msg, msglen);
-	if (rc < 0)
-		return rc;
-	/* the plans first: a missing one stops the run before any change */
-	rc = tb_plan_set_load(dir ? dir : TB_REPORT_PLANS_DIR, &plans, msg,
-			      msglen);
-	if (rc < 0)
-		return rc == TB_EIO ? TB_ECONFIG : rc;
-	tb_date_to_ymd(today, &y, &m, &d);
-	snprintf(half, sizeof(half), "%04d-H%d", y, m <= 6 ? 1 : 2);
-	snprintf(cumul, sizeof(cumul), "cumulative:%s",
-		 tb_date_format(today, date));
-	o.db = &dbo;
-	o.plans = plans;
-	o.periods[0] = half;
-	o.periods[1] = cumul;
-	o.nperiods = 2;
-	o.ontime_days = (int)ontime;
-	rc = tb_migrate_run(&o, &r, msg, msglen);
-	tb_plan_set_destroy(plans);
-	if (r.committed) {
-		printf("copied %s to %s in %.1f s:\n", r.from, r.to,
-		       (double)r.copy_ms / 1000.0);
-		for (size_t i = 0; i < r.ntables; i++) {
-			printf("  %-14s %10lld rows\n", r.t[i].name,
-			       (long long)r.t[i].rows);
-			total += r.t[i].rows;
-		}
-	}
-	if (rc < 0)
-		return rc;
-	printf("verified in %.1f s: %zu tables (%lld rows) read back with "
-	       "equal counts and contents, %lld cursors equal, %zu reports "
-	       "equal (%zu plans x %s, %s; every unit, with detail)\n",
-	       (double)r.verify_ms / 1000.0, r.ntables, (long long)total,
-	       (long long)r.cursors, r.reports, plans ? r.reports / 2 : 0,
-	       half, cumul);
-	if (r.seqs)
-		printf("%d identity sequences set past the largest id copied\n",
-		       r.seqs);
-	printf("report roll-ups were not copied: the target built its own "
-	       "from the events\n");
-	return fflush(stdout) == 0 ? TB_OK : TB_EIO;
 }

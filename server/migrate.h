@@ -15,9 +15,11 @@
  *     every value (order-independent), every cursor, and each report of
  *     every plan given (all units, with detail) as JSON, source (same
  *     snapshot) against target.
- * The tables are those of server/db.c's schema steps, read from their SQL
- * (tb_db_step_sql), so a table added by a later schema is copied without
- * a change here. The report roll-ups are not copied: they are derived
+ * The tables are the store's (tb_db_tables, server/db.c), each with the
+ * columns the source's catalogue gives, so a column or table added by a
+ * later schema is copied without a change here. The copy is migrate.c,
+ * the cursor and report checks migrate_check.c, the command
+ * migrate_cli.c. The report roll-ups are not copied: they are derived
  * from events, and the target builds its own (tb_report_init) before its
  * reports are compared with the source's.
  */
@@ -32,6 +34,7 @@
 struct tb_config;
 struct tb_db_opts;
 struct tb_plan_set;
+struct tb_sql;
 
 #define TB_MIGRATE_MAXTABLES 16
 #define TB_MIGRATE_MAXPERIODS 4
@@ -86,5 +89,15 @@ extern const struct tb_opt tb_migrate_cli_opts[2];
 	"copy every row of one store into an empty one (SQLite or " \
 	"PostgreSQL, either way) and check the copy"
 int tb_migrate_cmd(const struct tb_config *cfg, char *msg, size_t msglen);
+
+/* For migrate.c (migrate_check.c): every cursor of src equal in dst
+ * (their number into *n), and each report of o's plans and periods equal
+ * as JSON (their number into *n), after building dst's roll-ups. 0, or
+ * TB_EIO with msg saying what differs, or a database error. */
+int tb_migrate_cursors_equal(struct tb_sql *src, struct tb_sql *dst,
+			     int64_t *n, char *msg, size_t msglen);
+int tb_migrate_reports_equal(struct tb_sql *src, struct tb_sql *dst,
+			     const struct tb_migrate_opts *o, size_t *n,
+			     char *msg, size_t msglen);
 
 #endif

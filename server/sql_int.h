@@ -5,6 +5,8 @@
 #ifndef TB_SERVER_SQL_INT_H
 #define TB_SERVER_SQL_INT_H
 
+#include <stddef.h>
+
 #include "server/sql.h"
 
 struct tb_sql_ops {
@@ -45,5 +47,18 @@ struct tb_stmt {
 	int flags;
 	int bind_rc; /* the first failed bind since the last clear (sql.c) */
 };
+
+/* server/sql_pg_text.c, for server/sql_pg.c. */
+/* sql with ?N -> $N and ? -> $(highest so far + 1), outside '...' and
+ * "..."; the number of parameters into *n, and into used[N - 1] (up to
+ * maxparams) a 1 for each $N that appears. tb_malloc'd; NULL when out of
+ * memory. */
+char *tb_pg_sql(const char *sql, int *n, unsigned char *used, int maxparams);
+/* The bytes of len hex digits (bytea's text form after its "\\x") into
+ * out (len / 2 bytes); returns how many, stopping at a non-hex digit. */
+size_t tb_pg_unhex(const char *hex, size_t len, unsigned char *out);
+/* url as a message may show it: the part before '@' dropped when it holds
+ * a password. */
+void tb_pg_url_safe(const char *url, char *out, size_t len);
 
 #endif

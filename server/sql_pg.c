@@ -128,50 +128,6 @@ static void pg_revive(struct pg_conn *pc)
 		s->name[0] = '\0';
 }
 
-/* sql with ?N -> $N and ? -> $(highest so far + 1), outside '...' and
- * "..."; the number of parameters into *n, and into used[N - 1] (up to
- * PG_MAXPARAMS) a 1 for each $N that appears. NULL when out of memory. */
-static char *pg_sql(const char *sql, int *n, unsigned char *used)
-{
-	size_t len = strlen(sql);
-	size_t cap = len * 6 + 8; /* a '?' becomes at most "$99999" */
-	char *out = tb_malloc(cap), *o = out;
-	char quote = 0;
-	int max = 0;
-
-	if (!out)
-		return NULL;
-	for (const char *p = sql; *p; p++) {
-		if (quote) {
-			if (*p == quote)
-				quote = 0;
-			*o++ = *p;
-		} else if (*p == '\'' || *p == '"') {
-			quote = *p;
-			*o++ = *p;
-		} else if (*p == '?') {
-			long v = 0;
-
-			if (p[1] >= '0' && p[1] <= '9') {
-				while (p[1] >= '0' && p[1] <= '9' && v < 10000)
-					v = v * 10 + (*++p - '0');
-			} else {
-				v = max + 1;
-			}
-			if (v > max)
-				max = (int)v;
-			if (v >= 1 && v <= PG_MAXPARAMS)
-				used[v - 1] = 1;
-			o += snprintf(o, cap - (size_t)(o - out), "$%ld", v);
-		} else {
-			*o++ = *p;
-		}
-	}
-	*o = '\0';
-	*n = max;
-	return out;
-}
-
 static void pg_stmt_free(struct pg_stmt *s)
 {
 	if (!s)
@@ -222,7 +178,7 @@ static int pg_prepare(struct tb_sql *c, const char *sql, int flags,
 	s->base.flags = flags;
 	s->orig = tb_strdup(sql);
 	s->used = tb_calloc(PG_MAXPARAMS, 1);
-	s->sql = s->used ? pg_sql(sql, &n, s->used) : NULL;
+	s->sql = s->used ? tb_pg_sql(sql, &n, s->used, PG_MAXPARAMS) : NULL;
 	if (n > PG_MAXPARAMS) {
 		pg_set_err(pc, "", "too many parameters");
 		pg_stmt_free(s);
@@ -478,22 +434,11 @@ static int64_t pg_column_int64(struct tb_stmt *st, int i)
 	return strtoll(v, NULL, 10);
 }
 
-static int hexval(char h)
-{
-	if (h >= '0' && h <= '9')
-		return h - '0';
-	if (h >= 'a' && h <= 'f')
-		return h - 'a' + 10;
-	if (h >= 'A' && h <= 'F')
-		return h - 'A' + 10;
-	return -1;
-}
-
 static const void *pg_column_blob(struct tb_stmt *st, int i, size_t *n)
 {
 	struct pg_stmt *s = pgs(st);
 	const char *v = pg_column_text(st, i);
-	size_t len, k;
+	size_t len;
 
 	*n = 0;
 	if (!v)
@@ -507,14 +452,7 @@ static const void *pg_column_blob(struct tb_stmt *st, int i, size_t *n)
 	s->blob = tb_malloc(len / 2 + 1);
 	if (!s->blob)
 		return NULL;
-	for (k = 0; 2 + 2 * k + 1 < len; k++) {
-		int hi = hexval(v[2 + 2 * k]), lo = hexval(v[3 + 2 * k]);
-
-		if (hi < 0 || lo < 0)
-			break;
-		s->blob[k] = (unsigned char)(hi << 4 | lo);
-	}
-	*n = k;
+	*n = tb_pg_unhex(v + 2, len - 2, s->blob);
 	return s->blob;
 }
 
@@ -681,19 +619,6 @@ static void pg_name(struct pg_conn *pc)
 		 PQport(pc->pg)[0] ? ":" : "", PQport(pc->pg), PQdb(pc->pg));
 }
 
-/* The URL as a message may show it: the part before '@' dropped when it
- * holds a password. */
-static void pg_url_safe(const char *url, char *out, size_t len)
-{
-	const char *at = strchr(url, '@'), *scheme = strstr(url, "://");
-
-	if (at && scheme && memchr(scheme + 3, ':', (size_t)(at - scheme - 3)))
-		snprintf(out, len, "%.*s***%s", (int)(scheme + 3 - url), url,
-			 at);
-	else
-		snprintf(out, len, "%s", url);
-}
-
 int tb_sql_open_pg(const char *url, struct tb_sql **out, char *msg,
 		   size_t msglen)
 {
@@ -705,7 +630,7 @@ int tb_sql_open_pg(const char *url, struct tb_sql **out, char *msg,
 	char safe[300];
 
 	*out = NULL;
-	pg_url_safe(url, safe, sizeof(safe));
+	tb_pg_url_safe(url, safe, sizeof(safe));
 	pc = tb_calloc(1, sizeof(*pc));
 	if (!pc) {
 		snprintf(msg, msglen, "%s: out of memory", safe);
